@@ -1,0 +1,45 @@
+# Two entry points for a fresh machine (see README.md):
+#   make demo   install, build the demo site from content/, serve it on http://127.0.0.1:8000/
+#   make test   install everything the tests need (Debian chromium included) and run every test
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install install-test system-deps demo build test bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python system-deps
+	$(BIN)/pip install --quiet -e '.[test]'
+	npm ci --no-audit --no-fund --silent
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm >/dev/null; \
+	fi
+
+build: install
+	$(BIN)/disclose build
+
+demo: build
+	$(BIN)/disclose serve --no-build --port $(PORT)
+
+# pytest exits 5 when it collected no tests: that must fail, never pass silently.
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+bench: install-test
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf output reports .pytest_cache

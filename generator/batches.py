@@ -1,0 +1,196 @@
+"""The batch store: ``content/batches/<BATCH_ID>/`` with records, manifest, reports and approvals.
+
+A batch is immutable once staged. Its id derives from its content, so staging the same
+export twice yields the same batch. ``approval.json`` pins the sha256 of ``records.jsonl``
+at approval; a batch whose records no longer match is *tampered* and stops the build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+from .errors import UserError
+from .settings import Config
+
+RECORDS = "records.jsonl"
+MANIFEST = "manifest.json"
+APPROVAL = "approval.json"
+REJECTIONS = "rejections.csv"
+WARNINGS = "warnings.csv"
+WITHDRAWAL = "withdrawal"  # kind of a withdrawal batch
+
+
+def dumps_line(obj: Any) -> str:
+    """Canonical JSON for one line: sorted keys, UTF-8 text, no spaces (diffable, hashable)."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write pretty, sorted JSON atomically (temp file + rename)."""
+    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2) + "\n")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def now_iso(cfg: Config) -> str:
+    return dt.datetime.now(ZoneInfo(cfg.TIMEZONE)).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class Batch:
+    """One staged batch on disk."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["kind"]
+
+    @property
+    def is_withdrawal(self) -> bool:
+        return self.kind == WITHDRAWAL
+
+    @property
+    def records_path(self) -> Path:
+        return self.path / RECORDS
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        with self.records_path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def actual_sha256(self) -> str:
+        return sha256_file(self.records_path) if self.records_path.exists() else ""
+
+    def approvals(self) -> list[dict[str, Any]]:
+        path = self.path / APPROVAL
+        if not path.exists():
+            return []
+        return json.loads(path.read_text(encoding="utf-8")).get("approvals", [])
+
+    def approval_state(self, cfg: Config, actual_sha: str | None = None) -> tuple[str, dict[str, Any] | None]:
+        """('staged'|'approved'|'tampered', the approval that completed it).
+
+        Tampered: approved (in part or in full) but the records no longer match that approval,
+        or the manifest's own checksum was altered.
+        """
+        approvals = self.approvals()
+        actual = actual_sha if actual_sha is not None else self.actual_sha256()
+        if approvals and (any(a.get("records_sha256") != actual for a in approvals) or self.manifest.get("records_sha256") != actual):
+            return "tampered", None
+        editors: list[str] = []
+        for approval in approvals:
+            if approval["editor"] not in editors:
+                editors.append(approval["editor"])
+            if len(editors) >= cfg.APPROVALS_REQUIRED:
+                return "approved", approval
+        return "staged", None
+
+
+class BatchStore:
+    """All batches of a site."""
+
+    def __init__(self, root: Path, cfg: Config):
+        self.root = Path(root)
+        self.cfg = cfg
+        self.dir = self.root / cfg.BATCHES_DIR
+
+    def all(self) -> list[Batch]:
+        if not self.dir.exists():
+            return []
+        batches = []
+        for path in sorted(self.dir.iterdir()):
+            if path.is_dir() and not path.name.startswith(".") and (path / MANIFEST).exists():
+                batches.append(Batch(path, json.loads((path / MANIFEST).read_text(encoding="utf-8"))))
+        return batches
+
+    def get(self, batch_id: str) -> Batch:
+        path = self.dir / batch_id
+        if not batch_id or "/" in batch_id or batch_id.startswith(".") or not (path / MANIFEST).exists():
+            known = ", ".join(b.id for b in self.all()[-5:])
+            raise UserError(f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）")
+        return Batch(path, json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+
+    def new_staging_dir(self) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".staging-", dir=self.dir))
+
+    def commit_staging(self, staging: Path, batch_id: str) -> bool:
+        """Move a fully written staging folder into place; False if the batch already exists."""
+        target = self.dir / batch_id
+        if target.exists():
+            shutil.rmtree(staging)
+            return False
+        os.rename(staging, target)
+        return True
+
+    def approve(self, batch_id: str, editor: str, at: str | None = None) -> tuple[Batch, str]:
+        """Record an editor's approval; refuse a batch whose records changed since staging."""
+        editor = editor.strip()
+        if not editor:
+            raise UserError("审核人姓名不能为空（--editor）")
+        batch = self.get(batch_id)
+        actual = batch.actual_sha256()
+        if actual != batch.manifest.get("records_sha256"):
+            raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（sha256 不符），拒绝审核；请重新导入原始文件")
+        approvals = batch.approvals()
+        if any(a.get("records_sha256") != actual for a in approvals):
+            raise UserError(f"批次 {batch.id} 的数据与已有审核记录不符，拒绝审核")
+        if any(a["editor"] == editor for a in approvals):
+            state, _ = batch.approval_state(self.cfg, actual)
+            return batch, f"批次 {batch.id} 已由 {editor} 审核过（当前状态：{STATE_LABELS[state]}）"
+        approvals.append({"editor": editor, "approved_at": at or now_iso(self.cfg), "records_sha256": actual})
+        write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": approvals})
+        state, _ = batch.approval_state(self.cfg, actual)
+        if state == "approved":
+            return batch, f"批次 {batch.id} 已审核通过，将在下一次构建时发布"
+        need = self.cfg.APPROVALS_REQUIRED - len({a['editor'] for a in approvals})
+        return batch, f"已记录 {editor} 的审核；批次 {batch.id} 还需另外 {need} 位编辑审核后才会发布"
+
+    def approved_in_order(self) -> tuple[list[tuple[Batch, dict[str, Any]]], list[Batch]]:
+        """(approved batches in approval order, tampered batches)."""
+        approved, tampered = [], []
+        for batch in self.all():
+            state, approval = batch.approval_state(self.cfg)
+            if state == "tampered":
+                tampered.append(batch)
+            elif state == "approved":
+                approved.append((batch, approval))
+        approved.sort(key=lambda pair: (pair[1]["approved_at"], pair[0].id))
+        return approved, tampered
+
+
+STATE_LABELS = {"staged": "待审核", "approved": "已审核", "tampered": "已被篡改"}

@@ -1,0 +1,90 @@
+"""The build: check the batches, run Pelican into a temporary folder, swap it in atomically.
+
+A failure at any point (tampered batch, template error, disk full) leaves the previous
+output exactly as it was: the new site is built beside it and only a complete one is
+swapped in (``renameat2(RENAME_EXCHANGE)`` where the kernel has it, else two renames).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .batches import BatchStore
+from .errors import BuildError
+from .publication import compute_state
+from .settings import SETTINGS_FILE, Config
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directory entries (Linux ≥ 3.15); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Make ``new`` the ``target`` folder; the old one is removed after the swap."""
+    if target.exists():
+        if _exchange(new, target):
+            shutil.rmtree(new)
+            return
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old)
+    else:
+        os.rename(new, target)
+
+
+def pelican_settings(root: Path, output: Path, today: dt.date) -> dict:
+    from pelican.settings import read_settings
+
+    return read_settings(str(root / SETTINGS_FILE), override={
+        "PATH": str(root / "content"),
+        "THEME": str(root / "theme"),
+        "OUTPUT_PATH": str(output),
+        "DISCLOSE_TODAY": today.isoformat(),
+        "PLUGIN_PATHS": [str(root)],
+    })
+
+
+def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True) -> int:
+    """Build the site for ``today`` into ``output``; return the number of published records."""
+    from pelican import Pelican
+
+    root = root.resolve()
+    output = output if output.is_absolute() else (root / output)
+    # Fail before touching anything if a batch was tampered with.
+    state = compute_state(BatchStore(root, cfg), cfg, today)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
+    try:
+        settings = pelican_settings(root, tmp, today)
+        if quiet:
+            logging.getLogger("pelican").setLevel(logging.WARNING)
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            Pelican(settings).run()
+        finally:
+            os.chdir(cwd)
+        if not (tmp / "index.html").exists():
+            raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
+        swap_in(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return state.total

@@ -1,0 +1,115 @@
+"""The ``disclose`` command: one module per sub-command, errors mapped to exit codes.
+
+Exit codes (the command-line contract): 0 done; 2 the input cannot be used (nothing
+written); 1 anything else. A user error is one Chinese line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import click
+
+from ..errors import DiscloseError, UserError
+from ..settings import SETTINGS_FILE, Config, load_config
+
+
+def pin_environment() -> None:
+    """Same bytes everywhere: Asia/Shanghai clock and a fixed locale for anything locale-aware."""
+    os.environ["TZ"] = "Asia/Shanghai"
+    os.environ.setdefault("LC_ALL", "C.UTF-8")
+    if hasattr(time, "tzset"):
+        time.tzset()
+
+
+class Site:
+    """What every command needs: the site root and its configuration."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        if not (self.root / SETTINGS_FILE).exists():
+            raise UserError(f"{self.root} 不是站点根目录（找不到 {SETTINGS_FILE}）；请在站点根目录运行，或用 --root 指定")
+        self.cfg: Config = load_config(self.root)
+
+    def today(self, value: str | None) -> dt.date:
+        return parse_today(value, self.cfg.TIMEZONE)
+
+
+def parse_today(value: str | None, tz: str = "Asia/Shanghai") -> dt.date:
+    if not value:
+        return dt.datetime.now(ZoneInfo(tz)).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--today 的日期格式应为 YYYY-MM-DD：{value}") from None
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our exceptions into one line + exit code; unexpected ones into exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DiscloseError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:  # output piped into `head`: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except KeyboardInterrupt:
+            click.echo("已中断", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # pragma: no cover - last resort, still one line
+            if os.environ.get("DISCLOSE_DEBUG"):
+                raise
+            click.echo(f"内部错误：{type(exc).__name__}: {exc}（设置 DISCLOSE_DEBUG=1 可查看详细信息）", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def pass_site(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command its :class:`Site` (built lazily, so ``--help`` works anywhere)."""
+
+    @functools.wraps(func)
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        try:
+            site = Site(ctx.find_root().obj)
+        except UserError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(exc.exit_code)
+        return func(site, *args, **kwargs)
+
+    return wrapper
+
+today_option = click.option("--today", metavar="YYYY-MM-DD", help="The clock: the day to act as (default: today in Asia/Shanghai).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="Site root: the folder holding pelicanconf.py.")
+@click.version_option(package_name="xinyong-yancheng", prog_name="disclose")
+@click.pass_context
+def cli(ctx: click.Context, root: Path) -> None:
+    """信用盐城 disclosure site: ingest exports, review and approve batches, build the site."""
+    pin_environment()
+    ctx.obj = root
+
+
+def main() -> None:
+    cli(prog_name="disclose")
+
+
+# Each sub-command lives in its own module and registers itself on ``cli``.
+from . import approve, build, ingest, review, serve, status, withdraw  # noqa: E402,F401

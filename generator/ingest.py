@@ -1,0 +1,207 @@
+"""Ingest: export → validated, masked, de-duplicated records staged as a new batch.
+
+Streams the export once into a staging folder, then drops rows whose natural key clashes
+with a *different* row (both are rejected) in a second pass over the staged file. Only a
+complete batch is renamed into place; a refused file leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, dumps_line, now_iso, sha256_file, write_json
+from .errors import UserError
+from .markup import neutralise_cell
+from .masking import mask_ids_in_text
+from .normalize import normalize_docno
+from .readers import open_export
+from .records import cell_text, normalize_row, record_id, withheld_reason
+from .schema import T, Kind
+from .settings import Config
+
+REPORT_HEADER = ["行号", "列", "原因", "原值"]
+
+
+@dataclass
+class IngestResult:
+    batch_id: str
+    created: bool
+    counts: dict[str, int]
+    rejections_path: Path
+    messages: list[str] = field(default_factory=list)
+
+
+class _Report:
+    """Rejection/warning CSV (UTF-8 with BOM so Excel opens it), written as rows arrive."""
+
+    def __init__(self, path: Path):
+        self.fh = path.open("w", encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(REPORT_HEADER)
+        self.rows: list[tuple[int, str, str]] = []  # first few, for the console
+
+    def add(self, row: int, column: str, reason: str, value: Any = "") -> None:
+        shown = mask_ids_in_text(cell_text(value))[:60] if value not in (None, "") else ""
+        if column.endswith("证件号码") and shown:
+            shown = "（已隐去）"
+        self.writer.writerow([row, column, reason, neutralise_cell(shown)])
+        if len(self.rows) < 20:
+            self.rows.append((row, column, reason))
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+_NOTE = re.compile(r"^(制表|填报|审核|注[:：]|说明|备注[:：]|合计|总计|数据截至)")
+
+
+def _is_note_row(raw: dict[str, Any]) -> bool:
+    """A footer/notes row: no data column filled, or only one that reads like a note."""
+    filled = [cell_text(v) for k, v in raw.items() if not k.startswith("__") and cell_text(v)]
+    return not filled or (len(filled) == 1 and bool(_NOTE.match(filled[0])))
+
+
+def ingest(path: Path, kind: Kind, source: str | None, cfg: Config, root: Path, today: dt.date,
+           progress: Callable[[int], None] | None = None) -> IngestResult:
+    """Stage ``path`` as a batch of ``kind``; raise :class:`UserError` if the file is unusable."""
+    export = open_export(path, kind, cfg.HEADER_SCAN_ROWS, cfg.CSV_CHUNK_ROWS)
+    store = BatchStore(root, cfg)
+    staging = store.new_staging_dir()
+    try:
+        return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _ingest_into(staging, export, path, kind, source, cfg, store, today, progress) -> IngestResult:
+    rejections = _Report(staging / REJECTIONS)
+    warnings = _Report(staging / WARNINGS)
+    counts = {"rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0, "withheld": 0}
+    seen_rows: dict[bytes, int] = {}  # hash of normalised fields → first row
+    keys: dict[str, tuple[bytes, int]] = {}  # record id → (row hash, first row)
+    clashes: dict[str, list[int]] = {}  # record id → rows sharing it with different content
+    part = staging / (RECORDS + ".part")
+    docno_field = kind.docno
+
+    with part.open("w", encoding="utf-8", newline="\n") as out:
+        for row_no, raw in export.rows():
+            if raw.pop("__blank__", False):
+                continue
+            if _is_note_row(raw):
+                warnings.add(row_no, "（整行）", "说明行（如制表人、合计），不是数据，已跳过")
+                continue
+            counts["rows"] += 1
+            if progress and counts["rows"] % 10_000 == 0:
+                progress(10_000)
+            extra = raw.pop("__extra__", 0)
+            result = normalize_row(kind, raw, row_no, today, cfg)
+            if extra:
+                result.errors.append(("（整行）", f"该行比表头多出 {extra} 个非空单元格，可能错位"))
+            if not result.ok:
+                counts["rejected"] += 1
+                for column, reason in result.errors:
+                    rejections.add(row_no, column, reason, raw.get(column, ""))
+                continue
+            for column, reason in result.warnings:
+                warnings.add(row_no, column, reason, raw.get(column, ""))
+            fields = result.fields
+            row_hash = hashlib.blake2b(dumps_line(fields).encode(), digest_size=16).digest()
+            if row_hash in seen_rows:
+                counts["duplicates"] += 1
+                warnings.add(row_no, "（整行）", f"与第 {seen_rows[row_hash]} 行完全相同，只计一次")
+                continue
+            seen_rows[row_hash] = row_no
+            rid = record_id(kind, fields)
+            if rid in keys:
+                clashes.setdefault(rid, [keys[rid][1]]).append(row_no)
+            else:
+                keys[rid] = (row_hash, row_no)
+            reason = withheld_reason(kind, fields, cfg)
+            record = {
+                "id": rid,
+                "row": row_no,
+                "docno_key": normalize_docno(str(fields[docno_field])),
+                "public": not reason,
+                "fields": fields,
+            }
+            if reason:
+                record["withheld"] = reason
+            out.write(dumps_line(record) + "\n")
+    if progress:
+        progress(counts["rows"] % 10_000)
+
+    # Second pass: rows that share a natural key with a different row are all rejected.
+    clash_rows = {row: rid for rid, rows in clashes.items() for row in rows}
+    key_label = "+".join(kind.natural_key)
+    with part.open(encoding="utf-8") as src, (staging / RECORDS).open("w", encoding="utf-8", newline="\n") as dst:
+        for line in src:
+            record = json.loads(line) if clash_rows else None
+            if record is not None and record["row"] in clash_rows:
+                others = [r for r in clashes[record["id"]] if r != record["row"]]
+                rejections.add(record["row"], key_label, f"与第 {'、'.join(map(str, others))} 行的{key_label}相同但内容不同，两行均被拒绝")
+                counts["rejected"] += 1
+                continue
+            counts["accepted"] += 1
+            if record is None:
+                record = {"public": '"public":true' in line}
+            if not record["public"]:
+                counts["withheld"] += 1
+            dst.write(line)
+    part.unlink()
+    rejections.close()
+    warnings.close()
+
+    if counts["accepted"] == 0:
+        first = rejections.rows[0] if rejections.rows else None
+        example = f"，例如第 {first[0]} 行“{first[1]}”：{first[2]}" if first else ""
+        if counts["rows"] == 0:
+            raise UserError(f"{path.name}：只有表头，没有数据行（表头在第 {export.header_row} 行）")
+        raise UserError(f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）")
+
+    records_sha = sha256_file(staging / RECORDS)
+    batch_id = f"{kind.name}-{hashlib.sha256((kind.name + records_sha).encode()).hexdigest()[:12]}"
+    manifest = {
+        "batch_id": batch_id,
+        "kind": kind.name,
+        "kind_label": kind.label,
+        "source": source or path.stem,
+        "source_file": path.name,
+        "source_sha256": sha256_file(path),
+        "source_format": export.format,
+        "source_encoding": export.encoding,
+        "header_row": export.header_row,
+        "columns": sorted(set(export.columns.values()), key=[f.name for f in kind.fields].index),
+        "ignored_columns": export.ignored,
+        "records_sha256": records_sha,
+        "counts": counts,
+        "staged_at": now_iso(cfg),
+        "validated_on": today.isoformat(),
+        "tool_version": __version__,
+    }
+    write_json(staging / MANIFEST, manifest)
+    created = store.commit_staging(staging, batch_id)
+    messages = [] if created else [f"该文件内容已暂存为批次 {batch_id}，未重复创建"]
+    return IngestResult(batch_id, created, counts, store.dir / batch_id / REJECTIONS, messages)
+
+
+def markdown_fields(kind: Kind) -> list[str]:
+    return [f.name for f in kind.fields if f.type is T.MARKDOWN]
+
+
+def rejection_summary(path: Path, limit: int = 10) -> list[str]:
+    """First rejection lines of a batch's report, for the console."""
+    if not path.exists():
+        return []
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[1 : limit + 1]
+    return [f"  第 {r[0]} 行「{r[1]}」：{r[2]}" for r in rows]

@@ -1,0 +1,71 @@
+"""Rendering of untrusted export text: Markdown through a maintained sanitiser, and display filters.
+
+Every cell is hostile. Plain fields are autoescaped by Jinja; Markdown fields (判决全文,
+承诺内容 …) go through Python-Markdown and then nh3 (Rust's ammonia), which keeps only an
+allow-list of tags and attributes and only http/https/mailto links.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import markdown as md
+import nh3
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "blockquote", "code", "pre",
+    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "a", "sup", "sub",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> md.Markdown:
+    return md.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+
+
+def render_markdown(text: str) -> str:
+    """Untrusted Markdown → safe HTML (no script, iframe, event handler, style or javascript: URL)."""
+    if not text:
+        return ""
+    converter = _markdown()
+    converter.reset()
+    html = converter.convert(str(text))
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def format_amount(value: object) -> str:
+    """0.2 → '0.2 万元（2,000 元）': both units, so a reader never misreads 万元."""
+    try:
+        wan = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    yuan = round(wan * 10000, 2)
+    yuan_text = f"{yuan:,.2f}".rstrip("0").rstrip(".")
+    wan_text = f"{wan:.6f}".rstrip("0").rstrip(".")
+    return f"{wan_text} 万元（{yuan_text} 元）"
+
+
+def format_date(value: object) -> str:
+    """2026-03-05 → 2026年3月5日 (the form Chinese readers expect)."""
+    text = str(value or "")
+    if len(text) == 10 and text[4] == "-":
+        y, m, d = text.split("-")
+        if y == "2099" and m == "12" and d == "31":
+            return "长期"
+        return f"{int(y)}年{int(m)}月{int(d)}日"
+    return text
+
+
+def neutralise_cell(value: object) -> str:
+    """A CSV cell Excel would run as a formula (= + - @, tab, CR) gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

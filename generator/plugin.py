@@ -1,0 +1,180 @@
+"""Pelican plugin: a custom Generator that writes the disclosure site from the batches.
+
+Registered through ``signals.get_generators``. Records are not Articles or Pages (the stock
+machinery loops over all of them on every page); each record page is written once with
+``writer.write_file``. ``pelican content -s pelicanconf.py`` and ``disclose build`` run the same
+code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pelican import signals
+from pelican.generators import Generator
+
+from .batches import BatchStore
+from .markup import format_amount, format_date
+from .outputs import write_downloads, write_feed, write_robots, write_sitemap
+from .publication import State, compute_state
+from .schema import KINDS
+from .settings import Config
+from .sitemodel import (
+    authority_id,
+    build_entities,
+    display_rows,
+    entity_key,
+    entity_url,
+    group_url,
+    groups,
+    kind_url,
+    paginate,
+    record_url,
+    summary,
+)
+
+log = logging.getLogger(__name__)
+GROUPS = {"authority": "authorities", "month": "months"}
+
+
+def site_root(settings: dict[str, Any]) -> Path:
+    """The folder holding pelicanconf.py (Pelican's PATH is its content/ folder)."""
+    return Path(settings["PATH"]).resolve().parent
+
+
+def build_today(settings: dict[str, Any]) -> dt.date:
+    value = settings.get("DISCLOSE_TODAY")
+    if value:
+        return dt.date.fromisoformat(str(value))
+    return dt.datetime.now(ZoneInfo(settings.get("TIMEZONE") or "Asia/Shanghai")).date()
+
+
+class DisclosureGenerator(Generator):
+    """Writes record pages, entity archives, lists, home, search page, downloads, feeds, sitemap."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cfg = Config.from_mapping(self.settings)
+        self.root = site_root(self.settings)
+        self.base = (self.settings.get("SITEURL") or self.cfg.SITEURL_FALLBACK).rstrip("/")
+        self.sitemap: list[tuple[str, str | None]] = []
+
+    def generate_context(self) -> None:
+        today = build_today(self.settings)
+        # Tampered batches raise here: Pelican stops before writing anything of ours.
+        self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
+        self.entities = build_entities(self.state)
+        self.context.update({
+            "KINDS": KINDS,
+            "KIND_COUNTS": {k: len(v) for k, v in self.state.published.items()},
+            "TOTAL_RECORDS": self.state.total,
+            "TODAY": today.isoformat(),
+            "SITE": self.cfg,
+        })
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, **kwargs: Any) -> None:
+        self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.context, relative_urls=relative, **kwargs)
+        if name.endswith(".html") and name != "404.html":
+            self.sitemap.append((name, lastmod))
+
+    def _write_list(self, base_url: callable, records: list, template: str, title: str, **extra: Any) -> None:
+        size = self.cfg.LIST_PAGE_SIZE
+        pages = paginate(len(records), size)
+        for page in range(1, pages + 1):
+            chunk = records[(page - 1) * size : page * size]
+            items = [summary(KINDS[r.kind], r) for r in chunk]
+            self._write(base_url(page), template, title=title, items=items, page_no=page, page_count=pages,
+                        page_urls={p: base_url(p) for p in _page_window(page, pages)},
+                        prev_url=base_url(page - 1) if page > 1 else None,
+                        next_url=base_url(page + 1) if page < pages else None,
+                        first_url=base_url(1), last_url=base_url(pages), total=len(records), **extra)
+
+    # -- output --------------------------------------------------------------------------------
+
+    def generate_output(self, writer: Any) -> None:
+        self.writer = writer
+        out = Path(self.output_path)
+        state = self.state
+        newest = sorted((r for rs in state.published.values() for r in rs), key=lambda r: (r.date, r.id), reverse=True)
+        self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]])
+        self._write("search/index.html", "search.html")
+        self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
+
+        for kind_name, kind in KINDS.items():
+            records = state.published[kind_name]
+            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, "list.html",
+                             f"{kind.label}信息", kind=kind, section="all")
+            for by, folder in GROUPS.items():
+                grouped = groups(records, kind, by)
+                keys = sorted(grouped, reverse=(by == "month"))
+                index = [{"name": key, "count": len(grouped[key]),
+                          "url": group_url(kind_name, folder, authority_id(key) if by == "authority" else key)} for key in keys]
+                self._write(f"kinds/{kind_name}/{folder}/index.html", "groups.html", kind=kind, by=by, groups=index)
+                for key in keys:
+                    slug = authority_id(key) if by == "authority" else key
+                    label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
+                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], "list.html",
+                                     f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
+            for record in records:
+                found = entity_key(kind, record.fields)
+                self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record,
+                            rows=display_rows(kind, record), entity_url=entity_url(found[0]) if found else None,
+                            lastmod=record.approved_at[:10])
+
+        for eid in sorted(self.entities):
+            entity = self.entities[eid]
+            sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
+            self._write(entity.url, "entity.html", entity=entity, sections=sections)
+
+        catalog = []
+        for kind_name, kind in KINDS.items():
+            catalog += write_downloads(out, kind, state.published[kind_name], self.base)
+        self._write("downloads/index.html", "downloads.html", files=catalog)
+        self._write_feeds(out)
+        for page in self.context.get("pages", []):
+            self.sitemap.append((page.save_as, None))
+        write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
+        write_robots(out, self.base)
+
+    def _write_feeds(self, out: Path) -> None:
+        def entries(records: list) -> list[dict[str, Any]]:
+            ordered = sorted(records, key=lambda r: (r.approved_at, r.date, r.id), reverse=True)[: self.cfg.FEED_SIZE]
+            result = []
+            for r in ordered:
+                s = summary(KINDS[r.kind], r)
+                result.append({"url": f"{self.base}/{s['url']}", "title": f"{s['kind_label']}：{s['subject']} {s['docno']}",
+                               "summary": f"{s['authority']} {s['date_text']} {s['extra']}".strip(), "published": r.approved_at})
+            return result
+
+        all_records = [r for rs in self.state.published.values() for r in rs]
+        write_feed(out / "feeds/all.atom.xml", f"{self.cfg.SITENAME}：最新公示", f"{self.base}/feeds/all.atom.xml", self.base, entries(all_records))
+        for kind_name, kind in KINDS.items():
+            write_feed(out / f"feeds/{kind_name}.atom.xml", f"{self.cfg.SITENAME}：{kind.label}", f"{self.base}/feeds/{kind_name}.atom.xml",
+                       self.base, entries(self.state.published[kind_name]))
+
+
+def _page_window(page: int, pages: int, width: int = 2) -> list[int]:
+    """Page numbers to link: first, last and ``width`` around the current page."""
+    return sorted({1, pages, *range(max(1, page - width), min(pages, page + width) + 1)})
+
+
+def get_generators(pelican: Any) -> type:
+    return DisclosureGenerator
+
+
+def add_filters(pelican: Any) -> None:
+    """Our Jinja filters for every generator (Pelican's pages use the same base template)."""
+    filters = dict(pelican.settings.get("JINJA_FILTERS") or {})
+    filters.update({"cn_date": format_date, "amount": format_amount})
+    pelican.settings["JINJA_FILTERS"] = filters
+
+
+def register() -> None:
+    signals.initialized.connect(add_filters)
+    signals.get_generators.connect(get_generators)

@@ -1,0 +1,193 @@
+"""Normalise, validate and mask one export row against its kind's schema (pure functions).
+
+A row either becomes a record (normalised fields, masked IDs, stable id) or is rejected with
+every problem named (column + Chinese reason). Nothing is fixed silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .checkdigits import USCC_PLACEHOLDER, is_valid_uscc, rid_problem
+from .masking import mask_id, mask_ids_in_text
+from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
+from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
+from .settings import Config
+
+_MULTI_SPLIT = re.compile(r"[;；、,，/|]+")
+_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+_ISSUE_ID_TYPE = {"证件号码": "证件类型", "法定代表人证件号码": "法定代表人证件类型"}
+
+
+@dataclass
+class RowResult:
+    """Outcome of one row: ``fields`` when valid, else ``errors``; ``warnings`` never reject."""
+
+    row: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def cell_text(value: Any) -> str:
+    """A raw cell (text, number, date from Excel) → text; integral floats lose their ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN from pandas
+            return ""
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return clean_text(str(value))
+
+
+def record_id(kind: Kind, fields: Mapping[str, Any]) -> str:
+    """Stable 16-hex id from the kind's natural key: the record's permanent URL and identity."""
+    parts = []
+    for name in kind.natural_key:
+        value = str(fields.get(name, ""))
+        if kind.field(name).type is T.DOCNO:
+            value = normalize_docno(value)
+        else:
+            value = half_width(value).replace(" ", "").upper()
+        parts.append(value)
+    digest = hashlib.sha256("\x1f".join([kind.name, *parts]).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def _is_numeric_cell(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _normalize_field(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> Any:
+    """One cell → normalised value, or raise CellError. ``raw`` is non-empty here."""
+    if f.type is T.DATE:
+        return parse_date(raw).isoformat()
+    if f.type is T.AMOUNT:
+        return parse_amount_wan(raw)
+    if f.type is T.IDNO:
+        if isinstance(raw, float) and not raw.is_integer() or (_is_numeric_cell(raw) and abs(raw) >= 2**53):
+            raise CellError("证件号码被 Excel 存为数字，已丢失精度；请把该列设为文本后重新导出")
+        text = normalize_code(cell_text(raw))
+        id_type = half_width(cell_text(row.get(_ISSUE_ID_TYPE.get(f.name, ""), ""))).replace(" ", "")
+        looks_like_id = bool(re.fullmatch(r"\d{17}[\dX]|\d{15}", text))
+        if "*" not in text and (id_type in ID_CARD_TYPES or (not id_type and looks_like_id)):
+            problem = rid_problem(text)
+            if problem:
+                raise CellError(problem)
+        if f.max_len and len(text) > f.max_len:
+            raise CellError(f"长度超过 {f.max_len} 个字符")
+        # Personal data never enters content/: mask at ingest (data-standard §5).
+        return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+
+    text = cell_text(raw)
+    if f.type in (T.USCC, T.CODE):
+        text = normalize_code(text)
+    if f.max_len and len(text) > f.max_len:
+        raise CellError(f"长度超过 {f.max_len} 个字符（实为 {len(text)} 个）")
+    if f.type is T.USCC:
+        if text != USCC_PLACEHOLDER and not is_valid_uscc(text):
+            raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{text}")
+    elif f.type is T.ENUM:
+        value = half_width(text).replace(" ", "")
+        value = f.value_aliases.get(value, value)
+        if value not in f.enum:
+            raise CellError(f"取值“{text}”不在允许范围内（{'/'.join(f.enum)}）")
+        text = value
+    elif f.type is T.MULTI_ENUM:
+        parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
+        unknown = [p for p in parts if p not in f.enum]
+        if unknown or not parts:
+            raise CellError(f"取值“{'、'.join(unknown) or text}”不在允许范围内（{'/'.join(f.enum)}）")
+        text = ";".join(dict.fromkeys(parts))
+    elif f.type is T.URL:
+        if not _URL.match(text):
+            raise CellError("链接应以 http:// 或 https:// 开头")
+    elif f.type in (T.TEXT, T.MARKDOWN):
+        text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+    if f.pattern and not re.match(f.pattern, text):
+        raise CellError(f.pattern_hint or "格式不正确")
+    return text
+
+
+def _is_empty(raw: Any) -> bool:
+    return cell_text(raw) == ""
+
+
+def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, cfg: Config) -> RowResult:
+    """Validate and normalise one row (``raw``: canonical column name → cell)."""
+    result = RowResult(row)
+    fields: dict[str, Any] = {}
+    for f in kind.fields:
+        value = raw.get(f.name)
+        if value is None or _is_empty(value):
+            if f.required:
+                result.errors.append((f.name, "必填项为空"))
+            continue
+        try:
+            fields[f.name] = _normalize_field(f, value, raw, cfg)
+        except CellError as exc:
+            result.errors.append((f.name, str(exc)))
+
+    for rule in kind.rules:
+        condition = fields.get(rule.when)
+        if condition is None or condition not in rule.values:
+            continue
+        if isinstance(rule, RequiredWhen) and rule.field not in fields and not any(c == rule.field for c, _ in result.errors):
+            result.errors.append((rule.field, f"“{rule.when}”为“{condition}”时必须填写"))
+        elif isinstance(rule, EmptyWhen) and rule.field in fields:
+            result.errors.append((rule.field, f"“{rule.when}”为“{condition}”时应为空"))
+
+    if kind.subject_code and fields.get(kind.subject_code) == USCC_PLACEHOLDER:
+        category = fields.get(kind.subject_category or "", "")
+        if category not in kind.uscc_placeholder_for:
+            result.errors.append((kind.subject_code, f"占位代码 {USCC_PLACEHOLDER} 只适用于个体工商户"))
+
+    decided = fields.get(kind.date)
+    if decided and decided > today.isoformat():
+        result.errors.append((kind.date, f"日期 {decided} 晚于今天 {today.isoformat()}"))
+    deadline = fields.get(kind.deadline or "")
+    if decided and deadline and deadline < decided:
+        result.errors.append((kind.deadline, f"公示截止期 {deadline} 早于决定日期 {decided}"))
+    if fields.get("有效期自") and fields.get("有效期至") and fields["有效期至"] < fields["有效期自"]:
+        result.errors.append(("有效期至", "有效期至早于有效期自"))
+
+    _category_warnings(kind, fields, result)
+    result.fields = fields
+    return result
+
+
+_PREFIX_FOR = {"个体工商户": ("92",), "法人及非法人组织": ("91", "93", "11", "12", "13", "19", "51", "52", "53", "59", "Y1")}
+
+
+def _category_warnings(kind: Kind, fields: Mapping[str, Any], result: RowResult) -> None:
+    """Credit-code prefix vs category mismatch: worth a warning, not a rejection (§2)."""
+    if not kind.subject_code or not kind.subject_category:
+        return
+    code = fields.get(kind.subject_code)
+    expected = _PREFIX_FOR.get(fields.get(kind.subject_category, ""))
+    if code and expected and code != USCC_PLACEHOLDER and code[:2] not in expected:
+        result.warnings.append((kind.subject_code, f"代码前两位 {code[:2]} 与类别“{fields[kind.subject_category]}”不一致，请核实"))
+
+
+def withheld_reason(kind: Kind, fields: Mapping[str, Any], cfg: Config) -> str:
+    """Why a valid record is kept but never published ('' when it may be published)."""
+    for name, values in kind.withhold_when:
+        if fields.get(name) in values:
+            return f"{name}：{fields[name]}"
+    remark = str(fields.get("备注", ""))
+    for word in cfg.WITHHOLD_KEYWORDS:
+        if word in remark:
+            return f"备注含“{word}”"
+    return ""

@@ -1,0 +1,378 @@
+"""One declarative schema per record kind: columns, aliases, rules, keys, roles.
+
+Adding a kind is adding a :class:`Kind` to :data:`KINDS`; ingest, publication, pages, search
+and downloads read everything they need from here (data-standard.md §2–§3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .checkdigits import USCC_PLACEHOLDER
+
+
+class T(str, Enum):
+    """Field types: each has one normaliser/validator in :mod:`generator.records`."""
+
+    TEXT = "text"
+    ENUM = "enum"
+    MULTI_ENUM = "multi_enum"  # several enum values joined by ; 、 , (处罚类别)
+    DATE = "date"
+    AMOUNT = "amount"  # 万元, ≥ 0
+    USCC = "uscc"  # 统一社会信用代码, check digit verified
+    IDNO = "idno"  # personal ID number: validated when a 身份证, then masked at ingest
+    DOCNO = "docno"  # document number: kept as written + normalised key
+    CODE = "code"  # other codes: half-width, upper-case
+    MARKDOWN = "markdown"  # free text rendered as sanitised Markdown
+    URL = "url"  # http(s) only
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an export."""
+
+    name: str  # canonical column name (as in the national standard / our template)
+    type: T = T.TEXT
+    required: bool = False
+    max_len: int | None = None
+    enum: tuple[str, ...] = ()
+    value_aliases: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    public: bool = True  # False: kept (masked) in the batch, never published
+    label: str | None = None  # short display label; defaults to ``name``
+    pattern: str | None = None  # regex the normalised value must match
+    pattern_hint: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """``field`` is required when ``when`` holds one of ``values``."""
+
+    field: str
+    when: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmptyWhen:
+    """``field`` must be empty when ``when`` holds one of ``values`` (e.g. 自然人 has no 法定代表人)."""
+
+    field: str
+    when: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A record kind: its columns and the roles its columns play."""
+
+    name: str  # penalty, license, …
+    label: str  # 行政处罚
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+    subject: str
+    subject_category: str | None
+    subject_code: str | None
+    docno: str
+    date: str
+    authority: str
+    authority_label: str
+    authority_code: str | None = None
+    source: str | None = None
+    deadline: str | None = "公示截止期"
+    rules: tuple[RequiredWhen | EmptyWhen, ...] = ()
+    # (field, values): a row whose field holds one of values is kept but never published.
+    withhold_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (field, values): a row whose field is filled and NOT one of values is withheld.
+    publish_only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    summary_fields: tuple[str, ...] = ()  # shown in lists and search results
+    uscc_placeholder_for: tuple[str, ...] = ()  # categories allowed the all-zero placeholder
+
+    @property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def field(self, name: str) -> Field:
+        return self.by_name[name]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    @property
+    def public_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.public)
+
+
+# Categories that are natural persons: no entity archive is built for them (data-standard §5).
+PERSON_CATEGORIES = frozenset({"自然人", "公务员", "个人"})
+ID_CARD_TYPES = frozenset({"身份证", "居民身份证", "中华人民共和国居民身份证", "01", "111"})
+
+PARTY_CATEGORY = ("法人及非法人组织", "自然人", "个体工商户")
+PARTY_CATEGORY_ALIASES = {
+    "法人": "法人及非法人组织",
+    "法人及其他组织": "法人及非法人组织",
+    "非法人组织": "法人及非法人组织",
+    "法人和非法人组织": "法人及非法人组织",
+    "个人": "自然人",
+    "个体户": "个体工商户",
+}
+PENALTY_TYPES = (
+    "警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级",
+    "吊销许可证件", "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业", "行政拘留",
+    "暂扣或者吊销许可证", "暂扣或者吊销执照", "其他",
+)  # fmt: skip
+GOV_CATEGORY = ("政府机关", "事业单位", "公务员")
+CODE1 = "行政相对人代码_1(统一社会信用代码)"
+CODE2 = "行政相对人代码_2(工商注册号)"
+
+
+def _party_fields() -> tuple[Field, ...]:
+    """The 行政相对人 columns shared by 行政处罚 and 行政许可 (双公示 2.0)."""
+    return (
+        Field("行政相对人名称", required=True, max_len=200, aliases=("相对人名称", "CF_XDR_MC", "XK_XDR_MC"), label="行政相对人"),
+        Field("行政相对人类别", T.ENUM, required=True, enum=PARTY_CATEGORY, value_aliases=PARTY_CATEGORY_ALIASES, aliases=("相对人类别",), label="相对人类别"),
+        Field(CODE1, T.USCC, max_len=18, aliases=("统一社会信用代码", "行政相对人代码1", "社会信用代码", "CF_XDR_SHXYM", "XK_XDR_SHXYM"), label="统一社会信用代码"),
+        Field(CODE2, T.CODE, max_len=50, aliases=("工商注册号", "行政相对人代码2", "CF_XDR_GSZC", "XK_XDR_GSZC"), label="工商注册号"),
+        Field("行政相对人代码_3(组织机构代码)", T.CODE, max_len=9, aliases=("组织机构代码", "行政相对人代码3"), label="组织机构代码"),
+        Field("行政相对人代码_4(税务登记号)", T.CODE, max_len=15, aliases=("税务登记号", "行政相对人代码4"), label="税务登记号"),
+        Field("行政相对人代码_5(事业单位证书号)", T.CODE, max_len=12, aliases=("事业单位证书号", "行政相对人代码5"), label="事业单位证书号"),
+        Field("行政相对人代码_6(社会组织登记证号)", T.CODE, max_len=50, aliases=("社会组织登记证号", "行政相对人代码6"), label="社会组织登记证号"),
+        Field("法定代表人", max_len=50, aliases=("法定代表人姓名", "CF_FR", "XK_FR")),
+        Field("法定代表人证件类型", max_len=64, public=False),
+        Field("法定代表人证件号码", T.IDNO, max_len=64, public=False),
+        Field("证件类型", max_len=64, aliases=("相对人证件类型",)),
+        Field("证件号码", T.IDNO, max_len=64, aliases=("相对人证件号码",)),
+    )
+
+
+def _party_rules() -> tuple[RequiredWhen | EmptyWhen, ...]:
+    """Conditional rules from real 双公示 validators (data-standard §2)."""
+    return (
+        RequiredWhen(CODE1, "行政相对人类别", ("法人及非法人组织", "个体工商户")),
+        RequiredWhen("法定代表人", "行政相对人类别", ("法人及非法人组织",)),
+        RequiredWhen("证件类型", "行政相对人类别", ("自然人",)),
+        RequiredWhen("证件号码", "行政相对人类别", ("自然人",)),
+        EmptyWhen(CODE1, "行政相对人类别", ("自然人",)),
+        EmptyWhen("法定代表人", "行政相对人类别", ("自然人",)),
+        RequiredWhen(CODE2, CODE1, (USCC_PLACEHOLDER,)),
+    )
+
+
+def _source_fields() -> tuple[Field, ...]:
+    return (
+        Field("数据来源单位", required=True, max_len=200),
+        Field("数据来源单位统一社会信用代码", T.USCC, required=True, max_len=18),
+        Field("备注", max_len=512),
+    )
+
+
+PENALTY = Kind(
+    name="penalty",
+    label="行政处罚",
+    fields=_party_fields()
+    + (
+        Field("行政处罚决定书文号", T.DOCNO, required=True, max_len=128, aliases=("决定书文号", "处罚决定书文号", "CF_WSH"), label="决定书文号"),
+        Field("违法行为类型", required=True, max_len=2000, aliases=("CF_WFXW",)),
+        Field("违法事实", T.MARKDOWN, required=True, max_len=2000, aliases=("CF_SY", "处罚事由")),
+        Field("处罚依据", required=True, max_len=2048, aliases=("CF_YJ",)),
+        Field("处罚类别", T.MULTI_ENUM, required=True, max_len=255, enum=PENALTY_TYPES, aliases=("CF_CFLB1", "CF_CFLB", "处罚类别1")),
+        Field("处罚内容", required=True, max_len=4000, aliases=("CF_JG", "处罚结果")),
+        Field("罚款金额(万元)", T.AMOUNT, aliases=("罚款金额", "罚款金额（万元）")),
+        Field("没收违法所得、没收非法财物的金额(万元)", T.AMOUNT, aliases=("没收违法所得、没收非法财物的金额", "没收金额(万元)"), label="没收金额(万元)"),
+        Field("暂扣或吊销证照名称及编号", max_len=200),
+        Field("处罚决定日期", T.DATE, required=True, aliases=("决定日期", "CF_JDRQ")),
+        Field("处罚有效期", T.DATE, required=True),
+        Field("公示截止期", T.DATE),
+        Field("处罚机关", required=True, max_len=255, aliases=("CF_XZJG",)),
+        Field("处罚机关统一社会信用代码", T.USCC, required=True, max_len=18),
+    )
+    + _source_fields(),
+    natural_key=("处罚机关统一社会信用代码", "行政处罚决定书文号"),
+    subject="行政相对人名称",
+    subject_category="行政相对人类别",
+    subject_code=CODE1,
+    docno="行政处罚决定书文号",
+    date="处罚决定日期",
+    authority="处罚机关",
+    authority_label="处罚机关",
+    authority_code="处罚机关统一社会信用代码",
+    source="数据来源单位",
+    rules=_party_rules(),
+    summary_fields=("处罚类别", "违法行为类型"),
+    uscc_placeholder_for=("个体工商户",),
+)
+
+LICENSE = Kind(
+    name="license",
+    label="行政许可",
+    fields=_party_fields()
+    + (
+        Field("行政许可决定文书名称", required=True, max_len=64, label="决定文书名称"),
+        Field("行政许可决定文书号", T.DOCNO, required=True, max_len=64, aliases=("许可决定文书号", "XK_WSH"), label="决定文书号"),
+        Field("许可类别", T.ENUM, required=True, enum=("普通", "特许", "认可", "核准", "登记", "其他")),
+        Field("许可证书名称", required=True, max_len=64),
+        Field("许可编号", T.CODE, max_len=64),
+        Field("许可内容", required=True, max_len=4000),
+        Field("许可决定日期", T.DATE, required=True, aliases=("决定日期", "XK_JDRQ")),
+        Field("有效期自", T.DATE),
+        Field("有效期至", T.DATE),
+        Field("公示截止期", T.DATE),
+        Field("许可机关", required=True, max_len=200, aliases=("XK_XZJG",)),
+        Field("许可机关统一社会信用代码", T.USCC, required=True, max_len=18),
+        Field("当前状态", max_len=20),
+    )
+    + _source_fields(),
+    natural_key=("许可机关统一社会信用代码", "行政许可决定文书号"),
+    subject="行政相对人名称",
+    subject_category="行政相对人类别",
+    subject_code=CODE1,
+    docno="行政许可决定文书号",
+    date="许可决定日期",
+    authority="许可机关",
+    authority_label="许可机关",
+    authority_code="许可机关统一社会信用代码",
+    source="数据来源单位",
+    rules=_party_rules(),
+    summary_fields=("许可证书名称", "许可类别"),
+    uscc_placeholder_for=("个体工商户",),
+)
+
+JUDGMENT = Kind(
+    name="judgment",
+    label="司法裁判",
+    fields=(
+        Field("案号", T.DOCNO, required=True, max_len=128),
+        Field("案件名称", max_len=255),
+        Field("审理法院", required=True, max_len=200),
+        Field("文书类型", T.ENUM, enum=("判决书", "裁定书", "决定书", "调解书")),
+        Field("裁判日期", T.DATE, required=True),
+        Field("案由", max_len=255),
+        Field("当事人名称", required=True, max_len=200),
+        Field("当事人类别", T.ENUM, enum=GOV_CATEGORY),
+        Field("当事人统一社会信用代码", T.USCC, max_len=18),
+        Field("裁判结果", required=True, max_len=4000),
+        Field("全文", T.MARKDOWN, max_len=100_000),
+        Field("原文链接", T.URL, max_len=500),
+        Field("公示截止期", T.DATE),
+        Field("备注", max_len=512),
+    ),
+    natural_key=("案号",),
+    subject="当事人名称",
+    subject_category="当事人类别",
+    subject_code="当事人统一社会信用代码",
+    docno="案号",
+    date="裁判日期",
+    authority="审理法院",
+    authority_label="审理法院",
+    summary_fields=("案由", "文书类型"),
+)
+
+PLEDGE = Kind(
+    name="pledge",
+    label="信用承诺",
+    fields=(
+        Field("承诺编码", T.DOCNO, required=True, max_len=20, pattern=r"^\d{6}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{6}$",
+              pattern_hint="承诺编码应为20位数字：6位地区码+8位日期+6位流水号"),
+        Field("承诺人名称", required=True, max_len=200),
+        Field("承诺人类别", max_len=50),
+        Field("承诺人代码", T.USCC, max_len=18, aliases=("承诺人统一社会信用代码",)),
+        Field("承诺类型", T.ENUM, enum=("审批替代", "容缺受理", "证明事项", "信用修复", "行业自律", "主动", "其他"),
+              value_aliases={"审批替代型": "审批替代", "容缺受理型": "容缺受理", "证明事项型": "证明事项", "信用修复型": "信用修复", "行业自律型": "行业自律", "主动型": "主动"}),
+        Field("承诺事由", required=True, max_len=512),
+        Field("承诺内容", T.MARKDOWN, required=True, max_len=4000),
+        Field("违诺责任", T.MARKDOWN, max_len=4000),
+        Field("承诺作出日期", T.DATE, required=True, aliases=("承诺日期",)),
+        Field("承诺有效期", T.DATE),
+        Field("履行状态", T.ENUM, enum=("全部履行", "部分履行", "全部未履行")),
+        Field("受理单位", max_len=200),
+        Field("受理单位统一社会信用代码", T.USCC, max_len=18),
+        Field("公开类型", T.ENUM, enum=("可向社会公开", "不可公开"),
+              value_aliases={"社会公开": "可向社会公开", "公开": "可向社会公开", "不公开": "不可公开", "不予公开": "不可公开"}),
+        Field("公示截止期", T.DATE),
+        Field("备注", max_len=512),
+    ),
+    natural_key=("承诺编码",),
+    subject="承诺人名称",
+    subject_category="承诺人类别",
+    subject_code="承诺人代码",
+    docno="承诺编码",
+    date="承诺作出日期",
+    authority="受理单位",
+    authority_label="受理单位",
+    authority_code="受理单位统一社会信用代码",
+    withhold_when=(("公开类型", ("不可公开",)),),
+    summary_fields=("承诺事由", "履行状态"),
+)
+
+DISHONESTY = Kind(
+    name="dishonesty",
+    label="政务失信",
+    fields=(
+        Field("失信主体名称", required=True, max_len=200),
+        Field("失信主体类别", T.ENUM, enum=GOV_CATEGORY),
+        Field("统一社会信用代码", T.USCC, max_len=18),
+        Field("所在单位", max_len=200),
+        Field("失信行为", T.MARKDOWN, required=True, max_len=4000),
+        Field("认定依据", required=True, max_len=2048),
+        Field("认定单位", required=True, max_len=200),
+        Field("认定单位统一社会信用代码", T.USCC, max_len=18),
+        Field("认定日期", T.DATE, required=True),
+        Field("认定文书号", T.DOCNO, required=True, max_len=128),
+        Field("整改情况", max_len=4000),
+        Field("容错纠错", T.ENUM, enum=("是", "否"), public=False),
+        Field("公示截止期", T.DATE),
+        Field("备注", max_len=512),
+    ),
+    natural_key=("认定单位", "认定文书号"),
+    subject="失信主体名称",
+    subject_category="失信主体类别",
+    subject_code="统一社会信用代码",
+    docno="认定文书号",
+    date="认定日期",
+    authority="认定单位",
+    authority_label="认定单位",
+    authority_code="认定单位统一社会信用代码",
+    withhold_when=(("容错纠错", ("是",)),),
+    summary_fields=("认定依据",),
+)
+
+COMMENDATION = Kind(
+    name="commendation",
+    label="守信激励",
+    fields=(
+        Field("受表彰主体名称", required=True, max_len=200),
+        Field("主体类别", max_len=50),
+        Field("统一社会信用代码", T.USCC, max_len=18),
+        Field("表彰名称", required=True, max_len=255),
+        Field("表彰文号", T.DOCNO, required=True, max_len=128),
+        Field("表彰内容", T.MARKDOWN, max_len=4000),
+        Field("授予单位", required=True, max_len=200),
+        Field("授予日期", T.DATE, required=True),
+        Field("有效期至", T.DATE),
+        Field("公示截止期", T.DATE),
+        Field("备注", max_len=512),
+    ),
+    # One 表彰文号 commends many bodies: the subject is part of the key.
+    natural_key=("表彰文号", "受表彰主体名称"),
+    subject="受表彰主体名称",
+    subject_category="主体类别",
+    subject_code="统一社会信用代码",
+    docno="表彰文号",
+    date="授予日期",
+    authority="授予单位",
+    authority_label="授予单位",
+    summary_fields=("表彰名称",),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (PENALTY, LICENSE, JUDGMENT, PLEDGE, DISHONESTY, COMMENDATION)}
+KIND_NAMES: tuple[str, ...] = tuple(KINDS)
+
+
+def get_kind(name: str) -> Kind:
+    return KINDS[name]

@@ -1,0 +1,180 @@
+"""Typed configuration: every setting, its default and what it does, in one place.
+
+Settings live in the site's ``pelicanconf.py`` (upper-case names, as in Pelican). Anything
+not set there takes the default below. ``docs/settings.md`` documents each of them and a test
+keeps that page in step with this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+SETTINGS_FILE = "pelicanconf.py"
+
+
+def _s(default: Any, doc: str) -> Any:
+    """Declare a setting with its documentation (mutable defaults are copied per instance)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: _copy(d), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+# Severity of each 处罚类别 (行政处罚法 2021 第九条, plus names from the 2009 standard).
+# A decision with several types takes the most severe. *Unconfirmed* mapping: a setting.
+DEFAULT_PENALTY_SEVERITY = {
+    "警告": "轻微",
+    "通报批评": "轻微",
+    "罚款": "一般",
+    "没收违法所得": "一般",
+    "没收非法财物": "一般",
+    "暂扣许可证件": "一般",
+    "降低资质等级": "严重",
+    "吊销许可证件": "严重",
+    "限制开展生产经营活动": "严重",
+    "责令停产停业": "严重",
+    "责令关闭": "严重",
+    "限制从业": "严重",
+    "行政拘留": "严重",
+    "暂扣或者吊销许可证": "严重",
+    "暂扣或者吊销执照": "严重",
+    "其他": "一般",
+}
+
+# Dated rule sets for how long a record stays public (data-standard.md §6). The set whose
+# ``from`` is the latest not after the decision date applies. Months per kind; for penalties
+# months per severity. ``None``: no fixed period (until 公示截止期, if any). ``0``: not published.
+DEFAULT_PUBLICATION_RULES = [
+    {
+        "from": "1900-01-01",
+        "basis": "本站默认规则（2019年7月前作出的决定）",
+        "months": {
+            "penalty": {"轻微": 36, "一般": 36, "严重": 36},
+            "license": None,
+            "judgment": 36,
+            "pledge": None,
+            "dishonesty": 36,
+            "commendation": 36,
+        },
+    },
+    {
+        "from": "2019-07-09",
+        "basis": "发改办财金〔2019〕527号",
+        "months": {
+            "penalty": {"轻微": 12, "一般": 12, "严重": 36},
+            "license": None,
+            "judgment": 36,
+            "pledge": None,
+            "dishonesty": 36,
+            "commendation": 36,
+        },
+    },
+    {
+        "from": "2023-05-01",
+        "basis": "国家发展改革委令第58号",
+        "months": {
+            "penalty": {"轻微": 3, "一般": 12, "严重": 36},
+            "license": None,
+            "judgment": 36,
+            "pledge": None,
+            "dishonesty": 36,
+            "commendation": 36,
+        },
+    },
+    {
+        "from": "2026-04-01",
+        "basis": "国办发〔2025〕22号、国家发展改革委令第36号《信用修复管理办法》",
+        "months": {
+            "penalty": {"轻微": 0, "一般": 12, "严重": 36},
+            "license": None,
+            "judgment": 36,
+            "pledge": None,
+            "dishonesty": 36,
+            "commendation": 36,
+        },
+    },
+]
+
+# 2026 national holidays and make-up working days (国务院办公厅 notice). Extend yearly.
+DEFAULT_HOLIDAYS = [
+    "2026-01-01", "2026-01-02",
+    "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-23",
+    "2026-04-06",
+    "2026-05-01", "2026-05-04", "2026-05-05",
+    "2026-06-19",
+    "2026-09-25",
+    "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07",
+]  # fmt: skip
+DEFAULT_MAKEUP_WORKDAYS = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings of the generator. Build one with :func:`load_config`."""
+
+    SITENAME: str = _s("信用盐城", "Site name shown in the header, titles and feeds.")
+    SITE_SUBTITLE: str = _s("盐城市社会信用信息公示", "Subtitle under the site name.")
+    SITEURL: str = _s("", "Absolute base URL of the published site, used in feeds and sitemap. Empty: relative links, and sitemap/feeds use `SITEURL_FALLBACK`.")
+    SITEURL_FALLBACK: str = _s("https://xyyc.example.invalid", "Base URL written into sitemap.xml and feeds when `SITEURL` is empty (demo builds).")
+    TIMEZONE: str = _s("Asia/Shanghai", "Time zone of the clock (`--today` default, approval times).")
+    BATCHES_DIR: str = _s("content/batches", "Where batches are stored, relative to the site root.")
+    REPORTS_DIR: str = _s("reports", "Where review and build reports go (never published), relative to the site root.")
+    HEADER_SCAN_ROWS: int = _s(30, "How many rows at the top of an export are searched for the header row.")
+    CSV_CHUNK_ROWS: int = _s(50_000, "Rows read per chunk when streaming a CSV export.")
+    ID_MASK_KEEP_START: int = _s(4, "Characters kept at the start of a masked ID number (data-standard §5: *unconfirmed*, so a setting).")
+    ID_MASK_KEEP_END: int = _s(4, "Characters kept at the end of a masked ID number.")
+    ID_MASK_CHAR: str = _s("*", "Character that replaces the hidden part of an ID number.")
+    WITHHOLD_KEYWORDS: list = _s(["未成年", "国家秘密", "商业秘密", "不予公开"], "A record whose 备注 contains one of these is kept in its batch but never published (minors, secrets).")
+    WITHDRAW_REASONS: list = _s(["信用修复", "异议更正", "决定撤销", "决定变更", "公示期满", "重复公示", "其他"], "Reasons accepted by `disclose withdraw --reason`.")
+    APPROVALS_REQUIRED: int = _s(1, "How many different editors must approve a batch before it is published.")
+    PUBLICATION_RULES: list = _s(DEFAULT_PUBLICATION_RULES, "Dated rule sets for publication periods (see data-standard §6); the rule in force at the decision date applies.")
+    PENALTY_SEVERITY: dict = _s(DEFAULT_PENALTY_SEVERITY, "Severity (轻微/一般/严重) of each 处罚类别; a decision takes its most severe type.")
+    TIMELINESS_WORKING_DAYS: int = _s(7, "双公示 rule: working days allowed between decision and publication.")
+    HOLIDAYS: list = _s(DEFAULT_HOLIDAYS, "Public holidays (ISO dates) that are not working days.")
+    MAKEUP_WORKDAYS: list = _s(DEFAULT_MAKEUP_WORKDAYS, "Weekend days that are working days (调休).")
+    LIST_PAGE_SIZE: int = _s(50, "Records per list page.")
+    HOME_NEWEST: int = _s(10, "How many newest disclosures the home page shows.")
+    FEED_SIZE: int = _s(50, "Entries per Atom feed.")
+    SITEMAP_MAX_URLS: int = _s(50_000, "URLs per sitemap file; past this a sitemap index is written.")
+    SITE_SPONSOR: str = _s("盐城市社会信用体系建设领导小组办公室（示例）", "主办单位 (footer).")
+    SITE_ORGANIZER: str = _s("盐城市信用信息中心（示例）", "承办单位 (footer).")
+    SITE_CODE: str = _s("0000000000", "网站标识码 (footer).")
+    SITE_ICP: str = _s("苏ICP备00000000号-0（示例）", "ICP备案号 (footer).")
+    SITE_PSB: str = _s("苏公网安备 00000000000000号（示例）", "公安备案号 (footer).")
+    SITE_CONTACT: str = _s("联系电话：0515-00000000（示例）", "Contact line (footer).")
+    BUILD_WORKERS: int = _s(0, "Worker processes for rendering record pages; 0 = one per CPU core.")
+
+    @classmethod
+    def docs(cls) -> dict[str, str]:
+        """Name → documentation of every setting."""
+        return {f.name: f.metadata["doc"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+        """Take the known upper-case settings from ``values``; ignore the rest (Pelican's own)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+DEFAULTS: dict[str, Any] = {f.name: getattr(Config(), f.name) for f in dataclasses.fields(Config)}
+
+
+def load_config(site_root: Path | str = ".", overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read ``pelicanconf.py`` in ``site_root`` (if any) over the defaults."""
+    root = Path(site_root)
+    values: dict[str, Any] = {}
+    conf = root / SETTINGS_FILE
+    if conf.exists():
+        values = {k: v for k, v in runpy.run_path(str(conf)).items() if k.isupper()}
+    if overrides:
+        values.update(overrides)
+    return Config.from_mapping(values)

@@ -1,0 +1,157 @@
+"""What the site shows, derived from the publication state: URLs, display rows, entities, lists.
+
+Pure functions over :class:`~generator.publication.State`; the Pelican generator only renders.
+Every URL derives from a stable id (record id, entity key hash, authority hash), never from a
+title, so pages are permanent and Chinese names never go through a slugifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from markupsafe import Markup
+
+from .checkdigits import USCC_PLACEHOLDER, is_valid_uscc
+from .markup import format_amount, format_date, render_markdown
+from .normalize import half_width
+from .publication import PublishedRecord, State
+from .schema import KINDS, PERSON_CATEGORIES, Kind, T
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def record_url(kind: str, rid: str) -> str:
+    return f"records/{kind}/{rid[:2]}/{rid}.html"
+
+
+def kind_url(kind: str, page: int = 1) -> str:
+    return f"kinds/{kind}/index.html" if page == 1 else f"kinds/{kind}/page-{page}.html"
+
+
+def authority_id(name: str) -> str:
+    return short_hash("authority\x1f" + name, 12)
+
+
+def group_url(kind: str, group: str, key: str, page: int = 1) -> str:
+    base = f"kinds/{kind}/{group}/{key}"
+    return f"{base}/index.html" if page == 1 else f"{base}/page-{page}.html"
+
+
+def entity_url(eid: str) -> str:
+    return f"entities/{eid[:2]}/{eid}.html"
+
+
+def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
+    """(entity id, key text) for a legal person or body; None for natural persons."""
+    category = str(fields.get(kind.subject_category or "", ""))
+    if category in PERSON_CATEGORIES:
+        return None
+    code = str(fields.get(kind.subject_code or "", ""))
+    if code and code != USCC_PLACEHOLDER and is_valid_uscc(code):
+        key = "code:" + code
+    else:
+        name = half_width(str(fields.get(kind.subject, ""))).replace(" ", "")
+        if not name:
+            return None
+        key = "name:" + name
+    return short_hash("entity\x1f" + key), key
+
+
+def display_rows(kind: Kind, record: PublishedRecord) -> list[tuple[str, Any]]:
+    """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
+    rows: list[tuple[str, Any]] = []
+    for f in kind.public_fields:
+        value = record.fields.get(f.name)
+        if value in (None, ""):
+            continue
+        if f.type is T.MARKDOWN:
+            value = Markup(render_markdown(str(value)))
+        elif f.type is T.DATE:
+            value = format_date(value)
+        elif f.type is T.AMOUNT:
+            value = format_amount(value)
+        elif f.type is T.MULTI_ENUM:
+            value = "、".join(str(value).split(";"))
+        rows.append((f.display, value))
+    return rows
+
+
+def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
+    """The few fields a list row, a feed entry or a search result shows."""
+    fields = record.fields
+    extra = [str(fields.get(name, "")).replace(";", "、") for name in kind.summary_fields if fields.get(name)]
+    return {
+        "id": record.id,
+        "kind": kind.name,
+        "kind_label": kind.label,
+        "url": record_url(kind.name, record.id),
+        "subject": str(fields.get(kind.subject, "")),
+        "docno": str(fields.get(kind.docno, "")),
+        "date": record.date,
+        "date_text": format_date(record.date),
+        "authority": str(fields.get(kind.authority, "") or ""),
+        "extra": " · ".join(e[:60] for e in extra),
+    }
+
+
+@dataclass
+class Entity:
+    """A 信用档案: a legal person's or government body's published records across kinds."""
+
+    id: str
+    key: str
+    name: str
+    code: str
+    category: str
+    records: dict[str, list[PublishedRecord]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return entity_url(self.id)
+
+    @property
+    def is_government(self) -> bool:
+        return self.category in ("政府机关", "事业单位") or self.code[:1] == "1"
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.records.values())
+
+
+def build_entities(state: State) -> dict[str, Entity]:
+    """Group published records by entity (credit code, else name); natural persons excluded."""
+    entities: dict[str, Entity] = {}
+    for kind_name in KINDS:
+        kind = KINDS[kind_name]
+        for record in state.published.get(kind_name, []):
+            found = entity_key(kind, record.fields)
+            if not found:
+                continue
+            eid, key = found
+            entity = entities.get(eid)
+            if entity is None:
+                code = key[5:] if key.startswith("code:") else ""
+                entity = entities[eid] = Entity(eid, key, str(record.fields.get(kind.subject, "")), code,
+                                                str(record.fields.get(kind.subject_category or "", "") or ""))
+            entity.records.setdefault(kind_name, []).append(record)
+    return entities
+
+
+def groups(records: Iterable[PublishedRecord], kind: Kind, by: str) -> dict[str, list[PublishedRecord]]:
+    """Records grouped by authority name or by decision month ('YYYY-MM'); input order kept."""
+    result: dict[str, list[PublishedRecord]] = {}
+    for record in records:
+        if by == "authority":
+            key = str(record.fields.get(kind.authority) or "未填写")
+        else:
+            key = record.date[:7]
+        result.setdefault(key, []).append(record)
+    return result
+
+
+def paginate(count: int, size: int) -> int:
+    return max(1, -(-count // size))

@@ -1,0 +1,82 @@
+"""Withdrawals: find a record by id or document number and stage a withdrawal batch.
+
+A withdrawal is itself a batch (kind ``withdrawal``) and is published only once approved,
+like any other batch; the build then removes the record everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore, dumps_line, now_iso, sha256_file, write_json
+from .errors import UserError
+from .normalize import normalize_docno
+from .publication import compute_state
+from .schema import Kind
+from .settings import Config
+
+
+@dataclass
+class Candidate:
+    id: str
+    subject: str
+    docno: str
+    date: str
+    batch_id: str
+
+
+def find_records(store: BatchStore, kind: Kind, key: str, cfg: Config, today: dt.date) -> list[Candidate]:
+    """Records of ``kind`` (latest approved versions, not yet withdrawn) matching ``key``."""
+    state = compute_state(store, cfg, today, strict=False)
+    wanted_id = key.strip().lower()
+    wanted_doc = normalize_docno(key)
+    found = []
+    for rid, (kind_name, record, batch) in sorted(state.latest.items()):
+        if kind_name != kind.name or rid in state.withdrawn:
+            continue
+        if rid == wanted_id or record.get("docno_key") == wanted_doc:
+            fields = record["fields"]
+            found.append(Candidate(rid, str(fields.get(kind.subject, "")), str(fields.get(kind.docno, "")), str(fields.get(kind.date, "")), batch.id))
+    return found
+
+
+def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, editor: str, cfg: Config, today: dt.date) -> tuple[str, Candidate, bool]:
+    """Stage a withdrawal batch for exactly one record; refuse unknown or ambiguous keys."""
+    reason, editor = reason.strip(), editor.strip()
+    if reason not in cfg.WITHDRAW_REASONS:
+        raise UserError(f"撤下原因“{reason}”无效，应为：{'、'.join(cfg.WITHDRAW_REASONS)}")
+    if not editor:
+        raise UserError("经办人姓名不能为空（--editor）")
+    matches = find_records(store, kind, key, cfg, today)
+    if not matches:
+        raise UserError(f"在已审核的{kind.label}记录中找不到“{key}”（可用记录编号或文书号，括号写法不限）")
+    if len(matches) > 1:
+        listing = "；".join(f"{c.id}（{c.subject}，{c.docno}，{c.date}）" for c in matches)
+        raise UserError(f"“{key}”对应 {len(matches)} 条记录，请改用记录编号：{listing}")
+    target = matches[0]
+    entry: dict[str, Any] = {
+        "id": target.id, "kind": kind.name, "docno": target.docno, "subject": target.subject,
+        "reason": reason, "requested_by": editor, "key": key,
+    }
+    line = dumps_line(entry) + "\n"
+    batch_id = f"{WITHDRAWAL}-{hashlib.sha256(line.encode()).hexdigest()[:12]}"
+    staging = store.new_staging_dir()
+    try:
+        (staging / RECORDS).write_text(line, encoding="utf-8", newline="\n")
+        write_json(staging / MANIFEST, {
+            "batch_id": batch_id, "kind": WITHDRAWAL, "kind_label": "撤下", "target_kind": kind.name,
+            "source": f"{editor}：{reason}", "records_sha256": sha256_file(staging / RECORDS),
+            "counts": {"rows": 1, "accepted": 1, "rejected": 0, "duplicates": 0, "withheld": 0},
+            "staged_at": now_iso(cfg), "tool_version": __version__,
+        })
+        created = store.commit_staging(staging, batch_id)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return batch_id, target, created

@@ -1,0 +1,70 @@
+"""Batches: approval pins the records' sha256; a changed batch is refused; status lists all."""
+
+from __future__ import annotations
+
+import json
+
+from generator.batches import BatchStore
+from generator.settings import load_config
+
+
+def test_approve_records_editor_time_and_checksum(site, department_csv):
+    batch = site.ingest(department_csv, "penalty").batch_id
+    result = site.run("approve", batch, "--editor", "测试编辑甲")
+    assert result.exit_code == 0 and "已审核通过" in result.stdout
+    approval = json.loads((site.batches / batch / "approval.json").read_text(encoding="utf-8"))["approvals"][0]
+    manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
+    assert approval["editor"] == "测试编辑甲"
+    assert approval["records_sha256"] == manifest["records_sha256"]
+    assert approval["approved_at"].endswith("+08:00")
+
+
+def test_approve_refuses_an_unknown_batch(site):
+    result = site.run("approve", "penalty-000000000000", "--editor", "甲")
+    assert result.exit_code == 2 and "找不到批次" in result.stderr
+
+
+def test_approve_refuses_a_batch_changed_since_staging(site, department_csv):
+    batch = site.ingest(department_csv, "penalty").batch_id
+    records = site.batches / batch / "records.jsonl"
+    records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
+    result = site.run("approve", batch, "--editor", "测试编辑甲")
+    assert result.exit_code == 2
+    assert "被修改过" in result.stderr
+    assert not (site.batches / batch / "approval.json").exists()
+
+
+def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
+    batch = site.stage_and_approve(department_csv, "penalty")
+    records = site.batches / batch / "records.jsonl"
+    records.write_text(records.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    store = BatchStore(site.path, load_config(site.path))
+    assert store.get(batch).approval_state(store.cfg)[0] == "tampered"
+    assert "已被篡改" in site.run("status").stdout
+
+
+def test_two_approvals_required_means_two_different_editors(site, department_csv):
+    conf = site.path / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8").replace("APPROVALS_REQUIRED = 1", "APPROVALS_REQUIRED = 2"), encoding="utf-8")
+    batch = site.ingest(department_csv, "penalty").batch_id
+    first = site.run("approve", batch, "--editor", "甲")
+    assert "还需另外 1 位编辑" in first.stdout
+    again = site.run("approve", batch, "--editor", "甲")
+    assert "已由 甲 审核过" in again.stdout
+    assert "待审核" in site.run("status").stdout
+    second = site.run("approve", batch, "--editor", "乙")
+    assert "已审核通过" in second.stdout
+    assert "已审核" in site.run("status").stdout
+
+
+def test_status_lists_batches_with_state_source_rows_and_approver(site, department_csv, messy):
+    approved = site.stage_and_approve(department_csv, "penalty", editor="测试编辑甲")
+    staged = site.ingest(messy["files"]["pledge"], "pledge").batch_id
+    lines = {line.split("\t")[0]: line.split("\t") for line in site.run("status").stdout.splitlines()[1:]}
+    assert lines[approved][1:6] == ["行政处罚", "department-penalty-gb18030", "4", "已审核", "测试编辑甲"]
+    assert lines[staged][4] == "待审核"
+
+
+def test_status_in_an_empty_site(site):
+    result = site.run("status")
+    assert result.exit_code == 0 and "还没有任何批次" in result.stdout

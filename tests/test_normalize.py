@@ -1,0 +1,65 @@
+"""Normalisation of export cells: dates, amounts, document numbers, headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.normalize import CellError, normalize_docno, normalize_header, parse_amount_wan, parse_date
+
+dates = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31))
+
+
+@pytest.mark.parametrize("text", ["2026/03/05", "2026-03-05", "2026年3月5日", "2026.3.5", "20260305", "2026-3-5",
+                                  "２０２６年３月５日", "2026/03/05 00:00:00", " 2026-03-05 ", "46086", "46086.0"])
+def test_every_date_form_gives_the_iso_date(text):
+    assert parse_date(text) == dt.date(2026, 3, 5)
+
+
+def test_excel_cells_give_dates():
+    assert parse_date(dt.datetime(2026, 3, 5, 0, 0)) == dt.date(2026, 3, 5)
+    assert parse_date(46086.0) == dt.date(2026, 3, 5)  # Excel serial number cell
+
+
+@given(dates, st.sampled_from(["{y}/{m:02d}/{d:02d}", "{y}-{m}-{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}"]))
+def test_date_forms_round_trip(day, pattern):
+    assert parse_date(pattern.format(y=day.year, m=day.month, d=day.day)) == day
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026/13/01", "明天", "26-3-5", "1800-01-01", "3.5"])
+def test_bad_dates_are_refused_with_a_reason(text):
+    with pytest.raises(CellError) as exc:
+        parse_date(text)
+    assert str(exc.value)
+
+
+@pytest.mark.parametrize("text, value", [("0.2", 0.2), ("1,000", 1000.0), ("0.2万元", 0.2), ("０.５", 0.5), (3, 3.0)])
+def test_amounts_are_numbers_in_wan(text, value):
+    assert parse_amount_wan(text) == value
+
+
+@pytest.mark.parametrize("text, reason", [("2000元", "万元"), ("-1", "负数"), ("abc", "不是数字"), ("NaN", "不是数字")])
+def test_bad_amounts_are_refused(text, reason):
+    with pytest.raises(CellError, match=reason):
+        parse_amount_wan(text)
+
+
+@given(st.text("盐市监罚环审许", min_size=1, max_size=6), st.integers(2000, 2099), st.integers(1, 99999),
+       st.sampled_from([("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】"), ("(", ")"), ("［", "］")]), st.booleans(), st.booleans())
+def test_document_numbers_match_in_any_bracket_style(prefix, year, number, brackets, suffix, spaces):
+    canonical = normalize_docno(f"{prefix}〔{year}〕{number}号")
+    sep = " " if spaces else ""
+    variant = f"{prefix}{sep}{brackets[0]}{year}{brackets[1]}{sep}{number}{'号' if suffix else ''}"
+    assert normalize_docno(variant) == canonical
+
+
+def test_full_width_digits_in_document_numbers():
+    assert normalize_docno("盐市监罚〔２０２６〕１２号") == normalize_docno("盐市监罚[2026]12号")
+
+
+@pytest.mark.parametrize("header", ["行政相对人代码_1(统一社会信用代码)", "行政相对人代码_1（统一社会信用代码）", " 行政相对人代码_1 (统一社会信用代码) ", "行政相对人代码1【统一社会信用代码】"])
+def test_header_variants_normalise_alike(header):
+    assert normalize_header(header) == normalize_header("行政相对人代码_1(统一社会信用代码)")

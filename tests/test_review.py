@@ -1,0 +1,42 @@
+"""`disclose review`: an HTML report outside output/ with counts, rejections, changes, lateness."""
+
+from __future__ import annotations
+
+from generator.synthetic import synth_rows, write_export
+
+from .conftest import TODAY_DATE
+
+
+def test_review_report_shows_what_an_editor_must_check(site, messy):
+    batch = site.ingest(messy["files"]["penalty"], "penalty").batch_id
+    result = site.run("review", batch, "--today", "2026-11-28")
+    assert result.exit_code == 0, result.stderr
+    report = site.path / "reports" / f"review-{batch}.html"
+    assert report.exists() and not (site.path / "output").exists()
+    html = report.read_text(encoding="utf-8")
+    assert "共 45 行：接收 36，拒绝 8，重复 1" in html
+    assert "校验位错误" in html and "必填项为空" in html
+    assert "新增 36 条" in html
+    assert "超过 7 个工作日的记录" in html
+    assert "网站显示样例" in html
+    assert "<script>alert" not in html  # hostile cells are escaped here too
+    assert "disclose approve " + batch in html
+
+
+def test_review_shows_corrections_against_what_is_approved(site, tmp_path):
+    rows = list(synth_rows("license", 3, seed=31, today=TODAY_DATE))
+    site.stage_and_approve(write_export(tmp_path / "a.csv", "license", rows), "license")
+    rows[0]["许可内容"] = "更正后的许可内容"
+    batch = site.ingest(write_export(tmp_path / "b.csv", "license", rows), "license").batch_id
+    site.run("review", batch, "--today", "2026-11-28")
+    html = (site.path / "reports" / f"review-{batch}.html").read_text(encoding="utf-8")
+    assert "新增 0 条，修改（更正） 1 条，与已审核数据相同 2 条" in html
+    assert "许可内容" in html
+
+
+def test_review_of_a_withdrawal_names_the_record(site, department_csv):
+    site.stage_and_approve(department_csv, "penalty")
+    batch = site.run("withdraw", "东市监罚〔2026〕102号", "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    assert site.run("review", batch, "--today", "2026-11-28").exit_code == 0
+    html = (site.path / "reports" / f"review-{batch}.html").read_text(encoding="utf-8")
+    assert "盐城市示例县青禾示例餐饮店" in html and "信用修复" in html

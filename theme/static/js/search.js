@@ -1,0 +1,1 @@
+/* search: implemented with the search index (issue: client-side search) */
