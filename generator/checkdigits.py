@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from stdnum.cn import ric, uscc
 
@@ -26,6 +27,7 @@ def uscc_check_char(first17: str) -> str:
     return uscc.calc_check_digit(first17)
 
 
+@lru_cache(maxsize=65_536)  # authority and source codes repeat on every row of an export
 def is_valid_uscc(code: str) -> bool:
     """True when ``code`` is 18 characters of the GB 32100 alphabet with a correct check character."""
     return bool(_USCC_FORMAT.match(code)) and uscc_check_char(code[:17]) == code[17]

@@ -150,11 +150,12 @@ def build_demo(root: Path) -> None:
     store = BatchStore(root, cfg)
     minute = 0
     for kind, path in info["files"].items():
-        result = ingest(path, KINDS["penalty" if kind == "pending" else kind], None, cfg, root, DEMO_DAY)
+        result = ingest(path, KINDS["penalty" if kind == "pending" else kind], None, cfg, root, DEMO_DAY, staged_at="2026-11-20T17:00:00+08:00")
         if kind != "pending":
             minute += 1
             store.approve(result.batch_id, "示例编辑甲", at=f"2026-11-21T09:{minute:02d}:00+08:00")
-    withdrawal, _, _ = stage_withdrawal(store, KINDS["penalty"], info["marks"]["withdraw_docno"], "信用修复", "示例编辑乙", cfg, DEMO_DAY)
+    withdrawal, _, _ = stage_withdrawal(store, KINDS["penalty"], info["marks"]["withdraw_docno"], "信用修复", "示例编辑乙", cfg, DEMO_DAY,
+                                        staged_at="2026-11-22T09:30:00+08:00")
     store.approve(withdrawal, "示例编辑甲", at="2026-11-22T10:00:00+08:00")
 
 

@@ -11,12 +11,16 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
+import os
 import re
 import shutil
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, dumps_line, now_iso, sha256_file, write_json
@@ -24,9 +28,9 @@ from .errors import UserError
 from .markup import neutralise_cell
 from .masking import mask_ids_in_text
 from .normalize import normalize_docno
-from .readers import open_export
+from .readers import open_export, row_dict
 from .records import cell_text, normalize_row, record_id, withheld_reason
-from .schema import T, Kind
+from .schema import KINDS, T, Kind
 from .settings import Config
 
 REPORT_HEADER = ["行号", "列", "原因", "原值"]
@@ -67,79 +71,149 @@ _NOTE = re.compile(r"^(制表|填报|审核|注[:：]|说明|备注[:：]|合计
 
 def _is_note_row(raw: dict[str, Any]) -> bool:
     """A footer/notes row: no data column filled, or only one that reads like a note."""
+    if sum(1 for v in raw.values() if v) > 3:  # fast path: a data row
+        return False
     filled = [cell_text(v) for k, v in raw.items() if not k.startswith("__") and cell_text(v)]
     return not filled or (len(filled) == 1 and bool(_NOTE.match(filled[0])))
 
 
 def ingest(path: Path, kind: Kind, source: str | None, cfg: Config, root: Path, today: dt.date,
-           progress: Callable[[int], None] | None = None) -> IngestResult:
+           progress: Callable[[int], None] | None = None, staged_at: str | None = None) -> IngestResult:
     """Stage ``path`` as a batch of ``kind``; raise :class:`UserError` if the file is unusable."""
     export = open_export(path, kind, cfg.HEADER_SCAN_ROWS, cfg.CSV_CHUNK_ROWS)
     store = BatchStore(root, cfg)
     staging = store.new_staging_dir()
     try:
-        return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress)
+        return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _ingest_into(staging, export, path, kind, source, cfg, store, today, progress) -> IngestResult:
+CHUNK_ROWS = 4_000  # rows per validation task
+PARALLEL_MIN_ROWS = 2 * CHUNK_ROWS  # smaller exports are validated in-process
+
+
+@dataclass
+class Outcome:
+    """What validation made of one row (computed in a worker process, consumed in order)."""
+
+    row: int
+    kind: str  # "record" | "rejected" | "note"
+    line: str = ""  # the record's JSON line
+    row_hash: bytes = b""
+    rid: str = ""
+    public: bool = True
+    errors: list[tuple[str, str, Any]] = field(default_factory=list)  # (column, reason, raw value)
+    warnings: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
+def validate_rows(kind_name: str, rows: list[tuple[int, list[Any]]], columns: dict[int, str], width: int,
+                  today: dt.date, cfg: Config) -> list[Outcome]:
+    """Validate, normalise and mask a chunk of rows (pure; runs in worker processes)."""
+    kind = KINDS[kind_name]
+    outcomes = []
+    cache: dict = {}
+    for row_no, values in rows:
+        raw = row_dict(values, columns, width)
+        if raw.pop("__blank__", False):
+            continue
+        if _is_note_row(raw):
+            outcomes.append(Outcome(row_no, "note"))
+            continue
+        extra = raw.pop("__extra__", 0)
+        result = normalize_row(kind, raw, row_no, today, cfg, cache)
+        if extra:
+            result.errors.append(("（整行）", f"该行比表头多出 {extra} 个非空单元格，可能错位"))
+        warnings = [(c, r, raw.get(c, "")) for c, r in result.warnings]
+        if not result.ok:
+            outcomes.append(Outcome(row_no, "rejected", errors=[(c, r, raw.get(c, "")) for c, r in result.errors], warnings=warnings))
+            continue
+        fields = result.fields
+        fields_json = dumps_line(fields)
+        row_hash = hashlib.blake2b(fields_json.encode(), digest_size=16).digest()
+        rid = record_id(kind, fields)
+        reason = withheld_reason(kind, fields, cfg)
+        # The canonical record line (sorted keys, as dumps_line would write it), serialising fields once.
+        line = (f'{{"docno_key":{dumps_line(normalize_docno(str(fields[kind.docno])))},"fields":{fields_json},'
+                f'"id":"{rid}","public":{"false" if reason else "true"},"row":{row_no}'
+                + (f',"withheld":{dumps_line(reason)}' if reason else "") + "}")
+        outcomes.append(Outcome(row_no, "record", line, row_hash, rid, not reason, warnings=warnings))
+    return outcomes
+
+
+def _chunks(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+    chunk: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _validated(export, kind: Kind, today: dt.date, cfg: Config, workers: int) -> Iterator[Outcome]:
+    """Outcomes in row order; validation fans out over worker processes for large exports.
+
+    At most ``2 × workers`` chunks are in flight, so memory stays flat however long the file.
+    """
+    chunks = _chunks(export.raw_rows(), CHUNK_ROWS)
+    args = (export.columns, export.width, today, cfg)
+    first = list(itertools.islice(chunks, 2))
+    if workers <= 1 or len(first) < 2:
+        for chunk in itertools.chain(first, chunks):
+            yield from validate_rows(kind.name, chunk, *args)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque = deque()
+        for chunk in itertools.chain(first, chunks):
+            pending.append(pool.submit(validate_rows, kind.name, chunk, *args))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at) -> IngestResult:
     rejections = _Report(staging / REJECTIONS)
     warnings = _Report(staging / WARNINGS)
     counts = {"rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0, "withheld": 0}
     seen_rows: dict[bytes, int] = {}  # hash of normalised fields → first row
-    keys: dict[str, tuple[bytes, int]] = {}  # record id → (row hash, first row)
+    keys: dict[str, int] = {}  # record id → first row
     clashes: dict[str, list[int]] = {}  # record id → rows sharing it with different content
     part = staging / (RECORDS + ".part")
-    docno_field = kind.docno
+    workers = cfg.BUILD_WORKERS or os.cpu_count() or 1
 
     with part.open("w", encoding="utf-8", newline="\n") as out:
-        for row_no, raw in export.rows():
-            if raw.pop("__blank__", False):
-                continue
-            if _is_note_row(raw):
+        for outcome in _validated(export, kind, today, cfg, workers):
+            row_no = outcome.row
+            if outcome.kind == "note":
                 warnings.add(row_no, "（整行）", "说明行（如制表人、合计），不是数据，已跳过")
                 continue
             counts["rows"] += 1
             if progress and counts["rows"] % 10_000 == 0:
                 progress(10_000)
-            extra = raw.pop("__extra__", 0)
-            result = normalize_row(kind, raw, row_no, today, cfg)
-            if extra:
-                result.errors.append(("（整行）", f"该行比表头多出 {extra} 个非空单元格，可能错位"))
-            if not result.ok:
+            for column, reason, value in outcome.warnings:
+                warnings.add(row_no, column, reason, value)
+            if outcome.kind == "rejected":
                 counts["rejected"] += 1
-                for column, reason in result.errors:
-                    rejections.add(row_no, column, reason, raw.get(column, ""))
+                for column, reason, value in outcome.errors:
+                    rejections.add(row_no, column, reason, value)
                 continue
-            for column, reason in result.warnings:
-                warnings.add(row_no, column, reason, raw.get(column, ""))
-            fields = result.fields
-            row_hash = hashlib.blake2b(dumps_line(fields).encode(), digest_size=16).digest()
-            if row_hash in seen_rows:
+            if outcome.row_hash in seen_rows:
                 counts["duplicates"] += 1
-                warnings.add(row_no, "（整行）", f"与第 {seen_rows[row_hash]} 行完全相同，只计一次")
+                warnings.add(row_no, "（整行）", f"与第 {seen_rows[outcome.row_hash]} 行完全相同，只计一次")
                 continue
-            seen_rows[row_hash] = row_no
-            rid = record_id(kind, fields)
-            if rid in keys:
-                clashes.setdefault(rid, [keys[rid][1]]).append(row_no)
+            seen_rows[outcome.row_hash] = row_no
+            if outcome.rid in keys:
+                clashes.setdefault(outcome.rid, [keys[outcome.rid]]).append(row_no)
             else:
-                keys[rid] = (row_hash, row_no)
-            reason = withheld_reason(kind, fields, cfg)
-            record = {
-                "id": rid,
-                "row": row_no,
-                "docno_key": normalize_docno(str(fields[docno_field])),
-                "public": not reason,
-                "fields": fields,
-            }
-            if reason:
-                record["withheld"] = reason
-            out.write(dumps_line(record) + "\n")
+                keys[outcome.rid] = row_no
+            out.write(outcome.line + "\n")
     if progress:
         progress(counts["rows"] % 10_000)
+    del seen_rows, keys
 
     # Second pass: rows that share a natural key with a different row are all rejected.
     clash_rows = {row: rid for rid, rows in clashes.items() for row in rows}
@@ -185,7 +259,7 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
         "ignored_columns": export.ignored,
         "records_sha256": records_sha,
         "counts": counts,
-        "staged_at": now_iso(cfg),
+        "staged_at": staged_at or now_iso(cfg),
         "validated_on": today.isoformat(),
         "tool_version": __version__,
     }

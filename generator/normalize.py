@@ -25,6 +25,9 @@ def clean_text(value: str) -> str:
     """Strip control/bidi characters, unify line ends, trim each line and the whole cell."""
     if not value:
         return ""
+    # Fast path (most cells): printable, no edge or double spaces, nothing to clean.
+    if value.isprintable() and value[0] != " " and value[-1] != " " and "  " not in value:
+        return value
     text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip()
@@ -32,12 +35,15 @@ def clean_text(value: str) -> str:
 
 def half_width(value: str) -> str:
     """Full-width digits, letters and punctuation to half-width (NFKC), for codes and headers."""
-    return unicodedata.normalize("NFKC", value)
+    return value if value.isascii() else unicodedata.normalize("NFKC", value)
 
 
 def normalize_code(value: str) -> str:
     """A code (credit code, registration number): half-width, upper-case, no spaces."""
-    return re.sub(r"\s+", "", half_width(value)).upper()
+    text = half_width(value)
+    if " " in text or not text.isprintable():
+        text = re.sub(r"\s+", "", text)
+    return text.upper()
 
 
 _HEADER_DROP = re.compile(r"[\s_\-—:：*＊]+")

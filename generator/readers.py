@@ -36,10 +36,17 @@ class Export:
     header_row: int  # 1-based
     columns: dict[int, str]  # column position → canonical name
     ignored: list[str] = field(default_factory=list)
-    _rows: Any = None  # callable producing the row iterator
+    _rows: Any = None  # callable producing (row number, cell values) pairs
+    width: int = 0  # cells in the header row
+
+    def raw_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cell values) in file order: cheap to send to worker processes."""
+        return self._rows()
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        return self._rows()
+        """(row number, {canonical column: cell}) in file order."""
+        for row_no, values in self._rows():
+            yield row_no, row_dict(values, self.columns, self.width)
 
 
 def header_map(kind: Kind) -> dict[str, str]:
@@ -160,7 +167,7 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
     skip_lines = line_after[index]
     slack = 8  # extra columns so that a row with too many cells is reported, not fatal
 
-    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+    def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             chunks = pd.read_csv(
                 path, sep=delimiter, encoding=encoding, header=None, skiprows=skip_lines,
@@ -169,18 +176,19 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
             )
             row_no = index + 1
             for chunk in chunks:
-                for values in chunk.itertuples(index=False, name=None):
+                for values in chunk.to_numpy(dtype=object).tolist():
                     row_no += 1
-                    yield row_no, _row_dict(values, columns, width)
+                    yield row_no, values
         except pd.errors.ParserError as exc:
             line = re.search(r"line (\d+)", str(exc))
             where = f"第 {int(line.group(1)) + skip_lines} 行" if line else "某一行"
             raise UserError(f"{path.name}：{where}的字段数远多于表头（{width} 列），文件可能已损坏或分隔符不一致") from None
 
-    return Export(path, "csv", encoding, index + 1, columns, ignored, rows)
+    return Export(path, "csv", encoding, index + 1, columns, ignored, rows, width)
 
 
-def _row_dict(values: tuple, columns: dict[int, str], width: int) -> dict[str, Any]:
+def row_dict(values: list[Any] | tuple, columns: dict[int, str], width: int) -> dict[str, Any]:
+    """Cell values → {canonical column: cell}, flagging blank rows and cells beyond the header."""
     row = {name: values[pos] for pos, name in columns.items() if pos < len(values)}
     extra = [v for v in values[width:] if v not in ("", None) and not (isinstance(v, float) and v != v)]
     if extra:
@@ -215,11 +223,11 @@ def _open_excel(path: Path, kind: Kind, scan: int, fmt: str) -> Export:
             continue
         width = len(data[index])
 
-        def rows(data=data, index=index, columns=columns, width=width) -> Iterator[tuple[int, dict[str, Any]]]:
+        def rows(data=data, index=index) -> Iterator[tuple[int, list[Any]]]:
             for offset, values in enumerate(data[index + 1 :], start=index + 2):
-                yield offset, _row_dict(tuple(None if v == "" else v for v in values), columns, width)
+                yield offset, [None if v == "" else v for v in values]
 
-        return Export(path, fmt, None, index + 1, columns, ignored, rows)
+        return Export(path, fmt, None, index + 1, columns, ignored, rows, width)
     if last_error:
         raise last_error
     raise UserError(f"{path.name}：文件为空，没有任何内容")

@@ -41,6 +41,8 @@ def cell_text(value: Any) -> str:
     """A raw cell (text, number, date from Excel) → text; integral floats lose their ``.0``."""
     if value is None:
         return ""
+    if type(value) is str:
+        return clean_text(value)
     if isinstance(value, float):
         if value != value:  # NaN from pandas
             return ""
@@ -70,75 +72,131 @@ def _is_numeric_cell(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _normalize_field(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> Any:
-    """One cell → normalised value, or raise CellError. ``raw`` is non-empty here."""
-    if f.type is T.DATE:
-        return parse_date(raw).isoformat()
-    if f.type is T.AMOUNT:
-        return parse_amount_wan(raw)
-    if f.type is T.IDNO:
-        if isinstance(raw, float) and not raw.is_integer() or (_is_numeric_cell(raw) and abs(raw) >= 2**53):
-            raise CellError("证件号码被 Excel 存为数字，已丢失精度；请把该列设为文本后重新导出")
-        text = normalize_code(cell_text(raw))
-        id_type = half_width(cell_text(row.get(_ISSUE_ID_TYPE.get(f.name, ""), ""))).replace(" ", "")
-        looks_like_id = bool(re.fullmatch(r"\d{17}[\dX]|\d{15}", text))
-        if "*" not in text and (id_type in ID_CARD_TYPES or (not id_type and looks_like_id)):
-            problem = rid_problem(text)
-            if problem:
-                raise CellError(problem)
-        if f.max_len and len(text) > f.max_len:
-            raise CellError(f"长度超过 {f.max_len} 个字符")
-        # Personal data never enters content/: mask at ingest (data-standard §5).
-        return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+def _date(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    return parse_date(raw).isoformat()
 
-    text = cell_text(raw)
-    if f.type in (T.USCC, T.CODE):
-        text = normalize_code(text)
+
+def _amount(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> float:
+    return parse_amount_wan(raw)
+
+
+def _idno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    """Validate when it is a 身份证 number, then mask: personal data never enters content/ (§5)."""
+    if isinstance(raw, float) and not raw.is_integer() or (_is_numeric_cell(raw) and abs(raw) >= 2**53):
+        raise CellError("证件号码被 Excel 存为数字，已丢失精度；请把该列设为文本后重新导出")
+    text = normalize_code(cell_text(raw))
+    id_type = half_width(cell_text(row.get(_ISSUE_ID_TYPE.get(f.name, ""), ""))).replace(" ", "")
+    looks_like_id = bool(_ID_SHAPE.fullmatch(text))
+    if "*" not in text and (id_type in ID_CARD_TYPES or (not id_type and looks_like_id)):
+        problem = rid_problem(text)
+        if problem:
+            raise CellError(problem)
+    _check_length(f, text)
+    return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+
+
+def _check_length(f: Field, text: str) -> None:
     if f.max_len and len(text) > f.max_len:
         raise CellError(f"长度超过 {f.max_len} 个字符（实为 {len(text)} 个）")
-    if f.type is T.USCC:
-        if text != USCC_PLACEHOLDER and not is_valid_uscc(text):
-            raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{text}")
-    elif f.type is T.ENUM:
-        value = half_width(text).replace(" ", "")
-        value = f.value_aliases.get(value, value)
-        if value not in f.enum:
-            raise CellError(f"取值“{text}”不在允许范围内（{'/'.join(f.enum)}）")
-        text = value
-    elif f.type is T.MULTI_ENUM:
-        parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
-        unknown = [p for p in parts if p not in f.enum]
-        if unknown or not parts:
-            raise CellError(f"取值“{'、'.join(unknown) or text}”不在允许范围内（{'/'.join(f.enum)}）")
-        text = ";".join(dict.fromkeys(parts))
-    elif f.type is T.URL:
-        if not _URL.match(text):
-            raise CellError("链接应以 http:// 或 https:// 开头")
-    elif f.type in (T.TEXT, T.MARKDOWN):
-        text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+
+
+def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = cell_text(raw)
+    _check_length(f, text)
+    text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
     if f.pattern and not re.match(f.pattern, text):
         raise CellError(f.pattern_hint or "格式不正确")
     return text
+
+
+def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = normalize_code(cell_text(raw))
+    _check_length(f, text)
+    if f.type is T.USCC and text != USCC_PLACEHOLDER and not is_valid_uscc(text):
+        raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{text}")
+    return text
+
+
+def _docno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = cell_text(raw)  # kept as written for display; records carry the normalised key too
+    _check_length(f, text)
+    if f.pattern and not re.match(f.pattern, normalize_code(text)):
+        raise CellError(f.pattern_hint or "格式不正确")
+    return text
+
+
+def _enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = cell_text(raw)
+    value = half_width(text).replace(" ", "")
+    value = f.value_aliases.get(value, value)
+    if value not in f.enum:
+        raise CellError(f"取值“{text}”不在允许范围内（{'/'.join(f.enum)}）")
+    return value
+
+
+def _multi_enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = cell_text(raw)
+    _check_length(f, text)
+    parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
+    unknown = [p for p in parts if p not in f.enum]
+    if unknown or not parts:
+        raise CellError(f"取值“{'、'.join(unknown) or text}”不在允许范围内（{'/'.join(f.enum)}）")
+    return ";".join(dict.fromkeys(parts))
+
+
+def _url(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    text = cell_text(raw)
+    _check_length(f, text)
+    if not _URL.match(text):
+        raise CellError("链接应以 http:// 或 https:// 开头")
+    return text
+
+
+# One normaliser per field type: a cell → its normalised value, or CellError with the reason.
+HANDLERS = {T.TEXT: _text, T.MARKDOWN: _text, T.DATE: _date, T.AMOUNT: _amount, T.IDNO: _idno, T.USCC: _code,
+            T.CODE: _code, T.DOCNO: _docno, T.ENUM: _enum, T.MULTI_ENUM: _multi_enum, T.URL: _url}
+_ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
+
+
+def _normalize_field(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> Any:
+    """One non-empty cell → normalised value, or raise CellError."""
+    return HANDLERS[f.type](f, raw, row, cfg)
 
 
 def _is_empty(raw: Any) -> bool:
     return cell_text(raw) == ""
 
 
-def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, cfg: Config) -> RowResult:
-    """Validate and normalise one row (``raw``: canonical column name → cell)."""
+def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, cfg: Config,
+                  cache: dict[tuple[str, Any], tuple[bool, Any]] | None = None) -> RowResult:
+    """Validate and normalise one row (``raw``: canonical column name → cell).
+
+    ``cache`` memoises cell results per (column, value) across the rows of a chunk: columns such
+    as 处罚机关 or 处罚依据 repeat on nearly every row. ID columns depend on their row and are not cached.
+    """
     result = RowResult(row)
     fields: dict[str, Any] = {}
+    # Clean every text cell once; numbers and dates from Excel stay typed for their parsers.
+    raw = {k: (clean_text(v) if isinstance(v, str) else v) for k, v in raw.items()}
     for f in kind.fields:
         value = raw.get(f.name)
-        if value is None or _is_empty(value):
+        if value is None or value == "" or (not isinstance(value, str) and _is_empty(value)):
             if f.required:
                 result.errors.append((f.name, "必填项为空"))
             continue
-        try:
-            fields[f.name] = _normalize_field(f, value, raw, cfg)
-        except CellError as exc:
-            result.errors.append((f.name, str(exc)))
+        key = (f.name, value) if cache is not None and f.type is not T.IDNO and type(value) is str else None
+        hit = cache.get(key) if key is not None else None
+        if hit is None:
+            try:
+                hit = (True, HANDLERS[f.type](f, value, raw, cfg))
+            except CellError as exc:
+                hit = (False, str(exc))
+            if key is not None and len(cache) < 200_000:
+                cache[key] = hit
+        if hit[0]:
+            fields[f.name] = hit[1]
+        else:
+            result.errors.append((f.name, hit[1]))
 
     for rule in kind.rules:
         condition = fields.get(rule.when)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 from .checkdigits import USCC_PLACEHOLDER
 
@@ -93,14 +94,14 @@ class Kind:
     summary_fields: tuple[str, ...] = ()  # shown in lists and search results
     uscc_placeholder_for: tuple[str, ...] = ()  # categories allowed the all-zero placeholder
 
-    @property
+    @cached_property
     def by_name(self) -> dict[str, Field]:
         return {f.name: f for f in self.fields}
 
     def field(self, name: str) -> Field:
         return self.by_name[name]
 
-    @property
+    @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 

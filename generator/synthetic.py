@@ -167,6 +167,7 @@ def write_export(path: Path, kind: str, rows: list[dict[str, Any]] | Iterator[di
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
+        wb.properties.created = wb.properties.modified = dt.datetime(2026, 1, 1)  # reproducible bytes
         ws = wb.create_sheet("数据")
         for r in lead:
             ws.append(r)

@@ -44,7 +44,8 @@ def find_records(store: BatchStore, kind: Kind, key: str, cfg: Config, today: dt
     return found
 
 
-def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, editor: str, cfg: Config, today: dt.date) -> tuple[str, Candidate, bool]:
+def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, editor: str, cfg: Config, today: dt.date,
+                     staged_at: str | None = None) -> tuple[str, Candidate, bool]:
     """Stage a withdrawal batch for exactly one record; refuse unknown or ambiguous keys."""
     reason, editor = reason.strip(), editor.strip()
     if reason not in cfg.WITHDRAW_REASONS:
@@ -71,7 +72,7 @@ def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, edito
             "batch_id": batch_id, "kind": WITHDRAWAL, "kind_label": "撤下", "target_kind": kind.name,
             "source": f"{editor}：{reason}", "records_sha256": sha256_file(staging / RECORDS),
             "counts": {"rows": 1, "accepted": 1, "rejected": 0, "duplicates": 0, "withheld": 0},
-            "staged_at": now_iso(cfg), "tool_version": __version__,
+            "staged_at": staged_at or now_iso(cfg), "tool_version": __version__,
         })
         created = store.commit_staging(staging, batch_id)
     except BaseException:

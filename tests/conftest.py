@@ -109,3 +109,69 @@ def run_console(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The installed console script, as an editor or CI runs it."""
     exe = Path(sys.executable).parent / "disclose"
     return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+# -- browser fixtures: real headless Chromium (Debian package) driven by Playwright ---------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CSP = "default-src 'self'"
+
+
+def serve_directory(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 with the CSP the production server sends; returns (server, base URL)."""
+    import functools
+    import threading
+
+    from generator.cli.serve import PreviewHandler
+
+    class Handler(PreviewHandler):
+        def end_headers(self):
+            self.send_header("Content-Security-Policy", CSP)
+            super().end_headers()
+
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make test` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory, messy):
+    """The messy exports, approved (one withdrawn), built and served over HTTP with a strict CSP."""
+    root = tmp_path_factory.mktemp("demo") / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
+        site.stage_and_approve(messy["files"][kind], kind)
+    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    site.run("approve", withdrawal, "--editor", "甲")
+    assert site.build().exit_code == 0
+    server, base = serve_directory(root / "output")
+    yield {"site": site, "out": root / "output", "base": base, "marks": messy["marks"]}
+    server.shutdown()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    yield page
+    context.close()

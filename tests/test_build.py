@@ -1,0 +1,252 @@
+"""`disclose build`: publishes exactly what is approved and in period, everywhere, safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator.checkdigits import find_full_rids
+from generator.demo import FORMULA, HOSTILE_IMG
+
+from .conftest import TODAY
+from .sitecheck import all_files_text, crawl, parse, read_csv, tree_digest
+
+KINDS = ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, messy):
+    """Messy exports ingested; all approved but the 'pending' one; one record withdrawn; built."""
+    from .conftest import SiteRoot
+
+    root = tmp_path_factory.mktemp("built") / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 10\n", encoding="utf-8")
+    for kind in KINDS:
+        site.stage_and_approve(messy["files"][kind], kind)
+    pending = site.ingest(messy["files"]["pending"], "penalty").batch_id
+    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"].replace("〔", "【").replace("〕", "】"),
+                          "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    result = site.build()
+    assert result.exit_code == 0, result.stderr
+    return {"site": site, "out": root / "output", "pending": pending, "marks": messy["marks"]}
+
+
+def published_records(site) -> dict[str, list[dict]]:
+    """Records that must be on the site, from the batch files and the rules, computed independently."""
+    import datetime as dt
+
+    from generator.publication import publication_end
+    from generator.schema import KINDS as SCHEMAS
+
+    today = dt.date.fromisoformat(TODAY)
+    latest, withdrawn = {}, set()
+    for batch in sorted(site.batches.iterdir()):
+        if not (batch / "approval.json").exists():
+            continue
+        for line in (batch / "records.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if batch.name.startswith("withdrawal-"):
+                withdrawn.add(record["id"])
+            else:
+                latest[record["id"]] = (batch.name.split("-")[0], record)
+    result: dict[str, list[dict]] = {k: [] for k in KINDS}
+    for rid, (kind, record) in latest.items():
+        ends, _ = publication_end(SCHEMAS[kind], record["fields"], __import__("generator.settings").settings.Config())
+        if rid not in withdrawn and record["public"] and (ends is None or ends >= today):
+            result[kind].append(record)
+    return result
+
+
+def test_every_published_record_has_its_page_and_is_in_lists_and_downloads(built):
+    out, site = built["out"], built["site"]
+    expected = published_records(site)
+    assert sum(len(v) for v in expected.values()) > 50
+    for kind, records in expected.items():
+        csv_ids = {row["记录编号"] for row in read_csv(out / "downloads" / f"{kind}.csv")}
+        json_ids = {row["记录编号"] for row in json.loads((out / "downloads" / f"{kind}.json").read_text(encoding="utf-8"))["records"]}
+        assert csv_ids == json_ids == {r["id"] for r in records}, kind
+        list_text = "".join(p.read_text(encoding="utf-8") for p in (out / "kinds" / kind).glob("*.html"))
+        for record in records:
+            page = out / "records" / kind / record["id"][:2] / f"{record['id']}.html"
+            assert page.exists(), (kind, record["id"])
+            assert record["id"] in list_text
+    record_pages = {p.stem for p in (out / "records").rglob("*.html")}
+    assert record_pages == {r["id"] for rs in expected.values() for r in rs}
+
+
+def test_nothing_that_must_not_be_published_appears_in_any_file(built):
+    out, marks = built["out"], built["marks"]
+    files = all_files_text(out)
+    forbidden = {
+        "unapproved batch": "待审示例",
+        "withdrawn record": marks["withdraw_docno"],
+        "expired by 公示截止期": "盐城市示例过期商贸有限公司",
+        "容错纠错": "盐城市示例容错单位",
+        "不可公开": "盐城市示例不公开承诺单位",
+        **{f"rejected row {n}": f"盐市监罚〔2026〕{n}号" for n in (9101, 9102, 9103, 9104, 9105, 9106, 9201)},
+    }
+    for label, text in forbidden.items():
+        hits = [name for name, content in files.items() if text in content]
+        assert hits == [], f"{label} found in {hits[:5]}"
+    assert all(find_full_rids(content) == [] for content in files.values())
+    assert marks["person_id"] not in "".join(files.values())
+
+
+def test_hostile_markup_never_reaches_html_unescaped(built):
+    out = built["out"]
+    pages = list(out.rglob("*.html"))
+    escaped_seen = False
+    for page in pages:
+        parsed = parse(page)
+        for tag, attributes in parsed.tags:
+            assert tag not in ("iframe", "object", "embed"), page
+            assert not any(name.startswith("on") for name in attributes), (page, tag, attributes)
+            assert not any(str(v).strip().lower().startswith("javascript:") for v in attributes.values() if v), (page, attributes)
+            assert tag != "script" or attributes.get("src"), f"inline script in {page}"
+            assert tag != "style" and "style" not in attributes, f"inline style in {page}"
+            if tag == "img":
+                raise AssertionError(f"img from an export in {page}")
+        assert parsed.script_text == [], page
+        escaped_seen |= "&lt;img src=x onerror=alert(1)&gt;" in page.read_text(encoding="utf-8")
+    assert escaped_seen, "the hostile name is shown, escaped, as text"
+    assert HOSTILE_IMG not in "".join(p.read_text(encoding="utf-8") for p in pages)
+
+
+def test_downloads_neutralise_formula_cells(built):
+    out = built["out"]
+    for kind in KINDS:
+        for row in read_csv(out / "downloads" / f"{kind}.csv"):
+            for value in row.values():
+                assert not value[:1] in ("=", "+", "-", "@"), (kind, value)
+    rows = read_csv(out / "downloads" / "penalty.csv")
+    assert any(row["违法行为类型"] == "'" + FORMULA for row in rows)
+    assert "法定代表人证件号码" not in rows[0]
+
+
+def test_download_catalog_lists_count_size_and_sha256(built):
+    import hashlib
+
+    out = built["out"]
+    page = (out / "downloads" / "index.html").read_text(encoding="utf-8")
+    for path in (out / "downloads").glob("*.*"):
+        if path.suffix in (".csv", ".json"):
+            assert hashlib.sha256(path.read_bytes()).hexdigest() in page
+            assert f"<td>{path.stat().st_size}</td>" in page
+
+
+def test_every_record_is_reachable_by_plain_links_and_no_link_is_broken(built):
+    out = built["out"]
+    reached, broken = crawl(out)
+    assert broken == []
+    records = {p.resolve() for p in (out / "records").rglob("*.html")}
+    assert records and records <= reached
+    entities = {p.resolve() for p in (out / "entities").rglob("*.html")}
+    assert entities and entities <= reached
+
+
+def test_lists_paginate_newest_first(built):
+    out = built["out"]
+    first = (out / "kinds" / "license" / "index.html").read_text(encoding="utf-8")
+    assert "page-2.html" in first
+    dates = [tag[1]["datetime"] for tag in parse(out / "kinds" / "license" / "index.html").tags if tag[0] == "time"]
+    assert len(dates) == 10 and dates == sorted(dates, reverse=True)
+    assert (out / "kinds" / "penalty" / "authorities" / "index.html").exists()
+    assert list((out / "kinds" / "penalty" / "months").glob("2026-*/index.html"))
+
+
+def test_entity_archives_group_records_and_skip_natural_persons(built):
+    out = built["out"]
+    pages = {p: p.read_text(encoding="utf-8") for p in (out / "entities").rglob("*.html")}
+    assert any("政务诚信档案" in text and "信用承诺" in text for text in pages.values())
+    assert not any("<h1>陈某某</h1>" in text for text in pages.values())  # 自然人: no archive page
+
+
+def test_record_page_shows_masked_id_deadline_source_and_objection_box(built):
+    out = built["out"]
+    page = next(p for p in (out / "records" / "penalty").rglob("*.html") if "陈某某" in p.read_text(encoding="utf-8"))
+    text = page.read_text(encoding="utf-8")
+    assert "3209**********" in text
+    assert "公示截止" in text and "信息来源" in text
+    assert "对该信息有异议？/ 申请信用修复" in text and "pages/objection.html" in text
+
+
+def test_feeds_and_sitemap_are_well_formed(built):
+    out = built["out"]
+    ns = {"a": "http://www.w3.org/2005/Atom", "s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    feed = ET.parse(out / "feeds" / "all.atom.xml").getroot()
+    entries = feed.findall("a:entry", ns)
+    assert entries and feed.find("a:updated", ns).text == max(e.find("a:published", ns).text for e in entries)
+    for kind in KINDS:
+        ET.parse(out / "feeds" / f"{kind}.atom.xml")
+    sitemap = ET.parse(out / "sitemap.xml").getroot()
+    locs = [u.find("s:loc", ns).text for u in sitemap.findall("s:url", ns)]
+    assert any("/records/" in loc for loc in locs) and any(loc.endswith("pages/policy.html") for loc in locs)
+    assert "Sitemap:" in (out / "robots.txt").read_text(encoding="utf-8")
+
+
+def test_guide_pages_and_the_work_plan_are_published(built):
+    out = built["out"]
+    for slug in ("about", "objection", "repair", "policy", "data-download", "accessibility"):
+        assert (out / "pages" / f"{slug}.html").exists()
+    assert "盐城市加强政务诚信建设工作方案" in (out / "pages" / "policy.html").read_text(encoding="utf-8")
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    site = built["site"]
+    assert site.build(output=str(tmp_path / "again")).exit_code == 0
+    assert tree_digest(tmp_path / "again") == tree_digest(built["out"])
+
+
+def test_pelican_cli_builds_the_same_site(built, tmp_path):
+    site = built["site"]
+    pelican = Path(sys.executable).parent / "pelican"
+    env = {**os.environ, "TZ": "Asia/Shanghai"}
+    result = subprocess.run([str(pelican), "content", "-s", "pelicanconf.py", "-o", str(tmp_path / "p"),
+                             "-e", f'DISCLOSE_TODAY="{TODAY}"'], cwd=site.path, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(tmp_path / "p") == tree_digest(built["out"])
+
+
+def test_a_tampered_batch_stops_the_build_and_leaves_the_output_untouched(site, department_csv):
+    batch = site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    before = tree_digest(site.path / "output")
+    records = site.batches / batch / "records.jsonl"
+    records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
+    result = site.build()
+    assert result.exit_code == 1
+    assert batch in result.stderr and "被修改" in result.stderr
+    assert tree_digest(site.path / "output") == before
+    assert [p.name for p in site.path.iterdir() if p.name.startswith(".output")] == []
+
+
+def test_a_withdrawal_takes_effect_everywhere_on_the_next_build(site, department_csv):
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    out = site.path / "output"
+    assert "东市监罚〔2026〕101号" in "".join(all_files_text(out).values())
+    batch = site.run("withdraw", "东市监罚[2026]101号", "--kind", "penalty", "--reason", "决定撤销", "--editor", "乙").batch_id
+    assert site.build().exit_code == 0  # staged only: still published
+    assert "东市监罚〔2026〕101号" in "".join(all_files_text(out).values())
+    site.run("approve", batch, "--editor", "甲")
+    assert site.build().exit_code == 0
+    assert "东市监罚〔2026〕101号" not in "".join(all_files_text(out).values())
+
+
+def test_records_leave_the_site_when_their_period_ends(site, department_csv):
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build(today="2026-11-28").exit_code == 0
+    assert len(list((site.path / "output" / "records").rglob("*.html"))) == 4
+    # 一般 penalties decided 2026-10 stay 12 months under the 2026 rules: gone by 2027-11.
+    assert site.build(today="2027-11-01").exit_code == 0
+    assert not (site.path / "output" / "records").exists() or not list((site.path / "output" / "records").rglob("*.html"))

@@ -1,0 +1,75 @@
+"""Publication periods: dated rule sets, severity, 公示截止期, month arithmetic (hand-computed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from generator.publication import add_months, penalty_severity, publication_end, rule_in_force
+from generator.schema import KINDS
+from generator.settings import DEFAULT_PENALTY_SEVERITY, Config
+from generator.workdays import working_days_between
+
+cfg = Config()
+
+
+@pytest.mark.parametrize("start, months, expected", [
+    ("2026-01-31", 1, "2026-02-28"), ("2024-01-31", 1, "2024-02-29"), ("2026-03-15", 12, "2027-03-15"),
+    ("2026-11-30", 3, "2027-02-28"), ("2026-05-01", 36, "2029-05-01"),
+])  # fmt: skip
+def test_add_months_clamps_to_month_end(start, months, expected):
+    assert add_months(dt.date.fromisoformat(start), months).isoformat() == expected
+
+
+def test_several_penalty_types_take_the_most_severe():
+    assert penalty_severity("警告", DEFAULT_PENALTY_SEVERITY) == "轻微"
+    assert penalty_severity("警告;罚款", DEFAULT_PENALTY_SEVERITY) == "一般"
+    assert penalty_severity("罚款;吊销许可证件", DEFAULT_PENALTY_SEVERITY) == "严重"
+
+
+def penalty(date: str, types: str, deadline: str | None = None) -> dict:
+    fields = {"处罚决定日期": date, "处罚类别": types}
+    if deadline:
+        fields["公示截止期"] = deadline
+    return fields
+
+
+@pytest.mark.parametrize("date, types, end, basis", [
+    # 国家发展改革委令第58号 (2023-05-01 → 2026-03-31): 轻微 3 months, 一般 1 year, 严重 3 years.
+    ("2025-06-10", "警告", "2025-09-09", "第58号"),
+    ("2025-06-10", "罚款", "2026-06-09", "第58号"),
+    ("2025-06-10", "罚款;责令停产停业", "2028-06-09", "第58号"),
+    # From 2026-04-01 (国办发〔2025〕22号): warnings are not published (end before the decision).
+    ("2026-04-01", "警告", "2026-03-31", "22号"),
+    ("2026-05-20", "罚款", "2027-05-19", "22号"),
+    # 527号 (2019-07-09 → 2023-04-30).
+    ("2020-01-15", "罚款", "2021-01-14", "527号"),
+])  # fmt: skip
+def test_the_rule_in_force_at_the_decision_date_applies(date, types, end, basis):
+    ends, why = publication_end(KINDS["penalty"], penalty(date, types), cfg)
+    assert ends.isoformat() == end
+    assert basis in why
+
+
+def test_a_given_deadline_wins_over_the_rules():
+    ends, why = publication_end(KINDS["penalty"], penalty("2026-05-20", "吊销许可证件", "2026-08-31"), cfg)
+    assert ends == dt.date(2026, 8, 31) and why == "公示截止期"
+
+
+def test_licences_have_no_fixed_end_and_judgments_three_years():
+    assert publication_end(KINDS["license"], {"许可决定日期": "2020-01-01"}, cfg)[0] is None
+    assert publication_end(KINDS["judgment"], {"裁判日期": "2026-02-01"}, cfg)[0] == dt.date(2029, 1, 31)
+
+
+def test_rule_sets_are_settings():
+    custom = Config(PUBLICATION_RULES=[{"from": "2000-01-01", "basis": "测试规则", "months": {"penalty": {"轻微": 1, "一般": 1, "严重": 1}}}])
+    ends, why = publication_end(KINDS["penalty"], penalty("2026-05-20", "罚款"), custom)
+    assert ends == dt.date(2026, 6, 19) and why.startswith("测试规则")
+    assert rule_in_force(custom.PUBLICATION_RULES, dt.date(2026, 1, 1))["basis"] == "测试规则"
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_makeup_days():
+    # 2026-09-30 (Wed) → 2026-10-12 (Mon): 10-01..10-07 holiday except weekends, 10-10 (Sat) make-up day.
+    assert working_days_between(dt.date(2026, 9, 30), dt.date(2026, 10, 12), cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS) == 4
+    assert working_days_between(dt.date(2026, 11, 20), dt.date(2026, 11, 27)) == 5
