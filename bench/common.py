@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -29,21 +28,51 @@ def machine() -> str:
     return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run ``cmd``; return (wall seconds, peak RSS MiB of the child, result). One child at a time."""
-    # ru_maxrss of RUSAGE_CHILDREN is the max over all children so far: run each in a fresh wrapper.
-    wrapper = [sys.executable, "-c", (
-        "import resource,subprocess,sys,time;t=time.perf_counter();"
-        "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-        "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024, r.returncode, file=sys.stderr);"
-        "sys.stdout.write(r.stdout);sys.stderr.write(r.stderr)"
-    ), *cmd]
-    result = subprocess.run(wrapper, cwd=cwd, capture_output=True, text=True, env=env)
-    first, _, rest = result.stderr.partition("\n")
-    wall, rss, code = first.split()
-    if int(code) != 0:
-        raise SystemExit(f"command failed ({code}): {' '.join(cmd)}\n{result.stdout}\n{rest}")
-    return float(wall), float(rss), result
+def _tree_rss_kib(root_pid: int) -> int:
+    """Sum of VmRSS over a process and all its descendants (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, ppid = int(entry), int(fields.get("PPid", "0").strip() or 0)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None, interval: float = 0.2) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run ``cmd``; return (wall seconds, peak RSS MiB summed over its process tree, result).
+
+    The tree matters: ingest and build fan out to worker processes, and the machine must hold
+    all of them at once.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    import threading
+
+    out: dict[str, str] = {}
+    reader = threading.Thread(target=lambda: out.update(zip(("stdout", "stderr"), proc.communicate())))
+    reader.start()
+    while reader.is_alive():
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        reader.join(interval)
+    wall = time.perf_counter() - start
+    result = subprocess.CompletedProcess(cmd, proc.returncode, out.get("stdout", ""), out.get("stderr", ""))
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
+    return wall, peak / 1024, result
 
 
 def median(values: list[float]) -> float:

@@ -38,7 +38,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
 @cli.command()
 @click.option("--port", default=8000, show_default=True, help="Port to listen on (127.0.0.1).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True)
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True, help="Folder to build into and serve.")
 @click.option("--build/--no-build", "do_build", default=True, help="Build before serving (default) or serve the existing output.")
 @today_option
 @pass_site
