@@ -22,6 +22,7 @@ from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap
 from .publication import State, compute_state
 from .schema import KINDS
+from .search import build_search
 from .settings import Config
 from .sitemodel import (
     authority_id,
@@ -68,7 +69,11 @@ class DisclosureGenerator(Generator):
         # Tampered batches raise here: Pelican stops before writing anything of ours.
         self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
         self.entities = build_entities(self.state)
+        pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
+            # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
+            "NAV_KINDS": [(name, kind.label) for name, kind in KINDS.items()],
+            "GUIDE_LINKS": [(p.title, p.url) for p in pages],
             "KINDS": KINDS,
             "KIND_COUNTS": {k: len(v) for k, v in self.state.published.items()},
             "TOTAL_RECORDS": self.state.total,
@@ -106,6 +111,7 @@ class DisclosureGenerator(Generator):
         self._write("search/index.html", "search.html")
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
+        authorities: list[dict[str, Any]] = []
         for kind_name, kind in KINDS.items():
             records = state.published[kind_name]
             self._write_list(lambda p, k=kind_name: kind_url(k, p), records, "list.html",
@@ -116,6 +122,8 @@ class DisclosureGenerator(Generator):
                 index = [{"name": key, "count": len(grouped[key]),
                           "url": group_url(kind_name, folder, authority_id(key) if by == "authority" else key)} for key in keys]
                 self._write(f"kinds/{kind_name}/{folder}/index.html", "groups.html", kind=kind, by=by, groups=index)
+                if by == "authority":
+                    authorities += [{"name": g["name"], "kind": kind.label, "count": g["count"], "url": g["url"]} for g in index]
                 for key in keys:
                     slug = authority_id(key) if by == "authority" else key
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
@@ -132,6 +140,7 @@ class DisclosureGenerator(Generator):
             sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
             self._write(entity.url, "entity.html", entity=entity, sections=sections)
 
+        build_search(out, [r for rs in state.published.values() for r in rs], authorities, self.cfg, record_url)
         catalog = []
         for kind_name, kind in KINDS.items():
             catalog += write_downloads(out, kind, state.published[kind_name], self.base)

@@ -81,9 +81,9 @@ def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
     return rng.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
 
 
-def synth_row(kind: str, rng: random.Random, serial: int, today: dt.date) -> dict[str, Any]:
-    """One valid row of ``kind`` (canonical column names → text)."""
-    day = _date(rng, today)
+def synth_row(kind: str, rng: random.Random, serial: int, today: dt.date, max_days: int = 700) -> dict[str, Any]:
+    """One valid row of ``kind`` (canonical column names → text); decided within ``max_days``."""
+    day = _date(rng, today, max_days)
     iso = day.isoformat()
     if kind == "penalty":
         authority, prefix = rng.choice(AUTHORITIES)
@@ -139,10 +139,11 @@ def _authority_code(name: str) -> str:
     return make_uscc(random.Random(name), "11", "320900")
 
 
-def synth_rows(kind: str, count: int, seed: int = 1, today: dt.date = dt.date(2026, 11, 1), start: int = 1) -> Iterator[dict[str, Any]]:
+def synth_rows(kind: str, count: int, seed: int = 1, today: dt.date = dt.date(2026, 11, 1), start: int = 1,
+               max_days: int = 700) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"{kind}:{seed}")
     for serial in range(start, start + count):
-        yield synth_row(kind, rng, serial, today)
+        yield synth_row(kind, rng, serial, today, max_days)
 
 
 def export_columns(kind: str) -> list[str]:

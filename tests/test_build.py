@@ -250,3 +250,22 @@ def test_records_leave_the_site_when_their_period_ends(site, department_csv):
     # 一般 penalties decided 2026-10 stay 12 months under the 2026 rules: gone by 2027-11.
     assert site.build(today="2027-11-01").exit_code == 0
     assert not (site.path / "output" / "records").exists() or not list((site.path / "output" / "records").rglob("*.html"))
+
+
+def test_markdown_fast_path_gives_the_same_html_as_the_full_route():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from generator import markup
+
+    @settings(max_examples=300)
+    @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=60))
+    def check(text):
+        fast = markup.render_markdown(text)
+        converter = markup._markdown()
+        converter.reset()
+        full = markup.nh3.clean(converter.convert(text), tags=markup.ALLOWED_TAGS, attributes=markup.ALLOWED_ATTRIBUTES,
+                                url_schemes=markup.URL_SCHEMES, link_rel="nofollow noopener noreferrer", strip_comments=True) if text else ""
+        assert fast == full, (text, fast, full)
+
+    check()

@@ -1,0 +1,147 @@
+"""End-to-end benchmark: generate N records across all kinds, ingest, approve, build, then query the
+search page in headless Chromium against a plain local static server.
+
+    python bench/site.py --records 10000
+    python bench/site.py --records 100000 --queries 5
+
+Prints wall time per stage, peak RSS (process tree), output size and file count, and for each query:
+bytes transferred, milliseconds to first results and JS heap. Results go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import DISCLOSE, REPO, fresh_site, machine, timed  # noqa: E402
+from generator.synthetic import synth_rows, write_export  # noqa: E402
+
+TODAY = dt.date(2026, 11, 20)
+MIX = {"penalty": 0.35, "license": 0.50, "judgment": 0.02, "pledge": 0.08, "dishonesty": 0.02, "commendation": 0.03}
+
+
+def generate(site: Path, total: int) -> list[Path]:
+    files = []
+    for kind, share in MIX.items():
+        count = max(1, round(total * share))
+        path = site / "exports" / f"{kind}.csv"
+        write_export(path, kind, synth_rows(kind, count, seed=7, today=TODAY, max_days=330), encoding="gb18030")
+        files.append(path)
+    return files
+
+
+def stage(label: str, cmd: list[str], cwd: Path, results: dict) -> str:
+    wall, rss, proc = timed(cmd, cwd=cwd)
+    results[label] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss)}
+    print(f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
+    return proc.stdout
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    files = [p for p in root.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def pick_queries(out: Path, count: int) -> list[tuple[str, str]]:
+    """Real queries against records that are published: name fragments, codes, document numbers."""
+    import random
+
+    rows = json.loads((out / "downloads" / "penalty.json").read_text(encoding="utf-8"))["records"]
+    rng = random.Random(3)
+    chosen = rng.sample(rows, min(count, len(rows)))
+    queries = []
+    for row in chosen:
+        name = row["行政相对人名称"]
+        county_end = max(name.find("区"), name.find("县"), name.find("市", 3))
+        queries.append(("name fragment", name[county_end + 1 : county_end + 3]))
+        if row.get("行政相对人代码_1(统一社会信用代码)"):
+            queries.append(("credit code", row["行政相对人代码_1(统一社会信用代码)"]))
+        queries.append(("document number", row["行政处罚决定书文号"].replace("〔", "[").replace("〕", "]")))
+    return queries
+
+
+def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
+    sys.path.insert(0, str(REPO))
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, serve_directory
+
+    server, base = serve_directory(out)
+    results = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + ["--enable-precise-memory-info"])
+            for label, query in queries:
+                context = browser.new_context()  # cold cache: a first query
+                page = context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                page.goto(f"{base}/search/index.html")
+                page.wait_for_function("() => document.getElementById('search-filters')")
+                page_bytes = page.evaluate("performance.getEntriesByType('navigation')[0].transferSize + performance.getEntriesByType('resource').reduce((a, e) => a + e.transferSize, 0)")
+                t0 = page.evaluate("performance.now()")
+                page.fill("#q", query)
+                started = time.perf_counter()
+                page.press("#q", "Enter")
+                page.wait_for_selector("body[data-search-done]", timeout=60_000)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                query_bytes = page.evaluate(f"performance.getEntriesByType('resource').filter(e => e.startTime >= {t0}).reduce((a, e) => a + e.transferSize, 0)")
+                hits = page.locator("#results ol.results li").count()
+                heap = next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "JSHeapUsedSize")
+                results.append({"kind": label, "query": query, "hits": hits, "ms": round(elapsed_ms), "query_kib": round(query_bytes / 1024, 1),
+                                "page_kib": round(page_bytes / 1024, 1), "heap_mb": round(heap / 2**20, 1)})
+                print(f"  query {label} {query!r}: {hits} hits, {elapsed_ms:.0f} ms, {query_bytes / 1024:.1f} KiB (+{page_bytes / 1024:.0f} KiB page), heap {heap / 2**20:.1f} MB", file=sys.stderr)
+                context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=3, help="records to query for (3 queries each)")
+    parser.add_argument("--keep", action="store_true", help="keep the site folder under bench/runs/")
+    args = parser.parse_args()
+    site = fresh_site(REPO / "bench" / "runs" / f"site-{args.records}")
+    results: dict = {"records": args.records, "machine": machine()}
+    print(f"site benchmark, {args.records} records — {machine()}", file=sys.stderr)
+    started = time.perf_counter()
+    files = generate(site, args.records)
+    results["generate"] = {"seconds": round(time.perf_counter() - started, 1)}
+    for path in files:
+        kind = path.stem
+        out = stage(f"ingest {kind}", [DISCLOSE, "ingest", str(path), "--kind", kind, "--today", TODAY.isoformat()], site, results)
+        batch = out.strip().splitlines()[-1].removeprefix("batch: ")
+        stage(f"approve {kind}", [DISCLOSE, "approve", batch, "--editor", "基准测试"], site, results)
+    build_out = stage("build", [DISCLOSE, "build", "--today", TODAY.isoformat()], site, results)
+    print("  " + build_out.strip().splitlines()[-1], file=sys.stderr)
+    count, size = tree_size(site / "output")
+    results["output"] = {"files": count, "mib": round(size / 2**20, 1)}
+    search_count, search_size = tree_size(site / "output" / "search")
+    results["search_index"] = {"files": search_count, "mib": round(search_size / 2**20, 1)}
+    print(f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, {search_size / 2**20:.1f} MiB)", file=sys.stderr)
+    queries = measure_queries(site / "output", pick_queries(site / "output", args.queries))
+    results["queries"] = queries
+    results["query_summary"] = {
+        "median_ms": statistics.median(q["ms"] for q in queries), "max_ms": max(q["ms"] for q in queries),
+        "median_kib": statistics.median(q["query_kib"] for q in queries), "max_kib": max(q["query_kib"] for q in queries),
+        "max_heap_mb": max(q["heap_mb"] for q in queries),
+    }
+    print(json.dumps(results, ensure_ascii=False, indent=1))
+    if not args.keep:
+        shutil.rmtree(site)
+
+
+if __name__ == "__main__":
+    main()

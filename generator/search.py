@@ -1,0 +1,305 @@
+"""Client-side Chinese search: one tokenizer spec (here and in ``theme/static/js/tokenizer.js``),
+term-range-partitioned lunr indexes built with lunr.py, and small display-field buckets.
+
+Layout under ``search/`` (see docs/search.md for the design and its numbers):
+
+- ``manifest.json``: first token of each shard, capped tokens, year boundaries, kinds, sizes.
+- ``shards/<n>.json``: a lunr 2.3.9 index holding the postings of a contiguous range of tokens.
+- ``docs/<b>.json``: display fields of records ``b*BUCKET … b*BUCKET+BUCKET-1`` (refs are sequence
+  numbers in newest-first order, so sorting by date is sorting by ref).
+- ``authorities.json``: a small lunr index of authority names, with their list pages.
+
+A query downloads the manifest, the shard of each query token and the buckets of the results it
+shows: never the whole index.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from lunr.builder import Builder
+from lunr.pipeline import Pipeline
+
+from .publication import PublishedRecord
+from .schema import KINDS
+
+TOKENIZER_VERSION = 1
+FOLD_NAME = "xyycFold"
+KIND_LETTERS = {"penalty": "p", "license": "l", "judgment": "j", "pledge": "c", "dishonesty": "d", "commendation": "r"}
+_RUN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
+_HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+# -- the tokenizer specification (v1) ---------------------------------------------------------
+
+def fold(text: str) -> str:
+    """NFKC (full-width → half-width, compatibility forms) then lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def runs(text: str) -> list[str]:
+    """Maximal runs of Han characters or of ASCII letters/digits; everything else separates."""
+    return _RUN.findall(fold(text))
+
+
+def tokenize(text: str) -> list[str]:
+    """Index-time tokens: a Han run of one character is itself, longer runs give every bigram;
+    an ASCII run is one token. Order kept, duplicates kept (term frequency)."""
+    tokens: list[str] = []
+    for run in runs(text):
+        if _HAN.match(run) and len(run) > 1:
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            tokens.append(run)
+    return tokens
+
+
+def query_terms(text: str) -> list[dict[str, Any]]:
+    """Query-time terms: the same tokens, plus which are prefixes (a lone Han character; an ASCII
+    run of 8–17 characters, e.g. the start of a credit code). Duplicates removed, order kept."""
+    terms: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for run in runs(text):
+        han = bool(_HAN.match(run))
+        pieces = [run[i : i + 2] for i in range(len(run) - 1)] if han and len(run) > 1 else [run]
+        for token in pieces:
+            if token in seen:
+                continue
+            seen.add(token)
+            prefix = (han and len(run) == 1) or (not han and 8 <= len(run) < 18)
+            terms.append({"token": token, "prefix": prefix})
+    return terms
+
+
+def _fold_token(token, i, tokens):  # the pipeline function of the same name in tokenizer.js
+    return token
+
+
+Pipeline.register_function(_fold_token, FOLD_NAME)
+
+
+# -- index building ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchSettings:
+    shard_postings: int  # postings per shard (a single token may exceed it)
+    token_cap: int  # postings kept for a very common token (newest first)
+    bucket: int  # records per display bucket
+
+
+def search_settings(total: int, cfg: Any) -> SearchSettings:
+    """Sizes scale with the site: small shards for small sites, fewer and larger ones for big sites."""
+    shard = cfg.SEARCH_SHARD_POSTINGS or max(200, min(2_000, total // 40))
+    return SearchSettings(shard, cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500), cfg.SEARCH_BUCKET_SIZE)
+
+
+def ref_of(seq: int, kind: str) -> str:
+    """Document ref: kind letter + sequence number in base 36 (newest record = 0)."""
+    return KIND_LETTERS[kind] + _b36(seq)
+
+
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
+_BRACKETS = re.compile(r"[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]")
+
+
+def record_tokens(record: PublishedRecord) -> list[str]:
+    """Tokens of the subject name, the document number and the credit code. A document number also
+    gives the tokens of its bracket-free form once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``)."""
+    kind = KINDS[record.kind]
+    docno = str(record.fields.get(kind.docno, ""))
+    doc_tokens = tokenize(docno)
+    joined = [t for t in dict.fromkeys(tokenize(_BRACKETS.sub("", docno))) if t not in set(doc_tokens)]
+    tokens = tokenize(str(record.fields.get(kind.subject, ""))) + doc_tokens + joined
+    code = record.fields.get(kind.subject_code or "")
+    if code and code != "00000000000000000X":
+        tokens.append(fold(str(code)))
+    return tokens
+
+
+K1 = 1.2  # lunr's default BM25 k1
+
+
+def lunr_index_reference(docs: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """A lunr 2.3.9 index built by lunr.py's Builder over pre-tokenised documents; b = 0 so that
+    scores do not depend on how a record's tokens are split across shards."""
+    builder = Builder()
+    builder.pipeline.add(_fold_token)
+    builder.search_pipeline.add(_fold_token)
+    builder.ref("ref")
+    builder.field("t")
+    builder.b(0)
+    for ref, tokens in docs:
+        builder.add({"ref": ref, "t": tokens})
+    return builder.build().serialize()
+
+
+def _lunr_index(docs: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """The same serialised index as :func:`lunr_index_reference`, computed directly.
+
+    lunr.py's Builder also builds a token-set trie that serialisation never uses; at a million
+    records that costs minutes. This computes exactly what ``Builder.build().serialize()`` returns
+    (same term order, BM25 arithmetic in the same order, same rounding); a property test compares
+    the two byte for byte.
+    """
+    term_index: dict[str, int] = {}
+    postings: dict[str, dict[str, dict]] = {}
+    frequencies: list[tuple[str, dict[str, int]]] = []
+    for ref, tokens in docs:
+        tf: dict[str, int] = {}
+        for token in tokens:
+            if token not in term_index:
+                term_index[token] = len(term_index)
+                postings[token] = {}
+            tf[token] = tf.get(token, 0) + 1
+            postings[token][ref] = {}
+        frequencies.append((ref, tf))
+    count = len(docs)
+    idf = {t: math.log(1 + abs((count - len(p) + 0.5) / (len(p) + 0.5))) for t, p in postings.items()}
+    denominator = K1 * (1 - 0 + 0 * 1.0)  # b = 0
+    vectors = []
+    for ref, tf in frequencies:
+        pairs = sorted((term_index[t], round(idf[t] * ((K1 + 1) * n) / (denominator + n), 3)) for t, n in tf.items())
+        vectors.append(["t/" + ref, [x for pair in pairs for x in pair]])
+    return {
+        "version": "2.3.9",
+        "fields": ["t"],
+        "fieldVectors": vectors,
+        "invertedIndex": [[t, {"t": postings[t], "_index": term_index[t]}] for t in sorted(postings)],
+        "pipeline": [FOLD_NAME],
+    }
+
+
+def _dump(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False), encoding="utf-8")
+
+
+def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any,
+                 record_url: Any) -> dict[str, Any]:
+    """Write the search files under ``out/search``; return the manifest."""
+    folder = out / "search"
+    (folder / "shards").mkdir(parents=True, exist_ok=True)
+    (folder / "docs").mkdir(parents=True, exist_ok=True)
+    ordered = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
+    sizes = search_settings(len(ordered), cfg)
+
+    # Postings: token → [(seq, tf)], in seq order (newest first).
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    refs: list[str] = []
+    years: list[list[Any]] = []
+    for seq, record in enumerate(ordered):
+        refs.append(ref_of(seq, record.kind))
+        year = int(record.date[:4])
+        if not years or years[-1][0] != year:
+            years.append([year, seq])
+        counts: dict[str, int] = defaultdict(int)
+        for token in record_tokens(record):
+            counts[token] += 1
+        for token, tf in counts.items():
+            postings[token].append((seq, tf))
+
+    capped = {token: len(p) for token, p in postings.items() if len(p) > sizes.token_cap}
+    for token in capped:
+        postings[token] = postings[token][: sizes.token_cap]
+
+    # Term-range shards: tokens in code-point order, packed up to the posting budget.
+    shards: list[list[str]] = [[]]
+    load = 0
+    for token in sorted(postings):
+        if shards[-1] and load + len(postings[token]) > sizes.shard_postings:
+            shards.append([])
+            load = 0
+        shards[-1].append(token)
+        load += len(postings[token])
+    first_tokens = []
+    for number, tokens in enumerate(shards):
+        by_doc: dict[int, list[str]] = defaultdict(list)
+        for token in tokens:
+            for seq, tf in postings[token]:
+                by_doc[seq].extend([token] * tf)
+        _dump(folder / "shards" / f"{number}.json", _lunr_index([(refs[seq], by_doc[seq]) for seq in sorted(by_doc)]))
+        first_tokens.append(tokens[0] if tokens else "")
+
+    # Display buckets.
+    for start in range(0, len(ordered), sizes.bucket):
+        rows = []
+        for record in ordered[start : start + sizes.bucket]:
+            kind = KINDS[record.kind]
+            rows.append([record.id, str(record.fields.get(kind.subject, "")), str(record.fields.get(kind.docno, "")),
+                         str(record.fields.get(kind.authority, "") or ""), record.date,
+                         str(record.fields.get(kind.subject_code or "", "") or "")])
+        _dump(folder / "docs" / f"{start // sizes.bucket}.json", rows)
+
+    # Authorities: a small index of names → their list pages.
+    auth_docs = [(str(i), tokenize(a["name"])) for i, a in enumerate(authorities)]
+    _dump(folder / "authorities.json", {"index": _lunr_index(auth_docs),
+                                        "list": [[a["name"], a["kind"], a["count"], a["url"]] for a in authorities]})
+    manifest = {
+        "version": TOKENIZER_VERSION,
+        "count": len(ordered),
+        "bucket": sizes.bucket,
+        "cap": sizes.token_cap,
+        "page": cfg.SEARCH_PAGE_SIZE,
+        "prefixMaxShards": cfg.SEARCH_PREFIX_MAX_SHARDS,
+        "kinds": {letter: [name, KINDS[name].label] for name, letter in KIND_LETTERS.items()},
+        "years": years,
+        "capped": dict(sorted(capped.items())),
+        "shards": first_tokens,
+    }
+    _dump(folder / "manifest.json", manifest)
+    return manifest
+
+
+def shard_for(first_tokens: list[str], token: str) -> int:
+    """Index of the shard whose token range holds ``token`` (the same lookup as search.js)."""
+    return max(0, bisect.bisect_right(first_tokens, token) - 1)
+
+
+def search_records(folder: Path, query: str) -> list[str]:
+    """A Python reference of the client's matching (used by tests): record ids matching every term."""
+    from lunr.index import Index
+    from lunr.query import Query
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    terms = query_terms(query)
+    usable = [t for t in terms if t["token"] not in manifest["capped"]] or terms
+    result: dict[str, float] | None = None
+    for term in usable:
+        token = term["token"]
+        lo = shard_for(manifest["shards"], token)
+        hi = shard_for(manifest["shards"], token + "\uffff") if term["prefix"] else lo
+        scores: dict[str, float] = defaultdict(float)
+        for number in range(lo, hi + 1):
+            index = Index.load(json.loads((folder / "shards" / f"{number}.json").read_text(encoding="utf-8")))
+            for match in index.query(index.create_query().term(token, use_pipeline=False,
+                                                                wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE)):
+                scores[match["ref"]] += match["score"]
+        result = dict(scores) if result is None else {r: s + scores[r] for r, s in result.items() if r in scores}
+    if not result:
+        return []
+    ids = []
+    for ref in sorted(result, key=lambda r: (-result[r], int(r[1:], 36))):
+        seq = int(ref[1:], 36)
+        bucket = json.loads((folder / "docs" / f"{seq // manifest['bucket']}.json").read_text(encoding="utf-8"))
+        ids.append(bucket[seq % manifest["bucket"]][0])
+    return ids
+
+
+def iter_tokens(texts: Iterable[str]) -> list[list[str]]:
+    return [tokenize(t) for t in texts]

@@ -1,0 +1,175 @@
+"""Search: one tokenizer spec in Python and JavaScript, partitioned lunr indexes, and the search page
+in real Chromium finding records by name fragment, credit code and document number."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.search import query_terms, search_records, tokenize
+
+from .conftest import REPO
+
+VECTORS = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))["vectors"]
+HAN = st.text(alphabet=st.sampled_from("盐城市亭湖区润利达茂恒昌示例食品有限公司某"), min_size=2, max_size=20)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["text"][:12] or "empty" for v in VECTORS])
+def test_python_tokenizer_matches_the_shared_vectors(vector):
+    assert tokenize(vector["text"]) == vector["tokens"]
+    assert query_terms(vector["text"]) == vector["query"]
+
+
+def test_javascript_tokenizer_matches_the_shared_vectors():
+    node = shutil.which("node")
+    assert node, "node is required for the JavaScript tokenizer test (make test installs it)"
+    result = subprocess.run([node, "--test", str(REPO / "tests" / "js")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout and "# pass" in result.stdout
+
+
+@given(HAN, st.data())
+def test_every_fragment_of_two_or_more_characters_is_covered_by_the_index_tokens(name, data):
+    start = data.draw(st.integers(0, len(name) - 2))
+    end = data.draw(st.integers(start + 2, len(name)))
+    index_tokens = set(tokenize(name))
+    assert all(term["token"] in index_tokens for term in query_terms(name[start:end]))
+
+
+def test_bracket_styles_give_the_same_query_terms():
+    styles = ["盐市监罚〔2026〕1234号", "盐市监罚[2026]1234号", "盐市监罚（2026）1234号", "盐市监罚【2026】1234号", "盐市监罚20261234号", "盐市监罚 2026 1234"]
+    expected = {t["token"] for t in query_terms(styles[0])} - {"号"}
+    for text in styles:
+        assert {t["token"] for t in query_terms(text)} - {"号"} >= expected - ({"2026", "1234"} if "20261234" in text else set())
+
+
+# -- the built index (Python reference of the client's matching) --------------------------------
+
+def demo_records(out: Path) -> list[dict]:
+    rows = []
+    for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
+        for row in json.loads((out / "downloads" / f"{kind}.json").read_text(encoding="utf-8"))["records"]:
+            rows.append({"kind": kind, **row})
+    return rows
+
+
+def test_index_finds_every_record_by_a_two_character_fragment_and_its_document_number(demo_site):
+    folder = demo_site["out"] / "search"
+    for record in demo_records(demo_site["out"])[:40]:
+        name = next(record[k] for k in ("行政相对人名称", "当事人名称", "承诺人名称", "失信主体名称", "受表彰主体名称") if k in record)
+        docno = next(record[k] for k in ("行政处罚决定书文号", "行政许可决定文书号", "案号", "承诺编码", "认定文书号", "表彰文号") if k in record)
+        run = max(re.findall(r"[\u4e00-\u9fff]{2,}", name), key=len)
+        fragment = run[len(run) // 2 - 1 : len(run) // 2 + 1]
+        assert record["记录编号"] in search_records(folder, fragment), (name, fragment)
+        assert record["记录编号"] in search_records(folder, docno.replace("〔", "[").replace("〕", "]")), docno
+
+
+def test_index_files_hold_nothing_unpublished(demo_site):
+    text = "".join(p.read_text(encoding="utf-8") for p in (demo_site["out"] / "search").rglob("*.json"))
+    assert demo_site["marks"]["withdraw_docno"] not in text
+    for absent in ("待审示例", "盐城市示例过期商贸有限公司", "盐城市示例容错单位", "盐城市示例不公开承诺单位"):
+        assert absent not in text
+
+
+# -- the search page in Chromium -----------------------------------------------------------------
+
+pytestmark_browser = pytest.mark.browser
+
+
+def search(page, base: str, query: str, **params) -> list[str]:
+    extra = "".join(f"&{k}={quote(v)}" for k, v in params.items())
+    page.goto(f"{base}/search/index.html?q={quote(query)}{extra}")
+    page.wait_for_selector("body[data-search-done]", timeout=10_000)
+    return page.locator("#results ol.results a.result-title").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+
+
+def record_href(row: dict) -> str:
+    return f"../records/{row['kind']}/{row['记录编号'][:2]}/{row['记录编号']}.html"
+
+
+@pytest.mark.browser
+def test_search_page_finds_by_fragment_code_and_document_number_in_every_bracket_style(demo_site, page):
+    base = demo_site["base"]
+    rows = [r for r in demo_records(demo_site["out"])
+            if r["kind"] == "penalty" and r.get("行政相对人代码_1(统一社会信用代码)") and "<" not in r["行政相对人名称"]]
+    row = rows[0]
+    name, code, docno = row["行政相对人名称"], row["行政相对人代码_1(统一社会信用代码)"], row["行政处罚决定书文号"]
+    href = record_href(row)
+    brand = name[name.index("县") + 1 : name.index("县") + 3] if "县" in name else name[5:7]
+    assert href in search(page, base, brand)
+    assert href in search(page, base, code)
+    assert href in search(page, base, code[:10])
+    for opening, closing in (("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】"), ("", "")):
+        assert href in search(page, base, docno.replace("〔", opening).replace("〕", closing)), (opening, closing)
+    prefix, rest = docno.split("〔")
+    year, number = rest.rstrip("号").split("〕")
+    assert href in search(page, base, f"{prefix} {year} {number}")
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_withdrawn_records_are_not_found(demo_site, page):
+    marks = demo_site["marks"]
+    assert search(page, demo_site["base"], marks["withdraw_docno"]) == []
+    assert "没有找到" in page.inner_text("#search-status")
+    assert "请检查" in page.inner_text("#results")
+
+
+@pytest.mark.browser
+def test_single_character_gives_a_bounded_result(demo_site, page):
+    hits = search(page, demo_site["base"], "润")
+    assert 0 < len(hits) <= 20
+    assert "请输入更多文字" in page.inner_text("#search-status")
+
+
+@pytest.mark.browser
+def test_hostile_markup_in_records_never_executes_on_the_results_page(demo_site, page):
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError("a dialog opened")))
+    hits = search(page, demo_site["base"], "盐市监罚〔2026〕9003号")
+    assert len(hits) == 1
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("#results")  # shown as text
+    assert page.evaluate("document.querySelectorAll('#results img, #results script, #results iframe').length") == 0
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_results_are_linkable_filterable_and_the_back_button_works(demo_site, page):
+    base = demo_site["base"]
+    all_hits = search(page, base, "示例")
+    licences = search(page, base, "示例", kind="license")
+    assert licences and len(licences) <= len(all_hits)
+    assert all("/records/license/" in h for h in licences)
+    page.fill("#q", "盐市监罚")
+    page.press("#q", "Enter")
+    page.wait_for_function("() => location.search.includes('%E7%9B%90%E5%B8%82')")
+    page.go_back()
+    page.wait_for_function("() => document.getElementById('q').value === '示例'")
+    dated = search(page, base, "示例", sort="date")
+    times = page.locator("#results time").evaluate_all("ts => ts.map(t => t.getAttribute('datetime'))")
+    assert dated and times == sorted(times, reverse=True)
+
+
+@pytest.mark.browser
+def test_typing_searches_as_you_type(demo_site, page):
+    page.goto(f"{demo_site['base']}/search/index.html")
+    page.locator("#q").press_sequentially("示例", delay=50)
+    page.wait_for_selector("#results ol.results li", timeout=10_000)
+    assert "q=" in page.url
+
+
+@given(st.lists(st.tuples(st.text("0123456789abcdef", min_size=1, max_size=4),
+                          st.lists(st.sampled_from(["润利", "利达", "示例", "有限", "2026", "91320902ab", "号", "盐"]), min_size=1, max_size=12)),
+                min_size=1, max_size=30, unique_by=lambda d: d[0]))
+def test_fast_index_serialisation_is_byte_identical_to_lunr_py(docs):
+    from generator.search import _lunr_index, lunr_index_reference
+
+    dump = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    assert dump(_lunr_index(docs)) == dump(lunr_index_reference(docs))
