@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from pelican import signals
+from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
 
 from .batches import BatchStore
@@ -63,6 +68,7 @@ class DisclosureGenerator(Generator):
         self.root = site_root(self.settings)
         self.base = (self.settings.get("SITEURL") or self.cfg.SITEURL_FALLBACK).rstrip("/")
         self.sitemap: list[tuple[str, str | None]] = []
+        self._chrome_cache: dict[str, dict[str, Markup]] = {}
 
     def generate_context(self) -> None:
         today = build_today(self.settings)
@@ -83,9 +89,20 @@ class DisclosureGenerator(Generator):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, **kwargs: Any) -> None:
-        self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.context, relative_urls=relative, **kwargs)
-        if name.endswith(".html") and name != "404.html":
+    def _chrome(self, name: str, relative: bool) -> dict[str, Markup]:
+        """Header and footer HTML for a page at ``name``: identical for every page at the same
+        folder depth, so rendered once per depth instead of once per page."""
+        root = path_to_url(get_relative_path(name)) if relative else self.settings.get("SITEURL", "")
+        if root not in self._chrome_cache:
+            context = {**self.context, "SITEURL": root}
+            self._chrome_cache[root] = {part: Markup(self.get_template(f"_{part}").render(context)) for part in ("header", "footer")}
+        return self._chrome_cache[root]
+
+    def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, in_sitemap: bool = True,
+               **kwargs: Any) -> None:
+        self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.context, relative_urls=relative,
+                               CHROME=self._chrome(name, relative), **kwargs)
+        if in_sitemap and name.endswith(".html") and name != "404.html":
             self.sitemap.append((name, lastmod))
 
     def _write_list(self, base_url: callable, records: list, template: str, title: str, **extra: Any) -> None:
@@ -129,16 +146,11 @@ class DisclosureGenerator(Generator):
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], "list.html",
                                      f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
-            for record in records:
-                found = entity_key(kind, record.fields)
-                self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record,
-                            rows=display_rows(kind, record), entity_url=entity_url(found[0]) if found else None,
-                            lastmod=record.approved_at[:10])
-
-        for eid in sorted(self.entities):
-            entity = self.entities[eid]
-            sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
-            self._write(entity.url, "entity.html", entity=entity, sections=sections)
+        self.entity_ids = sorted(self.entities)
+        self._render_pages_in_parallel()
+        for kind_name in KINDS:
+            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
+        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
 
         build_search(out, [r for rs in state.published.values() for r in rs], authorities, self.cfg, record_url)
         catalog = []
@@ -150,6 +162,52 @@ class DisclosureGenerator(Generator):
             self.sitemap.append((page.save_as, None))
         write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
         write_robots(out, self.base)
+
+    # -- record and archive pages: the bulk, rendered across worker processes --------------------
+
+    def _tasks(self) -> list[tuple[str, str, int, int]]:
+        size = RENDER_CHUNK
+        tasks = [("record", k, i, min(i + size, len(rs))) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
+        tasks += [("entity", "", i, min(i + size, len(self.entity_ids))) for i in range(0, len(self.entity_ids), size)]
+        return tasks
+
+    def render_task(self, task: tuple[str, str, int, int]) -> int:
+        """Render one slice of record or archive pages (in a worker, or in-process)."""
+        what, kind_name, start, end = task
+        if what == "record":
+            kind = KINDS[kind_name]
+            for record in self.state.published[kind_name][start:end]:
+                found = entity_key(kind, record.fields)
+                self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
+                            rows=display_rows(kind, record), entity_url=entity_url(found[0]) if found else None)
+        else:
+            for eid in self.entity_ids[start:end]:
+                entity = self.entities[eid]
+                sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
+                self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
+        return end - start
+
+    def _render_pages_in_parallel(self) -> None:
+        """Fork workers that inherit this generator (no pickling of the site) and render slices.
+
+        Every page depends only on its own data, so the bytes are the same as a single-process
+        build; the sitemap is assembled here from the same sorted lists, not from the workers.
+        """
+        global _ACTIVE
+        tasks = self._tasks()
+        workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
+        total = self.state.total
+        if workers <= 1 or total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
+            for task in tasks:
+                self.render_task(task)
+            return
+        _ACTIVE = self
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for done in pool.map(_render_in_worker, tasks):
+                    pass
+        finally:
+            _ACTIVE = None
 
     def _write_feeds(self, out: Path) -> None:
         def entries(records: list) -> list[dict[str, Any]]:
@@ -166,6 +224,15 @@ class DisclosureGenerator(Generator):
         for kind_name, kind in KINDS.items():
             write_feed(out / f"feeds/{kind_name}.atom.xml", f"{self.cfg.SITENAME}：{kind.label}", f"{self.base}/feeds/{kind_name}.atom.xml",
                        self.base, entries(self.state.published[kind_name]))
+
+
+RENDER_CHUNK = 1_000  # pages per worker task
+_ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
+
+
+def _render_in_worker(task: tuple[str, str, int, int]) -> int:
+    assert _ACTIVE is not None
+    return _ACTIVE.render_task(task)
 
 
 def _page_window(page: int, pages: int, width: int = 2) -> list[int]:

@@ -156,7 +156,8 @@ class Config:
     SEARCH_BUCKET_SIZE: int = _s(16, "Records per display bucket the search page fetches for its results.")
     SEARCH_PAGE_SIZE: int = _s(20, "Search results per page.")
     SEARCH_PREFIX_MAX_SHARDS: int = _s(2, "Shards a prefix query (one Han character, a partial credit code) may fetch: keeps broad queries bounded.")
-    BUILD_WORKERS: int = _s(0, "Worker processes for rendering record pages; 0 = one per CPU core.")
+    BUILD_WORKERS: int = _s(0, "Worker processes for ingest validation and for rendering record and archive pages; 0 = one per CPU core.")
+    BUILD_PARALLEL_MIN_RECORDS: int = _s(3_000, "Below this many published records pages are rendered in-process (forking costs more than it saves).")
 
     @classmethod
     def docs(cls) -> dict[str, str]:

@@ -269,3 +269,17 @@ def test_markdown_fast_path_gives_the_same_html_as_the_full_route():
         assert fast == full, (text, fast, full)
 
     check()
+
+
+def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, tmp_path):
+    site = built["site"]
+    conf = site.path / "pelicanconf.py"
+    original = conf.read_text(encoding="utf-8")
+    try:
+        conf.write_text(original + "\nBUILD_WORKERS = 1\n", encoding="utf-8")
+        assert site.build(output=str(tmp_path / "single")).exit_code == 0
+        conf.write_text(original + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n", encoding="utf-8")
+        assert site.build(output=str(tmp_path / "parallel")).exit_code == 0
+    finally:
+        conf.write_text(original, encoding="utf-8")
+    assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "single") == tree_digest(built["out"])
