@@ -29,7 +29,10 @@ def machine() -> str:
 
 
 def _tree_rss_kib(root_pid: int) -> int:
-    """Sum of VmRSS over a process and all its descendants (read from /proc)."""
+    """Sum of PSS over a process and all its descendants (read from /proc).
+
+    PSS, not RSS: forked workers share the parent's pages copy-on-write, and RSS would count
+    those pages once per process."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -42,13 +45,23 @@ def _tree_rss_kib(root_pid: int) -> int:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         pid, ppid = int(entry), int(fields.get("PPid", "0").strip() or 0)
         children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+        rss[pid] = _pss_kib(pid)
     total, todo = 0, [root_pid]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
         todo.extend(children.get(pid, []))
     return total
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def timed(cmd: list[str], cwd: Path, env: dict | None = None, interval: float = 0.2) -> tuple[float, float, subprocess.CompletedProcess]:

@@ -73,9 +73,24 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
     sys.path.insert(0, str(REPO))
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, serve_directory
+    import socket
+    import subprocess
 
-    server, base = serve_directory(out)
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    # A plain static server in its own process (not a thread sharing the GIL with Playwright).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
     results = []
     try:
         with sync_playwright() as p:
@@ -103,7 +118,8 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
                 context.close()
             browser.close()
     finally:
-        server.shutdown()
+        server.terminate()
+        server.wait()
     return results
 
 

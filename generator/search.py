@@ -95,9 +95,11 @@ class SearchSettings:
     bucket: int  # records per display bucket
 
 
-def search_settings(total: int, cfg: Any) -> SearchSettings:
-    """Sizes scale with the site: small shards for small sites, fewer and larger ones for big sites."""
-    shard = cfg.SEARCH_SHARD_POSTINGS or max(200, min(2_000, total // 40))
+def search_settings(total: int, postings: int, cfg: Any) -> SearchSettings:
+    """Sizes scale with the site. A one-term query reads the manifest (~8 bytes a shard) and one
+    shard (~50 bytes a posting); with P postings and s postings a shard that is 8P/s + 50s bytes,
+    least at s = √(0.16 P): ~60 KiB at 100k records, ~180 KiB at 1M."""
+    shard = cfg.SEARCH_SHARD_POSTINGS or int(max(150, min(4_000, math.sqrt(0.16 * postings))))
     return SearchSettings(shard, cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500), cfg.SEARCH_BUCKET_SIZE)
 
 
@@ -197,7 +199,6 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
     (folder / "shards").mkdir(parents=True, exist_ok=True)
     (folder / "docs").mkdir(parents=True, exist_ok=True)
     ordered = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
-    sizes = search_settings(len(ordered), cfg)
 
     # Postings: token → [(seq, tf)], in seq order (newest first).
     postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -214,6 +215,7 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
         for token, tf in counts.items():
             postings[token].append((seq, tf))
 
+    sizes = search_settings(len(ordered), sum(len(p) for p in postings.values()), cfg)
     capped = {token: len(p) for token, p in postings.items() if len(p) > sizes.token_cap}
     for token in capped:
         postings[token] = postings[token][: sizes.token_cap]

@@ -104,13 +104,13 @@
   }
 
   /* Display rows for refs, verifying that each query run really occurs (bigram AND is not contiguity). */
-  function verified(m, refs, needles, offset, limit) {
-    var out = [], scanned = 0, index = 0;
+  function verified(m, refs, needles, offset, limit, exact) {
+    var out = [], scanned = 0, index = 0, size = exact ? limit : 40;
     function step() {
       if (out.length >= offset + limit || index >= refs.length || scanned >= SCAN_LIMIT + offset) {
         return Promise.resolve({ rows: out.slice(offset, offset + limit), more: index < refs.length, verifiedAll: index >= refs.length, found: out.length });
       }
-      var batch = refs.slice(index, index + 40);
+      var batch = refs.slice(index, index + Math.max(size, offset + limit - out.length));
       index += batch.length;
       scanned += batch.length;
       return Promise.all(batch.map(function (ref) {
@@ -320,10 +320,14 @@
         .then(function (both) {
           var found = both[0], auths = both[1];
           var refs = ordered(m, found.scores);
-          return verified(m, refs, needles, (state.page - 1) * PAGE, PAGE).then(function (page) {
+          // Every term one token of its own run: the index match is already exact, fetch only the page.
+          var exactMatch = !state.auth && T.runs(q).every(function (r) { return r.length <= 2 || !/^[\u3007\u3400-\u9fff\uf900-\ufaff]/.test(r); });
+          var start = exactMatch ? (state.page - 1) * PAGE : 0;
+          return verified(m, refs.slice(start), needles, (state.page - 1) * PAGE - start, PAGE, exactMatch).then(function (page) {
             if (id !== runId) { return; }
-            var exact = page.verifiedAll;
-            var count = exact ? page.found : refs.length;
+            var exact = exactMatch || page.verifiedAll;
+            var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
+            if (exactMatch) { page.more = state.page * PAGE < refs.length; page.found = refs.length; }
             var single = terms.length === 1 && terms[0].prefix && T.runs(q)[0].length === 1;
             var parts = [];
             if (page.rows.length) { parts.push((exact ? "" : "约 ") + count + " 条公示信息"); }
