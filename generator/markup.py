@@ -65,13 +65,13 @@ def format_amount(value: object) -> str:
     return f"{wan_text} 万元（{yuan_text} 元）"
 
 
-def format_date(value: object) -> str:
-    """2026-03-05 → 2026年3月5日 (the form Chinese readers expect)."""
+def format_date(value: object, long_term: str = "2099-12-31") -> str:
+    """2026-03-05 → 2026年3月5日 (the form Chinese readers expect); the long-term date → 长期."""
     text = str(value or "")
     if len(text) == 10 and text[4] == "-":
-        y, m, d = text.split("-")
-        if y == "2099" and m == "12" and d == "31":
+        if text == long_term:
             return "长期"
+        y, m, d = text.split("-")
         return f"{int(y)}年{int(m)}月{int(d)}日"
     return text
 

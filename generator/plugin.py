@@ -73,7 +73,9 @@ class DisclosureGenerator(Generator):
     def generate_context(self) -> None:
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
+        global last_build_total
         self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
+        last_build_total = self.state.total
         self.entities = build_entities(self.state)
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
@@ -179,7 +181,7 @@ class DisclosureGenerator(Generator):
             for record in self.state.published[kind_name][start:end]:
                 found = entity_key(kind, record.fields)
                 self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
-                            rows=display_rows(kind, record), entity_url=entity_url(found[0]) if found else None)
+                            rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
         else:
             for eid in self.entity_ids[start:end]:
                 entity = self.entities[eid]
@@ -227,6 +229,7 @@ class DisclosureGenerator(Generator):
 
 
 RENDER_CHUNK = 1_000  # pages per worker task
+last_build_total = 0  # published records of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 
 
@@ -247,7 +250,8 @@ def get_generators(pelican: Any) -> type:
 def add_filters(pelican: Any) -> None:
     """Our Jinja filters for every generator (Pelican's pages use the same base template)."""
     filters = dict(pelican.settings.get("JINJA_FILTERS") or {})
-    filters.update({"cn_date": format_date, "amount": format_amount})
+    long_term = Config.from_mapping(pelican.settings).LONG_TERM_DATE
+    filters.update({"cn_date": lambda value: format_date(value, long_term), "amount": format_amount})
     pelican.settings["JINJA_FILTERS"] = filters
 
 

@@ -68,7 +68,7 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
             expired.append({**item, "ends": ends.isoformat(), "basis": basis})
         elif len(sample) < SAMPLE_SIZE:
             pub = PublishedRecord(kind.name, record["id"], fields, batch.id, "", "", ends.isoformat() if ends else None, basis)
-            sample.append({"record": pub, "rows": display_rows(kind, pub)})
+            sample.append({"record": pub, "rows": display_rows(kind, pub, cfg.LONG_TERM_DATE)})
     ctx.update(kind=kind, new=new[:LIST_LIMIT], new_count=len(new), changed=changed[:LIST_LIMIT], changed_count=len(changed),
                same=same, late=late[:LIST_LIMIT], late_count=len(late), withheld=withheld[:LIST_LIMIT],
                expired=expired[:LIST_LIMIT], sample=sample, list_limit=LIST_LIMIT)
@@ -82,7 +82,7 @@ def write_review(root: Path, cfg: Config, batch_id: str, today: dt.date) -> Path
         loader=jinja2.ChoiceLoader([jinja2.PackageLoader("generator", "templates"), jinja2.FileSystemLoader(str(root / "theme" / "templates"))]),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
-    env.filters.update({"cn_date": format_date, "amount": format_amount})
+    env.filters.update({"cn_date": lambda value: format_date(value, cfg.LONG_TERM_DATE), "amount": format_amount})
     css_path = root / "theme" / "static" / "css" / "site.css"
     html = env.get_template("review.html").render(**review_context(store, batch, cfg, today), cfg=cfg,
                                                   site_css=css_path.read_text(encoding="utf-8") if css_path.exists() else "")

@@ -138,6 +138,7 @@ class Config:
     APPROVALS_REQUIRED: int = _s(1, "How many different editors must approve a batch before it is published.")
     PUBLICATION_RULES: list = _s(DEFAULT_PUBLICATION_RULES, "Dated rule sets for publication periods (see data-standard §6); the rule in force at the decision date applies.")
     PENALTY_SEVERITY: dict = _s(DEFAULT_PENALTY_SEVERITY, "Severity (轻微/一般/严重) of each 处罚类别; a decision takes its most severe type.")
+    LONG_TERM_DATE: str = _s("2099-12-31", "A date exports use for “long term” (处罚有效期, 有效期至); shown as 长期 (data-standard §2: *unconfirmed*).")
     TIMELINESS_WORKING_DAYS: int = _s(7, "双公示 rule: working days allowed between decision and publication.")
     HOLIDAYS: list = _s(DEFAULT_HOLIDAYS, "Public holidays (ISO dates) that are not working days.")
     MAKEUP_WORKDAYS: list = _s(DEFAULT_MAKEUP_WORKDAYS, "Weekend days that are working days (调休).")

@@ -61,7 +61,7 @@ def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
     return short_hash("entity\x1f" + key), key
 
 
-def display_rows(kind: Kind, record: PublishedRecord) -> list[tuple[str, Any]]:
+def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-31") -> list[tuple[str, Any]]:
     """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
     rows: list[tuple[str, Any]] = []
     for f in kind.public_fields:
@@ -71,7 +71,7 @@ def display_rows(kind: Kind, record: PublishedRecord) -> list[tuple[str, Any]]:
         if f.type is T.MARKDOWN:
             value = Markup(render_markdown(str(value)))
         elif f.type is T.DATE:
-            value = format_date(value)
+            value = format_date(value, long_term)
         elif f.type is T.AMOUNT:
             value = format_amount(value)
         elif f.type is T.MULTI_ENUM:

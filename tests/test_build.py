@@ -283,3 +283,13 @@ def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, t
     finally:
         conf.write_text(original, encoding="utf-8")
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "single") == tree_digest(built["out"])
+
+
+def test_sitemap_becomes_an_index_past_the_url_limit(tmp_path):
+    from generator.outputs import write_sitemap
+
+    names = write_sitemap(tmp_path, "https://example.invalid", [(f"records/p/{i}.html", "2026-11-20") for i in range(5)], max_urls=2)
+    assert names == ["sitemap.xml", "sitemaps/sitemap-1.xml", "sitemaps/sitemap-2.xml", "sitemaps/sitemap-3.xml"]
+    root = ET.parse(tmp_path / "sitemap.xml").getroot()
+    assert root.tag.endswith("sitemapindex") and len(root) == 3
+    assert sum(len(ET.parse(tmp_path / n).getroot()) for n in names[1:]) == 5
