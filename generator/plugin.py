@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -71,12 +73,15 @@ class DisclosureGenerator(Generator):
         self._chrome_cache: dict[str, dict[str, Markup]] = {}
 
     def generate_context(self) -> None:
+        self._t0 = time.perf_counter()
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
         global last_build_total
         self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
         last_build_total = self.state.total
+        self._stage(f"publication state: {self.state.total} records")
         self.entities = build_entities(self.state)
+        self._stage(f"entities: {len(self.entities)}")
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
             # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
@@ -121,10 +126,22 @@ class DisclosureGenerator(Generator):
 
     # -- output --------------------------------------------------------------------------------
 
+    def _stage(self, name: str) -> None:
+        """Log how long each stage took (``DISCLOSE_TIMING=1`` prints them): speed is a feature."""
+        now = time.perf_counter()
+        if os.environ.get("DISCLOSE_TIMING"):
+            print(f"  [{now - self._t0:7.1f} s] {name}", file=sys.stderr, flush=True)
+
     def generate_output(self, writer: Any) -> None:
+        self._t0 = getattr(self, "_t0", time.perf_counter())
+        self._stage("output: start")
         self.writer = writer
         out = Path(self.output_path)
         state = self.state
+        self.entity_ids = sorted(self.entities)
+        # Record and archive pages render in worker processes while this process writes the rest.
+        self._start_pages()
+        self._stage("workers started")
         newest = sorted((r for rs in state.published.values() for r in rs), key=lambda r: (r.date, r.id), reverse=True)
         self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]])
         self._write("search/index.html", "search.html")
@@ -148,22 +165,25 @@ class DisclosureGenerator(Generator):
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], "list.html",
                                      f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
-        self.entity_ids = sorted(self.entities)
-        self._render_pages_in_parallel()
-        for kind_name in KINDS:
-            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
-        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
-
+        self._stage("lists written")
         build_search(out, [r for rs in state.published.values() for r in rs], authorities, self.cfg, record_url)
+        self._stage("search index written")
         catalog = []
         for kind_name, kind in KINDS.items():
             catalog += write_downloads(out, kind, state.published[kind_name], self.base)
         self._write("downloads/index.html", "downloads.html", files=catalog)
         self._write_feeds(out)
+        self._stage("downloads and feeds written")
+        self._wait_for_pages()
+        self._stage("record and archive pages written")
+        for kind_name in KINDS:
+            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
+        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
         for page in self.context.get("pages", []):
             self.sitemap.append((page.save_as, None))
         write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
         write_robots(out, self.base)
+        self._stage("sitemap written")
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
@@ -189,26 +209,35 @@ class DisclosureGenerator(Generator):
                 self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
         return end - start
 
-    def _render_pages_in_parallel(self) -> None:
-        """Fork workers that inherit this generator (no pickling of the site) and render slices.
+    def _start_pages(self) -> None:
+        """Fork workers that inherit this generator (no pickling of the site) and start rendering.
 
         Every page depends only on its own data, so the bytes are the same as a single-process
         build; the sitemap is assembled here from the same sorted lists, not from the workers.
         """
         global _ACTIVE
+        self._pool = None
+        self._futures: list = []
         tasks = self._tasks()
         workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
-        total = self.state.total
-        if workers <= 1 or total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
+        if workers <= 1 or self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
             for task in tasks:
                 self.render_task(task)
             return
         _ACTIVE = self
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
+
+    def _wait_for_pages(self) -> None:
+        global _ACTIVE
+        if self._pool is None:
+            return
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for done in pool.map(_render_in_worker, tasks):
-                    pass
+            for future in self._futures:
+                future.result()  # re-raises a worker's error: the build fails, the old site stays
         finally:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
             _ACTIVE = None
 
     def _write_feeds(self, out: Path) -> None:

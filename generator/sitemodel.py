@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from markupsafe import Markup
 
-from .checkdigits import USCC_PLACEHOLDER, is_valid_uscc
+from .checkdigits import USCC_PLACEHOLDER
 from .markup import format_amount, format_date, render_markdown
 from .normalize import half_width
 from .publication import PublishedRecord, State
@@ -51,7 +51,7 @@ def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
     if category in PERSON_CATEGORIES:
         return None
     code = str(fields.get(kind.subject_code or "", ""))
-    if code and code != USCC_PLACEHOLDER and is_valid_uscc(code):
+    if len(code) == 18 and code != USCC_PLACEHOLDER:  # validated at ingest
         key = "code:" + code
     else:
         name = half_width(str(fields.get(kind.subject, ""))).replace(" ", "")
