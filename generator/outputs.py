@@ -26,7 +26,8 @@ def download_columns(kind: Kind) -> list[str]:
 
 
 def _row(kind: Kind, record: PublishedRecord, base: str) -> dict[str, Any]:
-    row = {f.name: record.fields.get(f.name, "") for f in kind.public_fields}
+    fields = record.fields
+    row = {f.name: fields.get(f.name, "") for f in kind.public_fields}
     row.update({"记录编号": record.id, "公示截止日期": record.ends or "", "公示依据": record.basis,
                 "页面地址": f"{base}/{record_url(kind.name, record.id)}"})
     return row
@@ -38,20 +39,19 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
     folder.mkdir(parents=True, exist_ok=True)
     columns = download_columns(kind)
     csv_path = folder / f"{kind.name}.csv"
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns)
-        for record in records:
-            row = _row(kind, record, base)
-            writer.writerow([neutralise_cell(row[c]) for c in columns])
     json_path = folder / f"{kind.name}.json"
-    with json_path.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write('{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
+    # One pass, both files: each record's full fields are read from its batch file once.
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_fh, json_path.open("w", encoding="utf-8", newline="\n") as json_fh:
+        writer = csv.writer(csv_fh, lineterminator="\r\n")
+        writer.writerow(columns)
+        json_fh.write('{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
             json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records),
             json.dumps(columns, ensure_ascii=False)))
         for index, record in enumerate(records):
-            fh.write(("," if index else "") + "\n" + json.dumps(_row(kind, record, base), ensure_ascii=False, sort_keys=True))
-        fh.write("\n]}\n")
+            row = _row(kind, record, base)
+            writer.writerow([neutralise_cell(row[c]) for c in columns])
+            json_fh.write(("," if index else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True))
+        json_fh.write("\n]}\n")
     return [_file_info(csv_path, out, kind, len(records), "CSV"), _file_info(json_path, out, kind, len(records), "JSON")]
 
 

@@ -9,6 +9,7 @@ code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shangh
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -199,7 +200,7 @@ class DisclosureGenerator(Generator):
         if what == "record":
             kind = KINDS[kind_name]
             for record in self.state.published[kind_name][start:end]:
-                found = entity_key(kind, record.fields)
+                found = entity_key(kind, record.brief)
                 self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
                             rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
         else:
@@ -225,6 +226,10 @@ class DisclosureGenerator(Generator):
                 self.render_task(task)
             return
         _ACTIVE = self
+        # Objects that exist now are shared with the workers copy-on-write; keep the garbage
+        # collector from walking (and so copying) them in every worker.
+        gc.collect()
+        gc.freeze()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
 
@@ -239,6 +244,7 @@ class DisclosureGenerator(Generator):
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
             _ACTIVE = None
+            gc.unfreeze()
 
     def _write_feeds(self, out: Path) -> None:
         def entries(records: list) -> list[dict[str, Any]]:

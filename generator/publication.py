@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -60,22 +63,88 @@ def publication_end(kind: Kind, fields: Mapping[str, Any], cfg: Config) -> tuple
     return add_months(decided, int(months)) - dt.timedelta(days=1), basis
 
 
-@dataclass(frozen=True)
-class PublishedRecord:
-    """A record as the site shows it."""
+def brief_names(kind: Kind) -> tuple[str, ...]:
+    """The few fields every page, list, archive and search entry needs; the rest stay on disk."""
+    names = [kind.subject, kind.subject_category, kind.subject_code, kind.docno, kind.authority, kind.date, kind.source,
+             *kind.summary_fields]
+    return tuple(dict.fromkeys(n for n in names if n))
 
-    kind: str
-    id: str
-    fields: dict[str, Any]
-    batch_id: str
-    source: str
-    approved_at: str
-    ends: str | None  # ISO date or None (no fixed end)
-    basis: str
+
+_BRIEF = {name: brief_names(kind) for name, kind in KINDS.items()}
+
+
+def brief_of(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
+    brief = {}
+    for name in _BRIEF[kind.name]:
+        value = fields.get(name)
+        if value is not None:
+            # Authorities, categories and types repeat on most records: share one string object.
+            brief[name] = sys.intern(value) if isinstance(value, str) and len(value) < 64 else value
+    return brief
+
+
+_HANDLES: dict[tuple[int, str], Any] = {}
+
+
+def load_line(path: str, offset: int) -> dict[str, Any]:
+    """The record stored at ``offset`` of a batch's records.jsonl (one open handle per process)."""
+    key = (os.getpid(), path)
+    handle = _HANDLES.get(key)
+    if handle is None:
+        handle = _HANDLES[key] = open(path, "rb")  # noqa: SIM115 - kept open for the build
+    handle.seek(offset)
+    return json.loads(handle.readline())
+
+
+class PublishedRecord:
+    """A record as the site shows it.
+
+    Only ``brief`` (subject, document number, authority, date, codes: what lists, archives and the
+    search index need) is held in memory; ``fields`` reloads the full record from its batch file,
+    so a million records fit in a few GB. Built from a full ``fields`` dict (tests, review), it
+    keeps that dict.
+    """
+
+    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields")
+
+    def __init__(self, kind: str, id: str, fields: dict[str, Any] | None, batch_id: str, source: str, approved_at: str,
+                 ends: str | None, basis: str, *, brief: dict[str, Any] | None = None, path: str | None = None,
+                 offset: int = 0):
+        self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
+        self.approved_at, self.ends, self.basis = approved_at, ends, basis
+        self._fields = fields
+        self.brief = brief if brief is not None else (fields or {})
+        self._path, self._offset = path, offset
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        if self._fields is not None:
+            return self._fields
+        return load_line(self._path, self._offset)["fields"]
 
     @property
     def date(self) -> str:
-        return self.fields[KINDS[self.kind].date]
+        return self.brief[KINDS[self.kind].date]
+
+    def __repr__(self) -> str:
+        return f"PublishedRecord({self.kind}, {self.id})"
+
+
+@dataclass
+class Latest:
+    """The latest approved version of a record: where it is, and what is needed without reading it."""
+
+    kind: str
+    batch: Batch
+    offset: int
+    public: bool
+    withheld: str
+    docno_key: str
+    brief: dict[str, Any]
+    approved_at: str
+
+    def record(self) -> dict[str, Any]:
+        return load_line(str(self.batch.records_path), self.offset)
 
 
 @dataclass
@@ -87,7 +156,7 @@ class State:
     withdrawn: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → withdrawal entry
     expired: dict[str, str] = field(default_factory=dict)  # id → kind
     withheld: dict[str, str] = field(default_factory=dict)  # id → kind
-    latest: dict[str, tuple[str, dict[str, Any], Batch]] = field(default_factory=dict)  # id → (kind, record, batch)
+    latest: dict[str, Latest] = field(default_factory=dict)
 
     def published_ids(self) -> set[str]:
         return {r.id for records in self.published.values() for r in records}
@@ -113,35 +182,49 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         names = "、".join(b.id for b in tampered)
         raise BuildError(f"批次 {names} 的数据在审核后被修改（与审核时的 sha256 不符），已停止构建，网站保持不变")
     state = State(today)
+    iso_today = today.isoformat()
+    published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
+    pending: dict[str, PublishedRecord] = {}  # id → its latest version, if publishable on `today`
     for batch, approval in approved:
         if batch.is_withdrawal:
             for entry in batch.iter_records():
                 state.withdrawn[entry["id"]] = {**entry, "batch_id": batch.id, "approved_at": approval["approved_at"]}
+                pending.pop(entry["id"], None)
             continue
-        for record in batch.iter_records():
-            state.latest[record["id"]] = (batch.kind, record, batch)
-            state.withdrawn.pop(record["id"], None)
-            record["_approved_at"] = approval["approved_at"]
-
-    published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
-    for rid, (kind_name, record, batch) in state.latest.items():
+        kind = KINDS[batch.kind]
+        path = str(batch.records_path)
+        approved_at = sys.intern(approval["approved_at"])
+        batch_source = batch.manifest.get("source", "")
+        with open(path, "rb") as fh:
+            offset = 0
+            for line in fh:
+                here, offset = offset, offset + len(line)
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                rid, fields = record["id"], record["fields"]
+                brief = brief_of(kind, fields)
+                public = record.get("public", True)
+                state.latest[rid] = Latest(kind.name, batch, here, public, record.get("withheld", ""), record.get("docno_key", ""), brief, approved_at)
+                state.withdrawn.pop(rid, None)
+                pending.pop(rid, None)
+                if not public:
+                    continue
+                ends, basis = publication_end(kind, fields, cfg)
+                if fields[kind.date] > iso_today or (ends is not None and ends < today):
+                    continue
+                pending[rid] = PublishedRecord(kind.name, rid, None, batch.id, sys.intern(str(fields.get(kind.source or "", "") or batch_source)),
+                                               approved_at, ends.isoformat() if ends else None, sys.intern(basis), brief=brief,
+                                               path=path, offset=here)
+    for rid, latest in state.latest.items():
         if rid in state.withdrawn:
             continue
-        if not record.get("public", True):
-            state.withheld[rid] = kind_name
-            continue
-        kind = KINDS[kind_name]
-        fields = record["fields"]
-        ends, basis = publication_end(kind, fields, cfg)
-        decided = fields[kind.date]
-        if decided > today.isoformat() or (ends is not None and ends < today):
-            state.expired[rid] = kind_name
-            continue
-        published[kind_name].append(PublishedRecord(
-            kind=kind_name, id=rid, fields=fields, batch_id=batch.id,
-            source=str(fields.get(kind.source or "", "") or batch.manifest.get("source", "")),
-            approved_at=record["_approved_at"], ends=ends.isoformat() if ends else None, basis=basis,
-        ))
+        if not latest.public:
+            state.withheld[rid] = latest.kind
+        elif rid not in pending:
+            state.expired[rid] = latest.kind
+    for rid, record in pending.items():
+        published[record.kind].append(record)
     for records in published.values():
         records.sort(key=sort_key)
     state.published = published

@@ -34,7 +34,7 @@ def _read_report(path: Path) -> list[list[str]]:
 
 def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date) -> dict[str, Any]:
     state = compute_state(store, cfg, today, strict=False)
-    current = {rid: rec for rid, (_, rec, b) in state.latest.items() if b.id != batch.id}
+    current = {rid: latest for rid, latest in state.latest.items() if latest.batch.id != batch.id}
     published = state.published_ids()
     ctx: dict[str, Any] = {"batch": batch, "manifest": batch.manifest, "today": today.isoformat(),
                            "rejections": _read_report(batch.path / REJECTIONS)[:LIST_LIMIT],
@@ -50,11 +50,12 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         fields = record["fields"]
         item = {"id": record["id"], "row": record["row"], "subject": fields.get(kind.subject, ""),
                 "docno": fields.get(kind.docno, ""), "date": fields.get(kind.date, "")}
-        previous = current.get(record["id"])
+        latest = current.get(record["id"])
+        previous = latest.record()["fields"] if latest is not None else None
         if previous is None:
             new.append(item)
-        elif previous["fields"] != fields:
-            item["changes"] = sorted(k for k in set(fields) | set(previous["fields"]) if fields.get(k) != previous["fields"].get(k))
+        elif previous != fields:
+            item["changes"] = sorted(k for k in set(fields) | set(previous) if fields.get(k) != previous.get(k))
             changed.append(item)
         else:
             same += 1

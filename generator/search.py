@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+from array import array
 import re
 import unicodedata
 from collections import defaultdict
@@ -125,11 +126,11 @@ def record_tokens(record: PublishedRecord) -> list[str]:
     """Tokens of the subject name, the document number and the credit code. A document number also
     gives the tokens of its bracket-free form once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``)."""
     kind = KINDS[record.kind]
-    docno = str(record.fields.get(kind.docno, ""))
+    docno = str(record.brief.get(kind.docno, ""))
     doc_tokens = tokenize(docno)
     joined = [t for t in dict.fromkeys(tokenize(_BRACKETS.sub("", docno))) if t not in set(doc_tokens)]
-    tokens = tokenize(str(record.fields.get(kind.subject, ""))) + doc_tokens + joined
-    code = record.fields.get(kind.subject_code or "")
+    tokens = tokenize(str(record.brief.get(kind.subject, ""))) + doc_tokens + joined
+    code = record.brief.get(kind.subject_code or "")
     if code and code != "00000000000000000X":
         tokens.append(fold(str(code)))
     return tokens
@@ -200,8 +201,9 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
     (folder / "docs").mkdir(parents=True, exist_ok=True)
     ordered = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
 
-    # Postings: token → [(seq, tf)], in seq order (newest first).
-    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    # Postings: token → array of seq·16 + tf, in seq order (newest first). Arrays, not tuples:
+    # 20 million postings at 10^6 records take 160 MB instead of 1.5 GB.
+    postings: dict[str, array] = {}
     refs: list[str] = []
     years: list[list[Any]] = []
     for seq, record in enumerate(ordered):
@@ -213,7 +215,10 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
         for token in record_tokens(record):
             counts[token] += 1
         for token, tf in counts.items():
-            postings[token].append((seq, tf))
+            bucket = postings.get(token)
+            if bucket is None:
+                bucket = postings[token] = array("q")
+            bucket.append(seq * 16 + min(tf, 15))
 
     sizes = search_settings(len(ordered), sum(len(p) for p in postings.values()), cfg)
     capped = {token: len(p) for token, p in postings.items() if len(p) > sizes.token_cap}
@@ -233,8 +238,8 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
     for number, tokens in enumerate(shards):
         by_doc: dict[int, list[str]] = defaultdict(list)
         for token in tokens:
-            for seq, tf in postings[token]:
-                by_doc[seq].extend([token] * tf)
+            for packed in postings[token]:
+                by_doc[packed >> 4].extend([token] * (packed & 15))
         _dump(folder / "shards" / f"{number}.json", _lunr_index([(refs[seq], by_doc[seq]) for seq in sorted(by_doc)]))
         first_tokens.append(tokens[0] if tokens else "")
 
@@ -243,9 +248,9 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
         rows = []
         for record in ordered[start : start + sizes.bucket]:
             kind = KINDS[record.kind]
-            rows.append([record.id, str(record.fields.get(kind.subject, "")), str(record.fields.get(kind.docno, "")),
-                         str(record.fields.get(kind.authority, "") or ""), record.date,
-                         str(record.fields.get(kind.subject_code or "", "") or "")])
+            brief = record.brief
+            rows.append([record.id, str(brief.get(kind.subject, "")), str(brief.get(kind.docno, "")),
+                         str(brief.get(kind.authority, "") or ""), record.date, str(brief.get(kind.subject_code or "", "") or "")])
         _dump(folder / "docs" / f"{start // sizes.bucket}.json", rows)
 
     # Authorities: a small index of names → their list pages.

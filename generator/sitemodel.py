@@ -64,8 +64,9 @@ def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
 def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-31") -> list[tuple[str, Any]]:
     """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
     rows: list[tuple[str, Any]] = []
+    fields = record.fields  # read from the batch file once
     for f in kind.public_fields:
-        value = record.fields.get(f.name)
+        value = fields.get(f.name)
         if value in (None, ""):
             continue
         if f.type is T.MARKDOWN:
@@ -82,7 +83,7 @@ def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-
 
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     """The few fields a list row, a feed entry or a search result shows."""
-    fields = record.fields
+    fields = record.brief
     extra = [str(fields.get(name, "")).replace(";", "、") for name in kind.summary_fields if fields.get(name)]
     return {
         "id": record.id,
@@ -128,15 +129,15 @@ def build_entities(state: State) -> dict[str, Entity]:
     for kind_name in KINDS:
         kind = KINDS[kind_name]
         for record in state.published.get(kind_name, []):
-            found = entity_key(kind, record.fields)
+            found = entity_key(kind, record.brief)
             if not found:
                 continue
             eid, key = found
             entity = entities.get(eid)
             if entity is None:
                 code = key[5:] if key.startswith("code:") else ""
-                entity = entities[eid] = Entity(eid, key, str(record.fields.get(kind.subject, "")), code,
-                                                str(record.fields.get(kind.subject_category or "", "") or ""))
+                entity = entities[eid] = Entity(eid, key, str(record.brief.get(kind.subject, "")), code,
+                                                str(record.brief.get(kind.subject_category or "", "") or ""))
             entity.records.setdefault(kind_name, []).append(record)
     return entities
 
@@ -146,7 +147,7 @@ def groups(records: Iterable[PublishedRecord], kind: Kind, by: str) -> dict[str,
     result: dict[str, list[PublishedRecord]] = {}
     for record in records:
         if by == "authority":
-            key = str(record.fields.get(kind.authority) or "未填写")
+            key = str(record.brief.get(kind.authority) or "未填写")
         else:
             key = record.date[:7]
         result.setdefault(key, []).append(record)

@@ -35,12 +35,12 @@ def find_records(store: BatchStore, kind: Kind, key: str, cfg: Config, today: dt
     wanted_id = key.strip().lower()
     wanted_doc = normalize_docno(key)
     found = []
-    for rid, (kind_name, record, batch) in sorted(state.latest.items()):
-        if kind_name != kind.name or rid in state.withdrawn:
+    for rid, latest in sorted(state.latest.items()):
+        if latest.kind != kind.name or rid in state.withdrawn:
             continue
-        if rid == wanted_id or record.get("docno_key") == wanted_doc:
-            fields = record["fields"]
-            found.append(Candidate(rid, str(fields.get(kind.subject, "")), str(fields.get(kind.docno, "")), str(fields.get(kind.date, "")), batch.id))
+        if rid == wanted_id or latest.docno_key == wanted_doc:
+            brief = latest.brief
+            found.append(Candidate(rid, str(brief.get(kind.subject, "")), str(brief.get(kind.docno, "")), str(brief.get(kind.date, "")), latest.batch.id))
     return found
 
 
