@@ -24,11 +24,12 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
+from pelican.writers import Writer
 
 from .batches import BatchStore
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap
-from .publication import State, compute_state
+from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
 from .search import build_search
 from .settings import Config
@@ -169,14 +170,12 @@ class DisclosureGenerator(Generator):
         self._stage("lists written")
         build_search(out, [r for rs in state.published.values() for r in rs], authorities, self.cfg, record_url)
         self._stage("search index written")
-        catalog = []
-        for kind_name, kind in KINDS.items():
-            catalog += write_downloads(out, kind, state.published[kind_name], self.base)
-        self._write("downloads/index.html", "downloads.html", files=catalog)
         self._write_feeds(out)
-        self._stage("downloads and feeds written")
+        self._stage("feeds written")
         self._wait_for_pages()
-        self._stage("record and archive pages written")
+        self._stage("record and archive pages, downloads written")
+        catalog = [entry for result in self._results[: len(KINDS)] for entry in result]  # the download tasks come first
+        self._write("downloads/index.html", "downloads.html", files=catalog)
         for kind_name in KINDS:
             self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
         self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
@@ -188,27 +187,42 @@ class DisclosureGenerator(Generator):
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
-    def _tasks(self) -> list[tuple[str, str, int, int]]:
+    def _tasks(self) -> list[tuple[str, str, list]]:
+        """Work for the workers, with its data: downloads first (the parent needs their catalog),
+        then record and archive pages. The data travels pickled, so a worker never touches (and so
+        never copies) the parent's objects."""
         size = RENDER_CHUNK
-        tasks = [("record", k, i, min(i + size, len(rs))) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
-        tasks += [("entity", "", i, min(i + size, len(self.entity_ids))) for i in range(0, len(self.entity_ids), size)]
+        tasks: list[tuple[str, str, list]] = [
+            ("downloads", k, [(r.id, r.ends, r.basis, r._path, r._offset) for r in rs]) for k, rs in self.state.published.items()]
+        tasks += [("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
+        tasks += [("entity", "", [self.entities[e] for e in self.entity_ids[i : i + size]]) for i in range(0, len(self.entity_ids), size)]
         return tasks
 
-    def render_task(self, task: tuple[str, str, int, int]) -> int:
-        """Render one slice of record or archive pages (in a worker, or in-process)."""
-        what, kind_name, start, end = task
+    def render_task(self, task: tuple[str, str, list]) -> Any:
+        """Render one slice of record or archive pages, or one kind's downloads (in a worker, or
+        in-process).
+
+        Each slice gets its own Pelican ``Writer``: a writer remembers every file it wrote (to warn
+        about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
+        share a file, so a fresh writer per slice loses no check.
+        """
+        what, kind_name, items = task
+        if what == "downloads":
+            records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
+                       for rid, ends, basis, path, offset in items]
+            return write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)
+        self.writer = Writer(self.output_path, settings=self.settings)
         if what == "record":
             kind = KINDS[kind_name]
-            for record in self.state.published[kind_name][start:end]:
+            for record in items:
                 found = entity_key(kind, record.brief)
                 self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
                             rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
         else:
-            for eid in self.entity_ids[start:end]:
-                entity = self.entities[eid]
+            for entity in items:
                 sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
                 self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
-        return end - start
+        return len(items)
 
     def _start_pages(self) -> None:
         """Fork workers that inherit this generator (no pickling of the site) and start rendering.
@@ -222,8 +236,7 @@ class DisclosureGenerator(Generator):
         tasks = self._tasks()
         workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
         if workers <= 1 or self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
-            for task in tasks:
-                self.render_task(task)
+            self._results = [self.render_task(task) for task in tasks]
             return
         _ACTIVE = self
         # Objects that exist now are shared with the workers copy-on-write; keep the garbage
@@ -232,14 +245,15 @@ class DisclosureGenerator(Generator):
         gc.freeze()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
+        self._results = []
 
     def _wait_for_pages(self) -> None:
         global _ACTIVE
         if self._pool is None:
             return
         try:
-            for future in self._futures:
-                future.result()  # re-raises a worker's error: the build fails, the old site stays
+            # result() re-raises a worker's error: the build fails, the old site stays.
+            self._results = [future.result() for future in self._futures]
         finally:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -268,7 +282,7 @@ last_build_total = 0  # published records of the latest build in this process (f
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 
 
-def _render_in_worker(task: tuple[str, str, int, int]) -> int:
+def _render_in_worker(task: tuple[str, str, list]) -> Any:
     assert _ACTIVE is not None
     return _ACTIVE.render_task(task)
 
