@@ -78,6 +78,9 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         settings = pelican_settings(root, tmp, today)
         if quiet:
             logging.getLogger("pelican").setLevel(logging.WARNING)
+            from pelican.log import console
+
+            console.quiet = True  # Pelican's "Done: Processed 0 articles …" would confuse editors
         cwd = os.getcwd()
         os.chdir(root)
         try:
