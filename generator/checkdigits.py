@@ -70,10 +70,14 @@ def is_valid_rid(number: str) -> bool:
     return len(number) == 18 and rid_problem(number) is None
 
 
-# An 18-character ID-like run not embedded in a longer run of digits/letters.
-RID_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
+# An 18-character ID-like run not embedded in a longer run of digits (letters may touch it:
+# "ID320902…" still hides an ID number).
+RID_CANDIDATE = re.compile(r"(?<!\d)(\d{17}[\dXx])(?!\d)")
+# Full-width digits and X map one-to-one onto ASCII, so positions survive the translation.
+FULL_WIDTH_DIGITS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x"})
 
 
 def find_full_rids(text: str) -> list[str]:
-    """Every full, valid resident ID number inside free text (pattern + check digit + birth date)."""
-    return [m for m in RID_CANDIDATE.findall(text) if is_valid_rid(m.upper())]
+    """Every full, valid resident ID number inside free text (pattern + check digit + birth date),
+    full-width digits included."""
+    return [m for m in RID_CANDIDATE.findall(text.translate(FULL_WIDTH_DIGITS)) if is_valid_rid(m.upper())]

@@ -14,6 +14,9 @@ from functools import lru_cache
 import markdown as md
 import nh3
 
+from .checkdigits import find_full_rids
+from .masking import mask_ids_in_text
+
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "blockquote", "code", "pre",
     "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "a", "sup", "sub",
@@ -39,7 +42,18 @@ def render_markdown(text: str) -> str:
     if not text:
         return ""
     if text.isprintable() and text == text.strip() and not _MD_SYNTAX.search(text):
-        return "<p>" + html.escape(text, quote=False) + "</p>"
+        return "<p>" + html.escape(mask_ids_in_text(text), quote=False) + "</p>"
+    cleaned = sanitized_html(text)
+    # Markup can split an ID number that ingest could not see whole ("3209021990**01014410**",
+    # an HTML comment, a character reference). If the visible text shows one, show masked text.
+    visible = visible_text(cleaned)
+    if find_full_rids(visible):
+        return "<p>" + html.escape(mask_ids_in_text(visible), quote=False) + "</p>"
+    return cleaned
+
+
+def sanitized_html(text: str) -> str:
+    """Markdown → HTML → nh3 allow-list (the full route, without the fast path)."""
     converter = _markdown()
     converter.reset()
     rendered = converter.convert(str(text))
@@ -51,6 +65,11 @@ def render_markdown(text: str) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+def visible_text(fragment: str) -> str:
+    """The text a reader sees in an HTML fragment (tags dropped, character references decoded)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", fragment))
 
 
 def format_amount(value: object) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checkdigits import RID_CANDIDATE, is_valid_rid
+from .checkdigits import FULL_WIDTH_DIGITS, RID_CANDIDATE, is_valid_rid
 
 
 def mask_id(value: str, keep_start: int = 4, keep_end: int = 4, char: str = "*") -> str:
@@ -20,6 +20,7 @@ def mask_ids_in_text(text: str, keep_start: int = 4, keep_end: int = 4, char: st
     """Mask every valid resident ID number found inside free text (e.g. in 违法事实)."""
     if not text or len(text) < 18:
         return text
+    text = text.translate(FULL_WIDTH_DIGITS)  # ３２０９… is an ID number too
 
     def repl(match):
         number = match.group(1)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .checkdigits import USCC_PLACEHOLDER, is_valid_uscc, rid_problem
+from .checkdigits import USCC_PLACEHOLDER, find_full_rids, is_valid_uscc, rid_problem
 from .masking import mask_id, mask_ids_in_text
 from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
@@ -104,6 +104,12 @@ def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     text = cell_text(raw)
     _check_length(f, text)
     text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+    if f.type is T.MARKDOWN and _MARKUP_HINT.search(text):
+        from .markup import sanitized_html, visible_text
+
+        # An ID number split by markup is invisible here but whole on the page: refuse the cell.
+        if find_full_rids(visible_text(sanitized_html(text))):
+            raise CellError("含有被标记拆开的完整身份证号码，请脱敏后重新报送")
     if f.pattern and not re.match(f.pattern, text):
         raise CellError(f.pattern_hint or "格式不正确")
     return text
@@ -113,8 +119,9 @@ def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     text = normalize_code(cell_text(raw))
     _check_length(f, text)
     if f.type is T.USCC and text != USCC_PLACEHOLDER and not is_valid_uscc(text):
-        raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{text}")
-    return text
+        raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{mask_ids_in_text(text)}")
+    # A 个体工商户's 税务登记号 or 注册号 is often the owner's ID number: it is personal data.
+    return mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
 
 
 def _docno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
@@ -130,7 +137,7 @@ def _enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     value = half_width(text).replace(" ", "")
     value = f.value_aliases.get(value, value)
     if value not in f.enum:
-        raise CellError(f"取值“{text}”不在允许范围内（{'/'.join(f.enum)}）")
+        raise CellError(f"取值“{mask_ids_in_text(text)}”不在允许范围内（{'/'.join(f.enum)}）")
     return value
 
 
@@ -140,7 +147,7 @@ def _multi_enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
     unknown = [p for p in parts if p not in f.enum]
     if unknown or not parts:
-        raise CellError(f"取值“{'、'.join(unknown) or text}”不在允许范围内（{'/'.join(f.enum)}）")
+        raise CellError(f"取值“{mask_ids_in_text('、'.join(unknown) or text)}”不在允许范围内（{'/'.join(f.enum)}）")
     return ";".join(dict.fromkeys(parts))
 
 
@@ -155,6 +162,7 @@ def _url(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 # One normaliser per field type: a cell → its normalised value, or CellError with the reason.
 HANDLERS = {T.TEXT: _text, T.MARKDOWN: _text, T.DATE: _date, T.AMOUNT: _amount, T.IDNO: _idno, T.USCC: _code,
             T.CODE: _code, T.DOCNO: _docno, T.ENUM: _enum, T.MULTI_ENUM: _multi_enum, T.URL: _url}
+_MARKUP_HINT = re.compile(r"[<&*_`\\\[]")  # only such text can render differently from how it reads
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 
 

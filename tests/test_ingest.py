@@ -275,3 +275,51 @@ def test_console_script_contract(site, department_csv):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     elsewhere = run_console("status", cwd=site.path.parent)
     assert elsewhere.returncode == 2 and "pelicanconf.py" in elsewhere.stderr
+
+
+# -- ID numbers hidden where a reviewer found them -----------------------------------------------
+
+def _rid() -> str:
+    import random
+
+    from generator.synthetic import make_rid
+
+    return make_rid(random.Random(77), "320902")
+
+
+def test_id_numbers_in_code_columns_are_masked(site, tmp_path):
+    rid = _rid()
+    rows = list(synth_rows("penalty", 1, seed=41, today=TODAY_DATE))
+    rows[0]["行政相对人代码_4(税务登记号)"] = rid[:15]  # 15 digits: an old ID, not checkable; allowed
+    rows[0]["行政相对人代码_2(工商注册号)"] = rid
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert result.exit_code == 0, result.stderr
+    assert find_full_rids(all_text_under(site.path / "content")) == []
+
+
+def test_rejection_reasons_never_repeat_a_full_id(site, tmp_path):
+    rid = _rid()
+    rows = list(synth_rows("penalty", 2, seed=42, today=TODAY_DATE))
+    rows[0]["行政相对人代码_1(统一社会信用代码)"] = rid
+    rows[1]["行政相对人类别"] = rid
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert rid not in result.stdout + result.stderr
+    assert find_full_rids(all_text_under(site.path / "content")) == []
+
+
+@pytest.mark.parametrize("template", ["x{a}<!-- -->{b}y", "{a}**{b}**", "&#{c};{rest}", "ID{id}", "{fw}"])
+def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or_pages(site, tmp_path, template):
+    from generator.markup import render_markdown, visible_text
+
+    rid = _rid()
+    fw = rid.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    text = template.format(a=rid[:10], b=rid[10:], c=ord(rid[0]), rest=rid[1:], id=rid, fw=fw)
+    rows = list(synth_rows("penalty", 1, seed=43, today=TODAY_DATE))
+    rows[0]["违法事实"] = text
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    content = all_text_under(site.path / "content")
+    assert find_full_rids(content) == []
+    if result.exit_code == 0 and "接收 1 行" in result.stdout:
+        stored = read_records(site, result.batch_id)[0]["fields"]["违法事实"]
+        assert find_full_rids(visible_text(render_markdown(stored))) == []
+    assert find_full_rids(visible_text(render_markdown(text))) == []  # the page side holds on its own too
