@@ -176,6 +176,7 @@ def write_export(path: Path, kind: str, rows: list[dict[str, Any]] | Iterator[di
         for r in body:
             ws.append([_excel_value(v) for v in r])
         wb.save(path)
+        _pin_zip(path)
     elif fmt == "xls":
         import xlwt
 
@@ -193,6 +194,23 @@ def write_export(path: Path, kind: str, rows: list[dict[str, Any]] | Iterator[di
     else:
         raise ValueError(fmt)
     return path
+
+
+def _pin_zip(path: Path) -> None:
+    """openpyxl stamps the save time into the zip and docProps/core.xml: pin both, so that the
+    demo's sample export has the same bytes every time it is regenerated."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", data)
+            pinned = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(pinned, data)
 
 
 def _excel_value(value: Any) -> Any:
