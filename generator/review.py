@@ -45,11 +45,14 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         ctx["withdrawals"] = [{**e, "published": e["id"] in published} for e in batch.iter_records()]
         return ctx
     kind = KINDS[batch.kind]
-    new, changed, same, late, withheld, expired, sample = [], [], 0, [], [], [], []
+    new, changed, same, late, withheld, expired, sample, republish = [], [], 0, [], [], [], [], []
     for record in batch.iter_records():
         fields = record["fields"]
         item = {"id": record["id"], "row": record["row"], "subject": fields.get(kind.subject, ""),
                 "docno": fields.get(kind.docno, ""), "date": fields.get(kind.date, "")}
+        if record["id"] in state.withdrawn:
+            w = state.withdrawn[record["id"]]
+            republish.append({**item, "reason": w.get("reason", ""), "withdrawal": w.get("batch_id", ""), "at": w.get("approved_at", "")[:10]})
         latest = current.get(record["id"])
         previous = latest.record()["fields"] if latest is not None else None
         if previous is None:
@@ -70,7 +73,7 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         elif len(sample) < SAMPLE_SIZE:
             pub = PublishedRecord(kind.name, record["id"], fields, batch.id, "", "", ends.isoformat() if ends else None, basis)
             sample.append({"record": pub, "rows": display_rows(kind, pub, cfg.LONG_TERM_DATE)})
-    ctx.update(kind=kind, new=new[:LIST_LIMIT], new_count=len(new), changed=changed[:LIST_LIMIT], changed_count=len(changed),
+    ctx.update(kind=kind, republish=republish[:LIST_LIMIT], new=new[:LIST_LIMIT], new_count=len(new), changed=changed[:LIST_LIMIT], changed_count=len(changed),
                same=same, late=late[:LIST_LIMIT], late_count=len(late), withheld=withheld[:LIST_LIMIT],
                expired=expired[:LIST_LIMIT], sample=sample, list_limit=LIST_LIMIT)
     return ctx
