@@ -174,7 +174,7 @@ class DisclosureGenerator(Generator):
         self._stage("feeds written")
         self._wait_for_pages()
         self._stage("record and archive pages, downloads written")
-        catalog = [entry for result in self._results[: len(KINDS)] for entry in result]  # the download tasks come first
+        catalog = [entry for result in self._results[-len(KINDS):] for entry in result]  # the download tasks come last
         self._write("downloads/index.html", "downloads.html", files=catalog)
         for kind_name in KINDS:
             self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
@@ -188,14 +188,15 @@ class DisclosureGenerator(Generator):
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
     def _tasks(self) -> list[tuple[str, str, list]]:
-        """Work for the workers, with its data: downloads first (the parent needs their catalog),
-        then record and archive pages. The data travels pickled, so a worker never touches (and so
-        never copies) the parent's objects."""
+        """Work for the workers, with its data: record and archive pages, then each kind's downloads.
+        The data travels pickled, so a worker never touches (and so never copies) the parent's
+        objects. Tasks at the end of the queue are taken back by the parent when it runs out of its
+        own work (see :meth:`_wait_for_pages`)."""
         size = RENDER_CHUNK
         tasks: list[tuple[str, str, list]] = [
-            ("downloads", k, [(r.id, r.ends, r.basis, r._path, r._offset) for r in rs]) for k, rs in self.state.published.items()]
-        tasks += [("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
+            ("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
         tasks += [("entity", "", [self.entities[e] for e in self.entity_ids[i : i + size]]) for i in range(0, len(self.entity_ids), size)]
+        tasks += [("downloads", k, [(r.id, r.ends, r.basis, r._path, r._offset) for r in rs]) for k, rs in self.state.published.items()]
         return tasks
 
     def render_task(self, task: tuple[str, str, list]) -> Any:
@@ -244,6 +245,7 @@ class DisclosureGenerator(Generator):
         gc.collect()
         gc.freeze()
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._tasks_list = tasks
         self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
         self._results = []
 
@@ -252,8 +254,14 @@ class DisclosureGenerator(Generator):
         if self._pool is None:
             return
         try:
+            # Work stealing with the standard API: a task no worker has started yet can be
+            # cancelled; this process then runs it, from the back of the queue, instead of idling.
+            results: dict[int, Any] = {}
+            for index in range(len(self._futures) - 1, -1, -1):
+                if self._futures[index].cancel():
+                    results[index] = self.render_task(self._tasks_list[index])
             # result() re-raises a worker's error: the build fails, the old site stays.
-            self._results = [future.result() for future in self._futures]
+            self._results = [results[i] if i in results else future.result() for i, future in enumerate(self._futures)]
         finally:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
