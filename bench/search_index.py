@@ -57,7 +57,7 @@ def main() -> None:
     started = time.perf_counter()
     authorities = sorted({(r.kind, str(r.fields.get(KINDS[r.kind].authority, ""))) for r in recs})
     manifest = build_search(out, recs, [{"name": a, "kind": KINDS[k].label, "count": 1, "url": "index.html"} for k, a in authorities],
-                            load_config(REPO), None)
+                            load_config(REPO))
     indexed = time.perf_counter() - started
     # The real search page, from a real (small) build of the theme.
     page = (REPO / "output" / "search" / "index.html")

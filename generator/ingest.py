@@ -30,7 +30,7 @@ from .masking import mask_ids_in_text
 from .normalize import normalize_docno
 from .readers import open_export, row_dict
 from .records import cell_text, normalize_row, record_id, withheld_reason
-from .schema import KINDS, T, Kind
+from .schema import KINDS, Kind
 from .settings import Config
 
 REPORT_HEADER = ["行号", "列", "原因", "原值"]
@@ -268,9 +268,6 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
     messages = [] if created else [f"该文件内容已暂存为批次 {batch_id}，未重复创建"]
     return IngestResult(batch_id, created, counts, store.dir / batch_id / REJECTIONS, messages)
 
-
-def markdown_fields(kind: Kind) -> list[str]:
-    return [f.name for f in kind.fields if f.type is T.MARKDOWN]
 
 
 def rejection_summary(path: Path, limit: int = 10) -> list[str]:

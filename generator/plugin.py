@@ -144,7 +144,8 @@ class DisclosureGenerator(Generator):
         # Record and archive pages render in worker processes while this process writes the rest.
         self._start_pages()
         self._stage("workers started")
-        newest = sorted((r for rs in state.published.values() for r in rs), key=lambda r: (r.date, r.id), reverse=True)
+        everything = [r for rs in state.published.values() for r in rs]
+        newest = sorted(everything, key=lambda r: (r.date, r.id), reverse=True)
         self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]])
         self._write("search/index.html", "search.html")
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
@@ -168,9 +169,9 @@ class DisclosureGenerator(Generator):
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], "list.html",
                                      f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
         self._stage("lists written")
-        build_search(out, [r for rs in state.published.values() for r in rs], authorities, self.cfg, record_url)
+        build_search(out, everything, authorities, self.cfg)
         self._stage("search index written")
-        self._write_feeds(out)
+        self._write_feeds(out, everything)
         self._stage("feeds written")
         self._wait_for_pages()
         self._stage("record and archive pages, downloads written")
@@ -268,7 +269,7 @@ class DisclosureGenerator(Generator):
             _ACTIVE = None
             gc.unfreeze()
 
-    def _write_feeds(self, out: Path) -> None:
+    def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:
             ordered = sorted(records, key=lambda r: (r.approved_at, r.date, r.id), reverse=True)[: self.cfg.FEED_SIZE]
             result = []
@@ -278,7 +279,6 @@ class DisclosureGenerator(Generator):
                                "summary": f"{s['authority']} {s['date_text']} {s['extra']}".strip(), "published": r.approved_at})
             return result
 
-        all_records = [r for rs in self.state.published.values() for r in rs]
         write_feed(out / "feeds/all.atom.xml", f"{self.cfg.SITENAME}：最新公示", f"{self.base}/feeds/all.atom.xml", self.base, entries(all_records))
         for kind_name, kind in KINDS.items():
             write_feed(out / f"feeds/{kind_name}.atom.xml", f"{self.cfg.SITENAME}：{kind.label}", f"{self.base}/feeds/{kind_name}.atom.xml",

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .checkdigits import USCC_PLACEHOLDER, find_full_rids, is_valid_uscc, rid_problem
+from .checkdigits import USCC_PLACEHOLDER, find_full_rids, is_valid_rid, is_valid_uscc, rid_problem
+from .markup import sanitized_html, visible_text
 from .masking import mask_id, mask_ids_in_text
 from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
@@ -105,8 +106,6 @@ def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     _check_length(f, text)
     text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
     if f.type is T.MARKDOWN and _MARKUP_HINT.search(text):
-        from .markup import sanitized_html, visible_text
-
         # An ID number split by markup is invisible here but whole on the page: refuse the cell.
         if find_full_rids(visible_text(sanitized_html(text))):
             raise CellError("含有被标记拆开的完整身份证号码，请脱敏后重新报送")
@@ -118,8 +117,11 @@ def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     text = normalize_code(cell_text(raw))
     _check_length(f, text)
-    if f.type is T.USCC and text != USCC_PLACEHOLDER and not is_valid_uscc(text):
-        raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{mask_ids_in_text(text)}")
+    if f.type is T.USCC:
+        if text != USCC_PLACEHOLDER and not is_valid_uscc(text):
+            raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{mask_ids_in_text(text)}")
+        # A valid credit code names an organisation; only an all-digit one can also be an ID number.
+        return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR) if text[:17].isdigit() and is_valid_rid(text) else text
     # A 个体工商户's 税务登记号 or 注册号 is often the owner's ID number: it is personal data.
     return mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
 
@@ -165,10 +167,6 @@ HANDLERS = {T.TEXT: _text, T.MARKDOWN: _text, T.DATE: _date, T.AMOUNT: _amount, 
 _MARKUP_HINT = re.compile(r"[<&*_`\\\[]")  # only such text can render differently from how it reads
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 
-
-def _normalize_field(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> Any:
-    """One non-empty cell → normalised value, or raise CellError."""
-    return HANDLERS[f.type](f, raw, row, cfg)
 
 
 def _is_empty(raw: Any) -> bool:

@@ -24,7 +24,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
@@ -193,8 +193,7 @@ def _dump(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False), encoding="utf-8")
 
 
-def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any,
-                 record_url: Any) -> dict[str, Any]:
+def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any) -> dict[str, Any]:
     """Write the search files under ``out/search``; return the manifest."""
     folder = out / "search"
     (folder / "shards").mkdir(parents=True, exist_ok=True)
@@ -307,6 +306,3 @@ def search_records(folder: Path, query: str) -> list[str]:
         ids.append(bucket[seq % manifest["bucket"]][0])
     return ids
 
-
-def iter_tokens(texts: Iterable[str]) -> list[list[str]]:
-    return [tokenize(t) for t in texts]
