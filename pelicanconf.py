@@ -30,7 +30,7 @@ CACHE_CONTENT = False
 LOAD_CONTENT_CACHE = False
 DELETE_OUTPUT_DIRECTORY = False
 OUTPUT_SOURCES = False
-JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": []}
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": [], "auto_reload": False}
 MARKDOWN = {
     "extension_configs": {"markdown.extensions.extra": {}, "markdown.extensions.toc": {}},
     "output_format": "html5",

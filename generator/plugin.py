@@ -24,7 +24,6 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
-from pelican.writers import Writer
 
 from .batches import BatchStore
 from .markup import format_amount, format_date
@@ -33,6 +32,7 @@ from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
 from .search import build_search
 from .settings import Config
+from .writers import DisclosureWriter
 from .sitemodel import (
     authority_id,
     build_entities,
@@ -73,6 +73,7 @@ class DisclosureGenerator(Generator):
         self.base = (self.settings.get("SITEURL") or self.cfg.SITEURL_FALLBACK).rstrip("/")
         self.sitemap: list[tuple[str, str | None]] = []
         self._chrome_cache: dict[str, dict[str, Markup]] = {}
+        self._roots: dict[int, str] = {}
 
     def generate_context(self) -> None:
         self._t0 = time.perf_counter()
@@ -95,13 +96,23 @@ class DisclosureGenerator(Generator):
             "TODAY": today.isoformat(),
             "SITE": self.cfg,
         })
+        # Our pages get only what our templates use: Pelican and Jinja copy the context for every
+        # page (three times), and Pelican's holds every setting.
+        self.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _root(self, name: str) -> str:
+        """The relative site root of a page at ``name`` ('.', '..', '../..' …), once per depth."""
+        depth = name.count("/")
+        if depth not in self._roots:
+            self._roots[depth] = path_to_url(get_relative_path(name))
+        return self._roots[depth]
 
     def _chrome(self, name: str, relative: bool) -> dict[str, Markup]:
         """Header and footer HTML for a page at ``name``: identical for every page at the same
         folder depth, so rendered once per depth instead of once per page."""
-        root = path_to_url(get_relative_path(name)) if relative else self.settings.get("SITEURL", "")
+        root = self._root(name) if relative else self.settings.get("SITEURL", "")
         if root not in self._chrome_cache:
             context = {**self.context, "SITEURL": root}
             self._chrome_cache[root] = {part: Markup(self.get_template(f"_{part}").render(context)) for part in ("header", "footer")}
@@ -109,18 +120,30 @@ class DisclosureGenerator(Generator):
 
     def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, in_sitemap: bool = True,
                **kwargs: Any) -> None:
-        self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.context, relative_urls=relative,
+        self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.page_context, relative_urls=relative,
                                CHROME=self._chrome(name, relative), **kwargs)
         if in_sitemap and name.endswith(".html") and name != "404.html":
             self.sitemap.append((name, lastmod))
 
-    def _write_list(self, base_url: callable, records: list, template: str, title: str, **extra: Any) -> None:
+    def _card_maker(self) -> Any:
+        """A function record → its list entry's HTML (``result_item`` in ``_macros.html``), with
+        :data:`ROOT_MARK` where the page's relative site root goes. A record appears in three lists
+        and one archive; its entry is rendered once per process instead of once per page."""
+        macro = self.get_template("_macros").module.result_item
+        return lambda record: str(macro(summary(KINDS[record.kind], record), ROOT_MARK, False))
+
+    def _cards_html(self, cards: Any, name: str) -> Markup:
+        """Prerendered entries joined for the page at ``name``. The mark follows ``href="``, where
+        escaped export text (``"`` becomes ``&#34;``) can never put it."""
+        return Markup("".join(cards).replace(HREF_MARK, f'href="{self._root(name)}'))
+
+    def _write_list(self, base_url: callable, records: list, cards: dict[str, str], template: str, title: str, **extra: Any) -> None:
         size = self.cfg.LIST_PAGE_SIZE
         pages = paginate(len(records), size)
         for page in range(1, pages + 1):
             chunk = records[(page - 1) * size : page * size]
-            items = [summary(KINDS[r.kind], r) for r in chunk]
-            self._write(base_url(page), template, title=title, items=items, page_no=page, page_count=pages,
+            name = base_url(page)
+            self._write(name, template, title=title, cards=self._cards_html([cards[r.id] for r in chunk], name), page_no=page, page_count=pages,
                         page_urls={p: base_url(p) for p in _page_window(page, pages)},
                         prev_url=base_url(page - 1) if page > 1 else None,
                         next_url=base_url(page + 1) if page < pages else None,
@@ -151,9 +174,11 @@ class DisclosureGenerator(Generator):
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
         authorities: list[dict[str, Any]] = []
+        make_card = self._card_maker()
         for kind_name, kind in KINDS.items():
             records = state.published[kind_name]
-            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, "list.html",
+            cards = {r.id: make_card(r) for r in records}  # one kind at a time: bounded memory
+            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, cards, "list.html",
                              f"{kind.label}信息", kind=kind, section="all")
             for by, folder in GROUPS.items():
                 grouped = groups(records, kind, by)
@@ -166,7 +191,7 @@ class DisclosureGenerator(Generator):
                 for key in keys:
                     slug = authority_id(key) if by == "authority" else key
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
-                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], "list.html",
+                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], cards, "list.html",
                                      f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
         self._stage("lists written")
         build_search(out, everything, authorities, self.cfg)
@@ -213,7 +238,7 @@ class DisclosureGenerator(Generator):
             records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
                        for rid, ends, basis, path, offset in items]
             return write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)
-        self.writer = Writer(self.output_path, settings=self.settings)
+        self.writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":
             kind = KINDS[kind_name]
             for record in items:
@@ -221,8 +246,10 @@ class DisclosureGenerator(Generator):
                 self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
                             rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
         else:
+            make_card = self._card_maker()
             for entity in items:
-                sections = [(KINDS[k], [summary(KINDS[k], r) for r in entity.records[k]]) for k in KINDS if k in entity.records]
+                sections = [(KINDS[k], len(entity.records[k]), self._cards_html(map(make_card, entity.records[k]), entity.url))
+                            for k in KINDS if k in entity.records]
                 self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
         return len(items)
 
@@ -286,6 +313,10 @@ class DisclosureGenerator(Generator):
 
 
 RENDER_CHUNK = 1_000  # pages per worker task
+ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
+HREF_MARK = f'href="{ROOT_MARK}'
+PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
+                     "TODAY", "localsiteurl")
 last_build_total = 0  # published records of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 
@@ -304,6 +335,10 @@ def get_generators(pelican: Any) -> type:
     return DisclosureGenerator
 
 
+def get_writer(pelican: Any) -> type:
+    return DisclosureWriter
+
+
 def add_filters(pelican: Any) -> None:
     """Our Jinja filters for every generator (Pelican's pages use the same base template)."""
     filters = dict(pelican.settings.get("JINJA_FILTERS") or {})
@@ -315,3 +350,4 @@ def add_filters(pelican: Any) -> None:
 def register() -> None:
     signals.initialized.connect(add_filters)
     signals.get_generators.connect(get_generators)
+    signals.get_writer.connect(get_writer)
