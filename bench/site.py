@@ -40,9 +40,11 @@ def generate(site: Path, total: int) -> list[Path]:
 
 
 def stage(label: str, cmd: list[str], cwd: Path, results: dict) -> str:
-    wall, rss, proc = timed(cmd, cwd=cwd)
+    wall, rss, proc = timed(cmd, cwd=cwd, env={**os.environ, "DISCLOSE_TIMING": "1"})
     results[label] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss)}
     print(f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
+    if label == "build":
+        print(proc.stderr.rstrip(), file=sys.stderr)  # the build's own stage timings
     return proc.stdout
 
 
@@ -147,9 +149,9 @@ def main() -> None:
     search_count, search_size = tree_size(site / "output" / "search")
     results["search_index"] = {"files": search_count, "mib": round(search_size / 2**20, 1)}
     print(f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, {search_size / 2**20:.1f} MiB)", file=sys.stderr)
-    queries = measure_queries(site / "output", pick_queries(site / "output", args.queries))
+    queries = measure_queries(site / "output", pick_queries(site / "output", args.queries)) if args.queries else []
     results["queries"] = queries
-    results["query_summary"] = {
+    results["query_summary"] = queries and {
         "median_ms": statistics.median(q["ms"] for q in queries), "max_ms": max(q["ms"] for q in queries),
         "median_kib": statistics.median(q["query_kib"] for q in queries), "max_kib": max(q["query_kib"] for q in queries),
         "max_heap_mb": max(q["heap_mb"] for q in queries),

@@ -105,6 +105,28 @@ def department_csv() -> Path:
     return FIXTURES / "department-penalty-gb18030.csv"
 
 
+KINDS = ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, messy):
+    """Messy exports ingested; all approved but the 'pending' one; one record withdrawn; built."""
+    root = tmp_path_factory.mktemp("built") / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 10\n", encoding="utf-8")
+    for kind in KINDS:
+        site.stage_and_approve(messy["files"][kind], kind)
+    pending = site.ingest(messy["files"]["pending"], "penalty").batch_id
+    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"].replace("〔", "【").replace("〕", "】"),
+                          "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    result = site.build()
+    assert result.exit_code == 0, result.stderr
+    return {"site": site, "out": root / "output", "pending": pending, "marks": messy["marks"]}
+
+
 def run_console(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The installed console script, as an editor or CI runs it."""
     exe = Path(sys.executable).parent / "disclose"

@@ -14,32 +14,8 @@ import pytest
 from generator.checkdigits import find_full_rids
 from generator.demo import FORMULA, HOSTILE_IMG
 
-from .conftest import TODAY
+from .conftest import KINDS, TODAY
 from .sitecheck import all_files_text, crawl, parse, read_csv, tree_digest
-
-KINDS = ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, messy):
-    """Messy exports ingested; all approved but the 'pending' one; one record withdrawn; built."""
-    from .conftest import SiteRoot
-
-    root = tmp_path_factory.mktemp("built") / "site"
-    root.mkdir()
-    site = SiteRoot(root)
-    conf = root / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 10\n", encoding="utf-8")
-    for kind in KINDS:
-        site.stage_and_approve(messy["files"][kind], kind)
-    pending = site.ingest(messy["files"]["pending"], "penalty").batch_id
-    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"].replace("〔", "【").replace("〕", "】"),
-                          "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
-    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    result = site.build()
-    assert result.exit_code == 0, result.stderr
-    return {"site": site, "out": root / "output", "pending": pending, "marks": messy["marks"]}
-
 
 def published_records(site) -> dict[str, list[dict]]:
     """Records that must be on the site, from the batch files and the rules, computed independently."""
