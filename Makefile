@@ -22,9 +22,9 @@ install-test: $(BIN)/python system-deps
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null || ! command -v rsync >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm rsync >/dev/null; \
 	fi
 
 build: install

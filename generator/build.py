@@ -94,5 +94,8 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     from . import plugin
+    from .buildreport import write_build_report
 
-    return plugin.last_build_total
+    assert plugin.last_state is not None
+    write_build_report(root, cfg, plugin.last_state, output)
+    return plugin.last_state.total

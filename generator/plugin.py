@@ -28,6 +28,7 @@ from pelican.generators import Generator
 from .batches import BatchStore
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap
+from .progress import StageProgress
 from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
 from .search import build_search
@@ -79,9 +80,9 @@ class DisclosureGenerator(Generator):
         self._t0 = time.perf_counter()
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
-        global last_build_total
+        global last_state
         self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
-        last_build_total = self.state.total
+        last_state = self.state
         self._stage(f"publication state: {self.state.total} records")
         self.entities = build_entities(self.state)
         self._stage(f"entities: {len(self.entities)}")
@@ -263,9 +264,14 @@ class DisclosureGenerator(Generator):
         self._pool = None
         self._futures: list = []
         tasks = self._tasks()
+        self._progress = StageProgress("记录页与信用档案", sum(_pages(t) for t in tasks), "页")
         workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
         if workers <= 1 or self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
-            self._results = [self.render_task(task) for task in tasks]
+            self._results = []
+            for task in tasks:
+                self._results.append(self.render_task(task))
+                self._progress.advance(_pages(task))
+            self._progress.close()
             return
         _ACTIVE = self
         # Objects that exist now are shared with the workers copy-on-write; keep the garbage
@@ -275,6 +281,8 @@ class DisclosureGenerator(Generator):
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         self._tasks_list = tasks
         self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
+        for future, task in zip(self._futures, tasks):
+            future.add_done_callback(lambda f, n=_pages(task): None if f.cancelled() else self._progress.advance(n))
         self._results = []
 
     def _wait_for_pages(self) -> None:
@@ -288,9 +296,11 @@ class DisclosureGenerator(Generator):
             for index in range(len(self._futures) - 1, -1, -1):
                 if self._futures[index].cancel():
                     results[index] = self.render_task(self._tasks_list[index])
+                    self._progress.advance(_pages(self._tasks_list[index]))
             # result() re-raises a worker's error: the build fails, the old site stays.
             self._results = [results[i] if i in results else future.result() for i, future in enumerate(self._futures)]
         finally:
+            self._progress.close()
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
             _ACTIVE = None
@@ -317,8 +327,12 @@ ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (contro
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
                      "TODAY", "localsiteurl")
-last_build_total = 0  # published records of the latest build in this process (for `disclose build`)
+last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
+
+
+def _pages(task: tuple[str, str, list]) -> int:
+    return 0 if task[0] == "downloads" else len(task[2])
 
 
 def _render_in_worker(task: tuple[str, str, list]) -> Any:

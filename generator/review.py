@@ -79,17 +79,22 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
     return ctx
 
 
-def write_review(root: Path, cfg: Config, batch_id: str, today: dt.date) -> Path:
-    store = BatchStore(root, cfg)
-    batch = store.get(batch_id)
+def render_report(root: Path, cfg: Config, template: str, **context: Any) -> str:
+    """An editors' report page (review, build): our templates plus the theme's macros, with the
+    site's stylesheet inlined so the single file opens anywhere."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.PackageLoader("generator", "templates"), jinja2.FileSystemLoader(str(root / "theme" / "templates"))]),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters.update({"cn_date": lambda value: format_date(value, cfg.LONG_TERM_DATE), "amount": format_amount})
     css_path = root / "theme" / "static" / "css" / "site.css"
-    html = env.get_template("review.html").render(**review_context(store, batch, cfg, today), cfg=cfg,
-                                                  site_css=css_path.read_text(encoding="utf-8") if css_path.exists() else "")
+    return env.get_template(template).render(**context, cfg=cfg, site_css=css_path.read_text(encoding="utf-8") if css_path.exists() else "")
+
+
+def write_review(root: Path, cfg: Config, batch_id: str, today: dt.date) -> Path:
+    store = BatchStore(root, cfg)
+    batch = store.get(batch_id)
+    html = render_report(root, cfg, "review.html", **review_context(store, batch, cfg, today))
     target = root / cfg.REPORTS_DIR / f"review-{batch.id}.html"
     atomic_write_text(target, html)
     return target

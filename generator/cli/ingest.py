@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..ingest import ingest as run_ingest
 from ..ingest import rejection_summary
+from ..progress import StageProgress
 from ..schema import KIND_NAMES, KINDS
 from . import Site, cli, handle_errors, pass_site, today_option
 
@@ -26,18 +26,11 @@ def ingest(site: Site, file: Path, kind: str, source: str | None, today: str | N
     Prints a summary, the rejection report's path and, as the last line, ``batch: <BATCH_ID>``.
     """
     day = site.today(today)
-    progress = None
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(unit="行", desc="导入", file=sys.stderr, leave=False)
-        progress = bar.update
+    bar = StageProgress("导入", None, "行")
     try:
-        result = run_ingest(file, KINDS[kind], source, site.cfg, site.root, day, progress)
+        result = run_ingest(file, KINDS[kind], source, site.cfg, site.root, day, bar.advance if bar.mode else None)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     c = result.counts
     for message in result.messages:
         click.echo(message)

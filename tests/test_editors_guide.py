@@ -1,0 +1,65 @@
+"""docs/编辑指南.md: its commands run as written, its error table quotes real messages, its images exist."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+
+from .conftest import REPO, SiteRoot
+
+GUIDE = (REPO / "docs" / "编辑指南.md").read_text(encoding="utf-8")
+
+
+def guide_commands() -> list[str]:
+    """Every `disclose …` line of the guide's ```sh blocks, in order (```text blocks are not run)."""
+    blocks = re.findall(r"```sh\n(.*?)```", GUIDE, flags=re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("disclose ")]
+
+
+def test_every_command_in_the_guide_works_as_written(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    shutil.copytree(REPO / "content" / "exports", root / "content" / "exports")
+    commands = guide_commands()
+    assert [c.split()[1] for c in commands] == ["ingest", "review", "approve", "status", "withdraw", "approve",
+                                                "build", "verify", "build", "verify"]
+    batch = None
+    withdrawn_docno = None
+    for command in commands:
+        args = shlex.split(command.replace("<批次号>", batch or "<批次号>"))[1:]
+        result = site.run(*args)
+        assert result.exit_code == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+        if result.last_line.startswith("batch: "):
+            batch = result.batch_id
+        if args[0] == "withdraw":
+            withdrawn_docno = args[1]
+    assert [p.name for p in (root / "reports").glob("review-penalty-*.html")]  # the report the editor opens
+    # The withdrawn record is gone from the built site; the build report says why.
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (root / "output").rglob("*") if p.is_file())
+    assert withdrawn_docno and "盐税罚〔2026〕2号" not in text
+    assert "盐市监罚〔2026〕4号" in text  # the rest of the batch is online
+    first, second = sorted((root / "reports" / "build").glob("*.html"), key=lambda p: len(p.name))
+    assert "新公示</th><td>0 条" not in first.read_text(encoding="utf-8")  # the first build published the batch
+    assert "新公示</th><td>0 条" in second.read_text(encoding="utf-8")  # the second changed nothing
+
+
+def test_the_error_table_quotes_messages_the_program_really_prints():
+    source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "generator").rglob("*.py"))
+    rows = re.findall(r"^\| `([^`]+)`", GUIDE, flags=re.M)
+    quoted = [r for r in rows if not r.startswith(("penalty", "license", "judgment"))]
+    assert len(quoted) >= 10
+    for row in quoted:
+        for fragment in re.split(r"…|“|”|\bN\b| N ", row):  # … and N stand for what the program fills in
+            fragment = fragment.strip("：: ")
+            if len(fragment) >= 3:
+                assert fragment in source, f"the guide quotes “{fragment}”, which no message contains"
+
+
+def test_the_guides_screenshots_exist():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", GUIDE)
+    assert len(images) >= 2
+    for image in images:
+        path = REPO / "docs" / image
+        assert path.exists() and path.stat().st_size > 10_000, image

@@ -1,0 +1,88 @@
+"""Nightly publishing: the workflow definitions, the deploy step, and the build report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from .conftest import REPO, TODAY
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def workflow() -> dict:
+    return yaml.safe_load((REPO / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+
+
+def test_github_workflow_runs_nightly_at_two_shanghai_time_and_on_demand():
+    data = workflow()
+    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"] == [{"cron": "0 18 * * *"}]  # 18:00 UTC = 02:00 UTC+8
+    assert "workflow_dispatch" in triggers
+    assert data["concurrency"]["cancel-in-progress"] is False
+
+
+def test_workflow_steps_are_the_readme_commands_in_a_safe_order():
+    steps = [s.get("run", "") for s in workflow()["jobs"]["publish"]["steps"]]
+    runs = [s for s in steps if s]
+    order = ["make test", "disclose build", "disclose verify", ".ci/deploy output"]
+    positions = [next(i for i, run in enumerate(runs) if command in run) for command in order]
+    assert positions == sorted(positions), runs
+    assert "make test" in README
+    gitlab = yaml.safe_load((REPO / ".gitlab-ci.yml").read_text(encoding="utf-8"))["publish"]["script"]
+    positions = [next(i for i, run in enumerate(gitlab) if command in run) for command in order]
+    assert positions == sorted(positions), gitlab
+
+
+def test_no_credentials_in_the_repository():
+    text = (REPO / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8")
+    for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
+        assert f"{name}: ${{{{ secrets.{name} }}}}" in text
+
+
+def deploy(site: Path, target: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEPLOY_TARGET": target}
+    return subprocess.run([str(REPO / ".ci" / "deploy"), str(site)], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_deploy_copies_changes_and_removes_what_disappeared(built, tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "records").mkdir()
+    (live / "records" / "withdrawn.html").write_text("旧页面", encoding="utf-8")
+    result = deploy(built["out"], f"dir:{live}")
+    assert result.returncode == 0, result.stderr
+    assert (live / "index.html").read_bytes() == (built["out"] / "index.html").read_bytes()
+    assert not (live / "records" / "withdrawn.html").exists()
+
+
+def test_deploy_refuses_without_a_target_or_a_built_site(built, tmp_path):
+    result = deploy(built["out"], "")
+    assert result.returncode == 1 and "DEPLOY_TARGET" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = deploy(empty, f"dir:{tmp_path / 'live'}")
+    assert result.returncode == 1 and "不是构建好的网站目录" in result.stderr
+    assert not (tmp_path / "live").exists()
+
+
+def test_build_writes_a_report_outside_the_output(site, department_csv):
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    report = json.loads((site.path / "reports" / "build" / f"{TODAY}.json").read_text(encoding="utf-8"))
+    assert report["today"] == TODAY and report["published"] == 4
+    assert len(report["changes"]["new"]) == 4 and report["changes"]["removed"] == []
+    withdrawal = site.run("withdraw", "东市监罚[2026]101号", "--kind", "penalty", "--reason", "决定撤销", "--editor", "乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "甲").exit_code == 0
+    assert site.build().exit_code == 0
+    report = json.loads((site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8"))  # the first one is kept
+    assert report["published"] == 3 and report["changes"]["new"] == []
+    [removed] = report["changes"]["removed"]
+    assert removed["reason"] == "已撤下：决定撤销" and removed["batch"] == withdrawal
+    page = (site.path / "reports" / "build" / f"{TODAY}-2.html").read_text(encoding="utf-8")
+    assert "东市监罚〔2026〕101号" in page and "决定撤销" in page
+    assert not list((site.path / "output").rglob("*build*"))  # never published
