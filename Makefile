@@ -39,7 +39,7 @@ test: install-test
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 bench: install-test
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/site.py $(BENCH_ARGS)
 
 clean:
 	rm -rf output reports .pytest_cache

@@ -103,5 +103,16 @@ def fresh_site(path: Path) -> Path:
     return path
 
 
+def refresh_site(path: Path) -> Path:
+    """A kept site with this checkout's settings and theme, and no output: a build from scratch."""
+    for name in ("output", "theme", "content/pages"):
+        shutil.rmtree(path / name, ignore_errors=True)
+    shutil.copy(REPO / "pelicanconf.py", path / "pelicanconf.py")
+    shutil.copytree(REPO / "theme", path / "theme")
+    shutil.copytree(REPO / "content" / "pages", path / "content" / "pages")
+    subprocess.run(["sync"], check=False)  # the deleted output's writeback should not be measured
+    return path
+
+
 def stamp() -> str:
     return time.strftime("%Y-%m-%d")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DISCLOSE, REPO, fresh_site, machine, timed  # noqa: E402
+from bench.common import DISCLOSE, REPO, fresh_site, machine, refresh_site, timed  # noqa: E402
 from generator.synthetic import synth_rows, write_export  # noqa: E402
 
 TODAY = dt.date(2026, 11, 20)
@@ -130,12 +130,16 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=3, help="records to query for (3 queries each)")
     parser.add_argument("--keep", action="store_true", help="keep the site folder under bench/runs/")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)")
     args = parser.parse_args()
-    site = fresh_site(REPO / "bench" / "runs" / f"site-{args.records}")
-    results: dict = {"records": args.records, "machine": machine()}
+    path = REPO / "bench" / "runs" / f"site-{args.records}"
+    reuse = args.reuse and (path / "content" / "batches").is_dir()
+    site = refresh_site(path) if reuse else fresh_site(path)
+    results: dict = {"records": args.records, "machine": machine(), "reused_batches": reuse}
     print(f"site benchmark, {args.records} records — {machine()}", file=sys.stderr)
     started = time.perf_counter()
-    files = generate(site, args.records)
+    files = [] if reuse else generate(site, args.records)
     results["generate"] = {"seconds": round(time.perf_counter() - started, 1)}
     for path in files:
         kind = path.stem

@@ -30,6 +30,8 @@ IMAGES = REPO / "docs" / "images"
 SHOTS = [
     ("editors-review-report.png", "review", 1280, False),
     ("editors-site-home.png", "index.html", 1280, False),
+    *[(f"stats-{slug}-{width}.png", f"stats/{slug}.html", width, True)
+      for slug in ("index", "timeliness", "government") for width in (320, 1280)],
 ]
 
 

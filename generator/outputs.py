@@ -55,6 +55,19 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
     return [_file_info(csv_path, out, kind, len(records), "CSV"), _file_info(json_path, out, kind, len(records), "JSON")]
 
 
+def write_table_csv(path: Path, columns: list[str], rows: Iterable[list[Any]]) -> None:
+    """A small CSV (UTF-8 with BOM for Excel), formula cells neutralised, None as empty."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralise_cell("" if v is None else v) for v in row])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+
+
 def _file_info(path: Path, out: Path, kind: Kind, count: int, fmt: str) -> dict[str, Any]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"kind": kind.name, "label": kind.label, "format": fmt, "path": path.relative_to(out).as_posix(),

@@ -9,7 +9,6 @@ code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shangh
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import multiprocessing
 import os
@@ -27,7 +26,7 @@ from pelican.generators import Generator
 
 from .batches import BatchStore
 from .markup import format_amount, format_date
-from .outputs import write_downloads, write_feed, write_robots, write_sitemap
+from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress
 from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
@@ -78,10 +77,16 @@ class DisclosureGenerator(Generator):
 
     def generate_context(self) -> None:
         self._t0 = time.perf_counter()
+        store = BatchStore(self.root, self.cfg)
+        self._fork_workers(store)
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
         global last_state
-        self.state: State = compute_state(BatchStore(self.root, self.cfg), self.cfg, today)
+        try:
+            self.state: State = compute_state(store, self.cfg, today)
+        except BaseException:
+            self._close_pool()
+            raise
         last_state = self.state
         self._stage(f"publication state: {self.state.total} records")
         self.entities = build_entities(self.state)
@@ -115,7 +120,7 @@ class DisclosureGenerator(Generator):
         folder depth, so rendered once per depth instead of once per page."""
         root = self._root(name) if relative else self.settings.get("SITEURL", "")
         if root not in self._chrome_cache:
-            context = {**self.context, "SITEURL": root}
+            context = {**self.page_context, "SITEURL": root}
             self._chrome_cache[root] = {part: Markup(self.get_template(f"_{part}").render(context)) for part in ("header", "footer")}
         return self._chrome_cache[root]
 
@@ -138,13 +143,14 @@ class DisclosureGenerator(Generator):
         escaped export text (``"`` becomes ``&#34;``) can never put it."""
         return Markup("".join(cards).replace(HREF_MARK, f'href="{self._root(name)}'))
 
-    def _write_list(self, base_url: callable, records: list, cards: dict[str, str], template: str, title: str, **extra: Any) -> None:
+    def _write_list(self, base_url: callable, records: list, cards: dict[str, bytes], template: str, title: str, **extra: Any) -> None:
         size = self.cfg.LIST_PAGE_SIZE
         pages = paginate(len(records), size)
         for page in range(1, pages + 1):
             chunk = records[(page - 1) * size : page * size]
             name = base_url(page)
-            self._write(name, template, title=title, cards=self._cards_html([cards[r.id] for r in chunk], name), page_no=page, page_count=pages,
+            self._write(name, template, title=title, cards=self._cards_html([b"".join(cards[r.id] for r in chunk).decode("utf-8")], name),
+                        page_no=page, page_count=pages,
                         page_urls={p: base_url(p) for p in _page_window(page, pages)},
                         prev_url=base_url(page - 1) if page > 1 else None,
                         next_url=base_url(page + 1) if page < pages else None,
@@ -178,7 +184,7 @@ class DisclosureGenerator(Generator):
         make_card = self._card_maker()
         for kind_name, kind in KINDS.items():
             records = state.published[kind_name]
-            cards = {r.id: make_card(r) for r in records}  # one kind at a time: bounded memory
+            cards = {r.id: make_card(r).encode("utf-8") for r in records}  # one kind at a time, as UTF-8: half the memory of str
             self._write_list(lambda p, k=kind_name: kind_url(k, p), records, cards, "list.html",
                              f"{kind.label}信息", kind=kind, section="all")
             for by, folder in GROUPS.items():
@@ -195,6 +201,8 @@ class DisclosureGenerator(Generator):
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], cards, "list.html",
                                      f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
         self._stage("lists written")
+        self._write_stats(out)
+        self._stage("statistics written")
         build_search(out, everything, authorities, self.cfg)
         self._stage("search index written")
         self._write_feeds(out, everything)
@@ -234,7 +242,9 @@ class DisclosureGenerator(Generator):
         about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
         share a file, so a fresh writer per slice loses no check.
         """
-        what, kind_name, items = task
+        what, kind_name, items = task[:3]
+        if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
+            self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":
             records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
                        for rid, ends, basis, path, offset in items]
@@ -254,39 +264,54 @@ class DisclosureGenerator(Generator):
                 self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
         return len(items)
 
+    def _fork_workers(self, store: BatchStore) -> None:
+        """Fork the page workers now, before the publication state exists: they inherit a small
+        heap, so nothing of the parent's million records is copied on write into them. Their
+        work and its data arrive pickled with each task (see :meth:`_tasks`)."""
+        global _ACTIVE
+        self._pool = None
+        workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
+        approved, _ = store.approved_in_order()
+        rows = sum(int(b.manifest.get("counts", {}).get("accepted", 0) or 0) for b, _ in approved)  # an upper bound
+        if workers <= 1 or rows < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        _ACTIVE = self
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
+
     def _start_pages(self) -> None:
-        """Fork workers that inherit this generator (no pickling of the site) and start rendering.
+        """Start rendering record and archive pages in the workers (or here, for a small site).
 
         Every page depends only on its own data, so the bytes are the same as a single-process
         build; the sitemap is assembled here from the same sorted lists, not from the workers.
         """
-        global _ACTIVE
-        self._pool = None
         self._futures: list = []
         tasks = self._tasks()
         self._progress = StageProgress("记录页与信用档案", sum(_pages(t) for t in tasks), "页")
-        workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
-        if workers <= 1 or self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
+        if self._pool is not None and self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS:
+            self._close_pool()
+        if self._pool is None:
             self._results = []
             for task in tasks:
                 self._results.append(self.render_task(task))
                 self._progress.advance(_pages(task))
             self._progress.close()
             return
-        _ACTIVE = self
-        # Objects that exist now are shared with the workers copy-on-write; keep the garbage
-        # collector from walking (and so copying) them in every worker.
-        gc.collect()
-        gc.freeze()
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        setup = {k: v for k, v in self.page_context.items() if k not in ("KINDS", "SITE")}
         self._tasks_list = tasks
-        self._futures = [self._pool.submit(_render_in_worker, task) for task in tasks]
+        self._futures = [self._pool.submit(_render_in_worker, (*task, setup)) for task in tasks]
         for future, task in zip(self._futures, tasks):
             future.add_done_callback(lambda f, n=_pages(task): None if f.cancelled() else self._progress.advance(n))
         self._results = []
 
-    def _wait_for_pages(self) -> None:
+    def _close_pool(self) -> None:
         global _ACTIVE
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        self._pool = None
+        _ACTIVE = None
+
+    def _wait_for_pages(self) -> None:
         if self._pool is None:
             return
         try:
@@ -301,10 +326,29 @@ class DisclosureGenerator(Generator):
             self._results = [results[i] if i in results else future.result() for i, future in enumerate(self._futures)]
         finally:
             self._progress.close()
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-            _ACTIVE = None
-            gc.unfreeze()
+            self._close_pool()
+
+    def _write_stats(self, out: Path) -> None:
+        """统计与监测: three pages, each chart a static SVG beside its data table and CSV."""
+        from .charts import hbar_svg, line_svg, vbar_svg
+        from .stats import all_pages
+
+        pages = all_pages(self.state, self.entities, self.cfg)
+        charts = out / "stats" / "charts"
+        charts.mkdir(parents=True, exist_ok=True)
+        for page in pages:
+            for section in page.sections:
+                write_table_csv(out / "stats" / f"{section.name}.csv", section.table.columns, section.table.rows)
+                if section.chart == "hbar":
+                    svg = hbar_svg(section.labels, section.values, percent=section.percent, alert=section.alert, threshold=section.threshold)
+                elif section.chart == "vbar":
+                    svg = vbar_svg(section.labels, section.values, percent=section.percent)
+                else:
+                    svg = line_svg(section.labels, section.values, threshold=section.threshold)
+                (charts / f"{section.name}.svg").write_bytes(svg)
+        nav = [(p.slug, p.title) for p in pages]
+        for page in pages:
+            self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav)
 
     def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:

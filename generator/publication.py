@@ -142,6 +142,7 @@ class Latest:
     docno_key: str
     brief: dict[str, Any]
     approved_at: str
+    first_approved_at: str = ""  # when this record id was first approved (双公示 timeliness)
 
     def record(self) -> dict[str, Any]:
         return load_line(str(self.batch.records_path), self.offset)
@@ -205,7 +206,9 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
                 rid, fields = record["id"], record["fields"]
                 brief = brief_of(kind, fields)
                 public = record.get("public", True)
-                state.latest[rid] = Latest(kind.name, batch, here, public, record.get("withheld", ""), record.get("docno_key", ""), brief, approved_at)
+                previous = state.latest.get(rid)
+                state.latest[rid] = Latest(kind.name, batch, here, public, record.get("withheld", ""), record.get("docno_key", ""), brief,
+                                           approved_at, previous.first_approved_at if previous is not None else approved_at)
                 state.withdrawn.pop(rid, None)
                 pending.pop(rid, None)
                 if not public:

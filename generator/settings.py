@@ -117,6 +117,14 @@ DEFAULT_HOLIDAYS = [
 DEFAULT_MAKEUP_WORKDAYS = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
 
 
+# Yancheng's county-level divisions by administrative code (GB/T 2260): positions 3–8 of a
+# 统一社会信用代码 are the registering authority's code. Extend when divisions change.
+DEFAULT_COUNTIES = {
+    "320902": "亭湖区", "320903": "盐都区", "320904": "大丰区", "320921": "响水县", "320922": "滨海县",
+    "320923": "阜宁县", "320924": "射阳县", "320925": "建湖县", "320981": "东台市",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Config:
     """All settings of the generator. Build one with :func:`load_config`."""
@@ -142,6 +150,12 @@ class Config:
     TIMELINESS_WORKING_DAYS: int = _s(7, "双公示 rule: working days allowed between decision and publication.")
     HOLIDAYS: list = _s(DEFAULT_HOLIDAYS, "Public holidays (ISO dates) that are not working days.")
     MAKEUP_WORKDAYS: list = _s(DEFAULT_MAKEUP_WORKDAYS, "Weekend days that are working days (调休).")
+    TIMELINESS_ALERT_SHARE: float = _s(0.9, "统计与监测: a department whose share of records published within `TIMELINESS_WORKING_DAYS` is below this is flagged 预警.")
+    COUNTIES: dict = _s(DEFAULT_COUNTIES, "统计与监测: county-level division by administrative code, used to place a record in a county (authority name first, else the credit code's positions 3–8).")
+    JUDGMENT_LOST_KEYWORDS: list = _s(["败诉", "确认违法", "确认被告行政行为违法", "撤销被告", "责令被告", "赔偿"], "统计与监测: a judgment whose 裁判结果 contains one of these counts as lost by the government body (*unconfirmed* wording, so a setting).")
+    STATS_MONTHS: int = _s(24, "统计与监测: months shown in the by-month charts and tables.")
+    STATS_TOP_N: int = _s(10, "统计与监测: entries in the top-N tables (违法行为类型, 处罚类别).")
+    STATS_CHART_MAX_BARS: int = _s(20, "统计与监测: most bars in one chart (the data table and CSV keep every row).")
     LIST_PAGE_SIZE: int = _s(50, "Records per list page.")
     HOME_NEWEST: int = _s(10, "How many newest disclosures the home page shows.")
     FEED_SIZE: int = _s(50, "Entries per Atom feed.")

@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from .batches import BatchStore
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
+from .masking import mask_id
 from .publication import State, compute_state
 from .settings import Config
 from .sitemodel import build_entities, entity_url, record_url
@@ -234,7 +235,7 @@ def _scan_chunk(task: tuple[str, list[str]]) -> list[tuple[str, str]]:
             found.append(("无法读取", f"{name}：{exc.strerror}"))
             continue
         for number in _full_ids(raw):
-            found.append(("完整身份证号码", f"{name}：{number[:6]}********{number[-4:]}"))
+            found.append(("完整身份证号码", f"{name}：{mask_id(number)}"))  # the report is not a leak either
         if name.endswith(".html"):
             folder = posixpath.dirname(name)
             for link in set(_LINK.findall(raw)):

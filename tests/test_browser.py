@@ -27,6 +27,9 @@ def pages_to_check(out: Path) -> dict[str, str]:
         "search": "search/index.html",
         "downloads": "downloads/index.html",
         "guide": "pages/objection.html",
+        "statistics": "stats/index.html",
+        "timeliness": "stats/timeliness.html",
+        "government": "stats/government.html",
     }
 
 
@@ -41,7 +44,8 @@ def run_axe(page) -> list[dict]:
     return result
 
 
-@pytest.mark.parametrize("name", ["home", "list", "authority list", "record", "judgment record", "archive", "search", "downloads", "guide"])
+@pytest.mark.parametrize("name", ["home", "list", "authority list", "record", "judgment record", "archive", "search", "downloads", "guide",
+                                  "statistics", "timeliness", "government"])
 def test_axe_finds_no_serious_or_critical_violations(demo_site, page, name):
     url = f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}"
     page.goto(url)
@@ -50,7 +54,7 @@ def test_axe_finds_no_serious_or_critical_violations(demo_site, page, name):
     assert page.errors == []  # no CSP violation, no script error
 
 
-@pytest.mark.parametrize("name", ["home", "list", "record", "archive", "search", "downloads"])
+@pytest.mark.parametrize("name", ["home", "list", "record", "archive", "search", "downloads", "statistics", "timeliness", "government"])
 def test_readable_on_a_320px_phone_without_horizontal_scrolling(demo_site, browser, name):
     context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True)
     page = context.new_page()
@@ -101,3 +105,21 @@ def test_unknown_urls_get_the_site_404_page(demo_site, page):
     assert response.status == 404
     assert "页面不存在" in page.content()
     assert page.locator("link[rel=stylesheet]").first.evaluate("l => l.sheet !== null")
+
+
+@pytest.mark.parametrize("name", ["statistics", "timeliness", "government"])
+def test_statistics_charts_load_and_their_tables_open(demo_site, browser, name):
+    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}")
+    images = page.locator("figure.chart img")
+    assert images.count() >= 2
+    for i in range(images.count()):
+        image = images.nth(i)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        assert image.get_attribute("alt")
+        assert image.bounding_box()["width"] <= 320
+    page.locator("details.chart-data summary").first.click()
+    assert page.locator("details.chart-data table").first.is_visible()
+    context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -90,8 +91,8 @@ def test_hostile_markup_never_reaches_html_unescaped(built):
             assert not any(str(v).strip().lower().startswith("javascript:") for v in attributes.values() if v), (page, attributes)
             assert tag != "script" or attributes.get("src"), f"inline script in {page}"
             assert tag != "style" and "style" not in attributes, f"inline style in {page}"
-            if tag == "img":
-                raise AssertionError(f"img from an export in {page}")
+            if tag == "img" and not (page.parent.name == "stats" and re.fullmatch(r"\.\./stats/charts/[a-z-]+\.svg", attributes.get("src") or "")):
+                raise AssertionError(f"img from an export in {page}")  # our only images are the statistics charts
         assert parsed.script_text == [], page
         escaped_seen |= "&lt;img src=x onerror=alert(1)&gt;" in page.read_text(encoding="utf-8")
     assert escaped_seen, "the hostile name is shown, escaped, as text"

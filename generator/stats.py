@@ -1,0 +1,279 @@
+"""统计与监测: the numbers behind the monitoring pages, computed once per build with pandas.
+
+Pure functions over the publication state (work plan 二(十八)(十九)). Everything counts only
+what is published on ``today``, except 双公示 timeliness, which is about approvals: it counts
+every approved penalty and licence, including records that have since expired or were taken
+down (the page says so). Ties are broken by name, so the same input gives the same tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .publication import State
+from .schema import KINDS
+from .settings import Config
+from .sitemodel import Entity
+
+OTHER_COUNTY = "市级或未识别"
+
+
+@dataclass
+class Table:
+    """Raw values (the CSV) and their display (the HTML table): rates as percentages."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def display(self) -> list[list[str]]:
+        return [[_cell(column, value) for column, value in zip(self.columns, row)] for row in self.rows]
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if column.endswith("率"):
+            return f"{value * 100:.1f}%"
+        return str(int(value)) if value.is_integer() else f"{value:.1f}"
+    return str(value)
+
+
+@dataclass
+class Section:
+    """One chart (or none), its data table and CSV (``stats/<name>.csv``), and notes."""
+
+    name: str
+    title: str
+    table: Table
+    chart: str | None = None  # "hbar" | "vbar" | "line"
+    labels: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    percent: bool = False
+    alert: list[bool] | None = None
+    threshold: float | None = None
+    alt: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StatsPage:
+    slug: str
+    title: str
+    intro: str
+    sections: list[Section]
+
+
+def months_back(today: dt.date, count: int) -> list[str]:
+    """The ``count`` months ending with ``today``'s month, oldest first, as 'YYYY-MM'."""
+    year, month = today.year, today.month
+    result = []
+    for _ in range(count):
+        result.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return result[::-1]
+
+
+def _counts(series: pd.Series) -> list[tuple[str, int]]:
+    """Value counts, most first, ties by name."""
+    counts = series.value_counts()
+    return sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+
+
+# -- the published set as a frame -------------------------------------------------------------
+
+
+def published_frame(state: State) -> pd.DataFrame:
+    """One row per published record: what the overview needs, from the in-memory briefs."""
+    columns: dict[str, list[Any]] = {"kind": [], "date": [], "authority": [], "code": [], "behaviour": [], "penalty_types": []}
+    for name, records in state.published.items():
+        kind = KINDS[name]
+        penalty = name == "penalty"
+        for r in records:
+            brief = r.brief
+            columns["kind"].append(name)
+            columns["date"].append(brief[kind.date])
+            columns["authority"].append(str(brief.get(kind.authority) or ""))
+            columns["code"].append(str(brief.get(kind.subject_code or "") or ""))
+            columns["behaviour"].append(str(brief.get("违法行为类型") or "") if penalty else "")
+            columns["penalty_types"].append(str(brief.get("处罚类别") or "") if penalty else "")
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})  # text even when empty
+
+
+def county_of_names(names: pd.Series, counties: dict[str, str]) -> pd.Series:
+    """County named in an authority (``盐城市滨海县…`` → 滨海县); '' when none is named."""
+    county_names = sorted(set(counties.values()), key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, county_names))) if county_names else None
+    lookup = {}
+    for name in names.unique():
+        found = pattern.search(name) if pattern else None
+        lookup[name] = found.group(0) if found else ""
+    return names.map(lookup)
+
+
+def counties(frame: pd.DataFrame, cfg: Config) -> pd.Series:
+    """From the authority's name, else the region code in positions 3–8 of the credit code."""
+    by_name = county_of_names(frame["authority"], cfg.COUNTIES)
+    by_code = frame["code"].str[2:8].map(cfg.COUNTIES).fillna("")
+    return by_name.where(by_name != "", by_code).replace("", OTHER_COUNTY)
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+def overview(state: State, cfg: Config) -> StatsPage:
+    frame = published_frame(state)
+    labels = {name: kind.label for name, kind in KINDS.items()}
+    by_kind = [(labels[name], len(state.published.get(name, []))) for name in KINDS]
+    months = months_back(state.today, cfg.STATS_MONTHS)
+    frame["month"] = frame["date"].str[:7]
+    recent = frame[frame["month"].isin(months)]
+    cross = pd.crosstab(recent["month"], recent["kind"]).reindex(index=months, columns=list(KINDS), fill_value=0)
+    month_rows = [[m, *[int(cross.at[m, k]) for k in KINDS], int(cross.loc[m].sum())] for m in months]
+    county = _counts(counties(frame, cfg))
+    penalties = frame[frame["kind"] == "penalty"]
+    behaviours = _counts(penalties["behaviour"][penalties["behaviour"] != ""])[: cfg.STATS_TOP_N]
+    types = penalties["penalty_types"].str.split(r"[;；、,，]").explode().str.strip()
+    types = _counts(types[types.fillna("") != ""])[: cfg.STATS_TOP_N]
+    total = state.total
+    return StatsPage("index", "统计与监测", f"截至{state.today.year}年{state.today.month}月{state.today.day}日，本站公示信息共 {total} 条。"
+                     "以下统计只计入当天仍在公示期内、未撤下的信息，每晚随网站一同更新。", [
+        Section("by-kind", "各类信息公示数量", Table(["类别", "条数"], [list(x) for x in by_kind]), "hbar",
+                [x[0] for x in by_kind], [x[1] for x in by_kind], alt=_alt("各类信息公示数量", by_kind)),
+        Section("by-month", f"近 {cfg.STATS_MONTHS} 个月每月新增公示（按决定日期）",
+                Table(["月份", *[labels[k] for k in KINDS], "合计"], month_rows), "vbar", months, [r[-1] for r in month_rows],
+                alt=f"近 {cfg.STATS_MONTHS} 个月每月公示数量柱状图，最近一个月 {month_rows[-1][-1]} 条。",
+                notes=["按决定（认定、授予）日期归入月份；只计入现仍公示的信息。"]),
+        Section("by-county", "各县（市、区）公示数量", Table(["县（市、区）", "条数"], [list(x) for x in county]), "hbar",
+                [x[0] for x in county], [x[1] for x in county], alt=_alt("各县（市、区）公示数量", county),
+                notes=["按作出决定的机关名称中的县（市、区）归属；机关为市级的，按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"]),
+        Section("top-behaviours", f"行政处罚：违法行为类型前 {cfg.STATS_TOP_N} 位", Table(["违法行为类型", "条数"], [list(x) for x in behaviours]),
+                "hbar", [x[0] for x in behaviours], [x[1] for x in behaviours], alt=_alt("违法行为类型", behaviours)),
+        Section("top-penalty-types", f"行政处罚：处罚类别前 {cfg.STATS_TOP_N} 位", Table(["处罚类别", "条数"], [list(x) for x in types]),
+                "hbar", [x[0] for x in types], [x[1] for x in types], alt=_alt("处罚类别", types),
+                notes=["一项决定有多个处罚类别时，每个类别各计一次。"]),
+    ])
+
+
+def working_days(starts: np.ndarray, ends: np.ndarray, holidays: list[str], makeup: list[str]) -> np.ndarray:
+    """Working days after each start up to and including its end (0 when the end is not later):
+    the vectorised form of :func:`generator.workdays.working_days_between`."""
+    one = np.timedelta64(1, "D")
+    weekday_holidays = [h for h in holidays if dt.date.fromisoformat(h).weekday() < 5]
+    days = np.busday_count(starts + one, ends + one, holidays=np.array(weekday_holidays, dtype="datetime64[D]"))
+    extra = np.array(sorted(makeup), dtype="datetime64[D]")
+    days = days + np.searchsorted(extra, ends, side="right") - np.searchsorted(extra, starts, side="right")
+    return np.where(ends > starts, days, 0)
+
+
+def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
+    """Every approved penalty and licence (latest version): department, decision date, first approval."""
+    rows: dict[str, list[Any]] = {"kind": [], "department": [], "decided": [], "approved": []}
+    for latest in state.latest.values():
+        if latest.kind not in ("penalty", "license"):
+            continue
+        kind = KINDS[latest.kind]
+        rows["kind"].append(latest.kind)
+        rows["department"].append(str(latest.brief.get(kind.authority) or "未填写"))
+        rows["decided"].append(latest.brief[kind.date])
+        rows["approved"].append((latest.first_approved_at or latest.approved_at)[:10])
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in rows.items()})
+    decided = frame["decided"].to_numpy(dtype="datetime64[D]")
+    approved = frame["approved"].to_numpy(dtype="datetime64[D]")
+    frame["delay"] = working_days(decided, approved, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS) if len(frame) else []
+    frame["on_time"] = frame["delay"] <= cfg.TIMELINESS_WORKING_DAYS
+    frame["month"] = frame["decided"].str[:7]
+    return frame
+
+
+def timeliness(state: State, cfg: Config) -> StatsPage:
+    frame = timeliness_frame(state, cfg)
+    limit, threshold = cfg.TIMELINESS_WORKING_DAYS, cfg.TIMELINESS_ALERT_SHARE
+    rows = []
+    for department, group in frame.groupby("department", sort=True):
+        share = float(group["on_time"].mean())
+        rows.append([department, len(group), int(group["on_time"].sum()), round(share, 4), float(group["delay"].median()),
+                     "预警" if share < threshold else ""])
+    rows.sort(key=lambda r: (r[3], r[0]))
+    months = months_back(state.today, cfg.STATS_MONTHS)
+    trend = []
+    for month in months:
+        group = frame[frame["month"] == month]
+        trend.append([month, len(group), int(group["on_time"].sum()), round(float(group["on_time"].mean()), 4) if len(group) else None])
+    overall = float(frame["on_time"].mean()) if len(frame) else 0.0
+    flagged = sum(1 for r in rows if r[5])
+    shown = rows[: cfg.STATS_CHART_MAX_BARS]
+    return StatsPage("timeliness", "双公示及时性", (
+        f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。本页统计每条信息从决定日期到首次审核发布之间的"
+        f"工作日数（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {len(frame)} 条；"
+        f"按时率低于 {threshold * 100:.0f}% 的部门标为“预警”，现有 {flagged} 个。"), [
+        Section("timeliness-departments", "各部门按时公示率",
+                Table(["部门", "信息条数", f"{limit}个工作日内公示", "按时率", "延迟中位数（工作日）", "预警"], rows), "hbar",
+                [r[0] for r in shown], [r[3] for r in shown], percent=True, alert=[bool(r[5]) for r in shown], threshold=threshold,
+                alt=f"各部门按时公示率条形图，按时率从低到高；{flagged} 个部门低于 {threshold * 100:.0f}%。",
+                notes=[f"图中列出按时率最低的 {len(shown)} 个部门，数据表和 CSV 含全部 {len(rows)} 个部门。" if len(rows) > len(shown) else
+                       "数据表和 CSV 含全部部门。",
+                       "及时性关系的是审核发布的时间，因此包括此后已过公示期或已撤下的信息；更正过的信息按首次发布时间计算。"]),
+        Section("timeliness-trend", f"近 {cfg.STATS_MONTHS} 个月按时公示率（按决定月份）",
+                Table(["月份", "信息条数", f"{limit}个工作日内公示", "按时率"], trend), "line", months, [t[3] for t in trend],
+                percent=True, threshold=threshold, alt=f"近 {cfg.STATS_MONTHS} 个月按时公示率折线图，虚线为预警线 {threshold * 100:.0f}%。"),
+    ])
+
+
+def _fulfilment(statuses: list[str]) -> dict[str, int]:
+    counts = {"全部履行": 0, "部分履行": 0, "全部未履行": 0, "未填写": 0}
+    for status in statuses:
+        counts[status if status in counts else "未填写"] += 1
+    return counts
+
+
+def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsPage:
+    """Per government body: its 政务诚信档案 in numbers (work plan 二(十八))."""
+    keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
+    rows = []
+    all_statuses: list[str] = []
+    for entity in sorted((e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)):
+        records = entity.records
+        judgments = records.get("judgment", [])
+        lost = sum(1 for r in judgments if any(word in str(r.fields.get("裁判结果", "")) for word in keywords))
+        statuses = [str(r.brief.get("履行状态") or "") for r in records.get("pledge", [])]
+        all_statuses += statuses
+        counts = _fulfilment(statuses)
+        known = len(statuses) - counts["未填写"]
+        rate = round(counts["全部履行"] / known, 4) if known else None
+        rows.append([entity.name, entity.code, len(records.get("dishonesty", [])), len(judgments), lost, len(statuses),
+                     counts["全部履行"], counts["部分履行"], counts["全部未履行"], rate, len(records.get("commendation", []))])
+    overall = _fulfilment(all_statuses)
+    known = len(all_statuses) - overall["未填写"]
+    overall_rate = overall["全部履行"] / known if known else 0.0
+    ranked = sorted((r for r in rows if r[2] + r[4]), key=lambda r: (-(r[2] + r[4]), r[0]))[: cfg.STATS_CHART_MAX_BARS]
+    status_rows = [[k, v] for k, v in overall.items()]
+    return StatsPage("government", "政务诚信监测", (
+        f"按政府机关、事业单位汇总本站现公示的政务失信记录、涉及的司法裁判、信用承诺及其履行状态和守信激励。"
+        f"共 {len(rows)} 个单位；已填写履行状态的承诺 {known} 项，全部履行率 {overall_rate * 100:.1f}%。"), [
+        Section("government-fulfilment", "信用承诺履行状态（全部单位）", Table(["履行状态", "承诺数"], status_rows), "hbar",
+                [r[0] for r in status_rows], [r[1] for r in status_rows], alt=_alt("信用承诺履行状态", status_rows)),
+        Section("government-bodies", "各单位政务诚信情况",
+                Table(["单位", "统一社会信用代码", "政务失信记录", "司法裁判", "其中败诉或被确认违法", "信用承诺", "全部履行", "部分履行",
+                       "全部未履行", "履行率", "守信激励"], rows), "hbar",
+                [r[0] for r in ranked], [r[2] + r[4] for r in ranked],
+                alt=f"政务失信记录与败诉裁判合计最多的 {len(ranked)} 个单位条形图。",
+                notes=["图中按“政务失信记录 + 败诉或被确认违法的裁判”从多到少列出；数据表和 CSV 含全部单位。",
+                       f"“败诉或被确认违法”按裁判结果中的关键词认定：{'、'.join(keywords)}（可在设置中调整）。",
+                       "履行率 = 全部履行 ÷ 已填写履行状态的承诺数。"]),
+    ])
+
+
+def _alt(title: str, pairs: list) -> str:
+    top = "；".join(f"{name} {value}" for name, value in pairs[:5])
+    return f"{title}条形图：{top}{'等' if len(pairs) > 5 else ''}。" if pairs else f"{title}：暂无数据。"
+
+
+def all_pages(state: State, entities: dict[str, Entity], cfg: Config) -> list[StatsPage]:
+    return [overview(state, cfg), timeliness(state, cfg), government(state, entities, cfg)]

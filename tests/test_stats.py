@@ -1,0 +1,114 @@
+"""统计与监测: the published CSV figures equal the same statistics computed by hand from the batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.schema import KINDS as SCHEMAS
+from generator.settings import Config
+from generator.stats import months_back, working_days
+from generator.workdays import working_days_between
+
+from .conftest import TODAY
+from .sitecheck import read_csv
+from .test_build import published_records
+
+CFG = Config()
+
+
+def approved_versions(site) -> dict[str, tuple[str, dict, str]]:
+    """id → (kind, record, first approval date) over approved batches, in approval order."""
+    batches = []
+    for batch in site.batches.iterdir():
+        approval = batch / "approval.json"
+        if approval.exists() and not batch.name.startswith("withdrawal-"):
+            batches.append((json.loads(approval.read_text(encoding="utf-8"))["approvals"][0]["approved_at"], batch))
+    result: dict[str, tuple[str, dict, str]] = {}
+    for approved_at, batch in sorted(batches, key=lambda pair: (pair[0], pair[1].name)):
+        for line in (batch / "records.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            first = result[record["id"]][2] if record["id"] in result else approved_at[:10]
+            result[record["id"]] = (batch.name.split("-")[0], record, first)
+    return result
+
+
+def test_counts_by_kind_and_month_match_the_published_records(built):
+    out, expected = built["out"], published_records(built["site"])
+    by_kind = {row["类别"]: int(row["条数"]) for row in read_csv(out / "stats" / "by-kind.csv")}
+    assert by_kind == {SCHEMAS[k].label: len(v) for k, v in expected.items()}
+    months = months_back(dt.date.fromisoformat(TODAY), CFG.STATS_MONTHS)
+    by_month = Counter(r["fields"][SCHEMAS[k].date][:7] for k, records in expected.items() for r in records)
+    rows = read_csv(out / "stats" / "by-month.csv")
+    assert [row["月份"] for row in rows] == months
+    assert {row["月份"]: int(row["合计"]) for row in rows} == {m: by_month.get(m, 0) for m in months}
+    penalty = {row["月份"]: int(row["行政处罚"]) for row in rows}
+    assert penalty == {m: sum(1 for r in expected["penalty"] if r["fields"]["处罚决定日期"][:7] == m) for m in months}
+
+
+def test_top_penalty_types_split_multiple_types(built):
+    expected = Counter()
+    for record in published_records(built["site"])["penalty"]:
+        for name in record["fields"]["处罚类别"].replace("；", ";").split(";"):
+            expected[name.strip()] += 1
+    rows = read_csv(built["out"] / "stats" / "top-penalty-types.csv")
+    assert {row["处罚类别"]: int(row["条数"]) for row in rows} == dict(sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
+
+
+def test_timeliness_per_department_matches_a_hand_count(built):
+    per_department: dict[str, list[int]] = {}
+    for kind, record, first_approved in approved_versions(built["site"]).values():
+        if kind not in ("penalty", "license"):
+            continue
+        schema = SCHEMAS[kind]
+        decided = dt.date.fromisoformat(record["fields"][schema.date])
+        delay = working_days_between(decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS)
+        per_department.setdefault(record["fields"][schema.authority], []).append(delay)
+    rows = {row["部门"]: row for row in read_csv(built["out"] / "stats" / "timeliness-departments.csv")}
+    assert set(rows) == set(per_department)
+    for department, delays in per_department.items():
+        row = rows[department]
+        on_time = sum(1 for d in delays if d <= CFG.TIMELINESS_WORKING_DAYS)
+        assert int(row["信息条数"]) == len(delays)
+        assert int(row[f"{CFG.TIMELINESS_WORKING_DAYS}个工作日内公示"]) == on_time
+        assert float(row["按时率"]) == round(on_time / len(delays), 4)
+        assert float(row["延迟中位数（工作日）"]) == float(np.median(delays))
+        assert (row["预警"] == "预警") == (on_time / len(delays) < CFG.TIMELINESS_ALERT_SHARE)
+
+
+def test_government_page_counts_only_published_records_of_government_bodies(built):
+    expected = published_records(built["site"])
+    dishonesty = Counter(r["fields"]["失信主体名称"] for r in expected["dishonesty"]
+                         if r["fields"].get("失信主体类别") in ("政府机关", "事业单位") or r["fields"].get("统一社会信用代码", "")[:1] == "1")
+    rows = read_csv(built["out"] / "stats" / "government-bodies.csv")
+    published = {row["单位"]: int(row["政务失信记录"]) for row in rows if int(row["政务失信记录"])}
+    assert published == dict(dishonesty)
+    fulfilment = {row["履行状态"]: int(row["承诺数"]) for row in read_csv(built["out"] / "stats" / "government-fulfilment.csv")}
+    assert sum(fulfilment.values()) == sum(int(row["信用承诺"]) for row in rows)
+
+
+def test_statistics_pages_link_each_chart_its_table_and_csv(built):
+    out = built["out"]
+    for slug in ("index", "timeliness", "government"):
+        html = (out / "stats" / f"{slug}.html").read_text(encoding="utf-8")
+        for name in [part.split(".svg")[0] for part in html.split("stats/charts/")[1:]]:
+            assert (out / "stats" / "charts" / f"{name}.svg").read_bytes().startswith(b"<?xml")
+            assert f"stats/{name}.csv" in html
+        assert "<details class=\"chart-data\">" in html and "<script" not in (out / "stats" / "charts").joinpath("by-kind.svg").read_text(encoding="utf-8")
+    assert "包括此后已过公示期或已撤下的信息" in (out / "stats" / "timeliness.html").read_text(encoding="utf-8")
+
+
+days = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2027, 12, 31))
+
+
+@given(st.lists(st.tuples(days, days), min_size=1, max_size=30))
+def test_vectorised_working_days_equal_the_reference(pairs):
+    starts = np.array([a.isoformat() for a, _ in pairs], dtype="datetime64[D]")
+    ends = np.array([b.isoformat() for _, b in pairs], dtype="datetime64[D]")
+    got = working_days(starts, ends, CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS).tolist()
+    assert got == [working_days_between(a, b, CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS) for a, b in pairs]
