@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -125,11 +126,28 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
     return results
 
 
+def baseline_ratios(results: dict) -> dict:
+    """Progress as ratios on a noisy machine: our build and first query against the naive ones."""
+    from bench.baselines import articles, monolithic
+
+    naive_build, naive_search = articles(2_000), monolithic(10_000)
+    ours_per_s = results["published"] / results["build"]["seconds"]
+    ratios = {"pelican_articles": naive_build, "monolithic_lunr": naive_search,
+              "build_records_per_s_ratio": round(ours_per_s / naive_build["records_per_s"], 1)}
+    if results.get("query_summary"):
+        ratios["first_query_bytes_ratio"] = round(naive_search["first_query_kib"] / results["query_summary"]["max_kib"], 1)
+    print(f"  baselines: build {ratios['build_records_per_s_ratio']}× the records/s of Pelican Articles at 2,000;"
+          f" first query {ratios.get('first_query_bytes_ratio', '?')}× fewer bytes than one lunr index at 10,000", file=sys.stderr)
+    return ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=3, help="records to query for (3 queries each)")
     parser.add_argument("--keep", action="store_true", help="keep the site folder under bench/runs/")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also measure the naive baselines (Pelican Articles at 2,000 records, one lunr index at 10,000) and print ratios")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)")
     args = parser.parse_args()
@@ -148,6 +166,7 @@ def main() -> None:
         stage(f"approve {kind}", [DISCLOSE, "approve", batch, "--editor", "基准测试"], site, results)
     build_out = stage("build", [DISCLOSE, "build", "--today", TODAY.isoformat()], site, results)
     print("  " + build_out.strip().splitlines()[-1], file=sys.stderr)
+    results["published"] = int(re.search(r"公示 (\d+) 条", build_out).group(1))
     count, size = tree_size(site / "output")
     results["output"] = {"files": count, "mib": round(size / 2**20, 1)}
     search_count, search_size = tree_size(site / "output" / "search")
@@ -160,6 +179,8 @@ def main() -> None:
         "median_kib": statistics.median(q["query_kib"] for q in queries), "max_kib": max(q["query_kib"] for q in queries),
         "max_heap_mb": max(q["heap_mb"] for q in queries),
     }
+    if args.baselines:
+        results["baselines"] = baseline_ratios(results)
     print(json.dumps(results, ensure_ascii=False, indent=1))
     if not args.keep:
         shutil.rmtree(site)

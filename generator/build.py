@@ -91,6 +91,9 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
         swap_in(tmp, output)
     except BaseException:
+        from .plugin import abort_workers
+
+        abort_workers()  # queued pages must not be written into a folder being removed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     from . import plugin

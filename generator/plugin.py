@@ -89,8 +89,6 @@ class DisclosureGenerator(Generator):
             raise
         last_state = self.state
         self._stage(f"publication state: {self.state.total} records")
-        self.entities = build_entities(self.state)
-        self._stage(f"entities: {len(self.entities)}")
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
             # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
@@ -105,6 +103,12 @@ class DisclosureGenerator(Generator):
         # Our pages get only what our templates use: Pelican and Jinja copy the context for every
         # page (three times), and Pelican's holds every setting.
         self.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
+        # Record pages need nothing more: the workers start on them while the archives are grouped.
+        self._tasks_list: list = []
+        self._futures: list = []
+        self._submit(self._record_tasks())
+        self.entities = build_entities(self.state)
+        self._stage(f"entities: {len(self.entities)}")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -222,17 +226,31 @@ class DisclosureGenerator(Generator):
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
-    def _tasks(self) -> list[tuple[str, str, list]]:
-        """Work for the workers, with its data: record and archive pages, then each kind's downloads.
-        The data travels pickled, so a worker never touches (and so never copies) the parent's
-        objects. Tasks at the end of the queue are taken back by the parent when it runs out of its
-        own work (see :meth:`_wait_for_pages`)."""
+    def _record_tasks(self) -> list[tuple[str, str, list]]:
+        """Work for the workers, with its data: record pages first (queued as soon as the state
+        exists), then archive pages and each kind's downloads (:meth:`_other_tasks`). The data
+        travels pickled, so a worker never touches the parent's objects. Tasks at the end of the
+        queue are taken back by the parent when it runs out of its own work (see
+        :meth:`_wait_for_pages`)."""
+        size = RENDER_CHUNK
+        return [("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
+
+    def _other_tasks(self) -> list[tuple[str, str, list]]:
         size = RENDER_CHUNK
         tasks: list[tuple[str, str, list]] = [
-            ("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
-        tasks += [("entity", "", [self.entities[e] for e in self.entity_ids[i : i + size]]) for i in range(0, len(self.entity_ids), size)]
+            ("entity", "", [self.entities[e] for e in self.entity_ids[i : i + size]]) for i in range(0, len(self.entity_ids), size)]
         tasks += [("downloads", k, [(r.id, r.ends, r.basis, r._path, r._offset) for r in rs]) for k, rs in self.state.published.items()]
         return tasks
+
+    def _submit(self, tasks: list[tuple[str, str, list]]) -> None:
+        """Queue tasks for the workers; without workers they wait for :meth:`_start_pages`."""
+        if self._pool is not None and self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS:
+            self._close_pool()  # fewer published records than the batches suggested
+        setup = {k: v for k, v in self.page_context.items() if k not in ("KINDS", "SITE")}
+        for task in tasks:
+            self._tasks_list.append(task)
+            if self._pool is not None:
+                self._futures.append(self._pool.submit(_render_in_worker, (*task, setup)))
 
     def render_task(self, task: tuple[str, str, list]) -> Any:
         """Render one slice of record or archive pages, or one kind's downloads (in a worker, or
@@ -285,11 +303,9 @@ class DisclosureGenerator(Generator):
         Every page depends only on its own data, so the bytes are the same as a single-process
         build; the sitemap is assembled here from the same sorted lists, not from the workers.
         """
-        self._futures: list = []
-        tasks = self._tasks()
+        self._submit(self._other_tasks())
+        tasks = self._tasks_list
         self._progress = StageProgress("记录页与信用档案", sum(_pages(t) for t in tasks), "页")
-        if self._pool is not None and self.state.total < self.cfg.BUILD_PARALLEL_MIN_RECORDS:
-            self._close_pool()
         if self._pool is None:
             self._results = []
             for task in tasks:
@@ -297,9 +313,6 @@ class DisclosureGenerator(Generator):
                 self._progress.advance(_pages(task))
             self._progress.close()
             return
-        setup = {k: v for k, v in self.page_context.items() if k not in ("KINDS", "SITE")}
-        self._tasks_list = tasks
-        self._futures = [self._pool.submit(_render_in_worker, (*task, setup)) for task in tasks]
         for future, task in zip(self._futures, tasks):
             future.add_done_callback(lambda f, n=_pages(task): None if f.cancelled() else self._progress.advance(n))
         self._results = []
@@ -373,6 +386,12 @@ PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE
                      "TODAY", "localsiteurl")
 last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
+
+
+def abort_workers() -> None:
+    """Stop the page workers of a failed build (before its temporary folder is removed)."""
+    if _ACTIVE is not None:
+        _ACTIVE._close_pool()
 
 
 def _pages(task: tuple[str, str, list]) -> int:
