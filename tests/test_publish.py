@@ -87,3 +87,17 @@ def test_build_writes_a_report_outside_the_output(site, department_csv):
     page = (site.path / "reports" / "build" / f"{TODAY}-2.html").read_text(encoding="utf-8")
     assert "东市监罚〔2026〕101号" in page and "决定撤销" in page
     assert not list((site.path / "output").rglob("*build*"))  # never published
+
+
+def test_ci_gets_quiet_line_oriented_progress(site, department_csv):
+    import sys
+
+    site.stage_and_approve(department_csv, "penalty")
+    env = {**os.environ, "CI": "true"}
+    exe = Path(sys.executable).parent / "disclose"
+    result = subprocess.run([str(exe), "build", "--today", TODAY], cwd=site.path, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("记录页与信用档案：") for line in lines), lines  # no bar, no escape codes
+    assert lines[-1].startswith("记录页与信用档案：100%")
+    assert result.stdout.startswith("已构建 output")
