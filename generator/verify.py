@@ -43,7 +43,7 @@ from .sitemodel import build_entities, entity_url, record_url
 MAX_LINES_PER_CHECK = 50  # a systematic fault would otherwise print a million lines
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".xml", ".txt", ".js", ".css", ".svg", ".md"}
 _RID_BYTES = re.compile(rb"(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])")
-_FULL_WIDTH_LEAD = "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19".encode("utf-8")[:2]  # b"\xef\xbc"
+_FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")  # ０–９ in UTF-8; full-width punctuation is on every page
 _LINK = re.compile(rb'\s(?:href|src)="([^"]*)"')
 
 
@@ -251,7 +251,7 @@ def _scan_chunk(task: tuple[str, list[str]]) -> list[tuple[str, str]]:
 def _full_ids(raw: bytes) -> list[str]:
     """Valid 18-digit resident IDs in a file's bytes (full-width digits too)."""
     hits = [m.decode("ascii").upper() for m in _RID_BYTES.findall(raw)]
-    if _FULL_WIDTH_LEAD in raw:
+    if _FULL_WIDTH_DIGIT.search(raw):
         text = raw.decode("utf-8", errors="replace").translate(FULL_WIDTH_DIGITS)
         hits += [m.upper() for m in re.findall(r"(?<!\d)(\d{17}[\dXx])(?!\d)", text)]
     return sorted({h for h in hits if is_valid_rid(h)})
