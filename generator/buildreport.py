@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .batches import atomic_write_text
-from .publication import State
+from .publication import State, why_not_published
 from .schema import KINDS
 from .settings import Config
 
@@ -39,18 +39,6 @@ def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
             "docno": str(brief.get(schema.docno, "")) if schema else ""}
 
 
-def removal_reason(state: State, rid: str) -> tuple[str, str]:
-    """(reason in Chinese, the batch that caused it) for a record no longer published."""
-    if rid in state.withdrawn:
-        entry = state.withdrawn[rid]
-        return f"已撤下：{entry.get('reason', '')}", entry.get("batch_id", "")
-    if rid in state.expired:
-        return "已过公示期", ""
-    if rid in state.withheld:
-        return "不予公开（容错纠错或不可公开）", state.latest[rid].batch.id if rid in state.latest else ""
-    return "所属批次已不再有效（审核后被修改，或已不在批次目录中）", ""
-
-
 def build_report(state: State, previous: dict[str, tuple[str, str]]) -> dict[str, Any]:
     current = {r.id: (r.kind, r.batch_id) for records in state.published.values() for r in records}
     new, updated, removed = [], [], []
@@ -61,8 +49,8 @@ def build_report(state: State, previous: dict[str, tuple[str, str]]) -> dict[str
         elif previous[rid][1] != batch:
             updated.append({**_describe(state, rid, kind), "batch": batch, "previous_batch": previous[rid][1]})
     for rid in sorted(previous.keys() - current.keys()):
-        reason, batch = removal_reason(state, rid)
-        removed.append({**_describe(state, rid, previous[rid][0]), "reason": reason, "batch": batch})
+        reason, detail, batch = why_not_published(state, rid)
+        removed.append({**_describe(state, rid, previous[rid][0]), "reason": f"{reason}：{detail}" if detail else reason, "batch": batch})
     changes = {"new": new, "updated": updated, "removed": removed}
     return {
         "today": state.today.isoformat(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib
 import matplotlib.ticker
@@ -74,42 +74,42 @@ def hbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = 
     return _svg(fig)
 
 
-def vbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = False, every: int = 6) -> bytes:
-    """Vertical bars over time (months); every ``every``-th label is written, the last always."""
+def _time_axes() -> tuple[Figure, Any]:
     fig = Figure(figsize=(WIDTH_IN, 2.8))
-    ax = fig.add_axes((0.16, 0.16, 0.8, 0.78))
-    x = range(len(labels))
-    ax.bar(x, values, color=COLOR, width=0.7)
-    shown = [i for i in x if i % every == (len(labels) - 1) % every]
+    return fig, fig.add_axes((0.16, 0.16, 0.8, 0.78))
+
+
+def _month_axis(ax: Any, labels: Sequence[str], every: int) -> None:
+    """After plotting: every ``every``-th month written (the last always), light grid, open frame."""
+    shown = [i for i in range(len(labels)) if i % every == (len(labels) - 1) % every]
     ax.set_xticks(shown, [labels[i] for i in shown], fontsize=FONT_PT - 2.5)
     ax.tick_params(axis="y", labelsize=FONT_PT - 2.5)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def vbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = False, every: int = 6) -> bytes:
+    """Vertical bars over time (months)."""
+    fig, ax = _time_axes()
+    ax.bar(range(len(labels)), values, color=COLOR, width=0.7)
+    _month_axis(ax, labels, every)
+    ax.set_axisbelow(True)
     if percent:
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     else:
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{int(v):,}"))
-    ax.grid(axis="y", color=GRID, linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
     return _svg(fig)
 
 
 def line_svg(labels: Sequence[str], values: Sequence[float | None], *, threshold: float | None = None, every: int = 6) -> bytes:
     """A share over time (0–1), gaps where a month has no records; the threshold as a dashed line."""
-    fig = Figure(figsize=(WIDTH_IN, 2.8))
-    ax = fig.add_axes((0.16, 0.16, 0.8, 0.78))
-    x = list(range(len(labels)))
-    ys = [float("nan") if v is None else v for v in values]
-    ax.plot(x, ys, color=COLOR, marker="o", markersize=3, linewidth=1.6)
+    fig, ax = _time_axes()
+    ax.plot(range(len(labels)), [float("nan") if v is None else v for v in values], color=COLOR, marker="o", markersize=3, linewidth=1.6)
     if threshold is not None:
         ax.axhline(threshold, color=ALERT, linewidth=1, linestyle="--")
-    shown = [i for i in x if i % every == (len(labels) - 1) % every]
-    ax.set_xticks(shown, [labels[i] for i in shown], fontsize=FONT_PT - 2.5)
+    _month_axis(ax, labels, every)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-    ax.tick_params(axis="y", labelsize=FONT_PT - 2.5)
-    ax.grid(axis="y", color=GRID, linewidth=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
     return _svg(fig)

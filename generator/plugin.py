@@ -142,10 +142,10 @@ class DisclosureGenerator(Generator):
         macro = self.get_template("_macros").module.result_item
         return lambda record: str(macro(summary(KINDS[record.kind], record), ROOT_MARK, False))
 
-    def _cards_html(self, cards: Any, name: str) -> Markup:
-        """Prerendered entries joined for the page at ``name``. The mark follows ``href="``, where
-        escaped export text (``"`` becomes ``&#34;``) can never put it."""
-        return Markup("".join(cards).replace(HREF_MARK, f'href="{self._root(name)}'))
+    def _cards_html(self, cards: str, name: str) -> Markup:
+        """Prerendered entries for the page at ``name``, the site root put in. The mark follows
+        ``href="``, where escaped export text (``"`` becomes ``&#34;``) can never put it."""
+        return Markup(cards.replace(HREF_MARK, f'href="{self._root(name)}'))
 
     def _write_list(self, base_url: callable, records: list, cards: dict[str, bytes], template: str, title: str, **extra: Any) -> None:
         size = self.cfg.LIST_PAGE_SIZE
@@ -153,7 +153,7 @@ class DisclosureGenerator(Generator):
         for page in range(1, pages + 1):
             chunk = records[(page - 1) * size : page * size]
             name = base_url(page)
-            self._write(name, template, title=title, cards=self._cards_html([b"".join(cards[r.id] for r in chunk).decode("utf-8")], name),
+            self._write(name, template, title=title, cards=self._cards_html(b"".join(cards[r.id] for r in chunk).decode("utf-8"), name),
                         page_no=page, page_count=pages,
                         page_urls={p: base_url(p) for p in _page_window(page, pages)},
                         prev_url=base_url(page - 1) if page > 1 else None,
@@ -277,7 +277,7 @@ class DisclosureGenerator(Generator):
         else:
             make_card = self._card_maker()
             for entity in items:
-                sections = [(KINDS[k], len(entity.records[k]), self._cards_html(map(make_card, entity.records[k]), entity.url))
+                sections = [(KINDS[k], len(entity.records[k]), self._cards_html("".join(map(make_card, entity.records[k])), entity.url))
                             for k in KINDS if k in entity.records]
                 self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
         return len(items)

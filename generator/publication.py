@@ -167,6 +167,20 @@ class State:
         return sum(len(v) for v in self.published.values())
 
 
+def why_not_published(state: State, rid: str) -> tuple[str, str, str]:
+    """(reason, detail, batch id) for a record id that is not published on ``state.today``."""
+    if rid in state.withdrawn:
+        entry = state.withdrawn[rid]
+        return "已撤下", str(entry.get("reason", "")), str(entry.get("batch_id", ""))
+    if rid in state.expired:
+        return "已过公示期", "", ""
+    if rid in state.withheld:
+        return "不予公开（容错纠错或不可公开）", "", state.latest[rid].batch.id if rid in state.latest else ""
+    if rid in state.latest:
+        return "不在公示范围内", "", state.latest[rid].batch.id
+    return "不属于任何已审核的批次（或批次审核后被修改）", "", ""
+
+
 def sort_key(record: PublishedRecord) -> tuple:
     """Newest first, then by id: a total order, so output never depends on input order."""
     return (_neg_date(record.date), record.id)

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 from .batches import BatchStore
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
 from .masking import mask_id
-from .publication import State, compute_state
+from .publication import State, compute_state, why_not_published
 from .settings import Config
 from .sitemodel import build_entities, entity_url, record_url
 
@@ -105,24 +105,12 @@ def _list_files(output: Path) -> set[str]:
     return found
 
 
-def _why_not_public(state: State, rid: str) -> str:
-    if rid in state.withdrawn:
-        return "已撤下"
-    if rid in state.expired:
-        return "已过公示期"
-    if rid in state.withheld:
-        return "不予公开（容错纠错或不可公开）"
-    if rid in state.latest:
-        return "不在公示范围内"
-    return "不属于任何已审核的批次"
-
-
 def _check_pages(report: Report, state: State, files: set[str]) -> None:
     expected = {record_url(kind, r.id): r.id for kind, records in state.published.items() for r in records}
     present = {f for f in files if f.startswith("records/") and f.endswith(".html")}
     for path in sorted(present - expected.keys()):
         rid = posixpath.basename(path).removesuffix(".html")
-        report.add("不应公开的记录页", f"{path}（{_why_not_public(state, rid)}）")
+        report.add("不应公开的记录页", f"{path}（{why_not_published(state, rid)[0]}）")
     for path in sorted(expected.keys() - present):
         report.add("缺少记录页", f"{path}（记录 {expected[path]} 应当公示）")
     archives = {entity_url(eid) for eid in build_entities(state)}
@@ -143,7 +131,7 @@ def _check_search(report: Report, state: State, output: Path, files: set[str]) -
         except (ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
             report.add("检索文件损坏", f"{path}：{exc}")
     for rid in sorted(found - expected):
-        report.add("检索中不应出现的记录", f"{rid}（{_why_not_public(state, rid)}）")
+        report.add("检索中不应出现的记录", f"{rid}（{why_not_published(state, rid)[0]}）")
     for rid in sorted(expected - found):
         report.add("检索中缺少的记录", rid)
 
@@ -176,7 +164,7 @@ def _check_downloads(report: Report, state: State, output: Path, files: set[str]
             if len(ids) != len(set(ids)):
                 report.add("下载文件有重复记录", path)
             for rid in sorted(set(ids) - expected):
-                report.add("下载文件中不应出现的记录", f"{path}：{rid}（{_why_not_public(state, rid)}）")
+                report.add("下载文件中不应出现的记录", f"{path}：{rid}（{why_not_published(state, rid)[0]}）")
             for rid in sorted(expected - set(ids)):
                 report.add("下载文件中缺少的记录", f"{path}：{rid}")
 
