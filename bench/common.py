@@ -107,6 +107,7 @@ def refresh_site(path: Path) -> Path:
     """A kept site with this checkout's settings and theme, and no output: a build from scratch."""
     for name in ("output", "theme", "content/pages"):
         shutil.rmtree(path / name, ignore_errors=True)
+    (path / ".output.disclose-manifest").unlink(missing_ok=True)
     shutil.copy(REPO / "pelicanconf.py", path / "pelicanconf.py")
     shutil.copytree(REPO / "theme", path / "theme")
     shutil.copytree(REPO / "content" / "pages", path / "content" / "pages")

@@ -126,6 +126,57 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
     return results
 
 
+def incremental_steps(site: Path, records: int, results: dict) -> None:
+    """The nightly cases of issue 5 on top of the full build: nothing changed; one new batch of
+    5,000 recent penalties; one withdrawal. Each is ``disclose build`` updating ``output`` in
+    place. The batches it adds are removed again, so a kept site stays reusable."""
+    added: list[str] = []
+    steps = results["incremental"] = {}
+
+    def build(label: str) -> None:
+        out = stage(label, [DISCLOSE, "build", "--today", TODAY.isoformat()], site, steps)
+        steps[label]["summary"] = out.strip().splitlines()[-1]
+        print("  " + steps[label]["summary"], file=sys.stderr)
+
+    try:
+        build("no change")
+        size = min(5_000, max(50, records // 200))
+        export = site / "exports" / "penalty-nightly.csv"
+        # A department's nightly batch: decided in the last two weeks, serial numbers not yet used.
+        write_export(export, "penalty", synth_rows("penalty", size, seed=99, today=TODAY, start=10_000_001, max_days=14),
+                     encoding="gb18030")
+        out = stage(f"ingest {size} new penalties", [DISCLOSE, "ingest", str(export), "--kind", "penalty", "--today", TODAY.isoformat()], site, steps)
+        added.append(out.strip().splitlines()[-1].removeprefix("batch: "))
+        stage("approve the new batch", [DISCLOSE, "approve", added[-1], "--editor", "基准测试"], site, steps)
+        build(f"{size} new records")
+        docno = _published_docno(site)
+        out = stage("withdraw one record", [DISCLOSE, "withdraw", docno, "--kind", "penalty", "--reason", "信用修复",
+                                           "--editor", "基准测试乙"], site, steps)
+        added.append(out.strip().splitlines()[-1].removeprefix("batch: "))
+        stage("approve the withdrawal", [DISCLOSE, "approve", added[-1], "--editor", "基准测试"], site, steps)
+        build("one withdrawal")
+    finally:
+        for batch in added:
+            shutil.rmtree(site / "content" / "batches" / batch, ignore_errors=True)
+
+
+def _published_docno(site: Path) -> str:
+    """The 决定书文号 of a published penalty from the middle of the first penalty batch."""
+    from generator.sitemodel import record_url
+
+    for batch in sorted((site / "content" / "batches").iterdir()):
+        manifest = batch / "manifest.json"
+        if not manifest.exists() or json.loads(manifest.read_text(encoding="utf-8"))["kind"] != "penalty":
+            continue
+        with (batch / "records.jsonl").open(encoding="utf-8") as fh:
+            lines = [line for _, line in zip(range(2_000), fh)]
+        for line in lines[len(lines) // 2 :]:
+            record = json.loads(line)
+            if (site / "output" / record_url("penalty", record["id"])).exists():
+                return record["fields"]["行政处罚决定书文号"]
+    raise SystemExit("no published penalty found to withdraw")
+
+
 def baseline_ratios(results: dict) -> dict:
     """Progress as ratios on a noisy machine: our build and first query against the naive ones."""
     from bench.baselines import articles, monolithic
@@ -150,6 +201,8 @@ def main() -> None:
                         help="also measure the naive baselines (Pelican Articles at 2,000 records, one lunr index at 10,000) and print ratios")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="after the full build, time incremental builds: no change, a new batch of 5,000 records, one withdrawal")
     args = parser.parse_args()
     path = REPO / "bench" / "runs" / f"site-{args.records}"
     reuse = args.reuse and (path / "content" / "batches").is_dir()
@@ -172,6 +225,8 @@ def main() -> None:
     search_count, search_size = tree_size(site / "output" / "search")
     results["search_index"] = {"files": search_count, "mib": round(search_size / 2**20, 1)}
     print(f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, {search_size / 2**20:.1f} MiB)", file=sys.stderr)
+    if args.incremental:
+        incremental_steps(site, args.records, results)
     queries = measure_queries(site / "output", pick_queries(site / "output", args.queries)) if args.queries else []
     results["queries"] = queries
     results["query_summary"] = queries and {

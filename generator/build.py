@@ -15,12 +15,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import incremental
 from .batches import BatchStore
 from .errors import BuildError
 from .publication import compute_state
 from .settings import SETTINGS_FILE, Config
+from .sitemodel import entity_url, record_url
 
 _RENAME_EXCHANGE = 2
+last_apply: incremental.ApplyResult | None = None  # what the last in-place build changed (None: swapped in)
 _AT_FDCWD = -100
 
 
@@ -49,7 +52,7 @@ def swap_in(new: Path, target: Path) -> None:
         os.rename(new, target)
 
 
-def pelican_settings(root: Path, output: Path, today: dt.date) -> dict:
+def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False) -> dict:
     from pelican.settings import read_settings
 
     return read_settings(str(root / SETTINGS_FILE), override={
@@ -58,13 +61,22 @@ def pelican_settings(root: Path, output: Path, today: dt.date) -> dict:
         "OUTPUT_PATH": str(output),
         "DISCLOSE_TODAY": today.isoformat(),
         "PLUGIN_PATHS": [str(root)],
+        "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
+        "DISCLOSE_FULL": full,
     })
 
 
-def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True) -> int:
-    """Build the site for ``today`` into ``output``; return the number of published records."""
+def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False) -> int:
+    """Build the site for ``today`` into ``output``; return the number of published records.
+
+    With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
+    changed pages are rendered and applied in place; else, or with ``full``, the whole site is
+    rendered into a new folder and swapped in.
+    """
     from pelican import Pelican
 
+    global last_apply
+    last_apply = None
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
     # Fail before touching anything if a batch was tampered with (checksums only: the plugin
@@ -75,7 +87,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
     try:
-        settings = pelican_settings(root, tmp, today)
+        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full)
         if quiet:
             logging.getLogger("pelican").setLevel(logging.WARNING)
             from pelican.log import console
@@ -89,7 +101,19 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             os.chdir(cwd)
         if not (tmp / "index.html").exists():
             raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
-        swap_in(tmp, output)
+        from . import plugin
+
+        assert plugin.last_manifests is not None
+        old, new = plugin.last_manifests
+        in_units = {f for _key, files in new.units.values() for f in files}
+        new.files = [f for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS) if f not in in_units]
+        if old is None:
+            incremental.forget(output)
+            swap_in(tmp, output)
+            incremental.save(new, output)
+        else:
+            last_apply = incremental.apply(tmp, output, old, new, record_url, entity_url)
+            shutil.rmtree(tmp)
     except BaseException:
         from .plugin import abort_workers
 

@@ -24,7 +24,9 @@ from pelican import signals
 from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
 
+from . import incremental
 from .batches import BatchStore
+from .incremental import Manifest, digest
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress
@@ -103,12 +105,32 @@ class DisclosureGenerator(Generator):
         # Our pages get only what our templates use: Pelican and Jinja copy the context for every
         # page (three times), and Pelican's holds every setting.
         self.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
+        self._load_manifest()
         # Record pages need nothing more: the workers start on them while the archives are grouped.
         self._tasks_list: list = []
         self._futures: list = []
         self._submit(self._record_tasks())
         self.entities = build_entities(self.state)
         self._stage(f"entities: {len(self.entities)}")
+
+    def _load_manifest(self) -> None:
+        """The last build's page keys (see :mod:`generator.incremental`), if they still apply."""
+        global last_manifests
+        import dataclasses
+
+        templates_read = {**dataclasses.asdict(self.cfg), "SITENAME": self.settings.get("SITENAME"),
+                          "SITEURL": self.settings.get("SITEURL"), "BASE": self.base}
+        fingerprint = incremental.fingerprint(self.root, templates_read, [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]])
+        self.manifest = Manifest(fingerprint)
+        previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
+        self.old = None if not previous or self.settings.get("DISCLOSE_FULL") else incremental.load(Path(previous), fingerprint)
+        last_manifests = (self.old, self.manifest)
+        self._stage(f"manifest: {'incremental' if self.old else 'clean'} build")
+
+    def _keep(self, unit: str, key: bytes, files: tuple[str, ...]) -> bool:
+        """Record a keyed unit of output; True when the live site already has it, unchanged."""
+        self.manifest.units[unit] = (key, files)
+        return self.old is not None and self.old.units.get(unit) == (key, files)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -129,7 +151,12 @@ class DisclosureGenerator(Generator):
         return self._chrome_cache[root]
 
     def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, in_sitemap: bool = True,
-               **kwargs: Any) -> None:
+               key: bytes | None = None, **kwargs: Any) -> None:
+        """Render one page; with an input ``key``, only if the live site's copy has another key."""
+        if key is not None and self._keep(name, key, (name,)):
+            if in_sitemap:
+                self.sitemap.append((name, lastmod))
+            return
         self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.page_context, relative_urls=relative,
                                CHROME=self._chrome(name, relative), **kwargs)
         if in_sitemap and name.endswith(".html") and name != "404.html":
@@ -147,18 +174,27 @@ class DisclosureGenerator(Generator):
         ``href="``, where escaped export text (``"`` becomes ``&#34;``) can never put it."""
         return Markup(cards.replace(HREF_MARK, f'href="{self._root(name)}'))
 
-    def _write_list(self, base_url: callable, records: list, cards: dict[str, bytes], template: str, title: str, **extra: Any) -> None:
+    def _write_list(self, base_url: callable, records: list, card: callable, template: str, title: str, max_pages: int = 0,
+                    **extra: Any) -> None:
+        """A paginated list, newest first; ``max_pages`` > 0 keeps only that many pages (the
+        month lists hold every record; a kind's or an authority's list shows the newest)."""
         size = self.cfg.LIST_PAGE_SIZE
         pages = paginate(len(records), size)
+        if max_pages:
+            pages = min(pages, max_pages)
+        shown = min(len(records), pages * size)
+        extra_key = sorted((k, getattr(v, "name", v)) for k, v in extra.items())
         for page in range(1, pages + 1):
             chunk = records[(page - 1) * size : page * size]
             name = base_url(page)
-            self._write(name, template, title=title, cards=self._cards_html(b"".join(cards[r.id] for r in chunk).decode("utf-8"), name),
-                        page_no=page, page_count=pages,
-                        page_urls={p: base_url(p) for p in _page_window(page, pages)},
-                        prev_url=base_url(page - 1) if page > 1 else None,
-                        next_url=base_url(page + 1) if page < pages else None,
-                        first_url=base_url(1), last_url=base_url(pages), total=len(records), **extra)
+            params = dict(title=title, page_no=page, page_count=pages, page_urls={p: base_url(p) for p in _page_window(page, pages)},
+                          prev_url=base_url(page - 1) if page > 1 else None, next_url=base_url(page + 1) if page < pages else None,
+                          first_url=base_url(1), last_url=base_url(pages), total=len(records), shown=shown)
+            key = digest(template, sorted(params.items()), extra_key, *(f"{r.id}:{r.batch_id}:{r._offset}" for r in chunk))
+            if self._keep(name, key, (name,)):
+                self.sitemap.append((name, None))
+                continue
+            self._write(name, template, cards=self._cards_html(b"".join(map(card, chunk)).decode("utf-8"), name), **params, **extra)
 
     # -- output --------------------------------------------------------------------------------
 
@@ -180,17 +216,26 @@ class DisclosureGenerator(Generator):
         self._stage("workers started")
         everything = [r for rs in state.published.values() for r in rs]
         newest = sorted(everything, key=lambda r: (r.date, r.id), reverse=True)
-        self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]])
-        self._write("search/index.html", "search.html")
+        today = self.context["TODAY"]
+        self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]],
+                    DATA_DATE=today)
+        self._write("search/index.html", "search.html", DATA_DATE=today)
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
         authorities: list[dict[str, Any]] = []
         make_card = self._card_maker()
         for kind_name, kind in KINDS.items():
             records = state.published[kind_name]
-            cards = {r.id: make_card(r).encode("utf-8") for r in records}  # one kind at a time, as UTF-8: half the memory of str
-            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, cards, "list.html",
-                             f"{kind.label}信息", kind=kind, section="all")
+            cards: dict[str, bytes] = {}  # one kind at a time, as UTF-8 (half the memory of str), made when a page needs it
+
+            def card(record: PublishedRecord, cards: dict[str, bytes] = cards) -> bytes:
+                found = cards.get(record.id)
+                if found is None:
+                    found = cards[record.id] = make_card(record).encode("utf-8")
+                return found
+
+            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, card, "list.html",
+                             f"{kind.label}信息", self.cfg.LIST_MAX_PAGES, kind=kind, section="all")
             for by, folder in GROUPS.items():
                 grouped = groups(records, kind, by)
                 keys = sorted(grouped, reverse=(by == "month"))
@@ -202,19 +247,23 @@ class DisclosureGenerator(Generator):
                 for key in keys:
                     slug = authority_id(key) if by == "authority" else key
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
-                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], cards, "list.html",
-                                     f"{kind.label}信息：{label}", kind=kind, section=by, group_label=label)
+                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], card, "list.html",
+                                     f"{kind.label}信息：{label}", self.cfg.LIST_MAX_PAGES if by == "authority" else 0,
+                                     kind=kind, section=by, group_label=label)
         self._stage("lists written")
         self._write_stats(out)
         self._stage("statistics written")
-        build_search(out, everything, authorities, self.cfg)
+        self._write_search(out, everything, authorities)
         self._stage("search index written")
         self._write_feeds(out, everything)
         self._stage("feeds written")
         self._wait_for_pages()
         self._stage("record and archive pages, downloads written")
-        catalog = [entry for result in self._results[-len(KINDS):] for entry in result]  # the download tasks come last
-        self._write("downloads/index.html", "downloads.html", files=catalog)
+        catalogs = dict(self._kept_downloads)
+        catalogs.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
+        self.manifest.data["downloads"] = catalogs
+        catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
+        self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today)
         for kind_name in KINDS:
             self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
         self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
@@ -233,13 +282,36 @@ class DisclosureGenerator(Generator):
         queue are taken back by the parent when it runs out of its own work (see
         :meth:`_wait_for_pages`)."""
         size = RENDER_CHUNK
-        return [("record", k, rs[i : i + size]) for k, rs in self.state.published.items() for i in range(0, len(rs), size)]
+        tasks = []
+        for kind_name, records in self.state.published.items():
+            keys = self.manifest.records[kind_name] = {
+                r.id: digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source) for r in records}
+            old = self.old.records.get(kind_name, {}) if self.old else {}
+            changed = [r for r in records if old.get(r.id) != keys[r.id]] if old else records
+            tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
+        return tasks
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
         size = RENDER_CHUNK
-        tasks: list[tuple[str, str, list]] = [
-            ("entity", "", [self.entities[e] for e in self.entity_ids[i : i + size]]) for i in range(0, len(self.entity_ids), size)]
-        tasks += [("downloads", k, [(r.id, r.ends, r.basis, r._path, r._offset) for r in rs]) for k, rs in self.state.published.items()]
+        keys = self.manifest.entities
+        old = self.old.entities if self.old else {}
+        changed = []
+        for eid in self.entity_ids:
+            entity = self.entities[eid]
+            keys[eid] = key = digest(entity.name, entity.code, entity.category,
+                                     *(f"{k}:{r.id}:{r.batch_id}:{r._offset}" for k in KINDS for r in entity.records.get(k, ())))
+            if old.get(eid) != key:
+                changed.append(entity)
+        tasks: list[tuple[str, str, list]] = [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
+        self._kept_downloads: dict[str, list] = {}
+        kept = self.old.data.get("downloads", {}) if self.old else {}
+        for kind_name, records in self.state.published.items():
+            files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
+            key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}:{r.ends}:{r.basis}" for r in records))
+            if self._keep(f"downloads/{kind_name}", key, files) and kind_name in kept:
+                self._kept_downloads[kind_name] = kept[kind_name]
+            else:
+                tasks.append(("downloads", kind_name, [(r.id, r.ends, r.basis, r._path, r._offset) for r in records]))
         return tasks
 
     def _submit(self, tasks: list[tuple[str, str, list]]) -> None:
@@ -266,7 +338,7 @@ class DisclosureGenerator(Generator):
         if what == "downloads":
             records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
                        for rid, ends, basis, path, offset in items]
-            return write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)
+            return ("downloads", (kind_name, write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)))
         self.writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":
             kind = KINDS[kind_name]
@@ -361,7 +433,18 @@ class DisclosureGenerator(Generator):
                 (charts / f"{section.name}.svg").write_bytes(svg)
         nav = [(p.slug, p.title) for p in pages]
         for page in pages:
-            self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav)
+            self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"])
+
+    def _write_search(self, out: Path, everything: list[PublishedRecord], authorities: list[dict[str, Any]]) -> None:
+        """The search index, unless its records and authorities are what the live site has."""
+        key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}" for r in everything), authorities)
+        old = self.old.units.get("search") if self.old else None
+        if old is not None and old[0] == key:
+            self.manifest.units["search"] = old
+            return
+        build_search(out, everything, authorities, self.cfg)
+        files = tuple(f"search/{rel}" for rel in incremental.walk_files(out / "search") if rel != "index.html")
+        self.manifest.units["search"] = (key, files)
 
     def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:
@@ -384,6 +467,7 @@ ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (contro
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
                      "TODAY", "localsiteurl")
+last_manifests: tuple[Manifest | None, Manifest] | None = None  # (the last build's, this build's) for `disclose build`
 last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 

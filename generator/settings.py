@@ -157,6 +157,7 @@ class Config:
     STATS_TOP_N: int = _s(10, "统计与监测: entries in the top-N tables (违法行为类型, 处罚类别).")
     STATS_CHART_MAX_BARS: int = _s(20, "统计与监测: most bars in one chart (the data table and CSV keep every row).")
     LIST_PAGE_SIZE: int = _s(50, "Records per list page.")
+    LIST_MAX_PAGES: int = _s(20, "Pages of a kind's list and of an authority's list (newest first); older records are listed by month, where every record has its page. 0 = no limit. Deep pages nobody reads would otherwise all change with every new record.")
     HOME_NEWEST: int = _s(10, "How many newest disclosures the home page shows.")
     FEED_SIZE: int = _s(50, "Entries per Atom feed.")
     SITEMAP_MAX_URLS: int = _s(50_000, "URLs per sitemap file; past this a sitemap index is written.")

@@ -14,15 +14,24 @@ from . import Site, cli, handle_errors, pass_site, today_option
 @cli.command()
 @today_option
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True,
-              help="Output folder; replaced atomically only when the build succeeds.")
+              help="Output folder; updated only when the build succeeds.")
+@click.option("--full", is_flag=True, help="Render every page and swap in a new folder, ignoring the last build's page keys.")
 @pass_site
 @handle_errors
-def build(site: Site, today: str | None, output: Path) -> None:
+def build(site: Site, today: str | None, output: Path, full: bool) -> None:
     """Build the site from approved, untampered, in-period batches (a Pelican build).
 
-    A failure exits 1 and leaves the previous output exactly as it was.
+    After a first build only pages whose inputs changed are rendered and moved into place;
+    unchanged files keep their bytes and modification times. A failure exits 1 and leaves the
+    previous output exactly as it was.
     """
+    from .. import build as build_module
+
     day = site.today(today)
     started = time.monotonic()
-    total = run_build(site.root, site.cfg, day, output)
-    click.echo(f"已构建 {output}（{day.isoformat()}）：公示 {total} 条记录，用时 {time.monotonic() - started:.1f} 秒")
+    total = run_build(site.root, site.cfg, day, output, full=full)
+    how = "全量"
+    applied = build_module.last_apply
+    if applied is not None:
+        how = f"增量：新增或更新 {applied.written} 个文件，删除 {applied.deleted} 个"
+    click.echo(f"已构建 {output}（{day.isoformat()}，{how}）：公示 {total} 条记录，用时 {time.monotonic() - started:.1f} 秒")

@@ -1,0 +1,188 @@
+"""Incremental builds: page input keys, the build manifest, and applying a build in place.
+
+A clean build renders every page into a new folder and swaps it in (``build.swap_in``). An
+incremental build starts from the manifest of the last build: for every page it knows the *input
+key*, a digest of everything the page is rendered from (a record's batch and offset, which are
+immutable, its publication end and basis; an archive's records; a list page's records and
+pager). A page whose key is unchanged is not rendered at all. Changed pages are rendered into a
+staging folder, so a failed build leaves the live site untouched; then :func:`apply` moves them
+into the live folder. Files that came out byte-identical are not moved, so every unchanged file
+keeps its bytes and its mtime and ``rsync`` or ``aws s3 sync`` copies only what changed.
+
+Everything that is not keyed (home, statistics, feeds, sitemap, search page, theme files) is
+rendered every time and compared byte for byte on apply.
+
+The manifest lives beside the output (``.<output>.disclose-manifest``), never inside it, so it is
+never deployed. It names the output folder's inode: an output replaced by hand, a fingerprint
+change (theme, settings, generator code, library versions) or a missing manifest means a clean
+build. :func:`apply` removes the manifest before it touches the live folder and writes the new one
+last, so an apply that is interrupted leaves no manifest and the next build is a clean one: that
+is the journal.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+FORMAT = 1
+KEYED_TOP_FOLDERS = ("records", "entities")  # every file below these is keyed, never walked
+LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "lunr", "nh3", "bleach", "matplotlib", "pandas", "numpy")
+
+
+def digest(*parts: Any) -> bytes:
+    """A 12-byte input key: collisions are out of reach at 10^8 pages (2^96)."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=12).digest()
+
+
+@dataclass
+class Manifest:
+    """What the last build wrote and from which inputs."""
+
+    fingerprint: str = ""
+    output_inode: int = 0
+    records: dict[str, dict[str, bytes]] = field(default_factory=dict)  # kind → record id → key
+    entities: dict[str, bytes] = field(default_factory=dict)  # entity id → key
+    units: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)  # name → (key, its files)
+    files: list[str] = field(default_factory=list)  # every file that is rendered on each build
+    data: dict[str, Any] = field(default_factory=dict)  # what a skipped unit still provides (download catalogs)
+
+    def all_files(self, record_url: Any, entity_url: Any) -> set[str]:
+        paths = {record_url(kind, rid) for kind, keys in self.records.items() for rid in keys}
+        paths.update(entity_url(eid) for eid in self.entities)
+        for _key, files in self.units.values():
+            paths.update(files)
+        paths.update(self.files)
+        return paths
+
+
+def manifest_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.disclose-manifest"
+
+
+def load(output: Path, fingerprint: str) -> Manifest | None:
+    """The last build's manifest, if it still describes ``output`` and this code and theme."""
+    path = manifest_path(output)
+    try:
+        with path.open("rb") as fh:
+            manifest = pickle.load(fh)
+        inode = output.stat().st_ino
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    if not isinstance(manifest, Manifest) or manifest.fingerprint != fingerprint or manifest.output_inode != inode:
+        return None
+    return manifest
+
+
+def save(manifest: Manifest, output: Path) -> None:
+    manifest.output_inode = output.stat().st_ino
+    path = manifest_path(output)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-manifest-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(manifest, fh, protocol=5)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def forget(output: Path) -> None:
+    """Drop the manifest: the next build of ``output`` is a clean one."""
+    manifest_path(output).unlink(missing_ok=True)
+
+
+def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = ()) -> str:
+    """Everything every page depends on: theme files, generator code, library versions, and the
+    ``settings`` the templates read (our :class:`~generator.settings.Config`, site name and URL)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"format {FORMAT}\n".encode())
+    package = Path(__file__).resolve().parent
+    for base in (root / "theme", package):
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            h.update(f"{path.relative_to(base).as_posix()}\n".encode())
+            h.update(path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            h.update(f"{name} {importlib.metadata.version(name)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{name} -\n".encode())
+    for key in sorted(settings):
+        h.update(f"{key}={settings[key]!r}\n".encode())
+    for item in extra:
+        h.update(f"{item!r}\n".encode())
+    return h.hexdigest()
+
+
+def walk_files(folder: Path, skip_top: Iterable[str] = ()) -> list[str]:
+    """Relative POSIX paths of every file under ``folder``, sorted; top-level folders in
+    ``skip_top`` are not entered (their files are all keyed)."""
+    skip = set(skip_top)
+    found: list[str] = []
+    stack = [("", str(folder))]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and entry.name in skip):
+                        stack.append((rel + "/", entry.path))
+                else:
+                    found.append(rel)
+    found.sort()
+    return found
+
+
+@dataclass
+class ApplyResult:
+    written: int = 0  # files new or changed, moved into the live folder
+    unchanged: int = 0  # rendered, byte-identical to the live file, not moved (mtime kept)
+    deleted: int = 0
+
+
+def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: Any, entity_url: Any) -> ApplyResult:
+    """Move the staged files into ``live`` and delete what the new site no longer has.
+
+    New and changed files go first and deletions last, so a page is never linked to one that is
+    already gone. Each move is a ``rename`` within one file system, so a reader sees the old file
+    or the new one, never half of one.
+    """
+    result = ApplyResult()
+    old_files = old.all_files(record_url, entity_url)
+    new_files = new.all_files(record_url, entity_url)
+    forget(live)  # from here until save(): an interruption means the next build is clean
+    made: set[str] = set()
+    for rel in walk_files(staging):
+        source, target = staging / rel, live / rel
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            result.unchanged += 1
+            continue
+        folder = target.parent
+        if str(folder) not in made:
+            folder.mkdir(parents=True, exist_ok=True)
+            made.add(str(folder))
+        os.replace(source, target)
+        result.written += 1
+    folders: set[Path] = set()
+    for rel in sorted(old_files - new_files):
+        target = live / rel
+        try:
+            target.unlink()
+            result.deleted += 1
+            folders.add(target.parent)
+        except FileNotFoundError:
+            pass
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder != live and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    save(new, live)
+    return result

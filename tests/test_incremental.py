@@ -1,0 +1,135 @@
+"""Incremental builds: the same bytes as a clean build, and only changed files touched.
+
+One site lives through a night's typical events: a new batch, a withdrawal, a correction and
+the passing of time (records expiring). After each, ``disclose build`` updates the live output
+in place and ``disclose build --full`` builds the same input into a fresh folder; the two must
+be identical file for file, and every file whose bytes did not change must keep its mtime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.synthetic import synth_rows, write_export
+
+from .conftest import TODAY, SiteRoot
+
+SIZES = {"penalty": 60, "license": 30, "judgment": 8, "pledge": 8, "dishonesty": 8, "commendation": 8}
+
+
+def tree(folder: Path) -> dict[str, tuple[str, int]]:
+    """Relative path → (sha256, mtime in ns) of every file."""
+    found = {}
+    for base, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(base) / name
+            found[path.relative_to(folder).as_posix()] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+    return found
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
+    root = tmp_path_factory.mktemp("incremental") / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    # Small pages, so that a kind's list is capped and months span several pages.
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\n", encoding="utf-8")
+    for kind, count in SIZES.items():
+        export = write_export(root.parent / f"{kind}.csv", kind, synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)))
+        site.stage_and_approve(export, kind)
+    result = site.build(output="live")
+    assert result.exit_code == 0, result.stderr
+    assert "全量" in result.stdout
+    return site
+
+
+def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
+    """Build ``live`` incrementally and ``clean-<name>`` from scratch; compare them."""
+    before = tree(site.path / "live")
+    result = site.build(today=today, output="live")
+    assert result.exit_code == 0, result.stderr
+    assert "增量" in result.stdout, result.stdout
+    clean = site.run("build", "--today", today, "--output", f"clean-{name}", "--full")
+    assert clean.exit_code == 0, clean.stderr
+    after, fresh = tree(site.path / "live"), tree(site.path / f"clean-{name}")
+    assert sorted(after) == sorted(fresh), f"{name}: file lists differ: {sorted(set(after) ^ set(fresh))[:10]}"
+    differing = [path for path in after if after[path][0] != fresh[path][0]]
+    assert not differing, f"{name}: incremental output differs from a clean build in {differing[:10]}"
+    kept = [path for path in after if path in before and before[path][0] == after[path][0]]
+    touched = [path for path in kept if before[path][1] != after[path][1]]
+    assert not touched, f"{name}: unchanged files were rewritten: {touched[:10]}"
+    changed = sorted(path for path in after if path not in before or before[path][0] != after[path][0])
+    removed = sorted(set(before) - set(after))
+    return {"changed": changed, "removed": removed, "kept": len(kept), "stdout": result.stdout}
+
+
+def test_a_rebuild_without_changes_rewrites_nothing(live: SiteRoot) -> None:
+    outcome = step(live, "same")
+    assert outcome["changed"] == [] and outcome["removed"] == []
+    assert "新增或更新 0 个文件，删除 0 个" in outcome["stdout"]
+
+
+def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> None:
+    export = write_export(live.path.parent / "penalty-new.csv", "penalty",
+                          synth_rows("penalty", 5, seed=8, today=dt.date(2026, 11, 25), start=5001, max_days=10))
+    live.stage_and_approve(export, "penalty")
+    outcome = step(live, "batch")
+    records = [p for p in outcome["changed"] if p.startswith("records/")]
+    before = {p for p in tree(live.path / "clean-same") if p.startswith("records/")}
+    added = {p for p in tree(live.path / "clean-batch") if p.startswith("records/")} - before
+    assert added and set(records) == added and all(p.startswith("records/penalty/") for p in records)
+    assert len(before) > 50 and outcome["kept"] > 0.8 * len(tree(live.path / "live"))
+    assert not any(p.startswith("records/license/") or p.startswith("downloads/license") for p in outcome["changed"])
+    assert "downloads/penalty.csv" in outcome["changed"]
+    assert outcome["removed"] == []
+
+
+def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot) -> None:
+    from generator.batches import BatchStore
+    from generator.settings import load_config
+
+    store = BatchStore(live.path, load_config(live.path))
+    penalty = next(b for b in store.all() if b.kind == "penalty")
+    record = next(r for r in penalty.iter_records() if (live.path / "live" / f"records/penalty/{r['id'][:2]}/{r['id']}.html").exists())
+    docno = record["fields"]["行政处罚决定书文号"]
+    withdrawal = live.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    outcome = step(live, "withdrawal")
+    page = f"records/penalty/{record['id'][:2]}/{record['id']}.html"
+    assert page in outcome["removed"]
+    assert not (live.path / "live" / page).exists()
+    assert "downloads/penalty.csv" in outcome["changed"]
+    for path in ("downloads/penalty.csv", "downloads/penalty.json"):
+        assert docno not in (live.path / "live" / path).read_text(encoding="utf-8-sig")
+    assert len([p for p in outcome["changed"] if p.startswith("records/")]) == 0
+
+
+def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
+    rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
+    corrected = dict(rows[3], 许可内容="准予从事相关经营活动（更正：经营范围以许可证为准）")
+    live.stage_and_approve(write_export(live.path.parent / "license-fix.csv", "license", [corrected]), "license")
+    outcome = step(live, "correction")
+    records = [p for p in outcome["changed"] if p.startswith("records/")]
+    assert len(records) == 1 and records[0].startswith("records/license/")
+    assert "经营范围以许可证为准" in (live.path / "live" / records[0]).read_text(encoding="utf-8")
+
+
+def test_time_passing_expires_records_in_place(live: SiteRoot) -> None:
+    later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
+    outcome = step(live, "later", today=later)
+    assert any(p.startswith("records/penalty/") for p in outcome["removed"])
+
+
+def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
+    css = live.path / "theme" / "templates" / "record.html"
+    css.write_text(css.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}<!-- v2 -->", 1), encoding="utf-8")
+    result = live.build(today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live")
+    assert result.exit_code == 0 and "全量" in result.stdout
+    page = next((live.path / "live" / "records" / "license").rglob("*.html"))
+    assert "<!-- v2 -->" in page.read_text(encoding="utf-8")
