@@ -42,4 +42,4 @@ bench: install-test
 	$(BIN)/python bench/site.py $(BENCH_ARGS)
 
 clean:
-	rm -rf output .output.disclose-manifest reports .pytest_cache
+	rm -rf output .output.disclose-manifest .cache reports .pytest_cache

@@ -66,7 +66,7 @@ def main() -> None:
     shutil.copy(page, out / "search" / "index.html")
     files = [p for p in (out / "search").rglob("*") if p.is_file()]
     print(f"{args.records} records: generated in {generated:.0f} s, search index built in {indexed:.0f} s — "
-          f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, {len(manifest['shards'])} shards, "
+          f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, {len(manifest['segments'])} segment(s), "
           f"manifest {(out / 'search' / 'manifest.json').stat().st_size / 1024:.0f} KiB", file=sys.stderr)
     rows = [r for r in recs if r.kind == "penalty"]
     del recs

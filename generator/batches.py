@@ -69,6 +69,7 @@ class Batch:
 
     path: Path
     manifest: dict[str, Any]
+    checked_sha256: str = ""  # the records' sha256 as last read, when it matched every approval
 
     @property
     def id(self) -> str:
@@ -111,6 +112,7 @@ class Batch:
         actual = actual_sha if actual_sha is not None else self.actual_sha256()
         if approvals and (any(a.get("records_sha256") != actual for a in approvals) or self.manifest.get("records_sha256") != actual):
             return "tampered", None
+        self.checked_sha256 = actual
         editors: list[str] = []
         for approval in approvals:
             if approval["editor"] not in editors:

@@ -436,15 +436,24 @@ class DisclosureGenerator(Generator):
             self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"])
 
     def _write_search(self, out: Path, everything: list[PublishedRecord], authorities: list[dict[str, Any]]) -> None:
-        """The search index, unless its records and authorities are what the live site has."""
-        key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}" for r in everything), authorities)
-        old = self.old.units.get("search") if self.old else None
-        if old is not None and old[0] == key:
-            self.manifest.units["search"] = old
-            return
-        build_search(out, everything, authorities, self.cfg)
-        files = tuple(f"search/{rel}" for rel in incremental.walk_files(out / "search") if rel != "index.html")
-        self.manifest.units["search"] = (key, files)
+        """The search index; a segment whose records are what the live site has is not rewritten."""
+        written: list[tuple[str, bytes]] = []
+
+        def keep(name: str, members: list[PublishedRecord]) -> bool:
+            key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}" for r in members))
+            unit = f"search/{name}"
+            old = self.old.units.get(unit) if self.old else None
+            if old is not None and old[0] == key:
+                self.manifest.units[unit] = old
+                return True
+            written.append((name, key))
+            self.manifest.units[unit] = (key, ())  # its files once written: the same order as a clean build
+            return False
+
+        build_search(out, everything, authorities, self.cfg, keep)
+        for name, key in written:
+            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
+            self.manifest.units[f"search/{name}"] = (key, files)
 
     def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:

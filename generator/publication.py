@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import json
 import os
+import pickle
 import sys
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -105,12 +109,13 @@ class PublishedRecord:
     keeps that dict.
     """
 
-    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields")
+    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq")
 
     def __init__(self, kind: str, id: str, fields: dict[str, Any] | None, batch_id: str, source: str, approved_at: str,
                  ends: str | None, basis: str, *, brief: dict[str, Any] | None = None, path: str | None = None,
-                 offset: int = 0):
+                 offset: int = 0, seq: int = 0):
         self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
+        self.seq = seq  # position of this version among all approved rows, in approval order (search segments)
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})
@@ -190,6 +195,62 @@ def _neg_date(iso: str) -> int:
     return -int(iso.replace("-", ""))
 
 
+CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
+
+
+def _rules_digest(cfg: Config) -> str:
+    """What a batch's cached rows depend on besides its bytes: the period rules and this code."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(repr((cfg.PUBLICATION_RULES, cfg.PENALTY_SEVERITY, _BRIEF)).encode("utf-8"))
+    for module in ("publication.py", "schema.py", "batches.py"):
+        h.update((Path(__file__).parent / module).read_bytes())
+    return h.hexdigest()
+
+
+def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
+    """Per record line of an approved batch: (offset, id, brief, public, withheld, docno_key, ends,
+    basis, source), the ends as an ISO date or None.
+
+    Parsing a million JSON lines is most of the publication state's cost, and an approved batch
+    never changes (its sha256 is pinned), so the rows are cached per batch under ``cache``, keyed by
+    the batch's checked sha256 and the rules: a nightly build reads them back instead of the JSON.
+    """
+    kind = KINDS[batch.kind]
+    path = None
+    if cache is not None and batch.checked_sha256:
+        path = cache / f"{batch.id}-{batch.checked_sha256[:16]}-{_rules_digest(cfg)}.pickle"
+        try:
+            with path.open("rb") as fh:
+                return pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+            pass
+    rows = []
+    batch_source = batch.manifest.get("source", "")
+    with open(batch.records_path, "rb") as fh:
+        offset = 0
+        for line in fh:
+            here, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            fields = record["fields"]
+            public = record.get("public", True)
+            ends, basis = publication_end(kind, fields, cfg) if public else (None, "")
+            rows.append((here, record["id"], brief_of(kind, fields), public, record.get("withheld", ""),
+                         record.get("docno_key", ""), ends.isoformat() if ends else None, sys.intern(basis),
+                         sys.intern(str(fields.get(kind.source or "", "") or batch_source))))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                pickle.dump(rows, out, protocol=5)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)  # a cache that cannot be written is only slower
+    return rows
+
+
 def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True) -> State:
     """Replay approved batches; raise :class:`BuildError` naming every tampered batch."""
     approved, tampered = store.approved_in_order()
@@ -200,6 +261,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     iso_today = today.isoformat()
     published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
     pending: dict[str, PublishedRecord] = {}  # id → its latest version, if publishable on `today`
+    row = -1  # approved rows so far, in approval order: never renumbered by a later batch
     for batch, approval in approved:
         if batch.is_withdrawal:
             for entry in batch.iter_records():
@@ -209,30 +271,19 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         kind = KINDS[batch.kind]
         path = str(batch.records_path)
         approved_at = sys.intern(approval["approved_at"])
-        batch_source = batch.manifest.get("source", "")
-        with open(path, "rb") as fh:
-            offset = 0
-            for line in fh:
-                here, offset = offset, offset + len(line)
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                rid, fields = record["id"], record["fields"]
-                brief = brief_of(kind, fields)
-                public = record.get("public", True)
-                previous = state.latest.get(rid)
-                state.latest[rid] = Latest(kind.name, batch, here, public, record.get("withheld", ""), record.get("docno_key", ""), brief,
-                                           approved_at, previous.first_approved_at if previous is not None else approved_at)
-                state.withdrawn.pop(rid, None)
-                pending.pop(rid, None)
-                if not public:
-                    continue
-                ends, basis = publication_end(kind, fields, cfg)
-                if fields[kind.date] > iso_today or (ends is not None and ends < today):
-                    continue
-                pending[rid] = PublishedRecord(kind.name, rid, None, batch.id, sys.intern(str(fields.get(kind.source or "", "") or batch_source)),
-                                               approved_at, ends.isoformat() if ends else None, sys.intern(basis), brief=brief,
-                                               path=path, offset=here)
+        for here, rid, brief, public, withheld, docno_key, ends, basis, source in batch_rows(batch, cfg, store.root / CACHE_DIR):
+            row += 1
+            previous = state.latest.get(rid)
+            state.latest[rid] = Latest(kind.name, batch, here, public, withheld, docno_key, brief,
+                                       approved_at, previous.first_approved_at if previous is not None else approved_at)
+            state.withdrawn.pop(rid, None)
+            pending.pop(rid, None)
+            if not public:
+                continue
+            if brief[kind.date] > iso_today or (ends is not None and ends < iso_today):
+                continue
+            pending[rid] = PublishedRecord(kind.name, rid, None, batch.id, source, approved_at, ends, basis, brief=brief,
+                                           path=path, offset=here, seq=row)
     for rid, latest in state.latest.items():
         if rid in state.withdrawn:
             continue

@@ -3,14 +3,21 @@ term-range-partitioned lunr indexes built with lunr.py, and small display-field 
 
 Layout under ``search/`` (see docs/search.md for the design and its numbers):
 
-- ``manifest.json``: first token of each shard, capped tokens, year boundaries, kinds, sizes.
-- ``shards/<n>.json``: a lunr 2.3.9 index holding the postings of a contiguous range of tokens.
-- ``docs/<b>.json``: display fields of records ``b*BUCKET … b*BUCKET+BUCKET-1`` (refs are sequence
-  numbers in newest-first order, so sorting by date is sorting by ref).
+- ``manifest.json``: the segments, the years, kinds and page size.
+- ``s<k>/``: one *segment*: the published records whose approved version is among approved rows
+  ``k*SEARCH_SEGMENT_RECORDS …`` in approval order. A new batch lands in the newest segment and a
+  withdrawal changes the segment of its record, so an incremental build rewrites one or two
+  segments, not the index. Each segment holds:
+
+  - ``manifest.json``: first token of each shard, capped tokens, day boundaries, sizes;
+  - ``shards/<n>.json``: a lunr 2.3.9 index holding the postings of a contiguous range of tokens;
+  - ``docs/<b>.json``: display fields of the segment's records ``b*BUCKET … b*BUCKET+BUCKET-1`` (refs
+    are sequence numbers in newest-first order within the segment, so a ref's date is a lookup).
+
 - ``authorities.json``: a small lunr index of authority names, with their list pages.
 
-A query downloads the manifest, the shard of each query token and the buckets of the results it
-shows: never the whole index.
+A query downloads the manifests, the shard of each query token in each segment and the buckets of
+the results it shows: never the whole index.
 """
 
 from __future__ import annotations
@@ -202,9 +209,52 @@ def _dump(path: Path, obj: Any) -> None:
     _write_text(path, json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False))
 
 
-def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any) -> dict[str, Any]:
-    """Write the search files under ``out/search``; return the manifest."""
+def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[PublishedRecord]]]:
+    """(folder name, records) per non-empty segment, in segment order; input order kept inside.
+
+    A pure function of the records' approval sequence, so a clean build and an incremental one cut
+    the same segments."""
+    size = max(1, cfg.SEARCH_SEGMENT_RECORDS)
+    grouped: dict[int, list[PublishedRecord]] = defaultdict(list)
+    for record in records:
+        grouped[record.seq // size].append(record)
+    return [(f"s{number}", grouped[number]) for number in sorted(grouped)]
+
+
+def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any,
+                 keep: Any = None) -> dict[str, Any]:
+    """Write the search files under ``out/search``; return the top manifest.
+
+    ``keep(name, records)`` (incremental builds) says a segment is already live and unchanged; it
+    is then not written."""
     folder = out / "search"
+    folder.mkdir(parents=True, exist_ok=True)
+    listed, years = [], set()
+    for name, members in segments(records, cfg):
+        listed.append([name, len(members)])
+        years.update(int(r.date[:4]) for r in members)
+        if keep is None or not keep(name, members):
+            write_segment(folder / name, members, cfg)
+
+    # Authorities: a small index of names → their list pages.
+    auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
+    listing = json.dumps([[a["name"], a["kind"], a["count"], a["url"]] for a in authorities], ensure_ascii=False, separators=(",", ":"))
+    _write_text(folder / "authorities.json", f'{{"index":{_lunr_index(auth_docs)},"list":{listing}}}')
+    manifest = {
+        "version": TOKENIZER_VERSION,
+        "count": len(records),
+        "page": cfg.SEARCH_PAGE_SIZE,
+        "prefixMaxShards": cfg.SEARCH_PREFIX_MAX_SHARDS,
+        "kinds": {letter: [name, KINDS[name].label] for name, letter in KIND_LETTERS.items()},
+        "years": sorted(years, reverse=True),
+        "segments": listed,
+    }
+    _dump(folder / "manifest.json", manifest)
+    return manifest
+
+
+def write_segment(folder: Path, records: list[PublishedRecord], cfg: Any) -> dict[str, Any]:
+    """One segment's shards, display buckets and manifest; return the manifest."""
     (folder / "shards").mkdir(parents=True, exist_ok=True)
     (folder / "docs").mkdir(parents=True, exist_ok=True)
     ordered = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
@@ -213,12 +263,12 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
     # 20 million postings at 10^6 records take 160 MB instead of 1.5 GB.
     postings: dict[str, array] = {}
     refs: list[str] = []
-    years: list[list[Any]] = []
+    days: list[list[int]] = []
     for seq, record in enumerate(ordered):
         refs.append(ref_of(seq, record.kind))
-        year = int(record.date[:4])
-        if not years or years[-1][0] != year:
-            years.append([year, seq])
+        day = int(record.date.replace("-", ""))
+        if not days or days[-1][0] != day:
+            days.append([day, seq])
         counts: dict[str, int] = defaultdict(int)
         for token in record_tokens(record):
             counts[token] += 1
@@ -261,19 +311,11 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
                          str(brief.get(kind.authority, "") or ""), record.date, str(brief.get(kind.subject_code or "", "") or "")])
         _dump(folder / "docs" / f"{start // sizes.bucket}.json", rows)
 
-    # Authorities: a small index of names → their list pages.
-    auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
-    listing = json.dumps([[a["name"], a["kind"], a["count"], a["url"]] for a in authorities], ensure_ascii=False, separators=(",", ":"))
-    _write_text(folder / "authorities.json", f'{{"index":{_lunr_index(auth_docs)},"list":{listing}}}')
     manifest = {
-        "version": TOKENIZER_VERSION,
         "count": len(ordered),
         "bucket": sizes.bucket,
         "cap": sizes.token_cap,
-        "page": cfg.SEARCH_PAGE_SIZE,
-        "prefixMaxShards": cfg.SEARCH_PREFIX_MAX_SHARDS,
-        "kinds": {letter: [name, KINDS[name].label] for name, letter in KIND_LETTERS.items()},
-        "years": years,
+        "days": days,
         "capped": dict(sorted(capped.items())),
         "shards": first_tokens,
     }
@@ -286,32 +328,40 @@ def shard_for(first_tokens: list[str], token: str) -> int:
     return max(0, bisect.bisect_right(first_tokens, token) - 1)
 
 
+def day_of(days: list[list[int]], seq: int) -> int:
+    """The decision day (YYYYMMDD) of a segment's ref ``seq`` (the same lookup as search.js)."""
+    return days[max(0, bisect.bisect_right([start for _day, start in days], seq) - 1)][0]
+
+
 def search_records(folder: Path, query: str) -> list[str]:
-    """A Python reference of the client's matching (used by tests): record ids matching every term."""
+    """A Python reference of the client's matching (used by tests): record ids matching every term,
+    by score, then newest first, then segment and position."""
     from lunr.index import Index
     from lunr.query import Query
 
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    top = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     terms = query_terms(query)
-    usable = [t for t in terms if t["token"] not in manifest["capped"]] or terms
-    result: dict[str, float] | None = None
-    for term in usable:
-        token = term["token"]
-        lo = shard_for(manifest["shards"], token)
-        hi = shard_for(manifest["shards"], token + "\uffff") if term["prefix"] else lo
-        scores: dict[str, float] = defaultdict(float)
-        for number in range(lo, hi + 1):
-            index = Index.load(json.loads((folder / "shards" / f"{number}.json").read_text(encoding="utf-8")))
-            for match in index.query(index.create_query().term(token, use_pipeline=False,
-                                                                wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE)):
-                scores[match["ref"]] += match["score"]
-        result = dict(scores) if result is None else {r: s + scores[r] for r, s in result.items() if r in scores}
-    if not result:
-        return []
+    found: dict[tuple[int, int], float] = {}
+    manifests = {}
+    for number, (name, _count) in enumerate(top["segments"]):
+        manifest = manifests[number] = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
+        usable = [t for t in terms if t["token"] not in manifest["capped"]] or terms
+        result: dict[str, float] | None = None
+        for term in usable:
+            token = term["token"]
+            lo = shard_for(manifest["shards"], token)
+            hi = shard_for(manifest["shards"], token + "\uffff") if term["prefix"] else lo
+            scores: dict[str, float] = defaultdict(float)
+            for shard in range(lo, hi + 1):
+                index = Index.load(json.loads((folder / name / "shards" / f"{shard}.json").read_text(encoding="utf-8")))
+                for match in index.query(index.create_query().term(token, use_pipeline=False,
+                                                                    wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE)):
+                    scores[match["ref"]] += match["score"]
+            result = dict(scores) if result is None else {r: v + scores[r] for r, v in result.items() if r in scores}
+        found.update({(number, int(ref[1:], 36)): score for ref, score in (result or {}).items()})
     ids = []
-    for ref in sorted(result, key=lambda r: (-result[r], int(r[1:], 36))):
-        seq = int(ref[1:], 36)
-        bucket = json.loads((folder / "docs" / f"{seq // manifest['bucket']}.json").read_text(encoding="utf-8"))
+    for number, seq in sorted(found, key=lambda k: (-found[k], -day_of(manifests[k[0]]["days"], k[1]), k[0], k[1])):
+        name, manifest = top["segments"][number][0], manifests[number]
+        bucket = json.loads((folder / name / "docs" / f"{seq // manifest['bucket']}.json").read_text(encoding="utf-8"))
         ids.append(bucket[seq % manifest["bucket"]][0])
     return ids
-

@@ -44,6 +44,7 @@ MAX_LINES_PER_CHECK = 50  # a systematic fault would otherwise print a million l
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".xml", ".txt", ".js", ".css", ".svg", ".md"}
 _RID_BYTES = re.compile(rb"(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])")
 _FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")  # ０–９ in UTF-8; full-width punctuation is on every page
+_SEARCH_DOCS = re.compile(r"search/[^/]+/docs/[^/]+\.json$")  # display buckets of every segment
 _LINK = re.compile(rb'\s(?:href|src)="([^"]*)"')
 
 
@@ -124,7 +125,7 @@ def _check_pages(report: Report, state: State, files: set[str]) -> None:
 def _check_search(report: Report, state: State, output: Path, files: set[str]) -> None:
     expected = state.published_ids()
     found: set[str] = set()
-    for path in sorted(f for f in files if f.startswith("search/docs/") and f.endswith(".json")):
+    for path in sorted(f for f in files if _SEARCH_DOCS.match(f)):
         try:
             rows = json.loads((output / path).read_text(encoding="utf-8"))
             found.update(str(row[0]) for row in rows)

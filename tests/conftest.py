@@ -178,6 +178,9 @@ def demo_site(tmp_path_factory, messy):
     root = tmp_path_factory.mktemp("demo") / "site"
     root.mkdir()
     site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    # Small search segments, so that every browser search merges results across several.
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nSEARCH_SEGMENT_RECORDS = 30\n", encoding="utf-8")
     for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
         site.stage_and_approve(messy["files"][kind], kind)
     withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
     root.mkdir()
     site = SiteRoot(root)
     conf = root / "pelicanconf.py"
-    # Small pages, so that a kind's list is capped and months span several pages.
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\n", encoding="utf-8")
+    # Small pages, so that a kind's list is capped and months span several pages; small search segments.
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n",
+                    encoding="utf-8")
     for kind, count in SIZES.items():
         export = write_export(root.parent / f"{kind}.csv", kind, synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)))
         site.stage_and_approve(export, kind)
@@ -66,7 +68,12 @@ def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     assert not touched, f"{name}: unchanged files were rewritten: {touched[:10]}"
     changed = sorted(path for path in after if path not in before or before[path][0] != after[path][0])
     removed = sorted(set(before) - set(after))
-    return {"changed": changed, "removed": removed, "kept": len(kept), "stdout": result.stdout}
+    return {"changed": changed, "removed": removed, "kept": len(kept), "stdout": result.stdout,
+            "segments": sorted({p.split("/")[1] for p in changed + removed if p.startswith("search/s")})}
+
+
+def segments(site: SiteRoot) -> list[str]:
+    return [name for name, _count in json.loads((site.path / "live" / "search" / "manifest.json").read_text(encoding="utf-8"))["segments"]]
 
 
 def test_a_rebuild_without_changes_rewrites_nothing(live: SiteRoot) -> None:
@@ -88,6 +95,7 @@ def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> Non
     assert not any(p.startswith("records/license/") or p.startswith("downloads/license") for p in outcome["changed"])
     assert "downloads/penalty.csv" in outcome["changed"]
     assert outcome["removed"] == []
+    assert len(segments(live)) >= 4 and outcome["segments"] == [segments(live)[-1]]  # only the newest search segment
 
 
 def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot) -> None:
@@ -108,6 +116,7 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot) -> None:
     for path in ("downloads/penalty.csv", "downloads/penalty.json"):
         assert docno not in (live.path / "live" / path).read_text(encoding="utf-8-sig")
     assert len([p for p in outcome["changed"] if p.startswith("records/")]) == 0
+    assert len(outcome["segments"]) == 1  # the segment that held the record, no other
 
 
 def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -73,3 +74,30 @@ def test_working_days_skip_weekends_and_holidays_and_count_makeup_days():
     # 2026-09-30 (Wed) → 2026-10-12 (Mon): 10-01..10-07 holiday except weekends, 10-10 (Sat) make-up day.
     assert working_days_between(dt.date(2026, 9, 30), dt.date(2026, 10, 12), cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS) == 4
     assert working_days_between(dt.date(2026, 11, 20), dt.date(2026, 11, 27)) == 5
+
+
+def _published(state) -> list[tuple]:
+    return [(r.kind, r.id, r.ends, r.basis, r.source, r.seq, r._offset, r.brief) for rs in state.published.values() for r in rs]
+
+
+def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, department_csv):
+    from generator.batches import BatchStore
+    from generator.errors import BuildError
+    from generator.publication import CACHE_DIR, compute_state
+    from generator.settings import load_config
+
+    batch = site.stage_and_approve(department_csv, "penalty")
+    config = load_config(site.path)
+    day = dt.date(2026, 11, 28)
+    fresh = compute_state(BatchStore(site.path, config), config, day)
+    assert list((site.path / CACHE_DIR).glob(f"{batch}-*.pickle"))
+    cached = compute_state(BatchStore(site.path, config), config, day)
+    assert _published(cached) == _published(fresh) and fresh.total > 0
+    # Different period rules: the cache entry does not apply.
+    shorter = dataclasses.replace(config, PENALTY_SEVERITY={k: "轻微" for k in config.PENALTY_SEVERITY})
+    assert [r.ends for r in compute_state(BatchStore(site.path, shorter), shorter, day).published["penalty"]] != \
+        [r.ends for r in fresh.published["penalty"]]
+    records = site.batches / batch / "records.jsonl"
+    records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
+    with pytest.raises(BuildError, match=batch):
+        compute_state(BatchStore(site.path, config), config, day)

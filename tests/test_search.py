@@ -158,6 +158,25 @@ def test_results_are_linkable_filterable_and_the_back_button_works(demo_site, pa
 
 
 @pytest.mark.browser
+def test_results_from_every_search_segment_are_merged_newest_first_and_by_year(demo_site, page):
+    out, base = demo_site["out"], demo_site["base"]
+    top = json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))
+    assert len(top["segments"]) >= 2  # the fixture's SEARCH_SEGMENT_RECORDS = 30
+    ids = search_records(out / "search", "示例")
+    segment_of = {row[0]: name for name, _count in top["segments"]
+                  for bucket in (out / "search" / name / "docs").glob("*.json")
+                  for row in json.loads(bucket.read_text(encoding="utf-8"))}
+    assert len({segment_of[i] for i in ids}) >= 2
+    hrefs = search(page, base, "示例", sort="date")
+    assert {h.rsplit("/", 1)[-1].removesuffix(".html") for h in hrefs} <= set(ids)
+    for year in map(str, top["years"]):
+        search(page, base, "示例", year=year)
+        times = page.locator("#results time").evaluate_all("ts => ts.map(t => t.getAttribute('datetime'))")
+        assert times and all(t.startswith(year) for t in times), (year, times)
+    assert page.errors == []
+
+
+@pytest.mark.browser
 def test_typing_searches_as_you_type(demo_site, page):
     page.goto(f"{demo_site['base']}/search/index.html")
     page.locator("#q").press_sequentially("示例", delay=50)

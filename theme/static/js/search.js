@@ -1,7 +1,8 @@
 /*
  * 信用盐城 client-side search (no server). Reads ?q= and filters from the URL, searches as the user
- * types, and renders into #results. Downloads only: manifest.json, the shard of each query token,
- * and the display buckets of the results it shows. Design and numbers: docs/search.md.
+ * types, and renders into #results. Downloads only: the manifests, in each segment the shard of
+ * each query token, and the display buckets of the results it shows. Design and numbers:
+ * docs/search.md. A result is "<segment number>:<ref>" (ref = kind letter + base-36 position).
  * Every value from the index is inserted with textContent, never as HTML.
  */
 (function () {
@@ -22,14 +23,23 @@
       return r.json();
     });
   }
+  /* The top manifest with each segment's manifest as .segs[i] (with .path). */
   function manifest() {
-    return cache.manifest || (cache.manifest = getJSON("manifest.json"));
+    return cache.manifest || (cache.manifest = getJSON("manifest.json").then(function (m) {
+      return Promise.all(m.segments.map(function (s) { return getJSON(s[0] + "/manifest.json"); })).then(function (segs) {
+        segs.forEach(function (seg, i) { seg.path = m.segments[i][0]; });
+        m.segs = segs;
+        return m;
+      });
+    }));
   }
-  function shard(n) {
-    return cache.shards[n] || (cache.shards[n] = getJSON("shards/" + n + ".json").then(function (d) { return lunr.Index.load(d); }));
+  function shard(seg, n) {
+    var key = seg.path + "/" + n;
+    return cache.shards[key] || (cache.shards[key] = getJSON(seg.path + "/shards/" + n + ".json").then(function (d) { return lunr.Index.load(d); }));
   }
-  function bucket(n) {
-    return cache.docs[n] || (cache.docs[n] = getJSON("docs/" + n + ".json"));
+  function bucket(seg, n) {
+    var key = seg.path + "/" + n;
+    return cache.docs[key] || (cache.docs[key] = getJSON(seg.path + "/docs/" + n + ".json"));
   }
   function authorities() {
     return cache.authorities || (cache.authorities = getJSON("authorities.json").then(function (d) {
@@ -49,17 +59,28 @@
     return index.query(function (q) { q.term(term.token, { usePipeline: false, wildcard: wildcard }); });
   }
 
-  /* Candidates: refs matching every usable term, with summed lunr scores. */
+  /* Candidates: "<segment>:<ref>" matching every usable term, with summed lunr scores. */
   function candidates(m, terms) {
-    var usable = terms.filter(function (t) { return !Object.prototype.hasOwnProperty.call(m.capped, t.token); });
+    return Promise.all(m.segs.map(function (seg, i) { return segmentCandidates(m, seg, terms); })).then(function (found) {
+      var scores = {}, partial = false;
+      found.forEach(function (f, i) {
+        partial = partial || f.partial;
+        Object.keys(f.scores).forEach(function (ref) { scores[i + ":" + ref] = f.scores[ref]; });
+      });
+      return { scores: scores, partial: partial };
+    });
+  }
+
+  function segmentCandidates(m, seg, terms) {
+    var usable = terms.filter(function (t) { return !Object.prototype.hasOwnProperty.call(seg.capped, t.token); });
     var partial = false;
     if (!usable.length) { usable = terms; partial = true; }
     return Promise.all(usable.map(function (term) {
-      var lo = shardFor(m.shards, term.token);
-      var hi = term.prefix ? shardFor(m.shards, term.token + "\uffff") : lo;
+      var lo = shardFor(seg.shards, term.token);
+      var hi = term.prefix ? shardFor(seg.shards, term.token + "\uffff") : lo;
       if (hi - lo + 1 > m.prefixMaxShards) { hi = lo + m.prefixMaxShards - 1; partial = true; }
       var wanted = [];
-      for (var n = lo; n <= hi; n++) { wanted.push(shard(n)); }
+      for (var n = lo; n <= hi; n++) { wanted.push(shard(seg, n)); }
       return Promise.all(wanted).then(function (indexes) {
         var scores = {};
         indexes.forEach(function (index) {
@@ -78,29 +99,29 @@
     });
   }
 
-  function seqOf(ref) { return parseInt(ref.slice(1), 36); }
-
-  function yearRange(m, year) {
-    for (var i = 0; i < m.years.length; i++) {
-      if (String(m.years[i][0]) === year) {
-        return [m.years[i][1], i + 1 < m.years.length ? m.years[i + 1][1] : m.count];
-      }
-    }
-    return [0, 0];
+  /* A result "<segment>:<ref>" → {seg, kind letter, seq, day}: the day from the segment's day table. */
+  function parse(m, key) {
+    var colon = key.indexOf(":"), seg = m.segs[+key.slice(0, colon)], ref = key.slice(colon + 1);
+    var seq = parseInt(ref.slice(1), 36), days = seg.days, lo = 0, hi = days.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (days[mid][1] <= seq) { lo = mid + 1; } else { hi = mid; } }
+    return { seg: seg, segNo: +key.slice(0, colon), letter: ref[0], seq: seq, day: lo ? days[lo - 1][0] : 0 };
   }
 
-  /* Ordered, filtered refs (kind and year come from the ref itself; no download needed). */
+  /* Ordered, filtered results (kind and year need no download): newest first among equals. */
   function ordered(m, scores) {
-    var refs = Object.keys(scores);
-    if (state.kind) { refs = refs.filter(function (r) { return m.kinds[r[0]][0] === state.kind; }); }
-    if (state.year) {
-      var range = yearRange(m, state.year);
-      refs = refs.filter(function (r) { var s = seqOf(r); return s >= range[0] && s < range[1]; });
+    var info = {};
+    var keys = Object.keys(scores).filter(function (k) {
+      var p = info[k] = parse(m, k);
+      if (state.kind && m.kinds[p.letter][0] !== state.kind) { return false; }
+      return !state.year || String(Math.floor(p.day / 10000)) === state.year;
+    });
+    function newest(a, b) {
+      var x = info[a], y = info[b];
+      return (y.day - x.day) || (x.segNo - y.segNo) || (x.seq - y.seq);
     }
-    refs.sort(state.sort === "date"
-      ? function (a, b) { return seqOf(a) - seqOf(b); }
-      : function (a, b) { return (scores[b] - scores[a]) || (seqOf(a) - seqOf(b)); });
-    return refs;
+    keys.sort(state.sort === "date" ? newest : function (a, b) { return (scores[b] - scores[a]) || newest(a, b); });
+    keys.info = info;
+    return keys;
   }
 
   /* Display rows for refs, verifying that each query run really occurs (bigram AND is not contiguity). */
@@ -113,9 +134,9 @@
       var batch = refs.slice(index, index + Math.max(size, offset + limit - out.length));
       index += batch.length;
       scanned += batch.length;
-      return Promise.all(batch.map(function (ref) {
-        var seq = seqOf(ref);
-        return bucket(Math.floor(seq / m.bucket)).then(function (rows) { return { ref: ref, row: rows[seq % m.bucket] }; });
+      return Promise.all(batch.map(function (key) {
+        var p = refs.info[key];
+        return bucket(p.seg, Math.floor(p.seq / p.seg.bucket)).then(function (rows) { return { ref: p.letter, row: rows[p.seq % p.seg.bucket] }; });
       })).then(function (items) {
         items.forEach(function (item) {
           var row = item.row;
@@ -278,7 +299,7 @@
     var box = el("div", "search-filters");
     box.id = "search-filters";
     var kinds = [["", "全部类别"]].concat(Object.keys(m.kinds).map(function (k) { return [m.kinds[k][0], m.kinds[k][1]]; }));
-    var years = [["", "全部年份"]].concat(m.years.map(function (y) { return [String(y[0]), y[0] + "年"]; }));
+    var years = [["", "全部年份"]].concat(m.years.map(function (y) { return [String(y), y + "年"]; }));
     box.appendChild(select("f-kind", "类别", kinds, state.kind));
     box.appendChild(select("f-year", "年份", years, state.year));
     box.appendChild(select("f-auth", "机关", [["", "全部机关"]].concat(state.auth ? [[state.auth, state.auth]] : []), state.auth));
@@ -323,7 +344,9 @@
           // Every term one token of its own run: the index match is already exact, fetch only the page.
           var exactMatch = !state.auth && T.runs(q).every(function (r) { return r.length <= 2 || !/^[\u3007\u3400-\u9fff\uf900-\ufaff]/.test(r); });
           var start = exactMatch ? (state.page - 1) * PAGE : 0;
-          return verified(m, refs.slice(start), needles, (state.page - 1) * PAGE - start, PAGE, exactMatch).then(function (page) {
+          var rest = refs.slice(start);
+          rest.info = refs.info;
+          return verified(m, rest, needles, (state.page - 1) * PAGE - start, PAGE, exactMatch).then(function (page) {
             if (id !== runId) { return; }
             var exact = exactMatch || page.verifiedAll;
             var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
