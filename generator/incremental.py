@@ -27,10 +27,11 @@ import hashlib
 import importlib.metadata
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from .batches import atomic_write_bytes
 
 FORMAT = 1
 KEYED_TOP_FOLDERS = ("records", "entities")  # every file below these is keyed, never walked
@@ -83,15 +84,7 @@ def load(output: Path, fingerprint: str) -> Manifest | None:
 
 def save(manifest: Manifest, output: Path) -> None:
     manifest.output_inode = output.stat().st_ino
-    path = manifest_path(output)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-manifest-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(manifest, fh, protocol=5)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(manifest_path(output), pickle.dumps(manifest, protocol=5))
 
 
 def forget(output: Path) -> None:

@@ -14,12 +14,11 @@ import json
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .batches import Batch, BatchStore
+from .batches import Batch, BatchStore, atomic_write_bytes
 from .errors import BuildError
 from .schema import KINDS, Kind
 from .settings import Config
@@ -240,14 +239,10 @@ def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
                          record.get("docno_key", ""), ends.isoformat() if ends else None, sys.intern(basis),
                          sys.intern(str(fields.get(kind.source or "", "") or batch_source))))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
-            with os.fdopen(fd, "wb") as out:
-                pickle.dump(rows, out, protocol=5)
-            os.replace(tmp, path)
+            atomic_write_bytes(path, pickle.dumps(rows, protocol=5))
         except OSError:
-            Path(tmp).unlink(missing_ok=True)  # a cache that cannot be written is only slower
+            pass  # a cache that cannot be written is only slower
     return rows
 
 
