@@ -108,6 +108,8 @@ def refresh_site(path: Path) -> Path:
     for name in ("output", "theme", "content/pages"):
         shutil.rmtree(path / name, ignore_errors=True)
     (path / ".output.disclose-manifest").unlink(missing_ok=True)
+    for leftover in path.glob(".output.*"):  # an interrupted earlier run's temporary folders
+        shutil.rmtree(leftover, ignore_errors=True)
     shutil.copy(REPO / "pelicanconf.py", path / "pelicanconf.py")
     shutil.copytree(REPO / "theme", path / "theme")
     shutil.copytree(REPO / "content" / "pages", path / "content" / "pages")

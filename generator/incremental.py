@@ -13,9 +13,10 @@ Everything that is not keyed (home, statistics, feeds, sitemap, search page, the
 rendered every time and compared byte for byte on apply.
 
 The manifest lives beside the output (``.<output>.disclose-manifest``), never inside it, so it is
-never deployed. It names the output folder's inode: an output replaced by hand, a fingerprint
-change (theme, settings, generator code, library versions) or a missing manifest means a clean
-build. :func:`apply` removes the manifest before it touches the live folder and writes the new one
+never deployed. It holds a signature of the output (the digest of the files every build rewrites:
+home page, search manifest, sitemap), so an output replaced by another build, a fingerprint change
+(theme, settings, generator code, library versions) or a missing manifest means a clean build; an
+output restored from a CI cache together with its manifest is still used. :func:`apply` removes the manifest before it touches the live folder and writes the new one
 last, so an apply that is interrupted leaves no manifest and the next build is a clean one: that
 is the journal.
 """
@@ -48,7 +49,7 @@ class Manifest:
     """What the last build wrote and from which inputs."""
 
     fingerprint: str = ""
-    output_inode: int = 0
+    output_signature: str = ""
     records: dict[str, dict[str, bytes]] = field(default_factory=dict)  # kind → record id → key
     entities: dict[str, bytes] = field(default_factory=dict)  # entity id → key
     units: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)  # name → (key, its files)
@@ -74,16 +75,29 @@ def load(output: Path, fingerprint: str) -> Manifest | None:
     try:
         with path.open("rb") as fh:
             manifest = pickle.load(fh)
-        inode = output.stat().st_ino
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
-    if not isinstance(manifest, Manifest) or manifest.fingerprint != fingerprint or manifest.output_inode != inode:
+    if not isinstance(manifest, Manifest) or getattr(manifest, "fingerprint", None) != fingerprint \
+            or getattr(manifest, "output_signature", None) != signature(output):
         return None
     return manifest
 
 
+SIGNED = ("index.html", "search/manifest.json", "sitemap.xml")  # rewritten by every build that changes anything
+
+
+def signature(output: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for name in SIGNED:
+        try:
+            h.update((output / name).read_bytes())
+        except OSError:
+            h.update(b"-")
+    return h.hexdigest()
+
+
 def save(manifest: Manifest, output: Path) -> None:
-    manifest.output_inode = output.stat().st_ino
+    manifest.output_signature = signature(output)
     atomic_write_bytes(manifest_path(output), pickle.dumps(manifest, protocol=5))
 
 

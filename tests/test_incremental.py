@@ -135,6 +135,17 @@ def test_time_passing_expires_records_in_place(live: SiteRoot) -> None:
     assert any(p.startswith("records/penalty/") for p in outcome["removed"])
 
 
+def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> None:
+    import shutil
+
+    later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
+    shutil.rmtree(live.path / "live")
+    shutil.copytree(live.path / "clean-same", live.path / "live")  # an older site, e.g. restored from a backup
+    result = live.build(today=later, output="live")
+    assert result.exit_code == 0 and "全量" in result.stdout
+    assert tree(live.path / "live").keys() == tree(live.path / "clean-later").keys()
+
+
 def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     css = live.path / "theme" / "templates" / "record.html"
     css.write_text(css.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}<!-- v2 -->", 1), encoding="utf-8")
