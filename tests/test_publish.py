@@ -39,6 +39,15 @@ def test_workflow_steps_are_the_readme_commands_in_a_safe_order():
     assert positions == sorted(positions), gitlab
 
 
+def test_ci_keeps_the_last_build_so_the_nightly_build_is_incremental():
+    steps = workflow()["jobs"]["publish"]["steps"]
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert steps.index(cache) < next(i for i, s in enumerate(steps) if "disclose build" in s.get("run", ""))
+    assert cache["with"]["path"].split() == ["output", ".output.disclose-manifest", ".cache"]
+    gitlab = yaml.safe_load((REPO / ".gitlab-ci.yml").read_text(encoding="utf-8"))["publish"]["cache"]
+    assert gitlab["paths"] == ["output/", ".output.disclose-manifest", ".cache/"] and gitlab["when"] == "on_success"
+
+
 def test_no_credentials_in_the_repository():
     text = (REPO / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8")
     for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
