@@ -103,9 +103,15 @@ def fresh_site(path: Path) -> Path:
     return path
 
 
-def refresh_site(path: Path) -> Path:
-    """A kept site with this checkout's settings and theme, and no output: a build from scratch."""
-    for name in ("output", "theme", "content/pages"):
+def refresh_site(path: Path, keep_output: bool = False) -> Path:
+    """A kept site with this checkout's settings and theme, and no output, manifest or state cache:
+    a build from scratch. With ``keep_output``, only the theme and settings are refreshed."""
+    if keep_output:
+        shutil.copy(REPO / "pelicanconf.py", path / "pelicanconf.py")
+        shutil.rmtree(path / "theme", ignore_errors=True)
+        shutil.copytree(REPO / "theme", path / "theme")
+        return path
+    for name in ("output", "theme", "content/pages", ".cache"):
         shutil.rmtree(path / name, ignore_errors=True)
     (path / ".output.disclose-manifest").unlink(missing_ok=True)
     for leftover in path.glob(".output.*"):  # an interrupted earlier run's temporary folders

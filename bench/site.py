@@ -44,7 +44,7 @@ def stage(label: str, cmd: list[str], cwd: Path, results: dict) -> str:
     wall, rss, proc = timed(cmd, cwd=cwd, env={**os.environ, "DISCLOSE_TIMING": "1"})
     results[label] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss)}
     print(f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
-    if label == "build":
+    if "build" in label or "record" in label or "change" in label:
         print(proc.stderr.rstrip(), file=sys.stderr)  # the build's own stage timings
     return proc.stdout
 
@@ -203,10 +203,12 @@ def main() -> None:
                         help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)")
     parser.add_argument("--incremental", action="store_true",
                         help="after the full build, time incremental builds: no change, a new batch of 5,000 records, one withdrawal")
+    parser.add_argument("--reuse-output", action="store_true",
+                        help="with --reuse --incremental: keep the kept site's last output and time only the incremental builds")
     args = parser.parse_args()
     path = REPO / "bench" / "runs" / f"site-{args.records}"
     reuse = args.reuse and (path / "content" / "batches").is_dir()
-    site = refresh_site(path) if reuse else fresh_site(path)
+    site = refresh_site(path, keep_output=args.reuse_output) if reuse else fresh_site(path)
     results: dict = {"records": args.records, "machine": machine(), "reused_batches": reuse}
     print(f"site benchmark, {args.records} records — {machine()}", file=sys.stderr)
     started = time.perf_counter()
@@ -217,6 +219,10 @@ def main() -> None:
         out = stage(f"ingest {kind}", [DISCLOSE, "ingest", str(path), "--kind", kind, "--today", TODAY.isoformat()], site, results)
         batch = out.strip().splitlines()[-1].removeprefix("batch: ")
         stage(f"approve {kind}", [DISCLOSE, "approve", batch, "--editor", "基准测试"], site, results)
+    if args.reuse_output and args.incremental:
+        incremental_steps(site, args.records, results)
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+        return
     build_out = stage("build", [DISCLOSE, "build", "--today", TODAY.isoformat()], site, results)
     print("  " + build_out.strip().splitlines()[-1], file=sys.stderr)
     results["published"] = int(re.search(r"公示 (\d+) 条", build_out).group(1))
