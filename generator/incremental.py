@@ -44,6 +44,14 @@ def digest(*parts: Any) -> bytes:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=12).digest()
 
 
+def digest_keys(head: Any, keys: Iterable[bytes]) -> bytes:
+    """The key of a page made of several records: ``head`` (its own parameters) and their keys.
+    Hashing the records' 12-byte keys is ~10× cheaper than formatting their versions again."""
+    h = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=12)
+    h.update(b"".join(keys))
+    return h.digest()
+
+
 @dataclass
 class Manifest:
     """What the last build wrote and from which inputs."""
@@ -56,13 +64,16 @@ class Manifest:
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build
     data: dict[str, Any] = field(default_factory=dict)  # what a skipped unit still provides (download catalogs)
 
-    def all_files(self, record_url: Any, entity_url: Any) -> set[str]:
-        paths = {record_url(kind, rid) for kind, keys in self.records.items() for rid in keys}
-        paths.update(entity_url(eid) for eid in self.entities)
-        for _key, files in self.units.values():
-            paths.update(files)
-        paths.update(self.files)
-        return paths
+    def removed_since(self, old: "Manifest", record_url: Any, entity_url: Any) -> list[str]:
+        """Files ``old`` listed that this build no longer has, sorted (set differences by id: the
+        1.8 million paths of a 10^6 site are never formatted)."""
+        gone = {record_url(kind, rid) for kind, keys in old.records.items() for rid in keys.keys() - self.records.get(kind, {}).keys()}
+        gone.update(entity_url(eid) for eid in old.entities.keys() - self.entities.keys())
+        files = {f for _key, unit in self.units.values() for f in unit}
+        files.update(self.files)
+        gone.update(f for _key, unit in old.units.values() for f in unit if f not in files)
+        gone.update(f for f in old.files if f not in files)
+        return sorted(gone)
 
 
 def manifest_path(output: Path) -> Path:
@@ -163,8 +174,7 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
     or the new one, never half of one.
     """
     result = ApplyResult()
-    old_files = old.all_files(record_url, entity_url)
-    new_files = new.all_files(record_url, entity_url)
+    removed = new.removed_since(old, record_url, entity_url)
     forget(live)  # from here until save(): an interruption means the next build is clean
     made: set[str] = set()
     for rel in walk_files(staging):
@@ -179,7 +189,7 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
         os.replace(source, target)
         result.written += 1
     folders: set[Path] = set()
-    for rel in sorted(old_files - new_files):
+    for rel in removed:
         target = live / rel
         try:
             target.unlink()

@@ -9,6 +9,7 @@ code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shangh
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ from pelican.generators import Generator
 
 from . import incremental
 from .batches import BatchStore
-from .incremental import Manifest, digest
+from .incremental import Manifest, digest, digest_keys
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress
@@ -39,7 +40,7 @@ from .sitemodel import (
     authority_id,
     build_entities,
     display_rows,
-    entity_key,
+    record_entity,
     entity_url,
     group_url,
     groups,
@@ -127,6 +128,11 @@ class DisclosureGenerator(Generator):
         last_manifests = (self.old, self.manifest)
         self._stage(f"manifest: {'incremental' if self.old else 'clean'} build")
 
+    def _record_key(self, record: PublishedRecord) -> bytes:
+        """A record's input key: what its page, its list entries, its archive entry, its download
+        rows and its search entry are made from (see :meth:`_record_tasks`)."""
+        return self.manifest.records[record.kind][record.id]
+
     def _keep(self, unit: str, key: bytes, files: tuple[str, ...]) -> bool:
         """Record a keyed unit of output; True when the live site already has it, unchanged."""
         self.manifest.units[unit] = (key, files)
@@ -151,12 +157,7 @@ class DisclosureGenerator(Generator):
         return self._chrome_cache[root]
 
     def _write(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, in_sitemap: bool = True,
-               key: bytes | None = None, **kwargs: Any) -> None:
-        """Render one page; with an input ``key``, only if the live site's copy has another key."""
-        if key is not None and self._keep(name, key, (name,)):
-            if in_sitemap:
-                self.sitemap.append((name, lastmod))
-            return
+               **kwargs: Any) -> None:
         self.writer.write_file(name, self.get_template(template.removesuffix(".html")), self.page_context, relative_urls=relative,
                                CHROME=self._chrome(name, relative), **kwargs)
         if in_sitemap and name.endswith(".html") and name != "404.html":
@@ -190,7 +191,7 @@ class DisclosureGenerator(Generator):
             params = dict(title=title, page_no=page, page_count=pages, page_urls={p: base_url(p) for p in _page_window(page, pages)},
                           prev_url=base_url(page - 1) if page > 1 else None, next_url=base_url(page + 1) if page < pages else None,
                           first_url=base_url(1), last_url=base_url(pages), total=len(records), shown=shown)
-            key = digest(template, sorted(params.items()), extra_key, *(f"{r.id}:{r.batch_id}:{r._offset}" for r in chunk))
+            key = digest_keys((template, sorted(params.items()), extra_key), map(self._record_key, chunk))
             if self._keep(name, key, (name,)):
                 self.sitemap.append((name, None))
                 continue
@@ -298,8 +299,8 @@ class DisclosureGenerator(Generator):
         changed = []
         for eid in self.entity_ids:
             entity = self.entities[eid]
-            keys[eid] = key = digest(entity.name, entity.code, entity.category,
-                                     *(f"{k}:{r.id}:{r.batch_id}:{r._offset}" for k in KINDS for r in entity.records.get(k, ())))
+            head = (entity.name, entity.code, entity.category, [(k, len(entity.records[k])) for k in KINDS if k in entity.records])
+            keys[eid] = key = digest_keys(head, (self._record_key(r) for k in KINDS for r in entity.records.get(k, ())))
             if old.get(eid) != key:
                 changed.append(entity)
         tasks: list[tuple[str, str, list]] = [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
@@ -307,7 +308,7 @@ class DisclosureGenerator(Generator):
         kept = self.old.data.get("downloads", {}) if self.old else {}
         for kind_name, records in self.state.published.items():
             files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
-            key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}:{r.ends}:{r.basis}" for r in records))
+            key = digest_keys(kind_name, map(self._record_key, records))
             if self._keep(f"downloads/{kind_name}", key, files) and kind_name in kept:
                 self._kept_downloads[kind_name] = kept[kind_name]
             else:
@@ -343,7 +344,7 @@ class DisclosureGenerator(Generator):
         if what == "record":
             kind = KINDS[kind_name]
             for record in items:
-                found = entity_key(kind, record.brief)
+                found = record_entity(kind, record)
                 self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
                             rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
         else:
@@ -440,7 +441,7 @@ class DisclosureGenerator(Generator):
         written: list[tuple[str, bytes]] = []
 
         def keep(name: str, members: list[PublishedRecord]) -> bool:
-            key = digest(*(f"{r.id}:{r.batch_id}:{r._offset}" for r in members))
+            key = digest_keys(name, map(self._record_key, members))
             unit = f"search/{name}"
             old = self.old.units.get(unit) if self.old else None
             if old is not None and old[0] == key:
@@ -457,7 +458,7 @@ class DisclosureGenerator(Generator):
 
     def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:
-            ordered = sorted(records, key=lambda r: (r.approved_at, r.date, r.id), reverse=True)[: self.cfg.FEED_SIZE]
+            ordered = heapq.nlargest(self.cfg.FEED_SIZE, records, key=lambda r: (r.approved_at, r.date, r.id))  # = sorted(…)[:N]
             result = []
             for r in ordered:
                 s = summary(KINDS[r.kind], r)

@@ -108,13 +108,14 @@ class PublishedRecord:
     keeps that dict.
     """
 
-    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq")
+    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq", "entity")
 
     def __init__(self, kind: str, id: str, fields: dict[str, Any] | None, batch_id: str, source: str, approved_at: str,
                  ends: str | None, basis: str, *, brief: dict[str, Any] | None = None, path: str | None = None,
-                 offset: int = 0, seq: int = 0):
+                 offset: int = 0, seq: int = 0, entity: tuple[str, str] | tuple[()] | None = None):
         self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
         self.seq = seq  # position of this version among all approved rows, in approval order (search segments)
+        self.entity = entity  # (entity id, key) of its 信用档案, () for none, None when not computed yet
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})
@@ -201,19 +202,21 @@ def _rules_digest(cfg: Config) -> str:
     """What a batch's cached rows depend on besides its bytes: the period rules and this code."""
     h = hashlib.blake2b(digest_size=8)
     h.update(repr((cfg.PUBLICATION_RULES, cfg.PENALTY_SEVERITY, _BRIEF)).encode("utf-8"))
-    for module in ("publication.py", "schema.py", "batches.py"):
+    for module in ("publication.py", "schema.py", "batches.py", "sitemodel.py", "normalize.py", "checkdigits.py"):
         h.update((Path(__file__).parent / module).read_bytes())
     return h.hexdigest()
 
 
 def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
     """Per record line of an approved batch: (offset, id, brief, public, withheld, docno_key, ends,
-    basis, source), the ends as an ISO date or None.
+    basis, source, entity), the ends as an ISO date or None, the entity as (id, key) or () for none.
 
     Parsing a million JSON lines is most of the publication state's cost, and an approved batch
     never changes (its sha256 is pinned), so the rows are cached per batch under ``cache``, keyed by
     the batch's checked sha256 and the rules: a nightly build reads them back instead of the JSON.
     """
+    from .sitemodel import entity_key  # sitemodel builds on this module
+
     kind = KINDS[batch.kind]
     path = None
     if cache is not None and batch.checked_sha256:
@@ -235,9 +238,10 @@ def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
             fields = record["fields"]
             public = record.get("public", True)
             ends, basis = publication_end(kind, fields, cfg) if public else (None, "")
-            rows.append((here, record["id"], brief_of(kind, fields), public, record.get("withheld", ""),
+            brief = brief_of(kind, fields)
+            rows.append((here, record["id"], brief, public, record.get("withheld", ""),
                          record.get("docno_key", ""), ends.isoformat() if ends else None, sys.intern(basis),
-                         sys.intern(str(fields.get(kind.source or "", "") or batch_source))))
+                         sys.intern(str(fields.get(kind.source or "", "") or batch_source)), entity_key(kind, brief) or ()))
     if path is not None:
         try:
             atomic_write_bytes(path, pickle.dumps(rows, protocol=5))
@@ -266,7 +270,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         kind = KINDS[batch.kind]
         path = str(batch.records_path)
         approved_at = sys.intern(approval["approved_at"])
-        for here, rid, brief, public, withheld, docno_key, ends, basis, source in batch_rows(batch, cfg, store.root / CACHE_DIR):
+        for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity in batch_rows(batch, cfg, store.root / CACHE_DIR):
             row += 1
             previous = state.latest.get(rid)
             state.latest[rid] = Latest(kind.name, batch, here, public, withheld, docno_key, brief,
@@ -278,7 +282,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
             if brief[kind.date] > iso_today or (ends is not None and ends < iso_today):
                 continue
             pending[rid] = PublishedRecord(kind.name, rid, None, batch.id, source, approved_at, ends, basis, brief=brief,
-                                           path=path, offset=here, seq=row)
+                                           path=path, offset=here, seq=row, entity=entity)
     for rid, latest in state.latest.items():
         if rid in state.withdrawn:
             continue

@@ -61,6 +61,11 @@ def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
     return short_hash("entity\x1f" + key), key
 
 
+def record_entity(kind: Kind, record: PublishedRecord) -> tuple[str, str] | None:
+    """The record's entity (id, key): computed with its state at replay, else now."""
+    return (record.entity or None) if record.entity is not None else entity_key(kind, record.brief)
+
+
 def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-31") -> list[tuple[str, Any]]:
     """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
     rows: list[tuple[str, Any]] = []
@@ -129,7 +134,7 @@ def build_entities(state: State) -> dict[str, Entity]:
     for kind_name in KINDS:
         kind = KINDS[kind_name]
         for record in state.published.get(kind_name, []):
-            found = entity_key(kind, record.brief)
+            found = record_entity(kind, record)
             if not found:
                 continue
             eid, key = found
