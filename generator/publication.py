@@ -268,7 +268,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
                 pending.pop(entry["id"], None)
             continue
         kind = KINDS[batch.kind]
-        path = str(batch.records_path)
+        path, batch_id = str(batch.records_path), batch.id
         approved_at = sys.intern(approval["approved_at"])
         for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity in batch_rows(batch, cfg, store.root / CACHE_DIR):
             row += 1
@@ -281,7 +281,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
                 continue
             if brief[kind.date] > iso_today or (ends is not None and ends < iso_today):
                 continue
-            pending[rid] = PublishedRecord(kind.name, rid, None, batch.id, source, approved_at, ends, basis, brief=brief,
+            pending[rid] = PublishedRecord(kind.name, rid, None, batch_id, source, approved_at, ends, basis, brief=brief,
                                            path=path, offset=here, seq=row, entity=entity)
     for rid, latest in state.latest.items():
         if rid in state.withdrawn:
