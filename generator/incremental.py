@@ -16,9 +16,11 @@ The manifest lives beside the output (``.<output>.disclose-manifest``), never in
 never deployed. It holds a signature of the output (the digest of the files every build rewrites:
 home page, search manifest, sitemap), so an output replaced by another build, a fingerprint change
 (theme, settings, generator code, library versions) or a missing manifest means a clean build; an
-output restored from a CI cache together with its manifest is still used. :func:`apply` removes the manifest before it touches the live folder and writes the new one
-last, so an apply that is interrupted leaves no manifest and the next build is a clean one: that
-is the journal.
+output restored from a CI cache together with its manifest is still used.
+
+:func:`apply` removes the manifest before it touches the live folder and writes the new one last,
+so an apply that is interrupted leaves no manifest and the next build is a clean one: that is the
+journal.
 """
 
 from __future__ import annotations
