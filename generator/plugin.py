@@ -8,7 +8,9 @@ code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shangh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import heapq
 import logging
 import multiprocessing
@@ -86,7 +88,8 @@ class DisclosureGenerator(Generator):
         # Tampered batches raise here: Pelican stops before writing anything of ours.
         global last_state
         try:
-            self.state: State = compute_state(store, self.cfg, today)
+            with long_lived():
+                self.state: State = compute_state(store, self.cfg, today)
         except BaseException:
             self._close_pool()
             raise
@@ -111,7 +114,8 @@ class DisclosureGenerator(Generator):
         self._tasks_list: list = []
         self._futures: list = []
         self._submit(self._record_tasks())
-        self.entities = build_entities(self.state)
+        with long_lived():
+            self.entities = build_entities(self.state)
         self._stage(f"entities: {len(self.entities)}")
 
     def _load_manifest(self) -> None:
@@ -480,6 +484,22 @@ PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE
 last_manifests: tuple[Manifest | None, Manifest] | None = None  # (the last build's, this build's) for `disclose build`
 last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
+
+
+@contextlib.contextmanager
+def long_lived() -> Any:
+    """Build objects that live until the build ends (the state, the archives) without the cyclic
+    garbage collector, then freeze them out of its scans. Its full collections would otherwise
+    walk millions of them again and again: 35–50 % of the state's and the archives' time at 10^5
+    records, more at 10^6. Nothing built here forms reference cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
 
 
 def abort_workers() -> None:
