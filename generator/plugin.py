@@ -137,10 +137,15 @@ class DisclosureGenerator(Generator):
         rows and its search entry are made from (see :meth:`_record_tasks`)."""
         return self.manifest.records[record.kind][record.id]
 
-    def _keep(self, unit: str, key: bytes, files: tuple[str, ...]) -> bool:
-        """Record a keyed unit of output; True when the live site already has it, unchanged."""
-        self.manifest.units[unit] = (key, files)
-        return self.old is not None and self.old.units.get(unit) == (key, files)
+    def _keep(self, unit: str, key: bytes, files: tuple[str, ...] | None = None) -> bool:
+        """Record a keyed unit of output; True when the live site already has it, unchanged.
+
+        ``files=None``: the unit's files are known only once it is written (a search segment);
+        a kept unit takes them from the last manifest, a written one fills them in afterwards."""
+        old = self.old.units.get(unit) if self.old is not None else None
+        kept = old is not None and old[0] == key and (files is None or old[1] == files)
+        self.manifest.units[unit] = old if kept else (key, files or ())
+        return kept
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -446,13 +451,9 @@ class DisclosureGenerator(Generator):
 
         def keep(name: str, members: list[PublishedRecord]) -> bool:
             key = digest_keys(name, map(self._record_key, members))
-            unit = f"search/{name}"
-            old = self.old.units.get(unit) if self.old else None
-            if old is not None and old[0] == key:
-                self.manifest.units[unit] = old
+            if self._keep(f"search/{name}", key):
                 return True
             written.append((name, key))
-            self.manifest.units[unit] = (key, ())  # its files once written: the same order as a clean build
             return False
 
         build_search(out, everything, authorities, self.cfg, keep)
