@@ -42,7 +42,9 @@ def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
 def build_report(state: State, previous: dict[str, tuple[str, str]]) -> dict[str, Any]:
     current = {r.id: (r.kind, r.batch_id) for records in state.published.values() for r in records}
     new, updated, removed = [], [], []
-    for rid in sorted(current):
+    unknown = ("", None)
+    # Only the few records that differ are sorted (10^6 ids would take seconds, every night).
+    for rid in sorted(rid for rid, (_kind, batch) in current.items() if (previous.get(rid) or unknown)[1] != batch):
         kind, batch = current[rid]
         if rid not in previous:
             new.append({**_describe(state, rid, kind), "batch": batch})
@@ -85,6 +87,6 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path) -> P
     labels = {kind: schema.label for kind, schema in KINDS.items()}
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
-    lines = sorted(f"{r.id}\t{r.kind}\t{r.batch_id}\n" for records in state.published.values() for r in records)
-    atomic_write_text(folder / LAST, "".join(lines))
+    # In the state's order (by kind, then by approval): deterministic, and not sorted again.
+    atomic_write_text(folder / LAST, "".join(f"{r.id}\t{r.kind}\t{r.batch_id}\n" for records in state.published.values() for r in records))
     return folder / f"{day}.html"
