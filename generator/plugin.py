@@ -14,6 +14,7 @@ import gc
 import heapq
 import logging
 import multiprocessing
+import operator
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ from .outputs import write_downloads, write_feed, write_robots, write_sitemap, w
 from .progress import StageProgress
 from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
-from .search import build_search
+from .search import segments, write_search_top, write_segment
 from .settings import Config
 from .writers import DisclosureWriter
 from .sitemodel import (
@@ -132,11 +133,6 @@ class DisclosureGenerator(Generator):
         last_manifests = (self.old, self.manifest)
         self._stage(f"manifest: {'incremental' if self.old else 'clean'} build")
 
-    def _record_key(self, record: PublishedRecord) -> bytes:
-        """A record's input key: what its page, its list entries, its archive entry, its download
-        rows and its search entry are made from (see :meth:`_record_tasks`)."""
-        return self.manifest.records[record.kind][record.id]
-
     def _keep(self, unit: str, key: bytes, files: tuple[str, ...] | None = None) -> bool:
         """Record a keyed unit of output; True when the live site already has it, unchanged.
 
@@ -200,7 +196,7 @@ class DisclosureGenerator(Generator):
             params = dict(title=title, page_no=page, page_count=pages, page_urls={p: base_url(p) for p in _page_window(page, pages)},
                           prev_url=base_url(page - 1) if page > 1 else None, next_url=base_url(page + 1) if page < pages else None,
                           first_url=base_url(1), last_url=base_url(pages), total=len(records), shown=shown)
-            key = digest_keys((template, sorted(params.items()), extra_key), map(self._record_key, chunk))
+            key = digest_keys((template, sorted(params.items()), extra_key), map(RECORD_KEY, chunk))
             if self._keep(name, key, (name,)):
                 self.sitemap.append((name, None))
                 continue
@@ -225,9 +221,9 @@ class DisclosureGenerator(Generator):
         self._start_pages()
         self._stage("workers started")
         everything = [r for rs in state.published.values() for r in rs]
-        newest = sorted(everything, key=lambda r: (r.date, r.id), reverse=True)
+        newest = heapq.nlargest(self.cfg.HOME_NEWEST, everything, key=lambda r: (r.date, r.id))  # = sorted(…, reverse=True)[:N]
         today = self.context["TODAY"]
-        self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest[: self.cfg.HOME_NEWEST]],
+        self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest],
                     DATA_DATE=today)
         self._write("search/index.html", "search.html", DATA_DATE=today)
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
@@ -263,12 +259,15 @@ class DisclosureGenerator(Generator):
         self._stage("lists written")
         self._write_stats(out)
         self._stage("statistics written")
-        self._write_search(out, everything, authorities)
-        self._stage("search index written")
+        write_search_top(out, self._search_segments, authorities, self.cfg)
+        self._stage("search manifest written")
         self._write_feeds(out, everything)
         self._stage("feeds written")
         self._wait_for_pages()
-        self._stage("record and archive pages, downloads written")
+        self._stage("record and archive pages, downloads, search segments written")
+        for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
+            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
+            self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
         catalogs = dict(self._kept_downloads)
         catalogs.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
         self.manifest.data["downloads"] = catalogs
@@ -294,14 +293,25 @@ class DisclosureGenerator(Generator):
         size = RENDER_CHUNK
         tasks = []
         for kind_name, records in self.state.published.items():
-            keys = self.manifest.records[kind_name] = {
-                r.id: digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source) for r in records}
+            # A record's input key: what its page, its list entries, its archive entry, its download
+            # rows and its search entry are made from.
+            keys = self.manifest.records[kind_name] = {}
+            for r in records:
+                r.key = keys[r.id] = digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source)
             old = self.old.records.get(kind_name, {}) if self.old else {}
             changed = [r for r in records if old.get(r.id) != keys[r.id]] if old else records
             tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
         return tasks
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
+        """Search segments (first: the largest tasks), archive pages, downloads."""
+        tasks: list[tuple[str, str, list]] = []
+        everything = [r for rs in self.state.published.values() for r in rs]
+        self._search_segments = segments(everything, self.cfg)
+        for name, members in self._search_segments:
+            # A segment whose records are what the live site has is not rewritten.
+            if not self._keep(f"search/{name}", digest_keys(name, map(RECORD_KEY, members))):
+                tasks.append(("search", name, [(r.kind, r.id, r.brief) for r in members]))
         size = RENDER_CHUNK
         keys = self.manifest.entities
         old = self.old.entities if self.old else {}
@@ -309,15 +319,15 @@ class DisclosureGenerator(Generator):
         for eid in self.entity_ids:
             entity = self.entities[eid]
             head = (entity.name, entity.code, entity.category, [(k, len(entity.records[k])) for k in KINDS if k in entity.records])
-            keys[eid] = key = digest_keys(head, (self._record_key(r) for k in KINDS for r in entity.records.get(k, ())))
+            keys[eid] = key = digest_keys(head, (r.key for k in KINDS for r in entity.records.get(k, ())))
             if old.get(eid) != key:
                 changed.append(entity)
-        tasks: list[tuple[str, str, list]] = [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
+        tasks += [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
         self._kept_downloads: dict[str, list] = {}
         kept = self.old.data.get("downloads", {}) if self.old else {}
         for kind_name, records in self.state.published.items():
             files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
-            key = digest_keys(kind_name, map(self._record_key, records))
+            key = digest_keys(kind_name, map(RECORD_KEY, records))
             if self._keep(f"downloads/{kind_name}", key, files) and kind_name in kept:
                 self._kept_downloads[kind_name] = kept[kind_name]
             else:
@@ -335,8 +345,8 @@ class DisclosureGenerator(Generator):
                 self._futures.append(self._pool.submit(_render_in_worker, (*task, setup)))
 
     def render_task(self, task: tuple[str, str, list]) -> Any:
-        """Render one slice of record or archive pages, or one kind's downloads (in a worker, or
-        in-process).
+        """Render one slice of record or archive pages, one kind's downloads or one search segment
+        (in a worker, or in-process).
 
         Each slice gets its own Pelican ``Writer``: a writer remembers every file it wrote (to warn
         about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
@@ -349,6 +359,10 @@ class DisclosureGenerator(Generator):
             records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
                        for rid, ends, basis, path, offset in items]
             return ("downloads", (kind_name, write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)))
+        if what == "search":  # kind_name is the segment's name here
+            records = [PublishedRecord(kind, rid, None, "", "", "", None, "", brief=brief) for kind, rid, brief in items]
+            write_segment(Path(self.output_path) / "search" / kind_name, records, self.cfg)
+            return ("search", kind_name)
         self.writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":
             kind = KINDS[kind_name]
@@ -445,22 +459,6 @@ class DisclosureGenerator(Generator):
         for page in pages:
             self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"])
 
-    def _write_search(self, out: Path, everything: list[PublishedRecord], authorities: list[dict[str, Any]]) -> None:
-        """The search index; a segment whose records are what the live site has is not rewritten."""
-        written: list[tuple[str, bytes]] = []
-
-        def keep(name: str, members: list[PublishedRecord]) -> bool:
-            key = digest_keys(name, map(self._record_key, members))
-            if self._keep(f"search/{name}", key):
-                return True
-            written.append((name, key))
-            return False
-
-        build_search(out, everything, authorities, self.cfg, keep)
-        for name, key in written:
-            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
-            self.manifest.units[f"search/{name}"] = (key, files)
-
     def _write_feeds(self, out: Path, all_records: list) -> None:
         def entries(records: list) -> list[dict[str, Any]]:
             ordered = heapq.nlargest(self.cfg.FEED_SIZE, records, key=lambda r: (r.approved_at, r.date, r.id))  # = sorted(…)[:N]
@@ -478,6 +476,7 @@ class DisclosureGenerator(Generator):
 
 
 RENDER_CHUNK = 1_000  # pages per worker task
+RECORD_KEY = operator.attrgetter("key")
 ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
@@ -510,7 +509,7 @@ def abort_workers() -> None:
 
 
 def _pages(task: tuple[str, str, list]) -> int:
-    return 0 if task[0] == "downloads" else len(task[2])
+    return 0 if task[0] in ("downloads", "search") else len(task[2])
 
 
 def _render_in_worker(task: tuple[str, str, list]) -> Any:

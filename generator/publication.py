@@ -108,7 +108,8 @@ class PublishedRecord:
     keeps that dict.
     """
 
-    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq", "entity")
+    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq", "entity",
+                 "key")
 
     def __init__(self, kind: str, id: str, fields: dict[str, Any] | None, batch_id: str, source: str, approved_at: str,
                  ends: str | None, basis: str, *, brief: dict[str, Any] | None = None, path: str | None = None,
@@ -116,6 +117,7 @@ class PublishedRecord:
         self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
         self.seq = seq  # position of this version among all approved rows, in approval order (search segments)
         self.entity = entity  # (entity id, key) of its 信用档案, () for none, None when not computed yet
+        self.key = b""  # the input key of its page, set by the site build (generator.plugin)
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})

@@ -221,33 +221,36 @@ def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[P
     return [(f"s{number}", grouped[number]) for number in sorted(grouped)]
 
 
-def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any,
-                 keep: Any = None) -> dict[str, Any]:
-    """Write the search files under ``out/search``; return the top manifest.
+def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any) -> dict[str, Any]:
+    """Write every search file under ``out/search``; return the top manifest.
 
-    ``keep(name, records)`` (incremental builds) says a segment is already live and unchanged; it
-    is then not written."""
+    The site build does the same in two steps (segments in its worker processes, and
+    :func:`write_search_top`), so that an incremental build writes only changed segments."""
+    listed = []
+    for name, members in segments(records, cfg):
+        listed.append((name, members))
+        write_segment(out / "search" / name, members, cfg)
+    return write_search_top(out, listed, authorities, cfg)
+
+
+def write_search_top(out: Path, listed: list[tuple[str, list[PublishedRecord]]], authorities: list[dict[str, Any]],
+                     cfg: Any) -> dict[str, Any]:
+    """The top manifest (segments, years, kinds) and the authorities' index; return the manifest."""
     folder = out / "search"
     folder.mkdir(parents=True, exist_ok=True)
-    listed, years = [], set()
-    for name, members in segments(records, cfg):
-        listed.append([name, len(members)])
-        years.update(int(r.date[:4]) for r in members)
-        if keep is None or not keep(name, members):
-            write_segment(folder / name, members, cfg)
-
+    years = {int(r.date[:4]) for _name, members in listed for r in members}
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
     listing = json.dumps([[a["name"], a["kind"], a["count"], a["url"]] for a in authorities], ensure_ascii=False, separators=(",", ":"))
     _write_text(folder / "authorities.json", f'{{"index":{_lunr_index(auth_docs)},"list":{listing}}}')
     manifest = {
         "version": TOKENIZER_VERSION,
-        "count": len(records),
+        "count": sum(len(members) for _name, members in listed),
         "page": cfg.SEARCH_PAGE_SIZE,
         "prefixMaxShards": cfg.SEARCH_PREFIX_MAX_SHARDS,
         "kinds": {letter: [name, KINDS[name].label] for name, letter in KIND_LETTERS.items()},
         "years": sorted(years, reverse=True),
-        "segments": listed,
+        "segments": [[name, len(members)] for name, members in listed],
     }
     _dump(folder / "manifest.json", manifest)
     return manifest
