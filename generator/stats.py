@@ -90,19 +90,23 @@ def _counts(series: pd.Series) -> list[tuple[str, int]]:
 
 
 def published_frame(state: State) -> pd.DataFrame:
-    """One row per published record: what the overview needs, from the in-memory briefs."""
+    """One row per published record: what the overview needs, from the in-memory briefs.
+
+    Built a column at a time with list comprehensions: at 10^6 records a row-by-row loop with six
+    appends was the statistics' largest cost."""
     columns: dict[str, list[Any]] = {"kind": [], "date": [], "authority": [], "code": [], "behaviour": [], "penalty_types": []}
     for name, records in state.published.items():
         kind = KINDS[name]
+        briefs = [r.brief for r in records]
+        blank = [""] * len(briefs)
+        date, authority, code = kind.date, kind.authority, kind.subject_code or ""
+        columns["kind"] += [name] * len(briefs)
+        columns["date"] += [b[date] for b in briefs]
+        columns["authority"] += [str(b.get(authority) or "") for b in briefs]
+        columns["code"] += [str(b.get(code) or "") for b in briefs]
         penalty = name == "penalty"
-        for r in records:
-            brief = r.brief
-            columns["kind"].append(name)
-            columns["date"].append(brief[kind.date])
-            columns["authority"].append(str(brief.get(kind.authority) or ""))
-            columns["code"].append(str(brief.get(kind.subject_code or "") or ""))
-            columns["behaviour"].append(str(brief.get("违法行为类型") or "") if penalty else "")
-            columns["penalty_types"].append(str(brief.get("处罚类别") or "") if penalty else "")
+        columns["behaviour"] += [str(b.get("违法行为类型") or "") for b in briefs] if penalty else blank
+        columns["penalty_types"] += [str(b.get("处罚类别") or "") for b in briefs] if penalty else blank
     return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})  # text even when empty
 
 
@@ -174,15 +178,14 @@ def working_days(starts: np.ndarray, ends: np.ndarray, holidays: list[str], make
 
 def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
     """Every approved penalty and licence (latest version): department, decision date, first approval."""
-    rows: dict[str, list[Any]] = {"kind": [], "department": [], "decided": [], "approved": []}
-    for latest in state.latest.values():
-        if latest.kind not in ("penalty", "license"):
-            continue
-        kind = KINDS[latest.kind]
-        rows["kind"].append(latest.kind)
-        rows["department"].append(str(latest.brief.get(kind.authority) or "未填写"))
-        rows["decided"].append(latest.brief[kind.date])
-        rows["approved"].append((latest.first_approved_at or latest.approved_at)[:10])
+    names = {kind: (KINDS[kind].authority, KINDS[kind].date) for kind in ("penalty", "license")}
+    chosen = [latest for latest in state.latest.values() if latest.kind in names]
+    rows: dict[str, list[Any]] = {
+        "kind": [latest.kind for latest in chosen],
+        "department": [str(latest.brief.get(names[latest.kind][0]) or "未填写") for latest in chosen],
+        "decided": [latest.brief[names[latest.kind][1]] for latest in chosen],
+        "approved": [(latest.first_approved_at or latest.approved_at)[:10] for latest in chosen],
+    }
     frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in rows.items()})
     decided = frame["decided"].to_numpy(dtype="datetime64[D]")
     approved = frame["approved"].to_numpy(dtype="datetime64[D]")
@@ -202,10 +205,14 @@ def timeliness(state: State, cfg: Config) -> StatsPage:
                      "预警" if share < threshold else ""])
     rows.sort(key=lambda r: (r[3], r[0]))
     months = months_back(state.today, cfg.STATS_MONTHS)
+    # One grouping, not one scan of every row per month. on_time / count is what Series.mean() gives
+    # (an exact sum divided once), so the shares are the same to the last bit.
+    by_month = frame.groupby("month", sort=False)["on_time"]
+    sizes, sums = by_month.size().to_dict(), by_month.sum().to_dict()
     trend = []
     for month in months:
-        group = frame[frame["month"] == month]
-        trend.append([month, len(group), int(group["on_time"].sum()), round(float(group["on_time"].mean()), 4) if len(group) else None])
+        count, on_time = int(sizes.get(month, 0)), int(sums.get(month, 0))
+        trend.append([month, count, on_time, round(on_time / count, 4) if count else None])
     overall = float(frame["on_time"].mean()) if len(frame) else 0.0
     flagged = sum(1 for r in rows if r[5])
     shown = rows[: cfg.STATS_CHART_MAX_BARS]

@@ -81,6 +81,23 @@ def test_timeliness_per_department_matches_a_hand_count(built):
         assert (row["预警"] == "预警") == (on_time / len(delays) < CFG.TIMELINESS_ALERT_SHARE)
 
 
+def test_timeliness_trend_matches_a_hand_count(built):
+    per_month: dict[str, list[int]] = {}
+    for kind, record, first_approved in approved_versions(built["site"]).values():
+        if kind not in ("penalty", "license"):
+            continue
+        decided = dt.date.fromisoformat(record["fields"][SCHEMAS[kind].date])
+        delay = working_days_between(decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS)
+        per_month.setdefault(decided.isoformat()[:7], []).append(delay)
+    rows = read_csv(built["out"] / "stats" / "timeliness-trend.csv")
+    assert len(rows) == CFG.STATS_MONTHS and any(int(row["信息条数"]) for row in rows)
+    for row in rows:
+        delays = per_month.get(row["月份"], [])
+        on_time = sum(1 for d in delays if d <= CFG.TIMELINESS_WORKING_DAYS)
+        assert (int(row["信息条数"]), int(row[f"{CFG.TIMELINESS_WORKING_DAYS}个工作日内公示"])) == (len(delays), on_time)
+        assert (float(row["按时率"]) == round(on_time / len(delays), 4)) if delays else row["按时率"] == ""
+
+
 def test_government_page_counts_only_published_records_of_government_bodies(built):
     expected = published_records(built["site"])
     dishonesty = Counter(r["fields"]["失信主体名称"] for r in expected["dishonesty"]
