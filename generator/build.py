@@ -18,6 +18,7 @@ from pathlib import Path
 from . import incremental
 from .batches import BatchStore
 from .errors import BuildError
+from .progress import timing
 from .publication import compute_state
 from .settings import SETTINGS_FILE, Config
 from .sitemodel import entity_url, record_url
@@ -99,6 +100,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             Pelican(settings).run()
         finally:
             os.chdir(cwd)
+        timing("pelican done")
         if not (tmp / "index.html").exists():
             raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
         from . import plugin
@@ -114,6 +116,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         else:
             last_apply = incremental.apply(tmp, output, old, new, record_url, entity_url)
             shutil.rmtree(tmp)
+        timing("output applied, manifest saved")
     except BaseException:
         from .plugin import abort_workers
 
@@ -125,4 +128,5 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
 
     assert plugin.last_state is not None
     write_build_report(root, cfg, plugin.last_state, output)
+    timing("build report written")
     return plugin.last_state.total

@@ -36,20 +36,21 @@ from typing import Any, Iterable, Mapping
 
 from .batches import atomic_write_bytes
 
-FORMAT = 1
+FORMAT = 2
+KEY_SIZE = 12  # bytes: collisions are out of reach at 10^8 pages (2^96)
 KEYED_TOP_FOLDERS = ("records", "entities")  # every file below these is keyed, never walked
 LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "lunr", "nh3", "bleach", "matplotlib", "pandas", "numpy")
 
 
 def digest(*parts: Any) -> bytes:
-    """A 12-byte input key: collisions are out of reach at 10^8 pages (2^96)."""
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=12).digest()
+    """An input key of :data:`KEY_SIZE` bytes."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=KEY_SIZE).digest()
 
 
 def digest_keys(head: Any, keys: Iterable[bytes]) -> bytes:
     """The key of a page made of several records: ``head`` (its own parameters) and their keys.
     Hashing the records' 12-byte keys is ~10× cheaper than formatting their versions again."""
-    h = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=12)
+    h = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=KEY_SIZE)
     h.update(b"".join(keys))
     return h.digest()
 
@@ -60,7 +61,7 @@ class Manifest:
 
     fingerprint: str = ""
     output_signature: str = ""
-    records: dict[str, dict[str, bytes]] = field(default_factory=dict)  # kind → record id → key
+    records: dict[str, dict[str, bytes]] = field(default_factory=dict)  # kind → record id → key + its archive's id
     entities: dict[str, bytes] = field(default_factory=dict)  # entity id → key
     units: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)  # name → (key, its files)
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build

@@ -17,7 +17,6 @@ import multiprocessing
 import operator
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,10 @@ from pelican.generators import Generator
 
 from . import incremental
 from .batches import BatchStore
-from .incremental import Manifest, digest, digest_keys
+from .incremental import KEY_SIZE, Manifest, digest, digest_keys
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
-from .progress import StageProgress
+from .progress import StageProgress, timing
 from .publication import PublishedRecord, State, compute_state
 from .schema import KINDS
 from .search import segments, write_search_top, write_segment
@@ -82,7 +81,6 @@ class DisclosureGenerator(Generator):
         self._roots: dict[int, str] = {}
 
     def generate_context(self) -> None:
-        self._t0 = time.perf_counter()
         store = BatchStore(self.root, self.cfg)
         self._fork_workers(store)
         today = build_today(self.settings)
@@ -205,13 +203,9 @@ class DisclosureGenerator(Generator):
     # -- output --------------------------------------------------------------------------------
 
     def _stage(self, name: str) -> None:
-        """Log how long each stage took (``DISCLOSE_TIMING=1`` prints them): speed is a feature."""
-        now = time.perf_counter()
-        if os.environ.get("DISCLOSE_TIMING"):
-            print(f"  [{now - self._t0:7.1f} s] {name}", file=sys.stderr, flush=True)
+        timing(name)
 
     def generate_output(self, writer: Any) -> None:
-        self._t0 = getattr(self, "_t0", time.perf_counter())
         self._stage("output: start")
         self.writer = writer
         out = Path(self.output_path)
@@ -292,15 +286,26 @@ class DisclosureGenerator(Generator):
         :meth:`_wait_for_pages`)."""
         size = RENDER_CHUNK
         tasks = []
+        # Archives that can have changed: those of a changed record's new and old version and of a
+        # removed record's (None: all of them, on a clean build).
+        self._affected: set[str] | None = None if self.old is None else set()
         for kind_name, records in self.state.published.items():
+            kind = KINDS[kind_name]
             # A record's input key: what its page, its list entries, its archive entry, its download
-            # rows and its search entry are made from.
+            # rows and its search entry are made from. The manifest keeps it with the record's
+            # archive id, so a later build knows which archive a changed or removed record left.
             keys = self.manifest.records[kind_name] = {}
             for r in records:
-                r.key = keys[r.id] = digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source)
+                r.key = digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source)
+                found = record_entity(kind, r)
+                keys[r.id] = r.key + found[0].encode() if found else r.key
             old = self.old.records.get(kind_name, {}) if self.old else {}
             changed = [r for r in records if old.get(r.id) != keys[r.id]] if old else records
             tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
+            if self._affected is not None:
+                entries = [keys[r.id] for r in changed] + [old[r.id] for r in changed if r.id in old]
+                entries += [old[rid] for rid in old.keys() - keys.keys()]
+                self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
         return tasks
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
@@ -316,7 +321,11 @@ class DisclosureGenerator(Generator):
         keys = self.manifest.entities
         old = self.old.entities if self.old else {}
         changed = []
+        affected = self._affected
         for eid in self.entity_ids:
+            if affected is not None and eid not in affected and eid in old:
+                keys[eid] = old[eid]  # none of its records changed, came or went
+                continue
             entity = self.entities[eid]
             head = (entity.name, entity.code, entity.category, [(k, len(entity.records[k])) for k in KINDS if k in entity.records])
             keys[eid] = key = digest_keys(head, (r.key for k in KINDS for r in entity.records.get(k, ())))

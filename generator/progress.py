@@ -9,7 +9,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Any
+
+_START = time.perf_counter()  # this module is imported as the command starts
+
+
+def timing(name: str) -> None:
+    """``DISCLOSE_TIMING=1``: print the seconds since the command started and the stage just done
+    (speed is a feature: every build can say where its time went)."""
+    if os.environ.get("DISCLOSE_TIMING"):
+        print(f"  [{time.perf_counter() - _START:7.1f} s] {name}", file=sys.stderr, flush=True)
 
 
 def progress_mode() -> str | None:

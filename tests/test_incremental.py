@@ -129,6 +129,24 @@ def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
     assert "经营范围以许可证为准" in (live.path / "live" / records[0]).read_text(encoding="utf-8")
 
 
+def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: SiteRoot) -> None:
+    # An incremental build re-keys only the archives a changed record joins or leaves: the one it
+    # left is known from the last build's manifest, not from the state.
+    rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
+    name, code, docno = "行政相对人名称", "行政相对人代码_1(统一社会信用代码)", "行政许可决定文书号"
+    second = dict(rows[4], **{docno: "盐审批许〔2026〕9001号"})  # the subject gets a second licence
+    live.stage_and_approve(write_export(live.path.parent / "license-second.csv", "license", [second]), "license")
+    step(live, "second")
+    archive = [p for p in sorted((live.path / "live" / "entities").rglob("*.html")) if rows[4][code] in p.read_text(encoding="utf-8")]
+    assert len(archive) == 1 and rows[4][docno] in archive[0].read_text(encoding="utf-8")
+    moved = dict(rows[4], **{name: rows[5][name], code: rows[5][code]})  # the first licence was another subject's
+    live.stage_and_approve(write_export(live.path.parent / "license-move.csv", "license", [moved]), "license")
+    outcome = step(live, "moved")
+    assert archive[0].relative_to(live.path / "live").as_posix() in outcome["changed"]
+    left = archive[0].read_text(encoding="utf-8")
+    assert rows[4][docno] not in left and second[docno] in left
+
+
 def test_time_passing_expires_records_in_place(live: SiteRoot) -> None:
     later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
     outcome = step(live, "later", today=later)
