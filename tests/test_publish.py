@@ -110,3 +110,16 @@ def test_ci_gets_quiet_line_oriented_progress(site, department_csv):
     assert lines and all(line.startswith("记录页与信用档案：") for line in lines), lines  # no bar, no escape codes
     assert lines[-1].startswith("记录页与信用档案：100%")
     assert result.stdout.startswith("已构建 output")
+
+
+def test_a_long_build_report_counts_everything_and_lists_the_first(site, department_csv, monkeypatch):
+    from generator import buildreport
+
+    monkeypatch.setattr(buildreport, "REPORT_MAX_ITEMS", 3)
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    report = json.loads((site.path / "reports" / "build" / f"{TODAY}.json").read_text(encoding="utf-8"))
+    assert report["counts"]["new"] == 4 and report["truncated"] is True
+    listed = [item["id"] for item in report["changes"]["new"]]
+    assert len(listed) == 3 and listed == sorted(listed)
+
