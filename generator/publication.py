@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import pickle
 import sys
@@ -137,9 +138,10 @@ class PublishedRecord:
         return f"PublishedRecord({self.kind}, {self.id})"
 
 
-@dataclass
+@dataclass(slots=True)
 class Latest:
-    """The latest approved version of a record: where it is, and what is needed without reading it."""
+    """The latest approved version of a record: where it is, and what is needed without reading it.
+    Slotted: one exists per approved record id, 10^6 of them at a city's scale."""
 
     kind: str
     batch: Batch
@@ -193,10 +195,21 @@ def sort_key(record: PublishedRecord) -> tuple:
     return (_neg_date(record.date), record.id)
 
 
+def sort_newest_first(records: list[PublishedRecord]) -> None:
+    """Sort one kind's records in place by :func:`sort_key`, as two stable sorts on C-speed keys
+    (by id, then by decision date descending; ISO dates compare as text, and a reversed sort keeps
+    equal dates in id order): a third of the time of the tuple key at 10^6 records."""
+    records.sort(key=_ID)
+    if records:
+        date = KINDS[records[0].kind].date
+        records.sort(key=lambda r: r.brief[date], reverse=True)
+
+
 def _neg_date(iso: str) -> int:
     return -int(iso.replace("-", ""))
 
 
+_ID = operator.attrgetter("id")
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
 
 
@@ -295,6 +308,6 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     for rid, record in pending.items():
         published[record.kind].append(record)
     for records in published.values():
-        records.sort(key=sort_key)
+        sort_newest_first(records)
     state.published = published
     return state

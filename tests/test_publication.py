@@ -6,8 +6,10 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from generator.publication import add_months, penalty_severity, publication_end, rule_in_force
+from generator.publication import PublishedRecord, add_months, penalty_severity, publication_end, rule_in_force, sort_key, sort_newest_first
 from generator.schema import KINDS
 from generator.settings import DEFAULT_PENALTY_SEVERITY, Config
 from generator.workdays import working_days_between
@@ -101,3 +103,14 @@ def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, de
     records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
     with pytest.raises(BuildError, match=batch):
         compute_state(BatchStore(site.path, config), config, day)
+
+
+@given(st.lists(st.tuples(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)),
+                          st.text(alphabet="0123456789abcdef", min_size=1, max_size=6)), max_size=60, unique_by=lambda t: t[1]))
+def test_lists_sort_newest_first_then_by_id(rows):
+    date = KINDS["penalty"].date
+    records = [PublishedRecord("penalty", rid, None, "b", "", "", None, "", brief={date: day.isoformat()}) for day, rid in rows]
+    fast = list(records)
+    sort_newest_first(fast)
+    assert [r.id for r in fast] == [r.id for r in sorted(records, key=sort_key)]
+
