@@ -89,6 +89,6 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path) -> P
     labels = {kind: schema.label for kind, schema in KINDS.items()}
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
-    # In the state's order (by kind, then by approval): deterministic, and not sorted again.
+    # In the state's order (by kind, then newest first, then by id): deterministic, and not sorted again.
     atomic_write_text(folder / LAST, "".join(f"{r.id}\t{r.kind}\t{r.batch_id}\n" for records in state.published.values() for r in records))
     return folder / f"{day}.html"

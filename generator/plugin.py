@@ -112,7 +112,8 @@ class DisclosureGenerator(Generator):
         # Record pages need nothing more: the workers start on them while the archives are grouped.
         self._tasks_list: list = []
         self._futures: list = []
-        self._submit(self._record_tasks())
+        with long_lived():  # a key and an archive id per record: 10^6 objects that live until the end
+            self._submit(self._record_tasks())
         with long_lived():
             self.entities = build_entities(self.state)
         self._stage(f"entities: {len(self.entities)}")
@@ -214,8 +215,9 @@ class DisclosureGenerator(Generator):
         # Record and archive pages render in worker processes while this process writes the rest.
         self._start_pages()
         self._stage("workers started")
-        everything = [r for rs in state.published.values() for r in rs]
-        newest = heapq.nlargest(self.cfg.HOME_NEWEST, everything, key=lambda r: (r.date, r.id))  # = sorted(…, reverse=True)[:N]
+        # = sorted(every record, reverse=True)[:N], from the part of each kind that can hold them.
+        candidates = [r for records in state.published.values() for r in _newest_days(records, self.cfg.HOME_NEWEST)]
+        newest = heapq.nlargest(self.cfg.HOME_NEWEST, candidates, key=lambda r: (r.date, r.id))
         today = self.context["TODAY"]
         self._write("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest],
                     DATA_DATE=today)
@@ -255,7 +257,7 @@ class DisclosureGenerator(Generator):
         self._stage("statistics written")
         write_search_top(out, self._search_segments, authorities, self.cfg)
         self._stage("search manifest written")
-        self._write_feeds(out, everything)
+        self._write_feeds(out)
         self._stage("feeds written")
         self._wait_for_pages()
         self._stage("record and archive pages, downloads, search segments written")
@@ -468,9 +470,13 @@ class DisclosureGenerator(Generator):
         for page in pages:
             self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"])
 
-    def _write_feeds(self, out: Path, all_records: list) -> None:
-        def entries(records: list) -> list[dict[str, Any]]:
-            ordered = heapq.nlargest(self.cfg.FEED_SIZE, records, key=lambda r: (r.approved_at, r.date, r.id))  # = sorted(…)[:N]
+    def _write_feeds(self, out: Path) -> None:
+        size = self.cfg.FEED_SIZE
+
+        def newest(records: list) -> list:
+            return heapq.nlargest(size, records, key=lambda r: (r.approved_at, r.date, r.id))  # = sorted(…)[:N]
+
+        def entries(ordered: list) -> list[dict[str, Any]]:
             result = []
             for r in ordered:
                 s = summary(KINDS[r.kind], r)
@@ -478,10 +484,14 @@ class DisclosureGenerator(Generator):
                                "summary": f"{s['authority']} {s['date_text']} {s['extra']}".strip(), "published": r.approved_at})
             return result
 
-        write_feed(out / "feeds/all.atom.xml", f"{self.cfg.SITENAME}：最新公示", f"{self.base}/feeds/all.atom.xml", self.base, entries(all_records))
+        # The newest of all are among each kind's newest (ids are unique: a total order), so every
+        # record is keyed once, not twice.
+        per_kind = {kind_name: newest(self.state.published[kind_name]) for kind_name in KINDS}
+        everything = newest([r for records in per_kind.values() for r in records])
+        write_feed(out / "feeds/all.atom.xml", f"{self.cfg.SITENAME}：最新公示", f"{self.base}/feeds/all.atom.xml", self.base, entries(everything))
         for kind_name, kind in KINDS.items():
             write_feed(out / f"feeds/{kind_name}.atom.xml", f"{self.cfg.SITENAME}：{kind.label}", f"{self.base}/feeds/{kind_name}.atom.xml",
-                       self.base, entries(self.state.published[kind_name]))
+                       self.base, entries(per_kind[kind_name]))
 
 
 RENDER_CHUNK = 1_000  # pages per worker task
@@ -524,6 +534,18 @@ def _pages(task: tuple[str, str, list]) -> int:
 def _render_in_worker(task: tuple[str, str, list]) -> Any:
     assert _ACTIVE is not None
     return _ACTIVE.render_task(task)
+
+
+def _newest_days(records: list[PublishedRecord], count: int) -> list[PublishedRecord]:
+    """The shortest prefix of one kind's records (newest first, the state's order) that holds
+    every record decided on or after the day of its ``count``-th: all of its ``count`` newest by
+    (date, id), whatever the order within a day."""
+    if len(records) <= count or count <= 0:
+        return records if count > 0 else []
+    day, end = records[count - 1].date, count
+    while end < len(records) and records[end].date == day:
+        end += 1
+    return records[:end]
 
 
 def _page_window(page: int, pages: int, width: int = 2) -> list[int]:

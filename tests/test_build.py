@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator.checkdigits import find_full_rids
 from generator.demo import FORMULA, HOSTILE_IMG
@@ -157,6 +159,40 @@ def test_record_page_shows_masked_id_deadline_source_and_objection_box(built):
     assert "对该信息有异议？/ 申请信用修复" in text and "pages/objection.html" in text
 
 
+def test_home_page_shows_the_newest_records_newest_first(built):
+    from generator.schema import KINDS as SCHEMAS
+    from generator.settings import Config
+
+    expected = [(record["fields"][SCHEMAS[kind].date], record["id"]) for kind, records in published_records(built["site"]).items()
+                for record in records]
+    newest = [rid for _date, rid in sorted(expected, reverse=True)[: Config().HOME_NEWEST]]
+    section = (built["out"] / "index.html").read_text(encoding="utf-8").split('id="newest-title"')[1].split("</section>")[0]
+    shown = re.findall(r'records/[a-z]+/[0-9a-z]{2}/([0-9a-z]+)\.html', section)
+    assert shown == newest
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.text(alphabet="0123456789abcdef", min_size=1, max_size=4)), max_size=40,
+                unique_by=lambda t: t[1]), st.integers(0, 12))
+def test_each_kinds_newest_days_hold_its_newest_records(rows, count):
+    import datetime as dt
+
+    from generator.plugin import _newest_days
+    from generator.publication import PublishedRecord, sort_newest_first
+    from generator.schema import KINDS as SCHEMAS
+
+    date = SCHEMAS["penalty"].date
+    records = [PublishedRecord("penalty", rid, None, "b", "", "", None, "",
+                               brief={date: (dt.date(2026, 1, 1) + dt.timedelta(days=day)).isoformat()}) for day, rid in rows]
+    sort_newest_first(records)
+
+    def by_date_then_id(r):
+        return (r.date, r.id)
+
+    head = _newest_days(records, count)
+    assert head == records[: len(head)]  # a prefix of the state's order
+    assert sorted(head, key=by_date_then_id, reverse=True)[:count] == sorted(records, key=by_date_then_id, reverse=True)[:count]
+
+
 def test_feeds_and_sitemap_are_well_formed(built):
     out = built["out"]
     ns = {"a": "http://www.w3.org/2005/Atom", "s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -231,8 +267,7 @@ def test_records_leave_the_site_when_their_period_ends(site, department_csv):
 
 
 def test_markdown_fast_path_gives_the_same_html_as_the_full_route():
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
+    from hypothesis import settings
 
     from generator import markup
 
