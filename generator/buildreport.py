@@ -44,7 +44,7 @@ def build_report(state: State, previous: dict[str, tuple[str, str]]) -> dict[str
     unknown = ("", None)
     # Only the records that differ are sorted, and only the listed ones described: 10^6 ids would
     # take seconds every night, and a first build lists everything as new.
-    differing = sorted(rid for rid, (_kind, batch) in current.items() if (previous.get(rid) or unknown)[1] != batch)
+    differing = sorted(rid for rid, (_kind, batch) in current.items() if previous.get(rid, unknown)[1] != batch)
     new_ids = [rid for rid in differing if rid not in previous]
     updated_ids = [rid for rid in differing if rid in previous]
     removed_ids = sorted(previous.keys() - current.keys())

@@ -16,7 +16,6 @@ import logging
 import multiprocessing
 import operator
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ class DisclosureGenerator(Generator):
             self._close_pool()
             raise
         last_state = self.state
-        self._stage(f"publication state: {self.state.total} records")
+        timing(f"publication state: {self.state.total} records")
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
             # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
@@ -112,11 +111,10 @@ class DisclosureGenerator(Generator):
         # Record pages need nothing more: the workers start on them while the archives are grouped.
         self._tasks_list: list = []
         self._futures: list = []
-        with long_lived():  # a key and an archive id per record: 10^6 objects that live until the end
+        with long_lived():  # a key and an archive id per record, and the archives: they live until the end
             self._submit(self._record_tasks())
-        with long_lived():
             self.entities = build_entities(self.state)
-        self._stage(f"entities: {len(self.entities)}")
+        timing(f"entities: {len(self.entities)}")
 
     def _load_manifest(self) -> None:
         """The last build's page keys (see :mod:`generator.incremental`), if they still apply."""
@@ -130,7 +128,7 @@ class DisclosureGenerator(Generator):
         previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
         self.old = None if not previous or self.settings.get("DISCLOSE_FULL") else incremental.load(Path(previous), fingerprint)
         last_manifests = (self.old, self.manifest)
-        self._stage(f"manifest: {'incremental' if self.old else 'clean'} build")
+        timing(f"manifest: {'incremental' if self.old else 'clean'} build")
 
     def _keep(self, unit: str, key: bytes, files: tuple[str, ...] | None = None) -> bool:
         """Record a keyed unit of output; True when the live site already has it, unchanged.
@@ -203,18 +201,15 @@ class DisclosureGenerator(Generator):
 
     # -- output --------------------------------------------------------------------------------
 
-    def _stage(self, name: str) -> None:
-        timing(name)
-
     def generate_output(self, writer: Any) -> None:
-        self._stage("output: start")
+        timing("output: start")
         self.writer = writer
         out = Path(self.output_path)
         state = self.state
         self.entity_ids = sorted(self.entities)
         # Record and archive pages render in worker processes while this process writes the rest.
         self._start_pages()
-        self._stage("workers started")
+        timing("workers started")
         # = sorted(every record, reverse=True)[:N], from the part of each kind that can hold them.
         candidates = [r for records in state.published.values() for r in _newest_days(records, self.cfg.HOME_NEWEST)]
         newest = heapq.nlargest(self.cfg.HOME_NEWEST, candidates, key=lambda r: (r.date, r.id))
@@ -252,15 +247,15 @@ class DisclosureGenerator(Generator):
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], card, "list.html",
                                      f"{kind.label}信息：{label}", self.cfg.LIST_MAX_PAGES if by == "authority" else 0,
                                      kind=kind, section=by, group_label=label)
-        self._stage("lists written")
+        timing("lists written")
         self._write_stats(out)
-        self._stage("statistics written")
+        timing("statistics written")
         write_search_top(out, self._search_segments, authorities, self.cfg)
-        self._stage("search manifest written")
+        timing("search manifest written")
         self._write_feeds(out)
-        self._stage("feeds written")
+        timing("feeds written")
         self._wait_for_pages()
-        self._stage("record and archive pages, downloads, search segments written")
+        timing("record and archive pages, downloads, search segments written")
         for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
             files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
             self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
@@ -276,7 +271,7 @@ class DisclosureGenerator(Generator):
             self.sitemap.append((page.save_as, None))
         write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
         write_robots(out, self.base)
-        self._stage("sitemap written")
+        timing("sitemap written")
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 

@@ -190,23 +190,15 @@ def why_not_published(state: State, rid: str) -> tuple[str, str, str]:
     return "不属于任何已审核的批次（或批次审核后被修改）", "", ""
 
 
-def sort_key(record: PublishedRecord) -> tuple:
-    """Newest first, then by id: a total order, so output never depends on input order."""
-    return (_neg_date(record.date), record.id)
-
-
 def sort_newest_first(records: list[PublishedRecord]) -> None:
-    """Sort one kind's records in place by :func:`sort_key`, as two stable sorts on C-speed keys
-    (by id, then by decision date descending; ISO dates compare as text, and a reversed sort keeps
-    equal dates in id order): a third of the time of the tuple key at 10^6 records."""
+    """Sort one kind's records in place newest first, then by id: a total order, so output never
+    depends on input order. Two stable sorts on C-speed keys (by id, then by decision date
+    descending; ISO dates compare as text, and a reversed sort keeps equal dates in id order) take
+    a third of the time of one sort by a (−date, id) tuple at 10^6 records."""
     records.sort(key=_ID)
     if records:
         date = KINDS[records[0].kind].date
         records.sort(key=lambda r: r.brief[date], reverse=True)
-
-
-def _neg_date(iso: str) -> int:
-    return -int(iso.replace("-", ""))
 
 
 _ID = operator.attrgetter("id")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.publication import PublishedRecord, add_months, penalty_severity, publication_end, rule_in_force, sort_key, sort_newest_first
+from generator.publication import PublishedRecord, add_months, penalty_severity, publication_end, rule_in_force, sort_newest_first
 from generator.schema import KINDS
 from generator.settings import DEFAULT_PENALTY_SEVERITY, Config
 from generator.workdays import working_days_between
@@ -112,5 +112,6 @@ def test_lists_sort_newest_first_then_by_id(rows):
     records = [PublishedRecord("penalty", rid, None, "b", "", "", None, "", brief={date: day.isoformat()}) for day, rid in rows]
     fast = list(records)
     sort_newest_first(fast)
-    assert [r.id for r in fast] == [r.id for r in sorted(records, key=sort_key)]
+    newest_first_then_id = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
+    assert [r.id for r in fast] == [r.id for r in newest_first_then_id]
 
