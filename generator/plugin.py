@@ -32,7 +32,7 @@ from .incremental import KEY_SIZE, Manifest, digest, digest_keys
 from .markup import format_amount, format_date
 from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress, timing
-from .publication import PublishedRecord, State, compute_state
+from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
 from .search import segments, write_search_top, write_segment
 from .settings import Config
@@ -87,7 +87,7 @@ class DisclosureGenerator(Generator):
         global last_state
         try:
             with long_lived():
-                self.state: State = compute_state(store, self.cfg, today)
+                self.state: State = compute_state(store, self.cfg, today, map_chunks=self._map_chunks if self._pool else None)
         except BaseException:
             self._close_pool()
             raise
@@ -115,6 +115,13 @@ class DisclosureGenerator(Generator):
             self._submit(self._record_tasks())
             self.entities = build_entities(self.state)
         timing(f"entities: {len(self.entities)}")
+
+    def _map_chunks(self, chunks: list[tuple[str, str, str, int, int]]) -> list[list[tuple]]:
+        """Parse chunks of an uncached batch (:func:`publication.batch_rows`) in the workers, this
+        process taking chunks from the back of the queue as in :meth:`_wait_for_pages`."""
+        futures = [self._pool.submit(_render_in_worker, ("parse", "", chunk)) for chunk in chunks]
+        done = {i: parse_rows(self.cfg, *chunks[i]) for i in range(len(futures) - 1, -1, -1) if futures[i].cancel()}
+        return [done[i] if i in done else future.result() for i, future in enumerate(futures)]
 
     def _load_manifest(self) -> None:
         """The last build's page keys (see :mod:`generator.incremental`), if they still apply."""
@@ -351,14 +358,16 @@ class DisclosureGenerator(Generator):
                 self._futures.append(self._pool.submit(_render_in_worker, (*task, setup)))
 
     def render_task(self, task: tuple[str, str, list]) -> Any:
-        """Render one slice of record or archive pages, one kind's downloads or one search segment
-        (in a worker, or in-process).
+        """Render one slice of record or archive pages, one kind's downloads or one search segment,
+        or parse a chunk of a batch file (in a worker, or in-process).
 
         Each slice gets its own Pelican ``Writer``: a writer remembers every file it wrote (to warn
         about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
         share a file, so a fresh writer per slice loses no check.
         """
         what, kind_name, items = task[:3]
+        if what == "parse":  # a chunk of a batch file, for the publication state
+            return parse_rows(self.cfg, *items)
         if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":

@@ -17,7 +17,7 @@ import pickle
 import sys
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .batches import Batch, BatchStore, atomic_write_bytes
 from .errors import BuildError
@@ -214,17 +214,16 @@ def _rules_digest(cfg: Config) -> str:
     return h.hexdigest()
 
 
-def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
+def batch_rows(batch: Batch, cfg: Config, cache: Path | None, map_chunks: ChunkMap | None = None) -> list[tuple]:
     """Per record line of an approved batch: (offset, id, brief, public, withheld, docno_key, ends,
     basis, source, entity), the ends as an ISO date or None, the entity as (id, key) or () for none.
 
     Parsing a million JSON lines is most of the publication state's cost, and an approved batch
     never changes (its sha256 is pinned), so the rows are cached per batch under ``cache``, keyed by
     the batch's checked sha256 and the rules: a nightly build reads them back instead of the JSON.
+    On a miss the file is parsed in chunks of :data:`PARSE_CHUNK_BYTES`, through ``map_chunks``
+    when given (the site build passes its worker pool: a clean build's workers idle otherwise).
     """
-    from .sitemodel import entity_key  # sitemodel builds on this module
-
-    kind = KINDS[batch.kind]
     path = None
     if cache is not None and batch.checked_sha256:
         path = cache / f"{batch.id}-{batch.checked_sha256[:16]}-{_rules_digest(cfg)}.pickle"
@@ -233,11 +232,51 @@ def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
                 return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError):
             pass
+    source = batch.manifest.get("source", "")
+    chunks = [(str(batch.records_path), batch.kind, source, start, end) for start, end in line_chunks(batch.records_path)]
+    parts = map_chunks(chunks) if map_chunks is not None and len(chunks) > 1 else [parse_rows(cfg, *chunk) for chunk in chunks]
+    rows = [row for part in parts for row in part]
+    if path is not None:
+        try:
+            atomic_write_bytes(path, pickle.dumps(rows, protocol=5))
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+    return rows
+
+
+ChunkMap = Callable[[list[tuple[str, str, str, int, int]]], list[list[tuple]]]
+PARSE_CHUNK_BYTES = 16 << 20  # ~18,000 record lines: enough to outweigh pickling the rows back
+
+
+def line_chunks(path: Path, size: int | None = None) -> list[tuple[int, int]]:
+    """[start, end) byte spans of about ``size`` bytes that cover the file, each ending after a
+    newline (or at the end): every line starts in exactly one span."""
+    size = size or PARSE_CHUNK_BYTES
+    total = path.stat().st_size
+    bounds = [0]
+    with open(path, "rb") as fh:
+        while bounds[-1] + size < total:
+            fh.seek(bounds[-1] + size - 1)
+            fh.readline()  # to the end of the line holding the byte before the cut
+            if fh.tell() >= total:
+                break
+            bounds.append(fh.tell())
+    bounds.append(total)
+    return list(zip(bounds, bounds[1:]))
+
+
+def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start: int = 0, end: int | None = None) -> list[tuple]:
+    """:func:`batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
+    from .sitemodel import entity_key  # sitemodel builds on this module
+
+    kind = KINDS[kind_name]
     rows = []
-    batch_source = batch.manifest.get("source", "")
-    with open(batch.records_path, "rb") as fh:
-        offset = 0
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        offset = start
         for line in fh:
+            if end is not None and offset >= end:
+                break
             here, offset = offset, offset + len(line)
             if not line.strip():
                 continue
@@ -249,16 +288,12 @@ def batch_rows(batch: Batch, cfg: Config, cache: Path | None) -> list[tuple]:
             rows.append((here, record["id"], brief, public, record.get("withheld", ""),
                          record.get("docno_key", ""), ends.isoformat() if ends else None, sys.intern(basis),
                          sys.intern(str(fields.get(kind.source or "", "") or batch_source)), entity_key(kind, brief) or ()))
-    if path is not None:
-        try:
-            atomic_write_bytes(path, pickle.dumps(rows, protocol=5))
-        except OSError:
-            pass  # a cache that cannot be written is only slower
     return rows
 
 
-def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True) -> State:
-    """Replay approved batches; raise :class:`BuildError` naming every tampered batch."""
+def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True, map_chunks: ChunkMap | None = None) -> State:
+    """Replay approved batches; raise :class:`BuildError` naming every tampered batch.
+    ``map_chunks``: how to parse uncached batches in parallel (see :func:`batch_rows`)."""
     approved, tampered = store.approved_in_order()
     if tampered and strict:
         names = "、".join(b.id for b in tampered)
@@ -277,7 +312,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         kind = KINDS[batch.kind]
         path, batch_id = str(batch.records_path), batch.id
         approved_at = sys.intern(approval["approved_at"])
-        for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity in batch_rows(batch, cfg, store.root / CACHE_DIR):
+        for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity in batch_rows(batch, cfg, store.root / CACHE_DIR, map_chunks):
             row += 1
             previous = state.latest.get(rid)
             state.latest[rid] = Latest(kind.name, batch, here, public, withheld, docno_key, brief,

@@ -39,6 +39,7 @@ from lunr.pipeline import Pipeline
 
 from .publication import PublishedRecord
 from .schema import KINDS
+from .writers import write_new_file
 
 TOKENIZER_VERSION = 1
 FOLD_NAME = "xyycFold"
@@ -202,7 +203,7 @@ def _tf(tokens: list[str]) -> dict[str, int]:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.write_bytes(text.encode("utf-8"))  # binary: a text-mode open costs twice the system time
+    write_new_file(path, text.encode("utf-8"))
 
 
 def _dump(path: Path, obj: Any) -> None:

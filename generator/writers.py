@@ -4,8 +4,10 @@ Registered through ``signals.get_writer``, so Pelican's own pages and our record
 the same class. What it changes, each measured on this project's VM (10^6 records ≈ 1.8 million
 files, so every microsecond per file is half a minute per build):
 
-- files are opened in binary mode and written as UTF-8 bytes: a text-mode ``open`` costs about
-  twice the system time (≈ 240 µs against ≈ 120 µs per new file);
+- files are written as UTF-8 bytes with ``os.open``/``os.write`` (:func:`write_new_file`): a
+  text-mode ``open`` costs about twice the system time of a binary one, and a binary ``open`` still
+  adds three system calls (``fstat``, ``ioctl``, ``lseek``) and two objects per file: 50–67 µs
+  against 41–48 µs per new file (20,000 files, three runs each);
 - each output folder is created once per writer, not checked with ``os.makedirs`` for every file
   (two system calls, ≈ 55 µs);
 - the local context is a copy of the small context our generator passes, not of Pelican's full
@@ -27,6 +29,17 @@ from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
 log = logging.getLogger(__name__)
+
+
+def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """Create or replace ``path`` with ``data``: three system calls, no Python file object."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 class DisclosureWriter(Writer):
@@ -57,7 +70,6 @@ class DisclosureWriter(Writer):
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        with open(path, "wb") as handle:
-            handle.write(output)
+        write_new_file(path, output)
         log.debug('Writing "%s"', path)
         signals.content_written.send(path, context=local)

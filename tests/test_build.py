@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import re
 import subprocess
@@ -284,7 +285,21 @@ def test_markdown_fast_path_gives_the_same_html_as_the_full_route():
     check()
 
 
-def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, tmp_path):
+def test_a_repeated_markdown_cell_is_rendered_once_and_stays_sanitised():
+    from generator import markup
+
+    text = "1. 依法履行合同\n2. <script>alert(1)</script>[链接](javascript:alert(1))"
+    markup._full_route.cache_clear()
+    first = markup.render_markdown(text)
+    second = markup.render_markdown(text)
+    assert first == second == markup._full_route.__wrapped__(text)
+    assert "<script" not in second and "javascript:" not in second and "<ol>" in second
+    assert markup._full_route.cache_info().hits == 1
+
+
+def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, tmp_path, monkeypatch):
+    from generator import publication
+
     site = built["site"]
     conf = site.path / "pelicanconf.py"
     original = conf.read_text(encoding="utf-8")
@@ -292,7 +307,11 @@ def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, t
         conf.write_text(original + "\nBUILD_WORKERS = 1\n", encoding="utf-8")
         assert site.build(output=str(tmp_path / "single")).exit_code == 0
         conf.write_text(original + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n", encoding="utf-8")
+        # The batches parsed again, in chunks of a few lines across the workers (no state cache).
+        shutil.rmtree(site.path / publication.CACHE_DIR)
+        monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 2_000)
         assert site.build(output=str(tmp_path / "parallel")).exit_code == 0
+        assert list((site.path / publication.CACHE_DIR).glob("*.pickle"))
     finally:
         conf.write_text(original, encoding="utf-8")
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "single") == tree_digest(built["out"])

@@ -105,6 +105,34 @@ def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, de
         compute_state(BatchStore(site.path, config), config, day)
 
 
+def test_a_batch_parsed_in_chunks_gives_the_rows_of_one_pass(site, department_csv):
+    """A clean build parses big batches in chunks across its workers; every line must land in
+    exactly one chunk, at its own offset, whatever the chunk size and blank lines."""
+    from hypothesis import settings
+
+    from generator.batches import BatchStore
+    from generator.publication import line_chunks, parse_rows
+    from generator.settings import load_config
+
+    batch_id = site.stage_and_approve(department_csv, "penalty")
+    config = load_config(site.path)
+    batch = BatchStore(site.path, config).get(batch_id)
+    path = batch.records_path
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n\n", 1))  # a blank line inside (parsing only: not approved again)
+    whole = parse_rows(config, str(path), "penalty", "来源", 0, None)
+    size = path.stat().st_size
+    assert len(whole) >= 3
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(min_value=1, max_value=size + 10))
+    def check(chunk):
+        spans = line_chunks(path, chunk)
+        assert spans[0][0] == 0 and spans[-1][1] == size and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert [row for start, end in spans for row in parse_rows(config, str(path), "penalty", "来源", start, end)] == whole
+
+    check()
+
+
 @given(st.lists(st.tuples(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)),
                           st.text(alphabet="0123456789abcdef", min_size=1, max_size=6)), max_size=60, unique_by=lambda t: t[1]))
 def test_lists_sort_newest_first_then_by_id(rows):
