@@ -1,33 +1,66 @@
 """The build report: what a build published, corrected and took down since the last one, and why.
 
 Written after a successful build only, under ``REPORTS_DIR/build/`` (never published): a JSON
-file for machines and CI artifacts, an HTML page for editors, and ``last-published.tsv``, the
-list the next build compares with (record id, kind, batch of the version shown).
+file for machines and CI artifacts, an HTML page for editors, and ``last-published.pickle``, what
+the next build compares with: the ids published from each (kind, batch), in the state's order.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
-from .batches import atomic_write_text
+from .batches import atomic_write_bytes, atomic_write_text
 from .publication import State, why_not_published
 from .schema import KINDS
 from .settings import Config
 
 REPORT_MAX_ITEMS = 5_000  # per list; the counts are always complete
-LAST = "last-published.tsv"
+LAST = "last-published.pickle"
+LEGACY_LAST = "last-published.tsv"  # written by builds before 2026-11-28: id, kind, batch per line
+
+Groups = dict[tuple[str, str], list[str]]  # (kind, batch of the version shown) → record ids
 
 
-def _read_last(path: Path) -> dict[str, tuple[str, str]]:
-    if not path.exists():
+def published_groups(state: State) -> Groups:
+    groups: Groups = {}
+    for kind, records in state.published.items():
+        for record in records:
+            key = (kind, record.batch_id)
+            ids = groups.get(key)
+            if ids is None:
+                ids = groups[key] = []
+            ids.append(record.id)
+    return groups
+
+
+def _read_last(folder: Path) -> Groups:
+    """The last build's groups; {} when there is none (every record is then new) or it is unreadable."""
+    try:
+        with (folder / LAST).open("rb") as fh:
+            groups = pickle.load(fh)
+        return groups if isinstance(groups, dict) else {}
+    except FileNotFoundError:
+        pass
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
         return {}
-    result = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        rid, kind, batch = (line.split("\t") + ["", ""])[:3]
-        result[rid] = (kind, batch)
-    return result
+    groups = {}
+    if (folder / LEGACY_LAST).exists():
+        for line in (folder / LEGACY_LAST).read_text(encoding="utf-8").splitlines():
+            rid, kind, batch = (line.split("\t") + ["", ""])[:3]
+            groups.setdefault((kind, batch), []).append(rid)
+    return groups
+
+
+def _where(groups: Groups, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(kind, batch) of each of ``ids``, found with set intersections (C speed), not a dict of 10^6."""
+    wanted, found = set(ids), {}
+    for key, members in groups.items():
+        for rid in wanted.intersection(members):
+            found[rid] = key
+    return found
 
 
 def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
@@ -39,22 +72,30 @@ def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
             "docno": str(brief.get(schema.docno, "")) if schema else ""}
 
 
-def build_report(state: State, previous: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    current = {r.id: (r.kind, r.batch_id) for records in state.published.values() for r in records}
-    unknown = ("", None)
-    # Only the records that differ are sorted, and only the listed ones described: 10^6 ids would
-    # take seconds every night, and a first build lists everything as new.
-    differing = sorted(rid for rid, (_kind, batch) in current.items() if previous.get(rid, unknown)[1] != batch)
-    new_ids = [rid for rid in differing if rid not in previous]
-    updated_ids = [rid for rid in differing if rid in previous]
-    removed_ids = sorted(previous.keys() - current.keys())
-    new = [{**_describe(state, rid, current[rid][0]), "batch": current[rid][1]} for rid in new_ids[:REPORT_MAX_ITEMS]]
-    updated = [{**_describe(state, rid, current[rid][0]), "batch": current[rid][1], "previous_batch": previous[rid][1]}
+def build_report(state: State, previous: Groups, current: Groups | None = None) -> dict[str, Any]:
+    """New, updated (another batch's version shown) and removed records since ``previous``.
+
+    Set operations on the ids of each (kind, batch): a nightly build at 10^6 records compares in
+    well under a second; only the records that differ are sorted, and only the listed ones described."""
+    current = published_groups(state) if current is None else current
+    current_ids: set[str] = set().union(*current.values())
+    previous_ids: set[str] = set().union(*previous.values())
+    moved: set[str] = set()
+    for key, ids in current.items():
+        old = previous.get(key)
+        moved.update(ids if old is None else set(ids).difference(old))
+    new_ids = sorted(current_ids - previous_ids)
+    updated_ids = sorted(moved - (current_ids - previous_ids))
+    removed_ids = sorted(previous_ids - current_ids)
+    now = _where(current, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
+    before = _where(previous, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])
+    new = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1]} for rid in new_ids[:REPORT_MAX_ITEMS]]
+    updated = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1], "previous_batch": before[rid][1]}
                for rid in updated_ids[:REPORT_MAX_ITEMS]]
     removed = []
     for rid in removed_ids[:REPORT_MAX_ITEMS]:
         reason, detail, batch = why_not_published(state, rid)
-        removed.append({**_describe(state, rid, previous[rid][0]), "reason": f"{reason}：{detail}" if detail else reason, "batch": batch})
+        removed.append({**_describe(state, rid, before[rid][0]), "reason": f"{reason}：{detail}" if detail else reason, "batch": batch})
     counts = {"new": len(new_ids), "updated": len(updated_ids), "removed": len(removed_ids)}
     return {
         "today": state.today.isoformat(),
@@ -82,7 +123,8 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path) -> P
 
     folder = root / cfg.REPORTS_DIR / "build"
     folder.mkdir(parents=True, exist_ok=True)
-    report = build_report(state, _read_last(folder / LAST))
+    current = published_groups(state)
+    report = build_report(state, _read_last(folder), current)
     report["output"] = str(output)
     day = _report_name(folder, state.today.isoformat())
     atomic_write_text(folder / f"{day}.json", json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
@@ -90,5 +132,6 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path) -> P
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
     # In the state's order (by kind, then newest first, then by id): deterministic, and not sorted again.
-    atomic_write_text(folder / LAST, "".join(f"{r.id}\t{r.kind}\t{r.batch_id}\n" for records in state.published.values() for r in records))
+    atomic_write_bytes(folder / LAST, pickle.dumps(current, protocol=5))
+    (folder / LEGACY_LAST).unlink(missing_ok=True)
     return folder / f"{day}.html"

@@ -99,10 +99,15 @@ def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], 
     ordered = list(dict.fromkeys(urls))  # the generator's order is deterministic; sorting 1.8 million costs seconds
     chunks = [ordered[i : i + max_urls] for i in range(0, len(ordered), max_urls)] or [[]]
 
+    prefix = escape(base + "/")  # escaping is per character, so the prefix is escaped once
+
     def urlset(items: list[tuple[str, str | None]]) -> str:
-        body = "".join(
-            f"<url><loc>{escape(base + '/' + u)}</loc>{f'<lastmod>{m}</lastmod>' if m else ''}</url>\n" for u, m in items
-        )
+        # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
+        body = "".join([
+            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n" if m
+            else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
+            for u, m in items
+        ])
         return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</urlset>\n'
 
     if len(chunks) == 1:

@@ -317,6 +317,23 @@ def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, t
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "single") == tree_digest(built["out"])
 
 
+def test_sitemap_urls_read_back_exactly_whatever_their_characters(tmp_path_factory):
+    from hypothesis import settings
+
+    from generator.outputs import write_sitemap
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x9fff, blacklist_categories=("Cs",)), min_size=1,
+                            max_size=12), min_size=1, max_size=5, unique=True), st.sampled_from(["https://a.invalid", "https://b.invalid/x?a=1&b=<2>"]))
+    def check(paths, base):
+        out = tmp_path_factory.mktemp("sitemap")
+        write_sitemap(out, base, [(p, "2026-11-20" if i % 2 else None) for i, p in enumerate(paths)], max_urls=100)
+        urls = [(u.find("{*}loc").text, getattr(u.find("{*}lastmod"), "text", None)) for u in ET.parse(out / "sitemap.xml").getroot()]
+        assert urls == [(f"{base}/{p}", "2026-11-20" if i % 2 else None) for i, p in enumerate(paths)]
+
+    check()
+
+
 def test_sitemap_becomes_an_index_past_the_url_limit(tmp_path):
     from generator.outputs import write_sitemap
 

@@ -127,6 +127,21 @@ def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
     records = [p for p in outcome["changed"] if p.startswith("records/")]
     assert len(records) == 1 and records[0].startswith("records/license/")
     assert "经营范围以许可证为准" in (live.path / "live" / records[0]).read_text(encoding="utf-8")
+    # The editors' build report names it as updated, with the batch it replaced.
+    report = latest_report(live, "live")
+    assert report["counts"] == {"new": 0, "updated": 1, "removed": 0}
+    [updated] = report["changes"]["updated"]
+    assert updated["kind"] == "license" and updated["previous_batch"] not in ("", None, updated["batch"])
+
+
+def latest_report(site: SiteRoot, output: str) -> dict[str, object]:
+    """The newest build report written for ``output`` (``2026-11-28``, ``2026-11-28-2`` …)."""
+    found = []
+    for path in (site.path / "reports" / "build").glob("*.json"):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if Path(report["output"]).name == output:
+            found.append(((path.stem[:10], int(path.stem[11:] or 1)), report))
+    return max(found, key=lambda pair: pair[0])[1]
 
 
 def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: SiteRoot) -> None:

@@ -123,3 +123,21 @@ def test_a_long_build_report_counts_everything_and_lists_the_first(site, departm
     listed = [item["id"] for item in report["changes"]["new"]]
     assert len(listed) == 3 and listed == sorted(listed)
 
+
+
+def test_a_report_after_an_upgrade_compares_with_the_old_text_list(site, department_csv):
+    """Sites built before 2026-11-28 remember the last build as a TSV (id, kind, batch)."""
+    from generator.buildreport import LAST, LEGACY_LAST
+
+    batch = site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    folder = site.path / "reports" / "build"
+    report = json.loads((folder / f"{TODAY}.json").read_text(encoding="utf-8"))
+    ids = sorted(item["id"] for item in report["changes"]["new"])
+    (folder / LAST).unlink()
+    (folder / LEGACY_LAST).write_text("".join(f"{rid}\tpenalty\t{batch}\n" for rid in ids[1:]) + f"gone\tpenalty\t{batch}\n", encoding="utf-8")
+    assert site.build().exit_code == 0
+    report = json.loads((folder / f"{TODAY}-2.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"new": 1, "updated": 0, "removed": 1}
+    assert report["changes"]["new"][0]["id"] == ids[0] and report["changes"]["removed"][0]["id"] == "gone"
+    assert (folder / LAST).exists() and not (folder / LEGACY_LAST).exists()
