@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
+from .incremental import KEY_SIZE
 from .markup import neutralise_cell
 from .publication import PublishedRecord
 from .schema import Kind
@@ -33,26 +37,97 @@ def _row(kind: Kind, record: PublishedRecord, base: str) -> dict[str, Any]:
     return row
 
 
-def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base: str) -> list[dict[str, Any]]:
-    """``downloads/<kind>.csv`` (UTF-8 with BOM, formula cells neutralised) and ``.json``."""
+@dataclass
+class RowIndex:
+    """Where each record's rows sit in a kind's two download files, so that the next build copies
+    the bytes of records whose key did not change instead of reading and formatting them again
+    (~60 µs a record: 20 s for 350,000 penalties after one withdrawal)."""
+
+    keys: bytes  # the records' input keys, KEY_SIZE bytes each, in file order
+    csv: array  # byte offset of each record's CSV line, then the end of the file
+    json_start: array  # byte span of each record's JSON object (separators excluded)
+    json_end: array
+    digests: tuple[str, str]  # sha256 of the CSV and JSON files the spans refer to
+
+
+def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base: str,
+                    previous: tuple[Path, RowIndex] | None = None) -> tuple[list[dict[str, Any]], RowIndex, int]:
+    """``downloads/<kind>.csv`` (UTF-8 with BOM, formula cells neutralised) and ``.json``; return
+    their catalog entries, their :class:`RowIndex` and how many records' rows were copied.
+
+    ``previous``: the folder holding the last build's files and their index. A record whose key
+    (``record.key``) is there gets its rows copied from those files; the bytes are the same as
+    formatting it again, and the files are used only if their sha256 is the one indexed."""
     folder = out / "downloads"
     folder.mkdir(parents=True, exist_ok=True)
     columns = download_columns(kind)
-    csv_path = folder / f"{kind.name}.csv"
-    json_path = folder / f"{kind.name}.json"
-    # One pass, both files: each record's full fields are read from its batch file once.
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_fh, json_path.open("w", encoding="utf-8", newline="\n") as json_fh:
-        writer = csv.writer(csv_fh, lineterminator="\r\n")
-        writer.writerow(columns)
-        json_fh.write('{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
-            json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records),
-            json.dumps(columns, ensure_ascii=False)))
-        for index, record in enumerate(records):
-            row = _row(kind, record, base)
-            writer.writerow([neutralise_cell(row[c]) for c in columns])
-            json_fh.write(("," if index else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True))
-        json_fh.write("\n]}\n")
-    return [_file_info(csv_path, out, kind, len(records), "CSV"), _file_info(json_path, out, kind, len(records), "JSON")]
+    csv_path, json_path = folder / f"{kind.name}.csv", folder / f"{kind.name}.json"
+    old_csv = old_json = None
+    reuse: dict[bytes, int] = {}
+    try:
+        if previous is not None:
+            old_folder, index = previous
+            old_csv, old_json = (old_folder / "downloads" / csv_path.name).open("rb"), (old_folder / "downloads" / json_path.name).open("rb")
+            if (hashlib.file_digest(old_csv, "sha256").hexdigest(), hashlib.file_digest(old_json, "sha256").hexdigest()) == index.digests:
+                if len(index.keys) == KEY_SIZE * len(index.json_start):
+                    reuse = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
+    except OSError:
+        reuse = {}
+    line = _Line()
+    writer = csv.writer(line, lineterminator="\r\n")
+    writer.writerow(columns)
+    head = ("\ufeff" + line.text).encode("utf-8")
+    json_head = ('{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
+        json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records),
+        json.dumps(columns, ensure_ascii=False))).encode("utf-8")
+    keys, csv_offsets, json_start, json_end = [], array("q"), array("q"), array("q")
+    copied = 0
+    csv_hash, json_hash = hashlib.sha256(head), hashlib.sha256(json_head)
+    with csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
+        csv_fh.write(head)
+        json_fh.write(json_head)
+        csv_at, json_at = len(head), len(json_head)
+        for number, record in enumerate(records):
+            found = reuse.get(record.key) if record.key else None
+            if found is not None:
+                csv_bytes = os.pread(old_csv.fileno(), index.csv[found + 1] - index.csv[found], index.csv[found])
+                json_bytes = os.pread(old_json.fileno(), index.json_end[found] - index.json_start[found], index.json_start[found])
+                copied += 1
+            else:
+                row = _row(kind, record, base)
+                writer.writerow([neutralise_cell(row[c]) for c in columns])
+                csv_bytes = line.text.encode("utf-8")
+                json_bytes = json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
+            separator = b",\n" if number else b"\n"
+            keys.append(record.key)
+            csv_offsets.append(csv_at)
+            json_start.append(json_at + len(separator))
+            json_end.append(json_at + len(separator) + len(json_bytes))
+            csv_fh.write(csv_bytes)
+            json_fh.write(separator + json_bytes)
+            csv_hash.update(csv_bytes)
+            json_hash.update(separator + json_bytes)
+            csv_at += len(csv_bytes)
+            json_at += len(separator) + len(json_bytes)
+        csv_offsets.append(csv_at)
+        json_fh.write(b"\n]}\n")
+        json_hash.update(b"\n]}\n")
+    for handle in (old_csv, old_json):
+        if handle is not None:
+            handle.close()
+    digests = (csv_hash.hexdigest(), json_hash.hexdigest())
+    catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
+    indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index
+    return catalog, RowIndex(indexed, csv_offsets, json_start, json_end, digests), copied
+
+
+class _Line:
+    """A file for ``csv.writer`` that keeps the last line it was given (one ``write`` a row)."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
 
 
 def write_table_csv(path: Path, columns: list[str], rows: Iterable[list[Any]]) -> None:
@@ -68,8 +143,7 @@ def write_table_csv(path: Path, columns: list[str], rows: Iterable[list[Any]]) -
     path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
 
 
-def _file_info(path: Path, out: Path, kind: Kind, count: int, fmt: str) -> dict[str, Any]:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+def _file_info(path: Path, out: Path, kind: Kind, count: int, fmt: str, digest: str) -> dict[str, Any]:
     return {"kind": kind.name, "label": kind.label, "format": fmt, "path": path.relative_to(out).as_posix(),
             "count": count, "size": path.stat().st_size, "sha256": digest}
 

@@ -30,7 +30,7 @@ from . import incremental
 from .batches import BatchStore
 from .incremental import KEY_SIZE, Manifest, digest, digest_keys
 from .markup import format_amount, format_date
-from .outputs import write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
+from .outputs import RowIndex, write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress, timing
 from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
@@ -266,9 +266,11 @@ class DisclosureGenerator(Generator):
         for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
             files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
             self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
-        catalogs = dict(self._kept_downloads)
-        catalogs.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
+        written = dict(self._kept_downloads)
+        written.update((r[1][0], r[1][1:]) for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
+        catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
         self.manifest.data["downloads"] = catalogs
+        self.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
         catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
         self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today)
         for kind_name in KINDS:
@@ -336,15 +338,17 @@ class DisclosureGenerator(Generator):
             if old.get(eid) != key:
                 changed.append(entity)
         tasks += [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
-        self._kept_downloads: dict[str, list] = {}
+        self._kept_downloads: dict[str, tuple[list, RowIndex | None]] = {}
         kept = self.old.data.get("downloads", {}) if self.old else {}
+        rows = self.old.data.get("download_rows", {}) if self.old else {}
         for kind_name, records in self.state.published.items():
             files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
             key = digest_keys(kind_name, map(RECORD_KEY, records))
             if self._keep(f"downloads/{kind_name}", key, files) and kind_name in kept:
-                self._kept_downloads[kind_name] = kept[kind_name]
-            else:
-                tasks.append(("downloads", kind_name, [(r.id, r.ends, r.basis, r._path, r._offset) for r in records]))
+                self._kept_downloads[kind_name] = (kept[kind_name], rows.get(kind_name))
+            else:  # with the live files' row index: unchanged records' rows are copied, not formatted
+                tasks.append(("downloads", kind_name, ([(r.id, r.ends, r.basis, r._path, r._offset, r.key) for r in records],
+                                                       rows.get(kind_name))))
         return tasks
 
     def _submit(self, tasks: list[tuple[str, str, list]]) -> None:
@@ -371,9 +375,16 @@ class DisclosureGenerator(Generator):
         if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":
-            records = [PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset)
-                       for rid, ends, basis, path, offset in items]
-            return ("downloads", (kind_name, write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base)))
+            rows, index = items
+            records = []
+            for rid, ends, basis, path, offset, key in rows:
+                records.append(record := PublishedRecord(kind_name, rid, None, "", "", "", ends, basis, brief={}, path=path, offset=offset))
+                record.key = key
+            live = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
+            catalog, index, copied = write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base,
+                                                      (Path(live), index) if live and index is not None else None)
+            log.debug("downloads/%s: %d of %d records' rows copied from the live files", kind_name, copied, len(records))
+            return ("downloads", (kind_name, catalog, index))
         if what == "search":  # kind_name is the segment's name here
             records = [PublishedRecord(kind, rid, None, "", "", "", None, "", brief=brief) for kind, rid, brief in items]
             write_segment(Path(self.output_path) / "search" / kind_name, records, self.cfg)
@@ -405,7 +416,8 @@ class DisclosureGenerator(Generator):
         if workers <= 1 or rows < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
             return
         _ACTIVE = self
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=os.nice, initargs=(max(0, min(19, self.cfg.BUILD_WORKER_NICE)),))
         self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
 
     def _start_pages(self) -> None:

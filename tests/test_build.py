@@ -124,6 +124,46 @@ def test_download_catalog_lists_count_size_and_sha256(built):
             assert f"<td>{path.stat().st_size}</td>" in page
 
 
+def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_bytes(built, tmp_path):
+    """An incremental build copies the rows of records whose key did not change from the live
+    files (a withdrawal must not re-read 350,000 penalties); the bytes are those of a fresh write,
+    and a live file changed by hand is not trusted."""
+    import datetime as dt
+
+    from generator.batches import BatchStore
+    from generator.incremental import digest
+    from generator.outputs import write_downloads
+    from generator.publication import compute_state
+    from generator.schema import KINDS as SCHEMAS
+    from generator.settings import load_config
+
+    site = built["site"]
+    config = load_config(site.path)
+    records = compute_state(BatchStore(site.path, config), config, dt.date.fromisoformat(TODAY)).published["penalty"]
+    for r in records:
+        r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+    assert len(records) >= 3
+    base = "https://example.invalid"
+    _catalog, index, copied = write_downloads(tmp_path / "live", SCHEMAS["penalty"], records, base)
+    assert copied == 0
+    # One record withdrawn, one whose publication end changed (a new key): the rest are copied.
+    changed = records[1]
+    changed.ends, changed.key = "2099-01-01", digest("changed")
+    tonight = records[1:]
+    _catalog, _index, copied = write_downloads(tmp_path / "next", SCHEMAS["penalty"], tonight, base, (tmp_path / "live", index))
+    assert copied == len(tonight) - 1
+    write_downloads(tmp_path / "fresh", SCHEMAS["penalty"], tonight, base)
+    for name in ("penalty.csv", "penalty.json"):
+        assert (tmp_path / "next" / "downloads" / name).read_bytes() == (tmp_path / "fresh" / "downloads" / name).read_bytes()
+    assert "2099-01-01" in (tmp_path / "next" / "downloads" / "penalty.csv").read_text(encoding="utf-8-sig")
+    # A live file edited by hand: nothing is copied from it.
+    live_csv = tmp_path / "live" / "downloads" / "penalty.csv"
+    live_csv.write_bytes(live_csv.read_bytes().replace(b"\r\n", b"\r\n ", 2))
+    _catalog, _index, copied = write_downloads(tmp_path / "again", SCHEMAS["penalty"], tonight, base, (tmp_path / "live", index))
+    assert copied == 0
+    assert (tmp_path / "again" / "downloads" / "penalty.csv").read_bytes() == (tmp_path / "fresh" / "downloads" / "penalty.csv").read_bytes()
+
+
 def test_every_record_is_reachable_by_plain_links_and_no_link_is_broken(built):
     out = built["out"]
     reached, broken = crawl(out)

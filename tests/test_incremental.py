@@ -98,7 +98,9 @@ def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> Non
     assert len(segments(live)) >= 4 and outcome["segments"] == [segments(live)[-1]]  # only the newest search segment
 
 
-def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot) -> None:
+def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     from generator.batches import BatchStore
     from generator.settings import load_config
 
@@ -108,7 +110,12 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot) -> None:
     docno = record["fields"]["行政处罚决定书文号"]
     withdrawal = live.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    caplog.set_level(logging.DEBUG, logger="generator.plugin")
     outcome = step(live, "withdrawal")
+    # The penalties' downloads copied every remaining row from the live files (the clean build: none).
+    copies = [r.getMessage().split() for r in caplog.records if r.getMessage().startswith("downloads/penalty:")]
+    (_, live_copied, _, live_rows, *_), (_, clean_copied, *_) = copies
+    assert int(live_copied) == int(live_rows) > 0 and int(clean_copied) == 0
     page = f"records/penalty/{record['id'][:2]}/{record['id']}.html"
     assert page in outcome["removed"]
     assert not (live.path / "live" / page).exists()
