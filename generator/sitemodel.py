@@ -104,9 +104,10 @@ def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(slots=True)
 class Entity:
-    """A 信用档案: a legal person's or government body's published records across kinds."""
+    """A 信用档案: a legal person's or government body's published records across kinds.
+    Slotted: a city has ~10^6 of them, built on every build."""
 
     id: str
     key: str
