@@ -416,8 +416,14 @@ class DisclosureGenerator(Generator):
         if workers <= 1 or rows < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
             return
         _ACTIVE = self
+        # In an incremental build the main process's stages are the longest path and the workers'
+        # few pages can wait; in a full build the workers' pages are, so they keep their priority
+        # (measured at 10^5: 69 s at equal priority, 79-92 s with niced workers).
+        previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
+        nightly = bool(previous) and not self.settings.get("DISCLOSE_FULL") and incremental.manifest_path(Path(previous)).exists()
+        nice = max(0, min(19, self.cfg.BUILD_WORKER_NICE)) if nightly else 0
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                         initializer=os.nice, initargs=(max(0, min(19, self.cfg.BUILD_WORKER_NICE)),))
+                                         initializer=os.nice, initargs=(nice,))
         self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
 
     def _start_pages(self) -> None:
