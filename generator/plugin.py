@@ -418,7 +418,8 @@ class DisclosureGenerator(Generator):
         _ACTIVE = self
         # In an incremental build the main process's stages are the longest path and the workers'
         # few pages can wait; in a full build the workers' pages are, so they keep their priority
-        # (measured at 10^5: 69 s at equal priority, 79-92 s with niced workers).
+        # (at 10^5, full builds took 79-92 s with niced workers and 69-89 s without: no gain to
+        # show, and a niced worker holding the last search segment is a risk).
         previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
         nightly = bool(previous) and not self.settings.get("DISCLOSE_FULL") and incremental.manifest_path(Path(previous)).exists()
         nice = max(0, min(19, self.cfg.BUILD_WORKER_NICE)) if nightly else 0
