@@ -58,8 +58,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    """The file's sha256, read once per process while its inode, size, mtime and ctime stay the
-    same: a build checks every batch three times (before Pelican, forking workers, the state),
+    """The file's sha256, read once per build (see :func:`forget_checksums`) while its inode,
+    size, mtime and ctime stay the same: a build checks every batch three times (before Pelican, forking workers, the state),
     ~1.9 s a pass at 10^6 records. Any write changes the ctime, which no user can set back; as in
     git's "racy" check, a file changed less than :data:`_RACY_NS` before it was read is read again
     (timestamps tick in milliseconds: a write in the same tick would look unchanged)."""
@@ -77,6 +77,12 @@ def sha256_file(path: Path) -> str:
 
 
 _SHA256_SEEN: dict[str, tuple[tuple[int, ...], str]] = {}
+
+
+def forget_checksums() -> None:
+    """Start a build with every batch read again: the memo above spans one build, never two
+    (a write through a shared mmap can leave the stat unchanged until writeback)."""
+    _SHA256_SEEN.clear()
 _RACY_NS = 2_000_000_000
 
 

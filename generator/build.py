@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import incremental
-from .batches import BatchStore
+from .batches import BatchStore, forget_checksums
 from .errors import BuildError
 from .progress import timing
 from .publication import compute_state
@@ -82,6 +82,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     output = output if output.is_absolute() else (root / output)
     # Fail before touching anything if a batch was tampered with (checksums only: the plugin
     # computes the publication state itself, and does the same check again).
+    forget_checksums()
     _, tampered = BatchStore(root, cfg).approved_in_order()
     if tampered:
         compute_state(BatchStore(root, cfg), cfg, today)  # raises BuildError naming every tampered batch

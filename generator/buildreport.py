@@ -41,11 +41,14 @@ def _read_last(folder: Path) -> Groups:
     try:
         with (folder / LAST).open("rb") as fh:
             groups = pickle.load(fh)
-        return groups if isinstance(groups, dict) else {}
     except FileNotFoundError:
-        pass
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+        groups = None
+    except Exception:  # noqa: BLE001 - a damaged memory of the last build only makes this report list everything as new
         return {}
+    if groups is not None:
+        valid = isinstance(groups, dict) and all(
+            isinstance(k, tuple) and len(k) == 2 and isinstance(v, list) and all(isinstance(i, str) for i in v) for k, v in groups.items())
+        return groups if valid else {}
     groups = {}
     if (folder / LEGACY_LAST).exists():
         for line in (folder / LEGACY_LAST).read_text(encoding="utf-8").splitlines():

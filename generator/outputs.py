@@ -6,6 +6,7 @@ Written by streaming, sorted by unique keys, with no build-time timestamps: the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -67,7 +68,8 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
     try:
         if previous is not None:
             old_folder, index = previous
-            old_csv, old_json = (old_folder / "downloads" / csv_path.name).open("rb"), (old_folder / "downloads" / json_path.name).open("rb")
+            old_csv = (old_folder / "downloads" / csv_path.name).open("rb")
+            old_json = (old_folder / "downloads" / json_path.name).open("rb")
             if (hashlib.file_digest(old_csv, "sha256").hexdigest(), hashlib.file_digest(old_json, "sha256").hexdigest()) == index.digests:
                 if len(index.keys) == KEY_SIZE * len(index.json_start):
                     reuse = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
@@ -83,17 +85,24 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
     keys, csv_offsets, json_start, json_end = [], array("q"), array("q"), array("q")
     copied = 0
     csv_hash, json_hash = hashlib.sha256(head), hashlib.sha256(json_head)
-    with csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
+    with contextlib.ExitStack() as stack, csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
+        for handle in (old_csv, old_json):
+            if handle is not None:
+                stack.callback(handle.close)
         csv_fh.write(head)
         json_fh.write(json_head)
         csv_at, json_at = len(head), len(json_head)
         for number, record in enumerate(records):
             found = reuse.get(record.key) if record.key else None
             if found is not None:
-                csv_bytes = os.pread(old_csv.fileno(), index.csv[found + 1] - index.csv[found], index.csv[found])
-                json_bytes = os.pread(old_json.fileno(), index.json_end[found] - index.json_start[found], index.json_start[found])
-                copied += 1
-            else:
+                csv_size, json_size = index.csv[found + 1] - index.csv[found], index.json_end[found] - index.json_start[found]
+                csv_bytes = os.pread(old_csv.fileno(), csv_size, index.csv[found])
+                json_bytes = os.pread(old_json.fileno(), json_size, index.json_start[found])
+                if len(csv_bytes) != csv_size or len(json_bytes) != json_size:
+                    found = None  # a live file cut short since it was hashed: format the row instead
+                else:
+                    copied += 1
+            if found is None:
                 row = _row(kind, record, base)
                 writer.writerow([neutralise_cell(row[c]) for c in columns])
                 csv_bytes = line.text.encode("utf-8")
@@ -112,9 +121,7 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
         csv_offsets.append(csv_at)
         json_fh.write(b"\n]}\n")
         json_hash.update(b"\n]}\n")
-    for handle in (old_csv, old_json):
-        if handle is not None:
-            handle.close()
+
     digests = (csv_hash.hexdigest(), json_hash.hexdigest())
     catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
     indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index

@@ -88,3 +88,20 @@ def test_a_batch_checksum_read_again_sees_a_change_made_in_the_same_build(tmp_pa
     path.write_bytes(b'{"id": "a", "fields": {"x": 2}}\n')
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert batches.sha256_file(path) != first
+
+
+def test_each_build_reads_every_batch_again(site, department_csv):
+    """The checksum memo spans one build: a digest remembered earlier in the same process (a
+    long-lived server, a test run) is never trusted by the next build."""
+    import os
+
+    from generator import batches
+
+    batch = site.stage_and_approve(department_csv, "penalty")
+    path = site.batches / batch / "records.jsonl"
+    st = os.stat(path)
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    batches._SHA256_SEEN[str(path)] = (stamp, "0" * 64)  # what a stale memo would say
+    result = site.build()
+    assert result.exit_code == 0, result.output
+    assert batches._SHA256_SEEN.get(str(path), (None, ""))[1] != "0" * 64

@@ -141,3 +141,16 @@ def test_a_report_after_an_upgrade_compares_with_the_old_text_list(site, departm
     assert report["counts"] == {"new": 1, "updated": 0, "removed": 1}
     assert report["changes"]["new"][0]["id"] == ids[0] and report["changes"]["removed"][0]["id"] == "gone"
     assert (folder / LAST).exists() and not (folder / LEGACY_LAST).exists()
+
+
+def test_a_damaged_memory_of_the_last_build_only_makes_the_report_list_everything(site, department_csv):
+    from generator.buildreport import LAST
+
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    folder = site.path / "reports" / "build"
+    for damage in (b"not a pickle", __import__("pickle").dumps({("penalty", "b"): "not a list"})):
+        (folder / LAST).write_bytes(damage)
+        assert site.build().exit_code == 0
+    report = json.loads((folder / f"{TODAY}-3.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"new": 4, "updated": 0, "removed": 0}
