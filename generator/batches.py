@@ -77,13 +77,13 @@ def sha256_file(path: Path) -> str:
 
 
 _SHA256_SEEN: dict[str, tuple[tuple[int, ...], str]] = {}
+_RACY_NS = 2_000_000_000
 
 
 def forget_checksums() -> None:
     """Start a build with every batch read again: the memo above spans one build, never two
     (a write through a shared mmap can leave the stat unchanged until writeback)."""
     _SHA256_SEEN.clear()
-_RACY_NS = 2_000_000_000
 
 
 def now_iso(cfg: Config) -> str:

@@ -87,8 +87,9 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
     for key, ids in current.items():
         old = previous.get(key)
         moved.update(ids if old is None else set(ids).difference(old))
-    new_ids = sorted(current_ids - previous_ids)
-    updated_ids = sorted(moved - (current_ids - previous_ids))
+    appeared = current_ids - previous_ids
+    new_ids = sorted(appeared)
+    updated_ids = sorted(moved - appeared)
     removed_ids = sorted(previous_ids - current_ids)
     now = _where(current, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
     before = _where(previous, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])

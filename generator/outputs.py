@@ -6,7 +6,6 @@ Written by streaming, sorted by unique keys, with no build-time timestamps: the 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -63,69 +62,93 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
     folder.mkdir(parents=True, exist_ok=True)
     columns = download_columns(kind)
     csv_path, json_path = folder / f"{kind.name}.csv", folder / f"{kind.name}.json"
-    old_csv = old_json = None
-    reuse: dict[bytes, int] = {}
-    try:
-        if previous is not None:
-            old_folder, index = previous
-            old_csv = (old_folder / "downloads" / csv_path.name).open("rb")
-            old_json = (old_folder / "downloads" / json_path.name).open("rb")
-            if (hashlib.file_digest(old_csv, "sha256").hexdigest(), hashlib.file_digest(old_json, "sha256").hexdigest()) == index.digests:
-                if len(index.keys) == KEY_SIZE * len(index.json_start):
-                    reuse = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
-    except OSError:
-        reuse = {}
     line = _Line()
     writer = csv.writer(line, lineterminator="\r\n")
     writer.writerow(columns)
-    head = ("\ufeff" + line.text).encode("utf-8")
-    json_head = ('{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
-        json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records),
-        json.dumps(columns, ensure_ascii=False))).encode("utf-8")
+    json_head = '{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
+        json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records), json.dumps(columns, ensure_ascii=False))
     keys, csv_offsets, json_start, json_end = [], array("q"), array("q"), array("q")
     copied = 0
-    csv_hash, json_hash = hashlib.sha256(head), hashlib.sha256(json_head)
-    with contextlib.ExitStack() as stack, csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
-        for handle in (old_csv, old_json):
-            if handle is not None:
-                stack.callback(handle.close)
-        csv_fh.write(head)
-        json_fh.write(json_head)
-        csv_at, json_at = len(head), len(json_head)
+    with _LiveRows(previous, kind.name) as live, csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
+        csv_out, json_out = _Sink(csv_fh, ("\ufeff" + line.text).encode("utf-8")), _Sink(json_fh, json_head.encode("utf-8"))
         for number, record in enumerate(records):
-            found = reuse.get(record.key) if record.key else None
+            found = live.rows(record.key)
             if found is not None:
-                csv_size, json_size = index.csv[found + 1] - index.csv[found], index.json_end[found] - index.json_start[found]
-                csv_bytes = os.pread(old_csv.fileno(), csv_size, index.csv[found])
-                json_bytes = os.pread(old_json.fileno(), json_size, index.json_start[found])
-                if len(csv_bytes) != csv_size or len(json_bytes) != json_size:
-                    found = None  # a live file cut short since it was hashed: format the row instead
-                else:
-                    copied += 1
-            if found is None:
+                csv_bytes, json_bytes = found
+                copied += 1
+            else:
                 row = _row(kind, record, base)
                 writer.writerow([neutralise_cell(row[c]) for c in columns])
                 csv_bytes = line.text.encode("utf-8")
                 json_bytes = json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
-            separator = b",\n" if number else b"\n"
             keys.append(record.key)
-            csv_offsets.append(csv_at)
-            json_start.append(json_at + len(separator))
-            json_end.append(json_at + len(separator) + len(json_bytes))
-            csv_fh.write(csv_bytes)
-            json_fh.write(separator + json_bytes)
-            csv_hash.update(csv_bytes)
-            json_hash.update(separator + json_bytes)
-            csv_at += len(csv_bytes)
-            json_at += len(separator) + len(json_bytes)
-        csv_offsets.append(csv_at)
-        json_fh.write(b"\n]}\n")
-        json_hash.update(b"\n]}\n")
-
-    digests = (csv_hash.hexdigest(), json_hash.hexdigest())
+            csv_offsets.append(csv_out.size)
+            csv_out.write(csv_bytes)
+            json_out.write(b",\n" if number else b"\n")
+            json_start.append(json_out.size)
+            json_out.write(json_bytes)
+            json_end.append(json_out.size)
+        csv_offsets.append(csv_out.size)
+        json_out.write(b"\n]}\n")
+    digests = (csv_out.hash.hexdigest(), json_out.hash.hexdigest())
     catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
     indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index
     return catalog, RowIndex(indexed, csv_offsets, json_start, json_end, digests), copied
+
+
+class _Sink:
+    """A file being written, with its size so far and its sha256 (the catalog's, without reading
+    the file back)."""
+
+    def __init__(self, handle: Any, head: bytes):
+        self.handle, self.size, self.hash = handle, 0, hashlib.sha256()
+        self.write(head)
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+
+class _LiveRows:
+    """The last build's rows of one kind, by record key (see :class:`RowIndex`); none when there is
+    no index or the live files are not the ones it describes."""
+
+    def __init__(self, previous: tuple[Path, RowIndex] | None, kind_name: str):
+        self.spans: dict[bytes, int] = {}
+        self.files: list[Any] = []
+        if previous is None:
+            return
+        folder, self.index = previous
+        try:
+            for ext in ("csv", "json"):
+                self.files.append((folder / "downloads" / f"{kind_name}.{ext}").open("rb"))
+        except OSError:
+            return  # no live files: every row is formatted (closed on exit)
+        index = self.index
+        if tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files) == index.digests \
+                and len(index.keys) == KEY_SIZE * len(index.json_start):
+            self.spans = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
+
+    def rows(self, key: bytes) -> tuple[bytes, bytes] | None:
+        """The record's CSV line and JSON object, or None (also for a file cut short since it was hashed)."""
+        found = self.spans.get(key) if key else None
+        if found is None:
+            return None
+        index = self.index
+        spans = ((index.csv[found], index.csv[found + 1]), (index.json_start[found], index.json_end[found]))
+        parts = tuple(os.pread(f.fileno(), end - start, start) for f, (start, end) in zip(self.files, spans))
+        return parts if all(len(p) == end - start for p, (start, end) in zip(parts, spans)) else None
+
+    def close(self) -> None:
+        for handle in self.files:
+            handle.close()
+
+    def __enter__(self) -> "_LiveRows":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class _Line:
@@ -184,11 +207,9 @@ def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], 
 
     def urlset(items: list[tuple[str, str | None]]) -> str:
         # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
-        body = "".join([
-            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n" if m
-            else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
-            for u, m in items
-        ])
+        locs = (prefix + (escape(u) if "&" in u or "<" in u or ">" in u else u) for u, _m in items)
+        body = "".join([f"<url><loc>{loc}</loc><lastmod>{m}</lastmod></url>\n" if m else f"<url><loc>{loc}</loc></url>\n"
+                        for loc, (_u, m) in zip(locs, items)])
         return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</urlset>\n'
 
     if len(chunks) == 1:

@@ -267,7 +267,7 @@ class DisclosureGenerator(Generator):
             files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
             self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
         written = dict(self._kept_downloads)
-        written.update((r[1][0], r[1][1:]) for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
+        written.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
         catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
         self.manifest.data["downloads"] = catalogs
         self.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
@@ -384,7 +384,7 @@ class DisclosureGenerator(Generator):
             catalog, index, copied = write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base,
                                                       (Path(live), index) if live and index is not None else None)
             log.debug("downloads/%s: %d of %d records' rows copied from the live files", kind_name, copied, len(records))
-            return ("downloads", (kind_name, catalog, index))
+            return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
             records = [PublishedRecord(kind, rid, None, "", "", "", None, "", brief=brief) for kind, rid, brief in items]
             write_segment(Path(self.output_path) / "search" / kind_name, records, self.cfg)
