@@ -64,6 +64,7 @@ def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | 
         "PLUGIN_PATHS": [str(root)],
         "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
         "DISCLOSE_FULL": full,
+        "DISCLOSE_BUILD_REPORT": True,  # prepare the build report while the page workers finish
     })
 
 
@@ -128,6 +129,6 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     from .buildreport import write_build_report
 
     assert plugin.last_state is not None
-    write_build_report(root, cfg, plugin.last_state, output)
+    write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
     timing("build report written")
     return plugin.last_state.total

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +122,31 @@ def _report_name(folder: Path, day: str) -> str:
     return name
 
 
-def write_build_report(root: Path, cfg: Config, state: State, output: Path) -> Path:
-    """Compare with the last successful build, write the report, remember this build."""
+@dataclass
+class PreparedReport:
+    """A report computed before the build is live (while the page workers finish), written after."""
+
+    state: State
+    report: dict[str, Any]
+    current: Groups
+
+
+def prepare_build_report(root: Path, cfg: Config, state: State) -> PreparedReport:
+    """Compare ``state`` with the last successful build; nothing is written."""
+    current = published_groups(state)
+    return PreparedReport(state, build_report(state, _read_last(root / cfg.REPORTS_DIR / "build"), current), current)
+
+
+def write_build_report(root: Path, cfg: Config, state: State, output: Path, prepared: PreparedReport | None = None) -> Path:
+    """Write the report (``prepared`` for ``state``, or computed now) and remember this build.
+    Called once the build is live: a failed build leaves the last report and its memory alone."""
     from .review import render_report
 
     folder = root / cfg.REPORTS_DIR / "build"
     folder.mkdir(parents=True, exist_ok=True)
-    current = published_groups(state)
-    report = build_report(state, _read_last(folder), current)
+    if prepared is None or prepared.state is not state:
+        prepared = prepare_build_report(root, cfg, state)
+    report, current = dict(prepared.report), prepared.current
     report["output"] = str(output)
     day = _report_name(folder, state.today.isoformat())
     atomic_write_text(folder / f"{day}.json", json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n")

@@ -84,7 +84,8 @@ class DisclosureGenerator(Generator):
         self._fork_workers(store)
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
-        global last_state
+        global last_state, last_report
+        last_report = None
         try:
             with long_lived():
                 self.state: State = compute_state(store, self.cfg, today, map_chunks=self._map_chunks if self._pool else None)
@@ -108,6 +109,7 @@ class DisclosureGenerator(Generator):
         # page (three times), and Pelican's holds every setting.
         self.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
         self._load_manifest()
+        self._yield_workers()
         # Record pages need nothing more: the workers start on them while the archives are grouped.
         self._tasks_list: list = []
         self._futures: list = []
@@ -261,6 +263,22 @@ class DisclosureGenerator(Generator):
         timing("search manifest written")
         self._write_feeds(out)
         timing("feeds written")
+        # The sitemap and the build report need no worker's result: made while the workers finish.
+        self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
+        for kind_name in KINDS:
+            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
+        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
+        for page in self.context.get("pages", []):
+            self.sitemap.append((page.save_as, None))
+        write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
+        write_robots(out, self.base)
+        timing("sitemap written")
+        if self.settings.get("DISCLOSE_BUILD_REPORT"):
+            global last_report
+            from .buildreport import prepare_build_report
+
+            last_report = prepare_build_report(self.root, self.cfg, state)
+            timing("build report prepared")
         self._wait_for_pages()
         timing("record and archive pages, downloads, search segments written")
         for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
@@ -272,15 +290,8 @@ class DisclosureGenerator(Generator):
         self.manifest.data["downloads"] = catalogs
         self.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
         catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
-        self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today)
-        for kind_name in KINDS:
-            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
-        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
-        for page in self.context.get("pages", []):
-            self.sitemap.append((page.save_as, None))
-        write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
-        write_robots(out, self.base)
-        timing("sitemap written")
+        self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today, in_sitemap=False)
+        timing("downloads page written")
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
@@ -416,16 +427,23 @@ class DisclosureGenerator(Generator):
         if workers <= 1 or rows < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
             return
         _ACTIVE = self
-        # In an incremental build the main process's stages are the longest path and the workers'
-        # few pages can wait; in a full build the workers' pages are, so they keep their priority
-        # (at 10^5, full builds took 79-92 s with niced workers and 69-89 s without: no gain to
-        # show, and a niced worker holding the last search segment is a risk).
-        previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
-        nightly = bool(previous) and not self.settings.get("DISCLOSE_FULL") and incremental.manifest_path(Path(previous)).exists()
-        nice = max(0, min(19, self.cfg.BUILD_WORKER_NICE)) if nightly else 0
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                         initializer=os.nice, initargs=(nice,))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
+
+    def _yield_workers(self) -> None:
+        """In an incremental build the main process's stages are the longest path and the workers'
+        few pages can wait: lower their priority by ``BUILD_WORKER_NICE``, once the manifest says
+        the build is incremental. A full build (no manifest, ``--full``, or a changed theme, code
+        or setting) keeps equal priority: its longest path is the workers' pages (at 10^5, full
+        builds took 79-92 s with niced workers and 69-89 s without: no gain to show)."""
+        nice = max(0, min(19, self.cfg.BUILD_WORKER_NICE))
+        if self._pool is None or self.old is None or not nice:
+            return
+        # The executor keeps its processes in a private mapping; without it the workers just keep
+        # their priority (the build's bytes do not depend on it).
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
 
     def _start_pages(self) -> None:
         """Start rendering record and archive pages in the workers (or here, for a small site).
@@ -525,6 +543,7 @@ PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE
                      "TODAY", "localsiteurl")
 last_manifests: tuple[Manifest | None, Manifest] | None = None  # (the last build's, this build's) for `disclose build`
 last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
+last_report: Any = None  # the build report of the latest build, prepared while the workers finish (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 
 

@@ -193,3 +193,46 @@ def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     assert result.exit_code == 0 and "全量" in result.stdout
     page = next((live.path / "live" / "records" / "license").rglob("*.html"))
     assert "<!-- v2 -->" in page.read_text(encoding="utf-8")
+
+
+def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> None:
+    """Two page workers: equal priority while a full build's pages are the longest path, lowered by
+    ``BUILD_WORKER_NICE`` once the manifest makes the build incremental. A parallel incremental
+    build after a withdrawal still gives the bytes of a clean one."""
+    from pelican import signals
+
+    from generator.plugin import DisclosureGenerator
+
+    root = tmp_path / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\nBUILD_WORKER_NICE = 7\n"
+                    "SEARCH_SEGMENT_RECORDS = 40\n", encoding="utf-8")
+    export = write_export(tmp_path / "penalty.csv", "penalty", synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20)))
+    site.stage_and_approve(export, "penalty")
+    seen: list[tuple[int, list[int]]] = []
+
+    def priorities(generators: list) -> None:
+        for generator in generators:
+            if isinstance(generator, DisclosureGenerator) and generator._pool is not None:
+                pids = [p.pid for p in generator._pool._processes.values()]
+                seen.append((os.getpriority(os.PRIO_PROCESS, 0), [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids]))
+
+    signals.all_generators_finalized.connect(priorities)
+    try:
+        assert "全量" in site.build(output="live").stdout
+        docno = next(iter(synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20))))["行政处罚决定书文号"]
+        withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+        assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+        assert "增量" in site.build(output="live").stdout
+        assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
+    finally:
+        signals.all_generators_finalized.disconnect(priorities)
+    (full_parent, full_workers), (nightly_parent, nightly_workers), (clean_parent, clean_workers) = seen
+    assert len(full_workers) == 2 and set(full_workers) == {full_parent}
+    assert set(nightly_workers) == {min(19, nightly_parent + 7)}
+    assert set(clean_workers) == {clean_parent}
+    live, clean = tree(root / "live"), tree(root / "clean")
+    assert sorted(live) == sorted(clean)
+    assert [p for p in live if live[p][0] != clean[p][0]] == []
