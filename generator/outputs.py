@@ -37,6 +37,19 @@ def _row(kind: Kind, record: PublishedRecord, base: str) -> dict[str, Any]:
     return row
 
 
+_FORMULA_START = frozenset("=+-@\t\r")  # the first characters neutralise_cell guards against
+_JSON_ROW = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[str], bytes]:
+    """A record's CSV cells (formula cells neutralised) and JSON object. The same as
+    ``neutralise_cell`` on each cell of :func:`_row` and ``json.dumps`` of it, with one Python call
+    a row instead of one a cell: a full build formats every row of 10^6 records."""
+    row = _row(kind, record, base)
+    cells = [v if type(v) is str and v[:1] not in _FORMULA_START else neutralise_cell(v) for v in row.values()]
+    return cells, _JSON_ROW.encode(row).encode("utf-8")
+
+
 @dataclass
 class RowIndex:
     """Where each record's rows sit in a kind's two download files, so that the next build copies
@@ -77,10 +90,9 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
                 csv_bytes, json_bytes = found
                 copied += 1
             else:
-                row = _row(kind, record, base)
-                writer.writerow([neutralise_cell(row[c]) for c in columns])
+                cells, json_bytes = _format_row(kind, record, base)
+                writer.writerow(cells)
                 csv_bytes = line.text.encode("utf-8")
-                json_bytes = json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
             keys.append(record.key)
             csv_offsets.append(csv_out.size)
             csv_out.write(csv_bytes)

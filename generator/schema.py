@@ -105,9 +105,15 @@ class Kind:
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
-    @property
+    @cached_property
     def public_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.public)
+
+    @cached_property
+    def display_fields(self) -> tuple[tuple[str, str, T], ...]:
+        """(column, label, type) of each public field, in order: a record page's rows, worked out
+        once per kind instead of once per page."""
+        return tuple((f.name, f.display, f.type) for f in self.public_fields)
 
 
 # Categories that are natural persons: no entity archive is built for them (data-standard §5).

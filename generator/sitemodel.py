@@ -70,19 +70,19 @@ def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-
     """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
     rows: list[tuple[str, Any]] = []
     fields = record.fields  # read from the batch file once
-    for f in kind.public_fields:
-        value = fields.get(f.name)
-        if value in (None, ""):
+    for name, label, type_ in kind.display_fields:
+        value = fields.get(name)
+        if value is None or value == "":
             continue
-        if f.type is T.MARKDOWN:
+        if type_ is T.MARKDOWN:
             value = Markup(render_markdown(str(value)))
-        elif f.type is T.DATE:
+        elif type_ is T.DATE:
             value = format_date(value, long_term)
-        elif f.type is T.AMOUNT:
+        elif type_ is T.AMOUNT:
             value = format_amount(value)
-        elif f.type is T.MULTI_ENUM:
+        elif type_ is T.MULTI_ENUM:
             value = "、".join(str(value).split(";"))
-        rows.append((f.display, value))
+        rows.append((label, value))
     return rows
 
 

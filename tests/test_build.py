@@ -113,6 +113,32 @@ def test_downloads_neutralise_formula_cells(built):
     assert "法定代表人证件号码" not in rows[0]
 
 
+def test_a_download_row_is_each_cell_neutralised_and_the_row_as_json():
+    """The one-call-a-row formatter gives what neutralise_cell on each cell and json.dumps give."""
+    from hypothesis import settings
+
+    from generator.markup import neutralise_cell
+    from generator.outputs import _format_row, _row
+    from generator.publication import PublishedRecord
+    from generator.schema import KINDS as SCHEMAS
+
+    kind = SCHEMAS["penalty"]
+    names = [f.name for f in kind.fields]
+    cell = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.text(max_size=6),
+                     st.sampled_from(["=1+1", "+86", "-3", "@SUM(A1)", "\tx", "\rx", "'=x", ""]))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.dictionaries(st.sampled_from(names), cell), st.one_of(st.none(), st.just("2027-01-01")))
+    def check(fields, ends):
+        record = PublishedRecord("penalty", "p1", fields, "b1", "来源", "2026-11-20T08:00:00+08:00", ends, "=依据")
+        cells, json_bytes = _format_row(kind, record, "https://example.invalid")
+        row = _row(kind, record, "https://example.invalid")
+        assert cells == [neutralise_cell(row[c]) for c in [f.name for f in kind.public_fields] + ["记录编号", "公示截止日期", "公示依据", "页面地址"]]
+        assert json_bytes == json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    check()
+
+
 def test_download_catalog_lists_count_size_and_sha256(built):
     import hashlib
 
