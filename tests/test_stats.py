@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.markup import neutralise_cell
 from generator.schema import KINDS as SCHEMAS
 from generator.settings import Config
 from generator.stats import months_back, working_days
@@ -49,6 +50,43 @@ def test_counts_by_kind_and_month_match_the_published_records(built):
     assert {row["月份"]: int(row["合计"]) for row in rows} == {m: by_month.get(m, 0) for m in months}
     penalty = {row["月份"]: int(row["行政处罚"]) for row in rows}
     assert penalty == {m: sum(1 for r in expected["penalty"] if r["fields"]["处罚决定日期"][:7] == m) for m in months}
+
+
+def test_counts_by_county_and_behaviour_match_a_hand_count(built):
+    """County: named in the authority (the longest county name found), else the region code in
+    positions 3–8 of the subject's credit code, else 市级或未识别."""
+    expected = published_records(built["site"])
+    names = sorted(set(CFG.COUNTIES.values()), key=len, reverse=True)
+
+    def county(fields: dict, schema) -> str:
+        authority = str(fields.get(schema.authority) or "")
+        named = [(authority.find(n), -len(n), n) for n in names if n in authority]
+        if named:
+            return min(named)[2]
+        return CFG.COUNTIES.get(str(fields.get(schema.subject_code or "") or "")[2:8]) or "市级或未识别"
+
+    by_county = Counter(county(r["fields"], SCHEMAS[k]) for k, records in expected.items() for r in records)
+    assert len(by_county) >= 3
+    rows = read_csv(built["out"] / "stats" / "by-county.csv")
+    assert [(row["县（市、区）"], int(row["条数"])) for row in rows] == sorted(by_county.items(), key=lambda kv: (-kv[1], kv[0]))
+    behaviours = Counter(r["fields"]["违法行为类型"] for r in expected["penalty"] if r["fields"].get("违法行为类型"))
+    rows = read_csv(built["out"] / "stats" / "top-behaviours.csv")
+    top = sorted(behaviours.items(), key=lambda kv: (-kv[1], kv[0]))[: CFG.STATS_TOP_N]
+    assert [(row["违法行为类型"], int(row["条数"])) for row in rows] == [(neutralise_cell(name), n) for name, n in top]  # as a CSV cell
+
+
+def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code():
+    from dataclasses import replace
+
+    from generator.stats import OTHER_COUNTY, county_finder
+
+    county = county_finder(CFG)
+    assert county("盐城市滨海县市场监督管理局", "320981") == "滨海县"  # the name wins over the code (东台市)
+    assert county("盐城市市场监督管理局", "320981") == "东台市"
+    assert county("盐城市市场监督管理局", "") == county("", "110101") == OTHER_COUNTY
+    assert county("盐城市亭湖区滨海县联合执法队", "") == "亭湖区"  # the first named
+    wider = county_finder(replace(CFG, COUNTIES={"1": "滨海", "2": "滨海县"}))
+    assert wider("滨海县市场监督管理局", "") == "滨海县"  # the longest name at that place
 
 
 def test_top_penalty_types_split_multiple_types(built):
