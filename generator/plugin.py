@@ -115,6 +115,10 @@ class DisclosureGenerator(Generator):
         self._futures: list = []
         with long_lived():  # a key and an archive id per record, and the archives: they live until the end
             self._submit(self._record_tasks())
+            # Search segments need only the records' keys: queued before the archives are grouped,
+            # so that a nightly build's one rebuilt segment (up to 200,000 records) is not the last
+            # thing the build waits for.
+            self._submit(self._search_tasks())
             self.entities = build_entities(self.state)
         timing(f"entities: {len(self.entities)}")
 
@@ -272,6 +276,7 @@ class DisclosureGenerator(Generator):
             self.sitemap.append((page.save_as, None))
         write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
         write_robots(out, self.base)
+        self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
         timing("sitemap written")
         if self.settings.get("DISCLOSE_BUILD_REPORT"):
             global last_report
@@ -297,7 +302,8 @@ class DisclosureGenerator(Generator):
 
     def _record_tasks(self) -> list[tuple[str, str, list]]:
         """Work for the workers, with its data: record pages first (queued as soon as the state
-        exists), then archive pages and each kind's downloads (:meth:`_other_tasks`). The data
+        exists), then search segments (:meth:`_search_tasks`), then archive pages and each kind's
+        downloads (:meth:`_other_tasks`). The data
         travels pickled, so a worker never touches the parent's objects. Tasks at the end of the
         queue are taken back by the parent when it runs out of its own work (see
         :meth:`_wait_for_pages`)."""
@@ -325,15 +331,19 @@ class DisclosureGenerator(Generator):
                 self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
         return tasks
 
-    def _other_tasks(self) -> list[tuple[str, str, list]]:
-        """Search segments (first: the largest tasks), archive pages, downloads."""
+    def _search_tasks(self) -> list[tuple[str, str, list]]:
+        """The search segments whose records are not what the live site has."""
         tasks: list[tuple[str, str, list]] = []
         everything = [r for rs in self.state.published.values() for r in rs]
         self._search_segments = segments(everything, self.cfg)
         for name, members in self._search_segments:
-            # A segment whose records are what the live site has is not rewritten.
             if not self._keep(f"search/{name}", digest_keys(name, map(RECORD_KEY, members))):
                 tasks.append(("search", name, [(r.kind, r.id, r.brief) for r in members]))
+        return tasks
+
+    def _other_tasks(self) -> list[tuple[str, str, list]]:
+        """Archive pages and downloads."""
+        tasks: list[tuple[str, str, list]] = []
         size = RENDER_CHUNK
         keys = self.manifest.entities
         old = self.old.entities if self.old else {}
