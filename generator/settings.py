@@ -175,7 +175,7 @@ class Config:
     SEARCH_PREFIX_MAX_SHARDS: int = _s(2, "Shards a prefix query (one Han character, a partial credit code) may fetch: keeps broad queries bounded.")
     BUILD_WORKERS: int = _s(0, "Worker processes for ingest validation and for rendering record and archive pages; 0 = one per CPU core.")
     BUILD_PARALLEL_MIN_RECORDS: int = _s(3_000, "Below this many published records pages are rendered in-process (forking costs more than it saves).")
-    BUILD_WORKER_NICE: int = _s(5, "In an incremental build, how much the page workers yield the CPU to the main process (added niceness, 0–19): its lists, statistics and sitemap are then the build's longest path and the workers' few pages can wait. A full build keeps equal priority (its longest path is the workers' pages).")
+    BUILD_WORKER_NICE: int = _s(5, "In an incremental build (the last build's manifest is there and still applies), how much the page workers yield the CPU to the main process (added niceness, 0–19), set once the manifest is accepted: its lists, statistics and sitemap are then the build's longest path and the workers' few pages can wait. A full build, forced or because the theme, code or settings changed, keeps equal priority (its longest path is the workers' pages).")
 
     @classmethod
     def docs(cls) -> dict[str, str]:
