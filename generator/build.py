@@ -130,5 +130,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
 
     assert plugin.last_state is not None
     write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
+    if last_apply is not None and last_apply.trash is not None:
+        last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report
     timing("build report written")
     return plugin.last_state.total

@@ -54,9 +54,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
 def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     """Build ``live`` incrementally and ``clean-<name>`` from scratch; compare them."""
     before = tree(site.path / "live")
+    stale = site.path / ".live.replaced-interrupted"  # left by a build interrupted while freeing old files
+    (stale / "sub").mkdir(parents=True, exist_ok=True)
+    (stale / "sub" / "1").write_text("old page", encoding="utf-8")
     result = site.build(today=today, output="live")
     assert result.exit_code == 0, result.stderr
     assert "增量" in result.stdout, result.stdout
+    # The replaced and removed files' old versions are freed before the command returns.
+    assert not list(site.path.glob(".live.replaced-*"))
     clean = site.run("build", "--today", today, "--output", f"clean-{name}", "--full")
     assert clean.exit_code == 0, clean.stderr
     after, fresh = tree(site.path / "live"), tree(site.path / f"clean-{name}")
