@@ -115,6 +115,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             incremental.forget(output)
             swap_in(tmp, output)
             incremental.save(new, output)
+            incremental.remove_abandoned_trash(output)
         else:
             last_apply = incremental.apply(tmp, output, old, new, record_url, entity_url)
             shutil.rmtree(tmp)
@@ -129,8 +130,10 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     from .buildreport import write_build_report
 
     assert plugin.last_state is not None
-    write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
-    if last_apply is not None and last_apply.trash is not None:
-        last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report
+    try:
+        write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
+    finally:
+        if last_apply is not None and last_apply.trash is not None:
+            last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report
     timing("build report written")
     return plugin.last_state.total

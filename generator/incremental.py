@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
+import glob
 import hashlib
 import importlib.metadata
 import os
@@ -175,11 +176,12 @@ class Trash:
     kept alive by a hard link in a folder beside the output (never deployed), the new one then
     replaces it without freeing anything, and ``rm -r`` frees the old ones on the other core
     while the build saves its manifest and writes its report. Readers still see the old file or
-    the new one, never none. Folders left by an interrupted build are removed with this one's."""
+    the new one, never none. Folders left by an interrupted build are removed with this one's
+    (:func:`abandoned_trash`)."""
 
     def __init__(self, live: Path):
-        self.folders = sorted(live.parent.glob(f".{live.name}.replaced-*"))  # left by an interrupted build
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{live.name}.replaced-", dir=live.parent))
+        self.folders = abandoned_trash(live)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{live.name}.replaced-{os.getpid()}-", dir=live.parent))
         self.folders.append(self.folder)
         self.count = 0
         self.process: subprocess.Popen | None = None
@@ -195,15 +197,17 @@ class Trash:
             os.link(path, self._next())
 
     def take(self, path: Path) -> bool:
-        """Remove ``path`` from the live folder into the trash; False if it is not there."""
+        """Remove ``path`` from the live folder into the trash; False if it is not there.
+        Whatever happened to the trash folder, the page leaves the live folder."""
         try:
             os.rename(path, self._next())
             return True
-        except FileNotFoundError:
-            return False
-        except OSError:  # the trash on another file system: delete it here
-            path.unlink(missing_ok=True)
-            return True
+        except OSError:
+            try:
+                path.unlink()
+                return True
+            except FileNotFoundError:
+                return False
 
     def empty(self) -> None:
         """Start freeing the old files in another process (see :meth:`wait`)."""
@@ -217,6 +221,34 @@ class Trash:
         if self.process is not None:
             self.process.wait()
             self.process = None
+
+
+def abandoned_trash(live: Path) -> list[Path]:
+    """Trash folders beside ``live`` whose build is no longer running (interrupted while its old
+    files were being freed). A folder's name carries its build's process id."""
+    found = []
+    for folder in sorted(live.parent.glob(f".{glob.escape(live.name)}.replaced-*")):
+        pid = folder.name.removeprefix(f".{live.name}.replaced-").split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            continue  # another build of this output, still at work
+        found.append(folder)
+    return found
+
+
+def remove_abandoned_trash(live: Path) -> None:
+    """For a clean build, which swaps in a new folder and has no :class:`Trash` of its own."""
+    for folder in abandoned_trash(live):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _is_empty(folder: Path) -> bool:

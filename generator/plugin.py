@@ -80,12 +80,12 @@ class DisclosureGenerator(Generator):
         self._roots: dict[int, str] = {}
 
     def generate_context(self) -> None:
+        global last_state, last_report
+        last_state = last_report = None  # before the fork: the workers need nothing of an earlier build
         store = BatchStore(self.root, self.cfg)
         self._fork_workers(store)
         today = build_today(self.settings)
         # Tampered batches raise here: Pelican stops before writing anything of ours.
-        global last_state, last_report
-        last_report = None
         try:
             with long_lived():
                 self.state: State = compute_state(store, self.cfg, today, map_chunks=self._map_chunks if self._pool else None)

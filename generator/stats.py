@@ -99,7 +99,7 @@ def county_finder(cfg: Config) -> Callable[[str, str], str]:
     """(authority, region code) → county: the county named in the authority (``盐城市滨海县…`` →
     滨海县, longest name first), else the county of the region code (positions 3–8 of the subject's
     credit code), else :data:`OTHER_COUNTY`."""
-    names = sorted(set(cfg.COUNTIES.values()), key=len, reverse=True)
+    names = sorted({name for name in cfg.COUNTIES.values() if name}, key=len, reverse=True)
     pattern = re.compile("|".join(map(re.escape, names))) if names else None
 
     def county(authority: str, region: str) -> str:

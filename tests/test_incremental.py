@@ -194,8 +194,12 @@ def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> N
 def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     css = live.path / "theme" / "templates" / "record.html"
     css.write_text(css.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}<!-- v2 -->", 1), encoding="utf-8")
+    stale = live.path / ".live.replaced-999999999-x"  # an interrupted apply's old files, its build long gone
+    stale.mkdir()
+    (stale / "1").write_text("old page", encoding="utf-8")
     result = live.build(today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live")
     assert result.exit_code == 0 and "全量" in result.stdout
+    assert not stale.exists()
     page = next((live.path / "live" / "records" / "license").rglob("*.html"))
     assert "<!-- v2 -->" in page.read_text(encoding="utf-8")
 
@@ -241,3 +245,22 @@ def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> N
     live, clean = tree(root / "live"), tree(root / "clean")
     assert sorted(live) == sorted(clean)
     assert [p for p in live if live[p][0] != clean[p][0]] == []
+
+
+def test_a_removed_page_leaves_the_live_folder_even_if_the_trash_is_gone(tmp_path: Path) -> None:
+    from generator.incremental import Trash, abandoned_trash
+
+    live = tmp_path / "live"
+    (live / "records").mkdir(parents=True)
+    page = live / "records" / "a.html"
+    page.write_text("withdrawn", encoding="utf-8")
+    running = tmp_path / f".live.replaced-{os.getppid()}-busy"  # another build of this output, still at work
+    running.mkdir()
+    trash = Trash(live)
+    assert running not in trash.folders and running not in abandoned_trash(live)
+    trash.folder.rmdir()  # e.g. removed by a temp cleaner
+    assert trash.take(page) and not page.exists()
+    assert not trash.take(page)
+    trash.empty()
+    trash.wait()
+    assert running.exists()

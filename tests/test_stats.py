@@ -87,6 +87,8 @@ def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code
     assert county("盐城市亭湖区滨海县联合执法队", "") == "亭湖区"  # the first named
     wider = county_finder(replace(CFG, COUNTIES={"1": "滨海", "2": "滨海县"}))
     assert wider("滨海县市场监督管理局", "") == "滨海县"  # the longest name at that place
+    blank = county_finder(replace(CFG, COUNTIES={"320981": "东台市", "000000": ""}))
+    assert blank("盐城市市场监督管理局", "320981") == "东台市"  # a blank county name never matches
 
 
 def test_top_penalty_types_split_multiple_types(built):
