@@ -215,6 +215,7 @@ class DisclosureGenerator(Generator):
     # -- output --------------------------------------------------------------------------------
 
     def generate_output(self, writer: Any) -> None:
+        global last_report
         timing("output: start")
         self.writer = writer
         out = Path(self.output_path)
@@ -279,7 +280,6 @@ class DisclosureGenerator(Generator):
         self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
         timing("sitemap written")
         if self.settings.get("DISCLOSE_BUILD_REPORT"):
-            global last_report
             from .buildreport import prepare_build_report
 
             last_report = prepare_build_report(self.root, self.cfg, state)

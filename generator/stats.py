@@ -125,6 +125,7 @@ def published_counts(state: State, cfg: Config) -> PublishedCounts:
     counts = PublishedCounts()
     county = county_finder(cfg)
     places: Counter = Counter()
+    type_texts: Counter = Counter()
     for name, records in state.published.items():
         kind = KINDS[name]
         date, authority, code = kind.date, kind.authority, kind.subject_code or ""
@@ -138,11 +139,14 @@ def published_counts(state: State, cfg: Config) -> PublishedCounts:
             places[str(where or ""), region] += n
             if behaviour:
                 counts.behaviours[str(behaviour)] += n
-            for part in PENALTY_TYPE_SEPARATORS.split(str(types or "")) if types else ():
-                if part.strip():
-                    counts.penalty_types[part.strip()] += n
+            if types:
+                type_texts[str(types)] += n
     for (authority, region), n in places.items():
         counts.by_county[county(authority, region)] += n
+    for text, n in type_texts.items():  # each distinct 处罚类别 text split once
+        for part in PENALTY_TYPE_SEPARATORS.split(text):
+            if part.strip():
+                counts.penalty_types[part.strip()] += n
     return counts
 
 
