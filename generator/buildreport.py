@@ -128,7 +128,7 @@ class PreparedReport:
 
     state: State
     report: dict[str, Any]
-    current: Groups
+    current: Groups | bytes  # what the next build compares with, or already pickled (by a side process)
 
 
 def prepare_build_report(root: Path, cfg: Config, state: State) -> PreparedReport:
@@ -154,6 +154,6 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path, prep
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
     # In the state's order (by kind, then newest first, then by id): deterministic, and not sorted again.
-    atomic_write_bytes(folder / LAST, pickle.dumps(current, protocol=5))
+    atomic_write_bytes(folder / LAST, current if isinstance(current, bytes) else pickle.dumps(current, protocol=5))
     (folder / LEGACY_LAST).unlink(missing_ok=True)
     return folder / f"{day}.html"

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import operator
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,17 @@ from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
 
 from . import incremental
+from .buildreport import PreparedReport
 from .batches import BatchStore
-from .incremental import KEY_SIZE, Manifest, digest, digest_keys
+from .forked import Forked
+from .incremental import KEY_SIZE, Manifest, digest_keys
 from .markup import format_amount, format_date
 from .outputs import RowIndex, write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress, timing
-from .publication import PublishedRecord, State, compute_state, parse_rows
+from .publication import PublishedRecord, State, compute_state, parse_rows, record_key
 from .schema import KINDS
 from .search import segments, write_search_top, write_segment
+from .stats import STATS_PAGES
 from .settings import Config
 from .writers import DisclosureWriter
 from .sitemodel import (
@@ -119,10 +123,28 @@ class DisclosureGenerator(Generator):
             # so that a nightly build's one rebuilt segment (up to 200,000 records) is not the last
             # thing the build waits for.
             self._submit(self._search_tasks())
-            self.entities = build_entities(self.state)
-        timing(f"entities: {len(self.entities)}")
+            old_government = self.old.data.get("government") if self.old is not None else None
+            if old_government is None:
+                self.entities = build_entities(self.state)
+                self.entity_ids = self._entity_todo = sorted(self.entities)
+                government = {eid for eid, entity in self.entities.items() if entity.is_government}
+            else:
+                # Only the archives a changed record touches and the government bodies' (统计与监测)
+                # are grouped: every other archive keeps all its records, so it still exists, and
+                # keeps its key.
+                affected = self._affected
+                self.entities = build_entities(self.state, affected | old_government)
+                kept = self.manifest.entities = dict(self.old.entities)  # in id order, then those added since
+                for eid in affected:
+                    kept.pop(eid, None)
+                present = affected.intersection(self.entities)
+                self._entity_todo = sorted(present)
+                self.entity_ids = sorted([*kept, *present])  # sorted runs: Timsort merges them in linear time
+                government = (old_government - affected) | {eid for eid in present if self.entities[eid].is_government}
+            self.manifest.data["government"] = government
+        timing(f"entities: {len(self.entity_ids)}, {len(self.entities)} grouped")
 
-    def _map_chunks(self, chunks: list[tuple[str, str, str, int, int]]) -> list[list[tuple]]:
+    def _map_chunks(self, chunks: list[tuple[str, str, str, int, int, str, str]]) -> list[list[tuple]]:
         """Parse chunks of an uncached batch (:func:`publication.batch_rows`) in the workers, this
         process taking chunks from the back of the queue as in :meth:`_wait_for_pages`."""
         futures = [self._pool.submit(_render_in_worker, ("parse", "", chunk)) for chunk in chunks]
@@ -220,7 +242,6 @@ class DisclosureGenerator(Generator):
         self.writer = writer
         out = Path(self.output_path)
         state = self.state
-        self.entity_ids = sorted(self.entities)
         # Record and archive pages render in worker processes while this process writes the rest.
         self._start_pages()
         timing("workers started")
@@ -233,6 +254,61 @@ class DisclosureGenerator(Generator):
         self._write("search/index.html", "search.html", DATA_DATE=today)
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
+        # In an incremental build of a big site the workers have few pages to render: the
+        # statistics, the feeds and the build report run in a forked side process meanwhile.
+        side = Forked(self._side_work) if self._pool is not None and self.old is not None and self.cfg.BUILD_SIDE_PROCESS else None
+        try:
+            authorities = self._write_lists()
+            timing("lists written")
+            if side is None:
+                self._write_stats(out)
+                timing("statistics written")
+            else:  # the side process writes them; their place in the sitemap is known
+                self.sitemap += [(f"stats/{slug}.html", None) for slug in STATS_PAGES]
+            write_search_top(out, self._search_segments, authorities, self.cfg)
+            timing("search manifest written")
+            if side is None:
+                self._write_feeds(out)
+                timing("feeds written")
+            # The sitemap and the build report need no worker's result: made while the workers finish.
+            self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
+            for kind_name in KINDS:
+                self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
+            self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
+            for page in self.context.get("pages", []):
+                self.sitemap.append((page.save_as, None))
+            write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
+            write_robots(out, self.base)
+            self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
+            timing("sitemap written")
+            if side is None:
+                last_report = self._prepare_report()
+            else:
+                prepared = side.result()
+                if prepared is not None:
+                    last_report = PreparedReport(state, *prepared)
+                timing("side process done")
+        except BaseException:
+            if side is not None:
+                side.kill()
+            raise
+        self._wait_for_pages()
+        timing("record and archive pages, downloads, search segments written")
+        for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
+            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
+            self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
+        written = dict(self._kept_downloads)
+        written.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
+        catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
+        self.manifest.data["downloads"] = catalogs
+        self.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
+        catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
+        self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today, in_sitemap=False)
+        timing("downloads page written")
+
+    def _write_lists(self) -> list[dict[str, Any]]:
+        """Every kind's list, its authority and month groups and their lists; the authorities (for search)."""
+        state = self.state
         authorities: list[dict[str, Any]] = []
         make_card = self._card_maker()
         for kind_name, kind in KINDS.items():
@@ -261,42 +337,29 @@ class DisclosureGenerator(Generator):
                     self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], card, "list.html",
                                      f"{kind.label}信息：{label}", self.cfg.LIST_MAX_PAGES if by == "authority" else 0,
                                      kind=kind, section=by, group_label=label)
-        timing("lists written")
-        self._write_stats(out)
-        timing("statistics written")
-        write_search_top(out, self._search_segments, authorities, self.cfg)
-        timing("search manifest written")
-        self._write_feeds(out)
-        timing("feeds written")
-        # The sitemap and the build report need no worker's result: made while the workers finish.
-        self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
-        for kind_name in KINDS:
-            self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
-        self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
-        for page in self.context.get("pages", []):
-            self.sitemap.append((page.save_as, None))
-        write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
-        write_robots(out, self.base)
-        self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
-        timing("sitemap written")
-        if self.settings.get("DISCLOSE_BUILD_REPORT"):
-            from .buildreport import prepare_build_report
+        return authorities
 
-            last_report = prepare_build_report(self.root, self.cfg, state)
-            timing("build report prepared")
-        self._wait_for_pages()
-        timing("record and archive pages, downloads, search segments written")
-        for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
-            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
-            self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
-        written = dict(self._kept_downloads)
-        written.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
-        catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
-        self.manifest.data["downloads"] = catalogs
-        self.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
-        catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
-        self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today, in_sitemap=False)
-        timing("downloads page written")
+    def _prepare_report(self) -> Any:
+        """The build report, compared with the last build's (written by ``disclose build`` once the build is live)."""
+        if not self.settings.get("DISCLOSE_BUILD_REPORT"):
+            return None
+        from .buildreport import prepare_build_report
+
+        prepared = prepare_build_report(self.root, self.cfg, self.state)
+        timing("build report prepared")
+        return prepared
+
+    def _side_work(self) -> tuple[dict[str, Any], bytes] | None:
+        """What the side process of an incremental build does (see :mod:`generator.forked`): the
+        statistics and the feeds, written into the staging folder, and the build report, whose
+        memory of this build comes back already pickled."""
+        out = Path(self.output_path)
+        self._write_stats(out)
+        timing("statistics written (side process)")
+        self._write_feeds(out)
+        timing("feeds written (side process)")
+        prepared = self._prepare_report()
+        return None if prepared is None else (prepared.report, pickle.dumps(prepared.current, protocol=5))
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
@@ -312,24 +375,29 @@ class DisclosureGenerator(Generator):
         # Archives that can have changed: those of a changed record's new and old version and of a
         # removed record's (None: all of them, on a clean build).
         self._affected: set[str] | None = None if self.old is None else set()
+        self._unchanged_kinds: set[str] = set()  # kinds none of whose records changed, came or went
         for kind_name, records in self.state.published.items():
             kind = KINDS[kind_name]
-            # A record's input key: what its page, its list entries, its archive entry, its download
-            # rows and its search entry are made from. The manifest keeps it with the record's
-            # archive id, so a later build knows which archive a changed or removed record left.
-            keys = self.manifest.records[kind_name] = {}
-            for r in records:
-                r.key = digest(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source)
-                found = record_entity(kind, r)
-                keys[r.id] = r.key + found[0].encode() if found else r.key
+            # A record's input key (publication.record_key) comes with the state's cached rows;
+            # the manifest keeps it, archive id included, for the next build to compare.
+            keys = self.manifest.records[kind_name] = {r.id: r.key or self._record_key(kind, r) for r in records}
             old = self.old.records.get(kind_name, {}) if self.old else {}
-            changed = [r for r in records if old.get(r.id) != keys[r.id]] if old else records
+            changed = [r for r in records if old.get(r.id) != r.key] if old else records
             tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
             if self._affected is not None:
-                entries = [keys[r.id] for r in changed] + [old[r.id] for r in changed if r.id in old]
-                entries += [old[rid] for rid in old.keys() - keys.keys()]
+                gone = old.keys() - keys.keys()
+                if old and not changed and not gone:
+                    self._unchanged_kinds.add(kind_name)  # its records, in the same order (ids and dates are in the keys)
+                entries = [r.key for r in changed] + [old[r.id] for r in changed if r.id in old] + [old[rid] for rid in gone]
                 self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
         return tasks
+
+    @staticmethod
+    def _record_key(kind: Any, r: PublishedRecord) -> bytes:
+        """The key of a record the state did not key (built from a full ``fields`` dict)."""
+        r.entity = record_entity(kind, r) or ()
+        r.key = record_key(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source, r.entity)
+        return r.key
 
     def _search_tasks(self) -> list[tuple[str, str, list]]:
         """The search segments whose records are not what the live site has."""
@@ -345,14 +413,10 @@ class DisclosureGenerator(Generator):
         """Archive pages and downloads."""
         tasks: list[tuple[str, str, list]] = []
         size = RENDER_CHUNK
-        keys = self.manifest.entities
         old = self.old.entities if self.old else {}
         changed = []
-        affected = self._affected
-        for eid in self.entity_ids:
-            if affected is not None and eid not in affected and eid in old:
-                keys[eid] = old[eid]  # none of its records changed, came or went
-                continue
+        keys = self.manifest.entities  # those of unchanged archives already there (generate_context)
+        for eid in self._entity_todo:
             entity = self.entities[eid]
             head = (entity.name, entity.code, entity.category, [(k, len(entity.records[k])) for k in KINDS if k in entity.records])
             keys[eid] = key = digest_keys(head, (r.key for k in KINDS for r in entity.records.get(k, ())))
@@ -364,11 +428,16 @@ class DisclosureGenerator(Generator):
         rows = self.old.data.get("download_rows", {}) if self.old else {}
         for kind_name, records in self.state.published.items():
             files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
-            key = digest_keys(kind_name, map(RECORD_KEY, records))
-            if self._keep(f"downloads/{kind_name}", key, files) and kind_name in kept:
+            unit = f"downloads/{kind_name}"
+            if kind_name in self._unchanged_kinds and unit in self.old.units:
+                key = self.old.units[unit][0]  # the same records with the same keys: the same files
+            else:
+                key = digest_keys(kind_name, map(RECORD_KEY, records))
+            if self._keep(unit, key, files) and kind_name in kept:
                 self._kept_downloads[kind_name] = (kept[kind_name], rows.get(kind_name))
             else:  # with the live files' row index: unchanged records' rows are copied, not formatted
-                tasks.append(("downloads", kind_name, ([(r.id, r.ends, r.basis, r._path, r._offset, r.key) for r in records],
+                # A row's index key is its record's page key (KEY_SIZE bytes): the archive id is not in the row.
+                tasks.append(("downloads", kind_name, ([(r.id, r.ends, r.basis, r._path, r._offset, r.key[:KEY_SIZE]) for r in records],
                                                        rows.get(kind_name))))
         return tasks
 

@@ -176,6 +176,7 @@ class Config:
     BUILD_WORKERS: int = _s(0, "Worker processes for ingest validation and for rendering record and archive pages; 0 = one per CPU core.")
     BUILD_PARALLEL_MIN_RECORDS: int = _s(3_000, "Below this many published records pages are rendered in-process (forking costs more than it saves).")
     BUILD_WORKER_NICE: int = _s(5, "In an incremental build (the last build's manifest is there and still applies), how much the page workers yield the CPU to the main process (added niceness, 0–19), set once the manifest is accepted: its lists, statistics and sitemap are then the build's longest path and the workers' few pages can wait. A full build, forced or because the theme, code or settings changed, keeps equal priority (its longest path is the workers' pages).")
+    BUILD_SIDE_PROCESS: bool = _s(True, "In an incremental build with page workers, write the statistics and the feeds and prepare the build report in a forked side process, beside the main process's lists and sitemap: the workers have few pages to render then, so a second core is free. The output is the same bytes either way; the side process shares the records with the main process until it touches them (copy-on-write), so a nightly build's peak memory grows by what it reads (about 1 GB at 10^6 records).")
 
     @classmethod
     def docs(cls) -> dict[str, str]:

@@ -122,19 +122,26 @@ class Entity:
 
     @property
     def is_government(self) -> bool:
-        return self.category in ("政府机关", "事业单位") or self.code[:1] == "1"
+        return self.category in GOVERNMENT_CATEGORIES or self.code[:1] == "1"
 
     @property
     def total(self) -> int:
         return sum(len(v) for v in self.records.values())
 
 
-def build_entities(state: State) -> dict[str, Entity]:
-    """Group published records by entity (credit code, else name); natural persons excluded."""
+GOVERNMENT_CATEGORIES = ("政府机关", "事业单位")
+
+
+def build_entities(state: State, only: set[str] | None = None) -> dict[str, Entity]:
+    """Group published records by entity (credit code, else name); natural persons excluded.
+    ``only``: just these entities (an incremental build groups the few archives it renders)."""
     entities: dict[str, Entity] = {}
     for kind_name in KINDS:
         kind = KINDS[kind_name]
-        for record in state.published.get(kind_name, []):
+        records = state.published.get(kind_name, [])
+        if only is not None:
+            records = [r for r in records if (found := r.entity if r.entity is not None else record_entity(kind, r)) and found[0] in only]
+        for record in records:
             found = record_entity(kind, record)
             if not found:
                 continue

@@ -300,5 +300,8 @@ def _alt(title: str, pairs: list) -> str:
     return f"{title}条形图：{top}{'等' if len(pairs) > 5 else ''}。" if pairs else f"{title}：暂无数据。"
 
 
+STATS_PAGES = ("index", "timeliness", "government")  # the slugs of all_pages(), in order (the sitemap lists them first)
+
+
 def all_pages(state: State, entities: dict[str, Entity], cfg: Config) -> list[StatsPage]:
     return [overview(state, cfg), timeliness(state, cfg), government(state, entities, cfg)]

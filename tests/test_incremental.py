@@ -264,3 +264,66 @@ def test_a_removed_page_leaves_the_live_folder_even_if_the_trash_is_gone(tmp_pat
     trash.empty()
     trash.wait()
     assert running.exists()
+
+
+def _parallel_site(tmp_path: Path) -> tuple[SiteRoot, str]:
+    """A site built by two page workers, and the 决定书文号 of one of its penalties."""
+    root = tmp_path / "site"
+    root.mkdir()
+    site = SiteRoot(root)
+    conf = root / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n", encoding="utf-8")
+    rows = list(synth_rows("penalty", 40, seed=12, today=dt.date(2026, 11, 20)))
+    site.stage_and_approve(write_export(tmp_path / "penalty.csv", "penalty", rows), "penalty")
+    site.stage_and_approve(write_export(tmp_path / "pledge.csv", "pledge", synth_rows("pledge", 20, seed=12, today=dt.date(2026, 11, 20))),
+                           "pledge")
+    assert "全量" in site.build(output="live").stdout
+    shown = (site.path / "live" / "kinds" / "penalty" / "index.html").read_text(encoding="utf-8")
+    return site, next(row["行政处罚决定书文号"] for row in rows if row["行政处罚决定书文号"] in shown)
+
+
+def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_build(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incremental build with workers forks a side process for the statistics, the feeds and the
+    build report: the site is byte for byte a clean build's, and the report names the withdrawal."""
+    from generator import plugin
+
+    forks: list[int] = []
+
+    class Spy(plugin.Forked):
+        def __init__(self, fn):  # noqa: ANN001
+            super().__init__(fn)
+            forks.append(self.pid)
+
+    monkeypatch.setattr(plugin, "Forked", Spy)
+    site, docno = _parallel_site(tmp_path)
+    assert forks == []  # a clean build has no side process: its workers use both cores
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    assert "增量" in site.build(output="live").stdout
+    assert len(forks) == 1
+    assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
+    live, clean = tree(site.path / "live"), tree(site.path / "clean")
+    assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
+    assert any(p.startswith("stats/") for p in live) and "feeds/penalty.atom.xml" in live
+    incremental_report = json.loads((site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8"))
+    assert incremental_report["counts"] == {"new": 0, "updated": 0, "removed": 1}
+    assert incremental_report["changes"]["removed"][0]["docno"] == docno
+
+
+def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.plugin import DisclosureGenerator
+
+    site, docno = _parallel_site(tmp_path)
+    before = tree(site.path / "live")
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+
+    def broken(self, out):  # noqa: ANN001 - runs in the forked side process only
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(DisclosureGenerator, "_write_feeds", broken)
+    result = site.build(output="live")
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert tree(site.path / "live") == before
+    assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]

@@ -143,3 +143,21 @@ def test_lists_sort_newest_first_then_by_id(rows):
     newest_first_then_id = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
     assert [r.id for r in fast] == [r.id for r in newest_first_then_id]
 
+
+
+@given(st.lists(st.tuples(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)),
+                          st.one_of(st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
+                                    st.text(alphabet="0123456789abcdefxyz", min_size=1, max_size=17))),
+                max_size=60, unique_by=lambda t: t[1]))
+def test_the_precomputed_order_sorts_like_newest_first(rows):
+    """The state sorts by an integer made when a batch is parsed; an id that is not 16 hex digits
+    has none, and its kind is then sorted the slow way: the same order either way."""
+    from generator.publication import newest_first_order, sort_records
+
+    date = KINDS["penalty"].date
+    records = [PublishedRecord("penalty", rid, None, "b", "", "", None, "", brief={date: day.isoformat()},
+                               order=newest_first_order(day.isoformat(), rid)) for day, rid in rows]
+    fast, slow = list(records), list(records)
+    sort_records(fast)
+    sort_newest_first(slow)
+    assert [r.id for r in fast] == [r.id for r in slow]
