@@ -19,10 +19,10 @@ from typing import Any, Callable
 
 
 class Forked:
-    """``fn()`` running in a forked child; :meth:`result` waits for it and returns its value or
-    raises its exception (with the child's traceback as a note)."""
+    """``fn()`` running in a forked child, ``nice`` levels below this process; :meth:`result`
+    waits for it and returns its value or raises its exception (with the child's traceback as a note)."""
 
-    def __init__(self, fn: Callable[[], Any]):
+    def __init__(self, fn: Callable[[], Any], nice: int = 0):
         sys.stdout.flush()
         sys.stderr.flush()
         read, write = os.pipe()
@@ -31,6 +31,8 @@ class Forked:
             os.close(read)
             status = 0
             try:
+                if nice:
+                    os.nice(nice)
                 gc.disable()  # it lives for seconds; its garbage goes with it
                 payload = pickle.dumps(("ok", fn()), protocol=5)
             except BaseException as error:  # noqa: BLE001 - handed to the parent, which re-raises it

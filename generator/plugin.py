@@ -254,9 +254,12 @@ class DisclosureGenerator(Generator):
         self._write("search/index.html", "search.html", DATA_DATE=today)
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
-        # In an incremental build of a big site the workers have few pages to render: the
-        # statistics, the feeds and the build report run in a forked side process meanwhile.
-        side = Forked(self._side_work) if self._pool is not None and self.old is not None and self.cfg.BUILD_SIDE_PROCESS else None
+        # In an incremental build of a big site the statistics, the feeds and the build report run
+        # in a forked side process, at the workers' priority: on the core the main process leaves
+        # them, beside the workers' pages (on both cores once this process is done).
+        side = None
+        if self._pool is not None and self.old is not None and self.cfg.BUILD_SIDE_PROCESS:
+            side = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
         try:
             authorities = self._write_lists()
             timing("lists written")

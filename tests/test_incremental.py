@@ -285,23 +285,33 @@ def _parallel_site(tmp_path: Path) -> tuple[SiteRoot, str]:
 def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_build(tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """An incremental build with workers forks a side process for the statistics, the feeds and the
-    build report: the site is byte for byte a clean build's, and the report names the withdrawal."""
+    build report, at the workers' priority: the site is byte for byte a clean build's, and the
+    report names the withdrawal."""
     from generator import plugin
 
     forks: list[int] = []
 
     class Spy(plugin.Forked):
-        def __init__(self, fn):  # noqa: ANN001
-            super().__init__(fn)
+        def __init__(self, fn, nice=0):  # noqa: ANN001
+            super().__init__(fn, nice)
             forks.append(self.pid)
 
+    original = plugin.DisclosureGenerator._side_work
+
+    def side_work(self):  # noqa: ANN001, ANN202 - runs in the side process: note its priority
+        (tmp_path / "side-nice").write_text(str(os.getpriority(os.PRIO_PROCESS, 0) - parent), encoding="utf-8")
+        return original(self)
+
+    parent = os.getpriority(os.PRIO_PROCESS, 0)
     monkeypatch.setattr(plugin, "Forked", Spy)
+    monkeypatch.setattr(plugin.DisclosureGenerator, "_side_work", side_work)
     site, docno = _parallel_site(tmp_path)
     assert forks == []  # a clean build has no side process: its workers use both cores
     withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     assert "增量" in site.build(output="live").stdout
     assert len(forks) == 1
+    assert (tmp_path / "side-nice").read_text(encoding="utf-8") == str(min(19 - parent, 5))  # BUILD_WORKER_NICE's default
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
