@@ -26,37 +26,29 @@ class Forked:
         sys.stdout.flush()
         sys.stderr.flush()
         read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
+        try:
+            pid = os.fork()
+        except BaseException:
             os.close(read)
-            status = 0
+            os.close(write)
+            raise
+        if pid == 0:
             try:
-                if nice:
-                    os.nice(nice)
-                gc.disable()  # it lives for seconds; its garbage goes with it
-                payload = pickle.dumps(("ok", fn()), protocol=5)
-            except BaseException as error:  # noqa: BLE001 - handed to the parent, which re-raises it
-                status = 1
-                error.add_note("in the side process:\n" + traceback.format_exc())
-                try:
-                    payload = pickle.dumps(("error", error), protocol=5)
-                except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-                    payload = pickle.dumps(("error", RuntimeError(traceback.format_exc())), protocol=5)
-            try:
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(payload)
+                _child(fn, nice, read, write)  # never returns
             finally:
-                os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+                os._exit(1)
         os.close(write)
         self.pid, self._read = pid, read
 
     def result(self) -> Any:
         try:
             with os.fdopen(self._read, "rb") as pipe:
+                self._read = -1
                 data = pipe.read()
-        finally:
-            self._read = -1
-            self._reap()
+        except BaseException:
+            self.kill()  # interrupted: do not wait for the child's work
+            raise
+        self._reap()
         if not data:
             raise RuntimeError("构建的辅助进程意外退出（可能内存不足），网站保持不变")
         outcome, value = pickle.loads(data)
@@ -83,3 +75,28 @@ class Forked:
             except ChildProcessError:
                 pass
             self.pid = 0
+
+
+def _child(fn: Callable[[], Any], nice: int, read: int, write: int) -> None:
+    """The forked child: run ``fn``, send its outcome, and leave with ``os._exit`` whatever
+    happens (even a second Ctrl-C inside the error handler): it must never unwind into the
+    parent's stack, whose cleanup would remove the staging folder the parent is building."""
+    status = 1
+    try:
+        os.close(read)
+        try:
+            if nice:
+                os.nice(nice)
+            gc.disable()  # it lives for seconds; its garbage goes with it
+            payload = pickle.dumps(("ok", fn()), protocol=5)
+            status = 0
+        except BaseException as error:  # noqa: BLE001 - handed to the parent, which re-raises it
+            error.add_note("in the side process:\n" + traceback.format_exc())
+            try:
+                payload = pickle.dumps(("error", error), protocol=5)
+            except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+                payload = pickle.dumps(("error", RuntimeError(traceback.format_exc())), protocol=5)
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(payload)
+    finally:
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers

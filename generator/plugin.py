@@ -259,7 +259,10 @@ class DisclosureGenerator(Generator):
         # them, beside the workers' pages (on both cores once this process is done).
         side = None
         if self._pool is not None and self.old is not None and self.cfg.BUILD_SIDE_PROCESS:
-            side = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
+            try:
+                side = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
+            except OSError as error:  # no memory or processes left to fork: only slower in-process
+                log.warning("side process not started (%s): statistics, feeds and report in-process", error)
         try:
             authorities = self._write_lists()
             timing("lists written")
