@@ -35,7 +35,7 @@ from .incremental import KEY_SIZE, Manifest, digest_keys
 from .markup import format_amount, format_date
 from .outputs import RowIndex, write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
 from .progress import StageProgress, timing
-from .publication import PublishedRecord, State, compute_state, parse_rows, record_key
+from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
 from .search import segments, write_search_top, write_segment
 from .stats import STATS_PAGES
@@ -266,16 +266,10 @@ class DisclosureGenerator(Generator):
         try:
             authorities = self._write_lists()
             timing("lists written")
-            if side is None:
-                self._write_stats(out)
-                timing("statistics written")
-            else:  # the side process writes them; their place in the sitemap is known
-                self.sitemap += [(f"stats/{slug}.html", None) for slug in STATS_PAGES]
+            # The statistics pages are listed by their fixed names, whichever process writes them.
+            self.sitemap += [(f"stats/{slug}.html", None) for slug in STATS_PAGES]
             write_search_top(out, self._search_segments, authorities, self.cfg)
             timing("search manifest written")
-            if side is None:
-                self._write_feeds(out)
-                timing("feeds written")
             # The sitemap and the build report need no worker's result: made while the workers finish.
             self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
             for kind_name in KINDS:
@@ -288,7 +282,7 @@ class DisclosureGenerator(Generator):
             self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
             timing("sitemap written")
             if side is None:
-                last_report = self._prepare_report()
+                last_report = self._stats_feeds_report()
             else:
                 prepared = side.result()
                 if prepared is not None:
@@ -345,8 +339,14 @@ class DisclosureGenerator(Generator):
                                      kind=kind, section=by, group_label=label)
         return authorities
 
-    def _prepare_report(self) -> Any:
-        """The build report, compared with the last build's (written by ``disclose build`` once the build is live)."""
+    def _stats_feeds_report(self) -> PreparedReport | None:
+        """The statistics and the feeds, written; the build report, prepared (``disclose build``
+        writes it once the build is live). None when no report is asked for."""
+        out = Path(self.output_path)
+        self._write_stats(out)
+        timing("statistics written")
+        self._write_feeds(out)
+        timing("feeds written")
         if not self.settings.get("DISCLOSE_BUILD_REPORT"):
             return None
         from .buildreport import prepare_build_report
@@ -356,15 +356,9 @@ class DisclosureGenerator(Generator):
         return prepared
 
     def _side_work(self) -> tuple[dict[str, Any], bytes] | None:
-        """What the side process of an incremental build does (see :mod:`generator.forked`): the
-        statistics and the feeds, written into the staging folder, and the build report, whose
-        memory of this build comes back already pickled."""
-        out = Path(self.output_path)
-        self._write_stats(out)
-        timing("statistics written (side process)")
-        self._write_feeds(out)
-        timing("feeds written (side process)")
-        prepared = self._prepare_report()
+        """:meth:`_stats_feeds_report` in the side process of an incremental build (see
+        :mod:`generator.forked`); the report's memory of this build comes back already pickled."""
+        prepared = self._stats_feeds_report()
         return None if prepared is None else (prepared.report, pickle.dumps(prepared.current, protocol=5))
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
@@ -383,10 +377,9 @@ class DisclosureGenerator(Generator):
         self._affected: set[str] | None = None if self.old is None else set()
         self._unchanged_kinds: set[str] = set()  # kinds none of whose records changed, came or went
         for kind_name, records in self.state.published.items():
-            kind = KINDS[kind_name]
             # A record's input key (publication.record_key) comes with the state's cached rows;
             # the manifest keeps it, archive id included, for the next build to compare.
-            keys = self.manifest.records[kind_name] = {r.id: r.key or self._record_key(kind, r) for r in records}
+            keys = self.manifest.records[kind_name] = {r.id: r.key for r in records}
             old = self.old.records.get(kind_name, {}) if self.old else {}
             changed = [r for r in records if old.get(r.id) != r.key] if old else records
             tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
@@ -397,13 +390,6 @@ class DisclosureGenerator(Generator):
                 entries = [r.key for r in changed] + [old[r.id] for r in changed if r.id in old] + [old[rid] for rid in gone]
                 self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
         return tasks
-
-    @staticmethod
-    def _record_key(kind: Any, r: PublishedRecord) -> bytes:
-        """The key of a record the state did not key (built from a full ``fields`` dict)."""
-        r.entity = record_entity(kind, r) or ()
-        r.key = record_key(r.batch_id, r._offset, r.ends, r.basis, r.approved_at[:10], r.source, r.entity)
-        return r.key
 
     def _search_tasks(self) -> list[tuple[str, str, list]]:
         """The search segments whose records are not what the live site has."""
@@ -594,7 +580,8 @@ class DisclosureGenerator(Generator):
                 (charts / f"{section.name}.svg").write_bytes(svg)
         nav = [(p.slug, p.title) for p in pages]
         for page in pages:
-            self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"])
+            self._write(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=self.context["TODAY"],
+                        in_sitemap=False)  # listed by STATS_PAGES in generate_output
 
     def _write_feeds(self, out: Path) -> None:
         size = self.cfg.FEED_SIZE

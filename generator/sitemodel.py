@@ -140,7 +140,7 @@ def build_entities(state: State, only: set[str] | None = None) -> dict[str, Enti
         kind = KINDS[kind_name]
         records = state.published.get(kind_name, [])
         if only is not None:
-            records = [r for r in records if (found := r.entity if r.entity is not None else record_entity(kind, r)) and found[0] in only]
+            records = [r for r in records if (found := record_entity(kind, r)) and found[0] in only]
         for record in records:
             found = record_entity(kind, record)
             if not found:

@@ -271,6 +271,9 @@ def test_feeds_and_sitemap_are_well_formed(built):
     sitemap = ET.parse(out / "sitemap.xml").getroot()
     locs = [u.find("s:loc", ns).text for u in sitemap.findall("s:url", ns)]
     assert any("/records/" in loc for loc in locs) and any(loc.endswith("pages/policy.html") for loc in locs)
+    # The statistics pages are listed by their fixed names (stats.STATS_PAGES): exactly those written.
+    listed = sorted(loc.split("/stats/", 1)[1] for loc in locs if "/stats/" in loc)
+    assert listed == sorted(p.name for p in (out / "stats").glob("*.html")) and len(listed) == 3
     assert "Sitemap:" in (out / "robots.txt").read_text(encoding="utf-8")
 
 

@@ -337,3 +337,20 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert tree(site.path / "live") == before
     assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
+
+
+def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import plugin
+
+    def no_fork(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what os.fork raises without memory
+        raise OSError(12, "Cannot allocate memory")
+
+    site, docno = _parallel_site(tmp_path)
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    monkeypatch.setattr(plugin, "Forked", no_fork)
+    assert "增量" in site.build(output="live").stdout
+    assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
+    live, clean = tree(site.path / "live"), tree(site.path / "clean")
+    assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
