@@ -22,9 +22,15 @@ install-test: $(BIN)/python system-deps
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v node >/dev/null || ! command -v rsync >/dev/null; then \
+	@pkgs=; \
+	command -v chromium >/dev/null || pkgs="$$pkgs chromium"; \
+	command -v rsync >/dev/null || pkgs="$$pkgs rsync"; \
+	command -v node >/dev/null || pkgs="$$pkgs nodejs"; \
+	command -v npm >/dev/null || pkgs="$$pkgs npm"; \
+	if [ -n "$$pkgs" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm rsync >/dev/null; \
+	  echo "installing Debian packages:$$pkgs" >&2; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs >/dev/null; \
 	fi
 
 build: install
