@@ -21,6 +21,7 @@ from .markup import neutralise_cell
 from .publication import PublishedRecord
 from .schema import Kind
 from .sitemodel import record_url
+from .writers import write_new_file
 
 EXTRA_COLUMNS = ("记录编号", "公示截止日期", "公示依据", "页面地址")
 
@@ -210,34 +211,52 @@ def write_feed(path: Path, title: str, feed_url: str, site_url: str, entries: li
     path.write_text("".join(parts), encoding="utf-8", newline="\n")
 
 
-def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], max_urls: int) -> list[str]:
-    """``sitemap.xml``, or a sitemap index over ``sitemaps/sitemap-N.xml`` past ``max_urls``."""
-    ordered = list(dict.fromkeys(urls))  # the generator's order is deterministic; sorting 1.8 million costs seconds
-    chunks = [ordered[i : i + max_urls] for i in range(0, len(ordered), max_urls)] or [[]]
-
+def _urlset(base: str, items: Iterable[tuple[str, str | None]]) -> bytes:
     prefix = escape(base + "/")  # escaping is per character, so the prefix is escaped once
+    # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
+    body = "".join([f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n"
+                    if m else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
+                    for u, m in items])
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}'
+            '</urlset>\n').encode("utf-8")
 
-    def urlset(items: list[tuple[str, str | None]]) -> str:
-        # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
-        locs = (prefix + (escape(u) if "&" in u or "<" in u or ">" in u else u) for u, _m in items)
-        body = "".join([f"<url><loc>{loc}</loc><lastmod>{m}</lastmod></url>\n" if m else f"<url><loc>{loc}</loc></url>\n"
-                        for loc, (_u, m) in zip(locs, items)])
-        return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</urlset>\n'
 
-    if len(chunks) == 1:
-        (out / "sitemap.xml").write_text(urlset(chunks[0]), encoding="utf-8", newline="\n")
-        return ["sitemap.xml"]
+def sitemap_part_files(name: str, count: int, max_urls: int) -> tuple[str, ...]:
+    """The files of a sitemap part of ``count`` URLs: ``sitemaps/<name>.xml``, or
+    ``sitemaps/<name>-1.xml``, ``-2`` … when it holds more than ``max_urls``."""
+    if count <= max_urls:
+        return (f"sitemaps/{name}.xml",)
+    return tuple(f"sitemaps/{name}-{n}.xml" for n in range(1, -(-count // max_urls) + 1))
+
+
+def write_sitemap_part(out: Path, base: str, name: str, urls: list[tuple[str, str | None]], max_urls: int) -> tuple[str, ...]:
+    """One part of a big site's sitemap (see :func:`sitemap_part_files`); its files."""
+    files = sitemap_part_files(name, len(urls), max_urls)
     (out / "sitemaps").mkdir(exist_ok=True)
-    names = []
-    for index, chunk in enumerate(chunks, start=1):
-        name = f"sitemaps/sitemap-{index}.xml"
-        (out / name).write_text(urlset(chunk), encoding="utf-8", newline="\n")
-        names.append(name)
-    index_body = "".join(f"<sitemap><loc>{escape(base + '/' + n)}</loc></sitemap>\n" for n in names)
-    (out / "sitemap.xml").write_text(
-        f'<?xml version="1.0" encoding="utf-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{index_body}</sitemapindex>\n',
-        encoding="utf-8", newline="\n")
-    return ["sitemap.xml", *names]
+    for index, file in enumerate(files):
+        write_new_file(out / file, _urlset(base, urls[index * max_urls : (index + 1) * max_urls]))
+    return files
+
+
+def write_sitemap_index(out: Path, base: str, files: Iterable[str]) -> None:
+    """``sitemap.xml`` as an index over sitemap files."""
+    body = "".join(f"<sitemap><loc>{escape(base + '/' + n)}</loc></sitemap>\n" for n in files)
+    write_new_file(out / "sitemap.xml", (f'<?xml version="1.0" encoding="utf-8"?>\n'
+                                         f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</sitemapindex>\n'
+                                         ).encode("utf-8"))
+
+
+def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], max_urls: int) -> list[str]:
+    """``sitemap.xml``, or a sitemap index over ``sitemaps/sitemap-N.xml`` past ``max_urls``.
+    (A big site's build writes its sitemap in parts that keep their bytes from night to night:
+    :func:`write_sitemap_part`.)"""
+    ordered = list(dict.fromkeys(urls))  # the generator's order is deterministic; sorting 1.8 million costs seconds
+    if len(ordered) <= max_urls:
+        write_new_file(out / "sitemap.xml", _urlset(base, ordered))
+        return ["sitemap.xml"]
+    files = write_sitemap_part(out, base, "sitemap", ordered, max_urls)
+    write_sitemap_index(out, base, files)
+    return ["sitemap.xml", *files]
 
 
 def write_robots(out: Path, base: str) -> None:

@@ -8,6 +8,7 @@ code; the setting ``DISCLOSE_TODAY`` is the clock (default: today in Asia/Shangh
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import gc
@@ -33,7 +34,8 @@ from .batches import BatchStore
 from .forked import Forked
 from .incremental import KEY_SIZE, Manifest, digest_keys
 from .markup import format_amount, format_date
-from .outputs import RowIndex, write_downloads, write_feed, write_robots, write_sitemap, write_table_csv
+from .outputs import (RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
+                      write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
 from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
@@ -213,26 +215,31 @@ class DisclosureGenerator(Generator):
         return Markup(cards.replace(HREF_MARK, f'href="{self._root(name)}'))
 
     def _write_list(self, base_url: callable, records: list, card: callable, template: str, title: str, max_pages: int = 0,
-                    **extra: Any) -> None:
-        """A paginated list, newest first; ``max_pages`` > 0 keeps only that many pages (the
-        month lists hold every record; a kind's or an authority's list shows the newest)."""
+                    **extra: Any) -> str:
+        """A paginated list, newest first, as one keyed unit named by its first page (returned);
+        ``max_pages`` > 0 keeps only that many pages (the month lists hold every record; a kind's
+        or an authority's list shows the newest)."""
         size = self.cfg.LIST_PAGE_SIZE
         pages = paginate(len(records), size)
         if max_pages:
             pages = min(pages, max_pages)
         shown = min(len(records), pages * size)
+        names = tuple(base_url(page) for page in range(1, pages + 1))
+        self.sitemap += [(name, None) for name in names]
+        # One key for the whole list: its page count and total are on every page, so a record
+        # that comes or goes changes all its pages anyway; an unchanged list costs one digest.
         extra_key = sorted((k, getattr(v, "name", v)) for k, v in extra.items())
-        for page in range(1, pages + 1):
+        key = digest_keys((template, title, len(records), size, extra_key), map(RECORD_KEY, records[:shown]))
+        if self._keep(names[0], key, names):
+            return names[0]
+        for page, name in enumerate(names, start=1):
             chunk = records[(page - 1) * size : page * size]
-            name = base_url(page)
-            params = dict(title=title, page_no=page, page_count=pages, page_urls={p: base_url(p) for p in _page_window(page, pages)},
-                          prev_url=base_url(page - 1) if page > 1 else None, next_url=base_url(page + 1) if page < pages else None,
-                          first_url=base_url(1), last_url=base_url(pages), total=len(records), shown=shown)
-            key = digest_keys((template, sorted(params.items()), extra_key), map(RECORD_KEY, chunk))
-            if self._keep(name, key, (name,)):
-                self.sitemap.append((name, None))
-                continue
-            self._write(name, template, cards=self._cards_html(b"".join(map(card, chunk)).decode("utf-8"), name), **params, **extra)
+            params = dict(title=title, page_no=page, page_count=pages, page_urls={p: names[p - 1] for p in _page_window(page, pages)},
+                          prev_url=names[page - 2] if page > 1 else None, next_url=names[page] if page < pages else None,
+                          first_url=names[0], last_url=names[-1], total=len(records), shown=shown)
+            self._write(name, template, cards=self._cards_html(b"".join(map(card, chunk)).decode("utf-8"), name), in_sitemap=False,
+                        **params, **extra)
+        return names[0]
 
     # -- output --------------------------------------------------------------------------------
 
@@ -272,14 +279,11 @@ class DisclosureGenerator(Generator):
             timing("search manifest written")
             # The sitemap and the build report need no worker's result: made while the workers finish.
             self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
-            for kind_name in KINDS:
-                self.sitemap += [(record_url(kind_name, r.id), r.approved_at[:10]) for r in state.published[kind_name]]
-            self.sitemap += [(entity_url(eid), None) for eid in self.entity_ids]
             for page in self.context.get("pages", []):
                 self.sitemap.append((page.save_as, None))
-            write_sitemap(out, self.base, self.sitemap, self.cfg.SITEMAP_MAX_URLS)
+            self._write_sitemap(out)
             write_robots(out, self.base)
-            self.sitemap = []  # 1.8 million entries at 10^6, freed before the report is prepared beside the workers
+            self.sitemap = []
             timing("sitemap written")
             if side is None:
                 last_report = self._stats_feeds_report()
@@ -306,12 +310,65 @@ class DisclosureGenerator(Generator):
         self._write("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=today, in_sitemap=False)
         timing("downloads page written")
 
+    def _write_sitemap(self, out: Path) -> None:
+        """``sitemap.xml``: one file for a small site; past ``SITEMAP_MAX_URLS`` an index over parts
+        that keep their bytes from night to night. The pages other than records and archives
+        (lists, statistics, guides) are one part, written on every build; the records are cut
+        like the search segments (by approval sequence: a new batch lands in the last one) and
+        keyed like them; the archives are cut by the first character of their id, and a part is
+        written again only when an archive in it came or went."""
+        limit = self.cfg.SITEMAP_MAX_URLS
+        pages = list(dict.fromkeys(self.sitemap))
+        if len(pages) + self.state.total + len(self.entity_ids) <= limit:
+            urls = pages + [(record_url(r.kind, r.id), r.approved_at[:10]) for _name, members in self._search_segments for r in members]
+            write_sitemap(out, self.base, urls + [(entity_url(eid), None) for eid in self.entity_ids], limit)
+            return
+        files = list(write_sitemap_part(out, self.base, "pages", pages, limit))
+        for name, members in self._search_segments:
+            part = f"records-{name}"
+            names = sitemap_part_files(part, len(members), limit)
+            if not self._keep(f"sitemaps/{part}", self._segment_keys[name], names):
+                write_sitemap_part(out, self.base, part, [(record_url(r.kind, r.id), r.approved_at[:10]) for r in members], limit)
+            files += names
+        ids = self.entity_ids
+        changed = None if self._affected is None else {eid[:1] for eid in self._affected}
+        start = 0
+        while start < len(ids):
+            first = ids[start][:1]
+            end = bisect.bisect_left(ids, chr(ord(first) + 1), start)
+            unit, part = f"sitemaps/entities-{first}", f"entities-{first}"
+            old = self.old.units.get(unit) if self.old is not None else None
+            if old is not None and changed is not None and first not in changed:
+                self.manifest.units[unit] = old  # no archive in it came or went
+                files += old[1]
+            else:
+                members = ids[start:end]
+                names = sitemap_part_files(part, len(members), limit)
+                if not self._keep(unit, digest_keys(part, (eid.encode() for eid in members)), names):
+                    write_sitemap_part(out, self.base, part, [(entity_url(eid), None) for eid in members], limit)
+                files += names
+            start = end
+        write_sitemap_index(out, self.base, files)
+
     def _write_lists(self) -> list[dict[str, Any]]:
-        """Every kind's list, its authority and month groups and their lists; the authorities (for search)."""
+        """Every kind's list, its authority and month groups and their lists; the authorities (for search).
+
+        A kind none of whose records came, went or changed since the last build has the same lists,
+        page for page: they are kept as they are, without grouping its records again."""
         state = self.state
         authorities: list[dict[str, Any]] = []
         make_card = self._card_maker()
+        lists = self.manifest.data["lists"] = {}  # kind → its units, in sitemap order, and its authorities
+        old_lists = self.old.data.get("lists", {}) if self.old is not None else {}
         for kind_name, kind in KINDS.items():
+            kept = old_lists.get(kind_name)
+            if kind_name in self._unchanged_kinds and kept is not None and all(u in self.old.units for u in kept["units"]):
+                for unit in kept["units"]:
+                    self.manifest.units[unit] = old = self.old.units[unit]
+                    self.sitemap += [(name, None) for name in old[1]]
+                authorities += kept["authorities"]
+                lists[kind_name] = kept
+                continue
             records = state.published[kind_name]
             cards: dict[str, bytes] = {}  # one kind at a time, as UTF-8 (half the memory of str), made when a page needs it
 
@@ -321,22 +378,29 @@ class DisclosureGenerator(Generator):
                     found = cards[record.id] = make_card(record).encode("utf-8")
                 return found
 
-            self._write_list(lambda p, k=kind_name: kind_url(k, p), records, card, "list.html",
-                             f"{kind.label}信息", self.cfg.LIST_MAX_PAGES, kind=kind, section="all")
+            units = [self._write_list(lambda p, k=kind_name: kind_url(k, p), records, card, "list.html",
+                                      f"{kind.label}信息", self.cfg.LIST_MAX_PAGES, kind=kind, section="all")]
+            own: list[dict[str, Any]] = []
             for by, folder in GROUPS.items():
                 grouped = groups(records, kind, by)
                 keys = sorted(grouped, reverse=(by == "month"))
                 index = [{"name": key, "count": len(grouped[key]),
                           "url": group_url(kind_name, folder, authority_id(key) if by == "authority" else key)} for key in keys]
-                self._write(f"kinds/{kind_name}/{folder}/index.html", "groups.html", kind=kind, by=by, groups=index)
+                name = f"kinds/{kind_name}/{folder}/index.html"
+                units.append(name)
+                self.sitemap.append((name, None))
+                if not self._keep(name, digest_keys(("groups.html", kind_name, by), [repr(index).encode("utf-8")]), (name,)):
+                    self._write(name, "groups.html", kind=kind, by=by, groups=index, in_sitemap=False)
                 if by == "authority":
-                    authorities += [{"name": g["name"], "kind": kind.label, "count": g["count"], "url": g["url"]} for g in index]
+                    own += [{"name": g["name"], "kind": kind.label, "count": g["count"], "url": g["url"]} for g in index]
                 for key in keys:
                     slug = authority_id(key) if by == "authority" else key
                     label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
-                    self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], card, "list.html",
-                                     f"{kind.label}信息：{label}", self.cfg.LIST_MAX_PAGES if by == "authority" else 0,
-                                     kind=kind, section=by, group_label=label)
+                    units.append(self._write_list(lambda p, k=kind_name, s=slug: group_url(k, folder, s, p), grouped[key], card, "list.html",
+                                                  f"{kind.label}信息：{label}", self.cfg.LIST_MAX_PAGES if by == "authority" else 0,
+                                                  kind=kind, section=by, group_label=label))
+            authorities += own
+            lists[kind_name] = {"units": units, "authorities": own}
         return authorities
 
     def _stats_feeds_report(self) -> PreparedReport | None:
@@ -396,8 +460,10 @@ class DisclosureGenerator(Generator):
         tasks: list[tuple[str, str, list]] = []
         everything = [r for rs in self.state.published.values() for r in rs]
         self._search_segments = segments(everything, self.cfg)
+        self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
         for name, members in self._search_segments:
-            if not self._keep(f"search/{name}", digest_keys(name, map(RECORD_KEY, members))):
+            key = self._segment_keys[name] = digest_keys(name, map(RECORD_KEY, members))
+            if not self._keep(f"search/{name}", key):
                 tasks.append(("search", name, [(r.kind, r.id, r.brief) for r in members]))
         return tasks
 

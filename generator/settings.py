@@ -160,7 +160,7 @@ class Config:
     LIST_MAX_PAGES: int = _s(20, "Pages of a kind's list and of an authority's list (newest first); older records are listed by month, where every record has its page. 0 = no limit. Deep pages nobody reads would otherwise all change with every new record.")
     HOME_NEWEST: int = _s(10, "How many newest disclosures the home page shows.")
     FEED_SIZE: int = _s(50, "Entries per Atom feed.")
-    SITEMAP_MAX_URLS: int = _s(50_000, "URLs per sitemap file; past this a sitemap index is written.")
+    SITEMAP_MAX_URLS: int = _s(50_000, "URLs per sitemap file. Past this, `sitemap.xml` is an index over parts that keep their bytes from night to night: the lists and other pages, the records by search segment, the archives by the first character of their id; a part bigger than this is cut into files of this many URLs.")
     SITE_SPONSOR: str = _s("盐城市社会信用体系建设领导小组办公室（示例）", "主办单位 (footer).")
     SITE_ORGANIZER: str = _s("盐城市信用信息中心（示例）", "承办单位 (footer).")
     SITE_CODE: str = _s("0000000000", "网站标识码 (footer).")

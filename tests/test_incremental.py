@@ -40,8 +40,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
     site = SiteRoot(root)
     conf = root / "pelicanconf.py"
     # Small pages, so that a kind's list is capped and months span several pages; small search segments.
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n",
-                    encoding="utf-8")
+    # A small sitemap limit, so that the sitemap is an index over parts, as on a big site.
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n"
+                    "SITEMAP_MAX_URLS = 40\n", encoding="utf-8")
     for kind, count in SIZES.items():
         export = write_export(root.parent / f"{kind}.csv", kind, synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)))
         site.stage_and_approve(export, kind)
@@ -62,6 +63,8 @@ def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     assert "增量" in result.stdout, result.stdout
     # The replaced and removed files' old versions are freed before the command returns.
     assert not list(site.path.glob(".live.replaced-*"))
+    # The manifest, written beside the moves by a forked child, is in place, and nothing else.
+    assert (site.path / ".live.disclose-manifest").is_file() and not list(site.path.glob(".live.disclose-manifest?*"))
     clean = site.run("build", "--today", today, "--output", f"clean-{name}", "--full")
     assert clean.exit_code == 0, clean.stderr
     after, fresh = tree(site.path / "live"), tree(site.path / f"clean-{name}")
@@ -97,7 +100,7 @@ def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> Non
     added = {p for p in tree(live.path / "clean-batch") if p.startswith("records/")} - before
     assert added and set(records) == added and all(p.startswith("records/penalty/") for p in records)
     assert len(before) > 50 and outcome["kept"] > 0.8 * len(tree(live.path / "live"))
-    assert not any(p.startswith("records/license/") or p.startswith("downloads/license") for p in outcome["changed"])
+    assert not any(p.startswith(("records/license/", "downloads/license", "kinds/license/")) for p in outcome["changed"])
     assert "downloads/penalty.csv" in outcome["changed"]
     assert outcome["removed"] == []
     assert len(segments(live)) >= 4 and outcome["segments"] == [segments(live)[-1]]  # only the newest search segment
@@ -129,6 +132,38 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
         assert docno not in (live.path / "live" / path).read_text(encoding="utf-8-sig")
     assert len([p for p in outcome["changed"] if p.startswith("records/")]) == 0
     assert len(outcome["segments"]) == 1  # the segment that held the record, no other
+    # The sitemap: the part of the other pages, of the record's search segment and of its
+    # archive's id, no other.
+    archives = {p.split("/")[2][:1] for p in outcome["changed"] + outcome["removed"] if p.startswith("entities/")}
+    assert sitemap_parts(outcome["changed"] + outcome["removed"]) <= {"pages", f"records-{outcome['segments'][0]}",
+                                                                      *(f"entities-{c}" for c in archives)}
+    assert f"records-{outcome['segments'][0]}" in sitemap_parts(outcome["changed"])
+
+
+def sitemap_parts(paths: list[str]) -> set[str]:
+    """'sitemaps/records-s2-1.xml' → 'records-s2', 'sitemaps/pages.xml' → 'pages'."""
+    found = set()
+    for path in paths:
+        if path.startswith("sitemaps/"):
+            words = path.removeprefix("sitemaps/").removesuffix(".xml").split("-")
+            found.add("-".join(words[:2]) if words[0] in ("records", "entities") else words[0])
+    return found
+
+
+def test_the_sitemap_lists_every_page_once(live: SiteRoot) -> None:
+    import xml.etree.ElementTree as ET
+
+    out = live.path / "live"
+    index = ET.parse(out / "sitemap.xml").getroot()
+    assert index.tag.endswith("sitemapindex") and len(index) > 3
+    locs = []
+    for part in index:
+        path = part[0].text.split("/", 3)[3]
+        urlset = ET.parse(out / path).getroot()
+        assert 0 < len(urlset) <= 40
+        locs += [url[0].text.split("/", 3)[3] for url in urlset]
+    pages = sorted(p for p in tree(out) if p.endswith(".html") and p != "404.html")
+    assert sorted(locs) == pages
 
 
 def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
@@ -341,7 +376,7 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
 
 def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import plugin
+    from generator import forked, plugin
 
     def no_fork(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what os.fork raises without memory
         raise OSError(12, "Cannot allocate memory")
@@ -350,7 +385,9 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_pa
     withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     monkeypatch.setattr(plugin, "Forked", no_fork)
+    monkeypatch.setattr(forked, "Forked", no_fork)  # the manifest, then, is saved after the files move
     assert "增量" in site.build(output="live").stdout
+    assert "增量" in site.build(output="live").stdout  # the manifest was saved
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
