@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import incremental
-from .batches import BatchStore, forget_checksums
+from .batches import BatchStore, forget_checksums, prefetch_checksums
 from .errors import BuildError
 from .progress import timing
 from .publication import compute_state
@@ -75,16 +75,20 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     changed pages are rendered and applied in place; else, or with ``full``, the whole site is
     rendered into a new folder and swapped in.
     """
-    from pelican import Pelican
-
     global last_apply
     last_apply = None
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
     # Fail before touching anything if a batch was tampered with (checksums only: the plugin
-    # computes the publication state itself, and does the same check again).
+    # computes the publication state itself, and does the same check again). The batches are
+    # hashed on every core while Pelican is imported.
     forget_checksums()
-    _, tampered = BatchStore(root, cfg).approved_in_order()
+    store = BatchStore(root, cfg)
+    prefetch_checksums([batch.records_path for batch in store.all()], cfg.BUILD_WORKERS or os.cpu_count() or 1)
+    from pelican import Pelican
+
+    _, tampered = store.approved_in_order()
+    forget_checksums(keep=True)  # no hashing thread may run when the page workers are forked
     if tampered:
         compute_state(BatchStore(root, cfg), cfg, today)  # raises BuildError naming every tampered batch
     output.parent.mkdir(parents=True, exist_ok=True)

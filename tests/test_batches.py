@@ -105,3 +105,33 @@ def test_each_build_reads_every_batch_again(site, department_csv):
     result = site.build()
     assert result.exit_code == 0, result.output
     assert batches._SHA256_SEEN.get(str(path), (None, ""))[1] != "0" * 64
+
+
+def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_changes(tmp_path):
+    import hashlib
+    import os
+    import time
+
+    from generator.batches import forget_checksums, prefetch_checksums, sha256_file
+
+    files = []
+    for number in range(5):
+        path = tmp_path / f"records-{number}.jsonl"
+        path.write_bytes(os.urandom(1 << 16) * (number + 1))
+        old = time.time() - 60  # past the racy window, so the digests are remembered
+        os.utime(path, (old, old))
+        files.append(path)
+    missing = tmp_path / "gone.jsonl"
+    forget_checksums()
+    prefetch_checksums([*files, missing], threads=2)
+    assert [sha256_file(p) for p in files] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
+    try:
+        sha256_file(missing)
+    except FileNotFoundError:
+        pass
+    else:
+        raise AssertionError("a missing file must raise, not come back from the memo")
+    forget_checksums(keep=True)  # waits for the threads, keeps the memo
+    with files[0].open("ab") as fh:  # changed after it was hashed: the stat changed, so it is read again
+        fh.write(b"tampered")
+    assert sha256_file(files[0]) == hashlib.sha256(files[0].read_bytes()).hexdigest()
