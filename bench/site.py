@@ -208,7 +208,9 @@ def main() -> None:
     args = parser.parse_args()
     path = REPO / "bench" / "runs" / f"site-{args.records}"
     reuse = args.reuse and (path / "content" / "batches").is_dir()
+    deleting = time.perf_counter()
     site = refresh_site(path, keep_output=args.reuse_output) if reuse else fresh_site(path)
+    print(f"  site prepared (old output deleted, page cache settled): {time.perf_counter() - deleting:.0f} s", file=sys.stderr)
     results: dict = {"records": args.records, "machine": machine(), "reused_batches": reuse}
     print(f"site benchmark, {args.records} records — {machine()}", file=sys.stderr)
     started = time.perf_counter()
