@@ -44,6 +44,7 @@ from .stats import STATS_PAGES
 from .settings import Config
 from .writers import DisclosureWriter
 from .sitemodel import (
+    GOVERNMENT_CATEGORIES,
     authority_id,
     build_entities,
     display_rows,
@@ -116,6 +117,7 @@ class DisclosureGenerator(Generator):
         self.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
         self._load_manifest()
         self._yield_workers()
+        self._side = self._start_side()
         # Record pages need nothing more: the workers start on them while the archives are grouped.
         self._tasks_list: list = []
         self._futures: list = []
@@ -244,7 +246,7 @@ class DisclosureGenerator(Generator):
     # -- output --------------------------------------------------------------------------------
 
     def generate_output(self, writer: Any) -> None:
-        global last_report
+        global last_report, _SIDE
         timing("output: start")
         self.writer = writer
         out = Path(self.output_path)
@@ -261,15 +263,7 @@ class DisclosureGenerator(Generator):
         self._write("search/index.html", "search.html", DATA_DATE=today)
         self._write("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
-        # In an incremental build of a big site the statistics, the feeds and the build report run
-        # in a forked side process, at the workers' priority: on the core the main process leaves
-        # them, beside the workers' pages (on both cores once this process is done).
-        side = None
-        if self._pool is not None and self.old is not None and self.cfg.BUILD_SIDE_PROCESS:
-            try:
-                side = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
-            except OSError as error:  # no memory or processes left to fork: only slower in-process
-                log.warning("side process not started (%s): statistics, feeds and report in-process", error)
+        side = self._side  # forked once the state and the manifest were there (generate_context)
         try:
             authorities = self._write_lists()
             timing("lists written")
@@ -289,6 +283,7 @@ class DisclosureGenerator(Generator):
                 last_report = self._stats_feeds_report()
             else:
                 prepared = side.result()
+                _SIDE = None
                 if prepared is not None:
                     last_report = PreparedReport(state, *prepared)
                 timing("side process done")
@@ -419,9 +414,40 @@ class DisclosureGenerator(Generator):
         timing("build report prepared")
         return prepared
 
+    def _start_side(self) -> Forked | None:
+        """In an incremental build of a big site the statistics, the feeds and the build report
+        run in a forked side process (:mod:`generator.forked`), at the workers' priority, from the
+        moment the state and the manifest exist: beside this process's keys, archives, lists and
+        sitemap and the workers' pages. It needs nothing else: it groups the government bodies'
+        archives (the statistics' third page) itself."""
+        global _SIDE
+        _SIDE = None
+        if self._pool is None or self.old is None or not self.cfg.BUILD_SIDE_PROCESS:
+            return None
+        try:
+            _SIDE = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
+        except OSError as error:  # no memory or processes left to fork: only slower in-process
+            log.warning("side process not started (%s): statistics, feeds and report in-process", error)
+        return _SIDE
+
+    def _government_entities(self) -> dict[str, Any]:
+        """The government bodies' archives, grouped from the state alone: every entity one of whose
+        records could make it a government body (:attr:`~generator.sitemodel.Entity.is_government`
+        reads its credit code and its first record's category), grouped in full, then kept if it is one."""
+        candidates = set()
+        for kind_name, kind in KINDS.items():
+            field = kind.subject_category
+            for record in self.state.published[kind_name]:
+                found = record_entity(kind, record)
+                if found and (found[1].startswith("code:1") or (field and str(record.brief.get(field, "") or "") in GOVERNMENT_CATEGORIES)):
+                    candidates.add(found[0])
+        return {eid: entity for eid, entity in build_entities(self.state, candidates).items() if entity.is_government}
+
     def _side_work(self) -> tuple[dict[str, Any], bytes] | None:
         """:meth:`_stats_feeds_report` in the side process of an incremental build (see
         :mod:`generator.forked`); the report's memory of this build comes back already pickled."""
+        self.writer = DisclosureWriter(self.output_path, settings=self.settings)
+        self.entities = self._government_entities()
         prepared = self._stats_feeds_report()
         return None if prepared is None else (prepared.report, pickle.dumps(prepared.current, protocol=5))
 
@@ -683,6 +709,7 @@ last_manifests: tuple[Manifest | None, Manifest] | None = None  # (the last buil
 last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
 last_report: Any = None  # the build report of the latest build, prepared while the workers finish (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
+_SIDE: Forked | None = None  # the side process of the build in progress, killed if it fails
 
 
 @contextlib.contextmanager
@@ -702,7 +729,11 @@ def long_lived() -> Any:
 
 
 def abort_workers() -> None:
-    """Stop the page workers of a failed build (before its temporary folder is removed)."""
+    """Stop the page workers and the side process of a failed build (before its temporary folder is removed)."""
+    global _SIDE
+    if _SIDE is not None:
+        _SIDE.kill()
+        _SIDE = None
     if _ACTIVE is not None:
         _ACTIVE._close_pool()
 

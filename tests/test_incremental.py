@@ -351,6 +351,9 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
     assert any(p.startswith("stats/") for p in live) and "feeds/penalty.atom.xml" in live
+    # The side process groups the government bodies' archives itself: the same bodies as a clean build's.
+    bodies = (site.path / "live" / "stats" / "government-bodies.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(bodies) > 2
     incremental_report = json.loads((site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8"))
     assert incremental_report["counts"] == {"new": 0, "updated": 0, "removed": 1}
     assert incremental_report["changes"]["removed"][0]["docno"] == docno
@@ -370,6 +373,37 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
     monkeypatch.setattr(DisclosureGenerator, "_write_feeds", broken)
     result = site.build(output="live")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert tree(site.path / "live") == before
+    assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
+
+
+def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The side process starts as soon as the state exists; a failure in the main process after
+    that kills it (no process left writing into a folder being removed) and keeps the site."""
+    from generator import plugin
+
+    site, docno = _parallel_site(tmp_path)
+    before = tree(site.path / "live")
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    started: list[int] = []
+
+    class Spy(plugin.Forked):
+        def __init__(self, fn, nice=0):  # noqa: ANN001
+            super().__init__(fn, nice)
+            started.append(self.pid)
+
+    def broken(self):  # noqa: ANN001, ANN202 - the main process, after the side process was forked
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plugin, "Forked", Spy)
+    monkeypatch.setattr(plugin.DisclosureGenerator, "_record_tasks", broken)
+    result = site.build(output="live")
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert len(started) == 1
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(started[0], 0)
     assert tree(site.path / "live") == before
     assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
 
