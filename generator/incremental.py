@@ -30,6 +30,7 @@ import filecmp
 import glob
 import hashlib
 import importlib.metadata
+import logging
 import os
 import pickle
 import shutil
@@ -40,6 +41,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .batches import atomic_write_bytes
+
+log = logging.getLogger(__name__)
 
 FORMAT = 2
 KEY_SIZE = 12  # bytes: collisions are out of reach at 10^8 pages (2^96)
@@ -121,8 +124,14 @@ def save(manifest: Manifest, output: Path) -> None:
 
 
 def forget(output: Path) -> None:
-    """Drop the manifest: the next build of ``output`` is a clean one."""
+    """Drop the manifest: the next build of ``output`` is a clean one. Also drops manifests a
+    killed build left half-written (``….new-<pid>``, see :func:`apply`)."""
     manifest_path(output).unlink(missing_ok=True)
+    path = manifest_path(output)
+    for pending in path.parent.glob(f"{glob.escape(path.name)}.new-*"):
+        pid = pending.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and int(pid) != os.getpid() and _running(int(pid))):
+            pending.unlink(missing_ok=True)
 
 
 def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = ()) -> str:
@@ -277,17 +286,24 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
     removed = new.removed_since(old, record_url, entity_url)
     forget(live)  # from here until the new manifest is in place: an interruption means the next build is clean
     saver = _save_beside(new, staging, live)
+    saved = False
     try:
         _move(staging, live, removed, result)
         if saver is not None:
-            saver.result()
-            os.replace(_pending_manifest(live), manifest_path(live))
+            try:
+                saver.result()
+                os.replace(_pending_manifest(live), manifest_path(live))
+                saved = True
+            except Exception as error:  # noqa: BLE001 - the files have moved: the manifest is saved here instead
+                log.warning("manifest not written beside the moves (%s): saved after them", error)
+                _pending_manifest(live).unlink(missing_ok=True)
+            saver = None
     except BaseException:
         if saver is not None:
             saver.kill()
             _pending_manifest(live).unlink(missing_ok=True)
         raise
-    if saver is None:
+    if not saved:
         save(new, live)
     return result
 

@@ -58,6 +58,7 @@ def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     stale = site.path / ".live.replaced-interrupted"  # left by a build interrupted while freeing old files
     (stale / "sub").mkdir(parents=True, exist_ok=True)
     (stale / "sub" / "1").write_text("old page", encoding="utf-8")
+    (site.path / ".live.disclose-manifest.new-999999999").write_bytes(b"half a manifest of a killed build")
     result = site.build(today=today, output="live")
     assert result.exit_code == 0, result.stderr
     assert "增量" in result.stdout, result.stdout
@@ -375,6 +376,24 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert tree(site.path / "live") == before
     assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
+
+
+def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files have moved when the forked manifest writer fails: the build saves the manifest
+    itself and succeeds, and the next build is incremental."""
+    from generator import incremental
+
+    site, docno = _parallel_site(tmp_path)
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    unwritable = tmp_path / "no-such-folder" / "manifest"  # the child cannot open it: it fails after the fork
+    monkeypatch.setattr(incremental, "_pending_manifest", lambda live: unwritable)
+    result = site.build(output="live")
+    assert result.exit_code == 0 and "增量" in result.stdout, result.stderr
+    assert "增量" in site.build(output="live").stdout  # the manifest was saved
+    assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
+    live, clean = tree(site.path / "live"), tree(site.path / "clean")
+    assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
 
 
 def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp_path: Path,
