@@ -421,6 +421,8 @@ class DisclosureGenerator(Generator):
         sitemap and the workers' pages. It needs nothing else: it groups the government bodies'
         archives (the statistics' third page) itself."""
         global _SIDE
+        if _SIDE is not None:  # an earlier build's in this process, never waited for (outside `disclose build`)
+            _SIDE.kill()
         _SIDE = None
         if self._pool is None or self.old is None or not self.cfg.BUILD_SIDE_PROCESS:
             return None
