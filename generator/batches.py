@@ -106,14 +106,17 @@ def prefetch_checksums(paths: list[Path], threads: int) -> None:
     pool.shutdown(wait=False)
 
 
-def forget_checksums(keep: bool = False) -> None:
-    """Start a build with every batch read again: the memo above spans one build, never two
-    (a write through a shared mmap can leave the stat unchanged until writeback). Waits for the
-    hashing threads first; ``keep``: only that, the memo stays."""
+def wait_for_checksums() -> None:
+    """Wait until no :func:`prefetch_checksums` thread runs (before forking); the memo stays."""
     concurrent.futures.wait(list(_PENDING.values()))
     _PENDING.clear()
-    if not keep:
-        _SHA256_SEEN.clear()
+
+
+def forget_checksums() -> None:
+    """Start a build with every batch read again: the memo above spans one build, never two
+    (a write through a shared mmap can leave the stat unchanged until writeback)."""
+    wait_for_checksums()
+    _SHA256_SEEN.clear()
 
 
 def now_iso(cfg: Config) -> str:

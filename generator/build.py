@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import incremental
-from .batches import BatchStore, forget_checksums, prefetch_checksums
+from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
 from .progress import timing
 from .publication import compute_state
@@ -88,7 +88,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     from pelican import Pelican
 
     _, tampered = store.approved_in_order()
-    forget_checksums(keep=True)  # no hashing thread may run when the page workers are forked
+    wait_for_checksums()  # no hashing thread may run when the page workers are forked
     if tampered:
         compute_state(BatchStore(root, cfg), cfg, today)  # raises BuildError naming every tampered batch
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -314,8 +314,11 @@ class DisclosureGenerator(Generator):
         written again only when an archive in it came or went."""
         limit = self.cfg.SITEMAP_MAX_URLS
         pages = list(dict.fromkeys(self.sitemap))
+        def record_urls(members: list[PublishedRecord]) -> list[tuple[str, str]]:
+            return [(record_url(r.kind, r.id), r.approved_at[:10]) for r in members]
+
         if len(pages) + self.state.total + len(self.entity_ids) <= limit:
-            urls = pages + [(record_url(r.kind, r.id), r.approved_at[:10]) for _name, members in self._search_segments for r in members]
+            urls = pages + [url for _name, members in self._search_segments for url in record_urls(members)]
             write_sitemap(out, self.base, urls + [(entity_url(eid), None) for eid in self.entity_ids], limit)
             return
         files = list(write_sitemap_part(out, self.base, "pages", pages, limit))
@@ -323,7 +326,7 @@ class DisclosureGenerator(Generator):
             part = f"records-{name}"
             names = sitemap_part_files(part, len(members), limit)
             if not self._keep(f"sitemaps/{part}", self._segment_keys[name], names):
-                write_sitemap_part(out, self.base, part, [(record_url(r.kind, r.id), r.approved_at[:10]) for r in members], limit)
+                write_sitemap_part(out, self.base, part, record_urls(members), limit)
             files += names
         ids = self.entity_ids
         changed = None if self._affected is None else {eid[:1] for eid in self._affected}
@@ -334,14 +337,13 @@ class DisclosureGenerator(Generator):
             unit, part = f"sitemaps/entities-{first}", f"entities-{first}"
             old = self.old.units.get(unit) if self.old is not None else None
             if old is not None and changed is not None and first not in changed:
-                self.manifest.units[unit] = old  # no archive in it came or went
-                files += old[1]
+                key, names = old  # no archive in it came or went: its ids, so its key and files, are the last build's
             else:
-                members = ids[start:end]
-                names = sitemap_part_files(part, len(members), limit)
-                if not self._keep(unit, digest_keys(part, (eid.encode() for eid in members)), names):
-                    write_sitemap_part(out, self.base, part, [(entity_url(eid), None) for eid in members], limit)
-                files += names
+                names = sitemap_part_files(part, end - start, limit)
+                key = digest_keys(part, (eid.encode() for eid in ids[start:end]))
+            if not self._keep(unit, key, names):
+                write_sitemap_part(out, self.base, part, [(entity_url(eid), None) for eid in ids[start:end]], limit)
+            files += names
             start = end
         write_sitemap_index(out, self.base, files)
 

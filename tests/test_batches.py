@@ -112,7 +112,7 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     import os
     import time
 
-    from generator.batches import forget_checksums, prefetch_checksums, sha256_file
+    from generator.batches import forget_checksums, prefetch_checksums, sha256_file, wait_for_checksums
 
     files = []
     for number in range(5):
@@ -131,7 +131,7 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
         pass
     else:
         raise AssertionError("a missing file must raise, not come back from the memo")
-    forget_checksums(keep=True)  # waits for the threads, keeps the memo
+    wait_for_checksums()  # the memo stays
     with files[0].open("ab") as fh:  # changed after it was hashed: the stat changed, so it is read again
         fh.write(b"tampered")
     assert sha256_file(files[0]) == hashlib.sha256(files[0].read_bytes()).hexdigest()
