@@ -39,6 +39,7 @@ from .outputs import (RowIndex, sitemap_part_files, write_downloads, write_feed,
 from .progress import StageProgress, timing
 from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
+from . import search
 from .search import segments, write_search_top, write_segment
 from .stats import STATS_PAGES
 from .settings import Config
@@ -293,9 +294,7 @@ class DisclosureGenerator(Generator):
             raise
         self._wait_for_pages()
         timing("record and archive pages, downloads, search segments written")
-        for name in (r[1] for r in self._results if isinstance(r, tuple) and r[0] == "search"):
-            files = tuple(f"search/{name}/{rel}" for rel in incremental.walk_files(out / "search" / name))
-            self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0], files)
+        self._finish_search(out)
         written = dict(self._kept_downloads)
         written.update(r[1] for r in self._results if isinstance(r, tuple) and r[0] == "downloads")
         catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
@@ -485,17 +484,71 @@ class DisclosureGenerator(Generator):
                 self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
         return tasks
 
-    def _search_tasks(self) -> list[tuple[str, str, list]]:
-        """The search segments whose records are not what the live site has."""
-        tasks: list[tuple[str, str, list]] = []
+    def _search_tasks(self) -> list[tuple[str, str, Any]]:
+        """The search segments whose published rows are not what the live site has.
+
+        A segment's key is its universe (:func:`search.universe_key`) and which of its rows are
+        published. When only the latter changed, its task carries the rows published before, and
+        the worker rewrites only the files those that came or went are in; the universe's rows
+        travel with a task only when their layout is not cached."""
+        import numpy as np
+
+        tasks: list[tuple[str, str, Any]] = []
         everything = [r for rs in self.state.published.values() for r in rs]
         self._search_segments = segments(everything, self.cfg)
         self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
+        capacity = max(1, self.cfg.SEARCH_SEGMENT_RECORDS)
+        old = self.old.data.get("search", {}) if self.old is not None else {}
+        kept = self.manifest.data["search"] = {}
+        self._search_universes: dict[str, tuple[str, int]] = {}
         for name, members in self._search_segments:
-            key = self._segment_keys[name] = digest_keys(name, map(RECORD_KEY, members))
-            if not self._keep(f"search/{name}", key):
-                tasks.append(("search", name, [(r.kind, r.id, r.brief) for r in members]))
+            start = int(name[1:]) * capacity
+            universe = search.universe_key(self.state.sources, start, capacity, self.manifest.fingerprint)
+            published = np.fromiter((r.seq for r in members), dtype=np.int64, count=len(members)) - start
+            published.sort()
+            mask = np.zeros(capacity, dtype=bool)
+            mask[published] = True
+            bits = np.packbits(mask).tobytes()
+            kept[name] = (universe, bits)
+            self._search_universes[name] = (universe, start)
+            key = self._segment_keys[name] = digest_keys((name, universe), [bits])
+            if self._keep(f"search/{name}", key):
+                continue
+            before = old.get(name)
+            previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[:capacity]) \
+                if before is not None and before[0] == universe else None
+            cached = (self.root / search.CACHE_DIR / f"{universe}.pickle").is_file()
+            rows = None if cached else self._universe_rows(start, capacity)
+            tasks.append(("search", name, (universe, published, previous, rows)))
         return tasks
+
+    def _universe_rows(self, start: int, capacity: int) -> list[tuple]:
+        """The universe of the segment from ``start``: (seq - start, kind, id, brief) per public row."""
+        universe = self.state.universe
+        lo = bisect.bisect_left(universe, start, key=operator.itemgetter(0))
+        hi = bisect.bisect_left(universe, start + capacity, key=operator.itemgetter(0))
+        return [(seq - start, kind, rid, brief) for seq, kind, rid, brief in universe[lo:hi]]
+
+    def _finish_search(self, out: Path) -> None:
+        """Segments whose layout a worker found gone are written here; each written segment's
+        files go in the manifest; layouts of universes no segment has any more are deleted."""
+        capacity = max(1, self.cfg.SEARCH_SEGMENT_RECORDS)
+        for index, result in enumerate(self._results):
+            if isinstance(result, tuple) and result[0] == "search-miss":
+                name = result[1]
+                universe, published, previous, _rows = self._tasks_list[index][2]
+                rows = self._universe_rows(self._search_universes[name][1], capacity)
+                self._results[index] = self.render_task(("search", name, (universe, published, previous, rows)))
+        for result in self._results:
+            if isinstance(result, tuple) and result[0] == "search":
+                name = result[1]
+                self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
+                                                         tuple(f"search/{name}/{rel}" for rel in result[2]))
+        current = {f"{universe}.pickle" for universe, _start in self._search_universes.values()}
+        with contextlib.suppress(OSError):
+            for path in (self.root / search.CACHE_DIR).iterdir():
+                if path.name not in current:
+                    path.unlink(missing_ok=True)
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages and downloads."""
@@ -564,9 +617,15 @@ class DisclosureGenerator(Generator):
             log.debug("downloads/%s: %d of %d records' rows copied from the live files", kind_name, copied, len(records))
             return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
-            records = [PublishedRecord(kind, rid, None, "", "", "", None, "", brief=brief) for kind, rid, brief in items]
-            write_segment(Path(self.output_path) / "search" / kind_name, records, self.cfg)
-            return ("search", kind_name)
+            universe, published, previous, rows = items
+            cache = self.root / search.CACHE_DIR / f"{universe}.pickle"
+            layout = search.load_layout(cache) if rows is None else None
+            if layout is None:
+                if rows is None:
+                    return ("search-miss", kind_name)  # the cache went away: the parent sends the rows
+                layout = search.segment_layout(rows, max(1, self.cfg.SEARCH_SEGMENT_RECORDS), self.cfg)
+                search.save_layout(cache, layout)
+            return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
         self.writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":
             kind = KINDS[kind_name]

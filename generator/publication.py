@@ -171,6 +171,11 @@ class State:
     expired: dict[str, str] = field(default_factory=dict)  # id → kind
     withheld: dict[str, str] = field(default_factory=dict)  # id → kind
     latest: dict[str, Latest] = field(default_factory=dict)
+    # Every public row of an approved batch, published or not, as (seq, kind, id, brief) in
+    # approval order, and (first seq, end seq, batch id, sha256, approved at) per records batch:
+    # the search segments' universes (generator.search.SegmentLayout).
+    universe: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
+    sources: list[tuple[int, int, str, str, str]] = field(default_factory=list)
 
     def published_ids(self) -> set[str]:
         return {r.id for records in self.published.values() for r in records}
@@ -362,6 +367,8 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         kind = KINDS[batch.kind]
         path, batch_id = str(batch.records_path), batch.id
         approved_at = sys.intern(approval["approved_at"])
+        first_row = row + 1
+        universe = state.universe.append
         for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity, key, order in batch_rows(
                 batch, cfg, store.root / CACHE_DIR, map_chunks, approved_at):
             row += 1
@@ -372,10 +379,12 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
             pending.pop(rid, None)
             if not public:
                 continue
+            universe((row, kind.name, rid, brief))
             if brief[kind.date] > iso_today or (ends is not None and ends < iso_today):
                 continue
             pending[rid] = PublishedRecord(kind.name, rid, None, batch_id, source, approved_at, ends, basis, brief=brief,
                                            path=path, offset=here, seq=row, entity=entity, key=key, order=order)
+        state.sources.append((first_row, row + 1, batch_id, batch.checked_sha256, approved_at))
     for rid, latest in state.latest.items():
         if rid in state.withdrawn:
             continue

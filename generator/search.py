@@ -23,13 +23,15 @@ the results it shows: never the whole index.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
+import pickle
 from json.encoder import encode_basestring
 import math
 from array import array
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from typing import Any
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
 
+from .batches import atomic_write_bytes
 from .publication import PublishedRecord
 from .schema import KINDS
 from .writers import write_new_file
@@ -131,15 +134,16 @@ def _b36(n: int) -> str:
 _BRACKETS = re.compile(r"[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]")
 
 
-def record_tokens(record: PublishedRecord) -> list[str]:
+def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     """Tokens of the subject name, the document number and the credit code. A document number also
     gives the tokens of its bracket-free form once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``)."""
-    kind = KINDS[record.kind]
-    docno = str(record.brief.get(kind.docno, ""))
+    kind = KINDS[kind_name]
+    docno = str(brief.get(kind.docno, ""))
     doc_tokens = tokenize(docno)
-    joined = [t for t in dict.fromkeys(tokenize(_BRACKETS.sub("", docno))) if t not in set(doc_tokens)]
-    tokens = tokenize(str(record.brief.get(kind.subject, ""))) + doc_tokens + joined
-    code = record.brief.get(kind.subject_code or "")
+    seen = set(doc_tokens)
+    joined = [t for t in dict.fromkeys(tokenize(_BRACKETS.sub("", docno))) if t not in seen]
+    tokens = tokenize(str(brief.get(kind.subject, ""))) + doc_tokens + joined
+    code = brief.get(kind.subject_code or "")
     if code and code != "00000000000000000X":
         tokens.append(fold(str(code)))
     return tokens
@@ -225,12 +229,15 @@ def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[P
 def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any) -> dict[str, Any]:
     """Write every search file under ``out/search``; return the top manifest.
 
-    The site build does the same in two steps (segments in its worker processes, and
-    :func:`write_search_top`), so that an incremental build writes only changed segments."""
+    Here a segment's universe (see :class:`SegmentLayout`) is its published records. The site
+    build does the same in two steps (segments in its worker processes, from the universe of all
+    public approved rows, and :func:`write_search_top`), so that an incremental build writes only
+    changed files."""
     listed = []
     for name, members in segments(records, cfg):
         listed.append((name, members))
-        write_segment(out / "search" / name, members, cfg)
+        layout = segment_layout([(i, r.kind, r.id, r.brief) for i, r in enumerate(members)], len(members), cfg)
+        write_segment(out / "search" / name, layout, range(len(members)), None, cfg)
     return write_search_top(out, listed, authorities, cfg)
 
 
@@ -257,74 +264,210 @@ def write_search_top(out: Path, listed: list[tuple[str, list[PublishedRecord]]],
     return manifest
 
 
-def write_segment(folder: Path, records: list[PublishedRecord], cfg: Any) -> dict[str, Any]:
-    """One segment's shards, display buckets and manifest; return the manifest."""
-    (folder / "shards").mkdir(parents=True, exist_ok=True)
-    (folder / "docs").mkdir(parents=True, exist_ok=True)
-    ordered = sorted(records, key=lambda r: (-int(r.date.replace("-", "")), r.id))
+# -- a segment: its layout (from its universe) and its files (from what is published) ------------
 
-    # Postings: token → array of seq·16 + tf, in seq order (newest first). Arrays, not tuples:
-    # 20 million postings at 10^6 records take 160 MB instead of 1.5 GB.
+UniverseRow = tuple  # (seq - the segment's first seq, kind name, record id, brief)
+
+
+@dataclass
+class SegmentLayout:
+    """How a segment's files are cut, computed from its *universe*: every public row of an approved
+    batch whose approval sequence falls in the segment, published today or not (superseded,
+    withdrawn, expired, not yet in period).
+
+    Approval order only appends and an approved batch never changes, so the universe of a segment
+    never changes once later batches exist: refs, display buckets, the day table and the shards'
+    token ranges stay put when a record is withdrawn, expires or comes back. Such a change then
+    rewrites the shards holding its tokens, its display bucket and the segment's manifest, not the
+    segment. What a segment *publishes* is another matter: shards and buckets hold published
+    records only (a row not published is a ``null`` in its bucket), and the manifest's shard
+    boundaries are computed from published tokens, so no file shows anything unpublished.
+
+    Cached per universe under ``.cache/search`` by the site build (see :func:`load_layout`).
+    """
+
+    positions: Any  # numpy int32 array: seq - first seq → position (newest first), -1 for rows not in the universe
+    letters: str  # kind letter per position
+    rows: list[str]  # display row as JSON text per position
+    days: list[list[int]]  # [decision day, first position] for each day, newest first
+    sizes: SearchSettings
+    tokens: list[str]  # every universe token, sorted (code-point order, as the client compares)
+    offsets: Any  # numpy int64 array, len(tokens) + 1: each token's postings in ``packed``
+    packed: Any  # numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
+    shard_starts: Any  # numpy int64 array: index in ``tokens`` where each shard starts
+
+    @property
+    def size(self) -> int:
+        return len(self.letters)
+
+
+def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> SegmentLayout:
+    """The layout of a segment of ``capacity`` approval sequence numbers from its universe rows."""
+    import numpy as np
+
+    date_of = {name: kind.date for name, kind in KINDS.items()}
+    ordered = sorted(universe, key=lambda u: (-int(u[3][date_of[u[1]]].replace("-", "")), u[2], u[0]))
+    enc = encode_basestring  # what json.dumps(ensure_ascii=False) writes for a string
+    letters, rows, days = [], [], []
     postings: dict[str, array] = {}
-    refs: list[str] = []
-    days: list[list[int]] = []
-    for seq, record in enumerate(ordered):
-        refs.append(ref_of(seq, record.kind))
-        day = int(record.date.replace("-", ""))
+    for position, (_offset, kind_name, rid, brief) in enumerate(ordered):
+        letters.append(KIND_LETTERS[kind_name])
+        kind = KINDS[kind_name]
+        date = brief[kind.date]
+        rows.append(f'[{enc(rid)},{enc(str(brief.get(kind.subject, "")))},{enc(str(brief.get(kind.docno, "")))},'
+                    f'{enc(str(brief.get(kind.authority, "") or ""))},{enc(date)},{enc(str(brief.get(kind.subject_code or "", "") or ""))}]')
+        day = int(date.replace("-", ""))
         if not days or days[-1][0] != day:
-            days.append([day, seq])
-        counts: dict[str, int] = defaultdict(int)
-        for token in record_tokens(record):
-            counts[token] += 1
-        for token, tf in counts.items():
+            days.append([day, position])
+        shifted = position << 4
+        for token, tf in Counter(brief_tokens(kind_name, brief)).items():  # first-occurrence order
             bucket = postings.get(token)
             if bucket is None:
-                bucket = postings[token] = array("q")
-            bucket.append(seq * 16 + min(tf, 15))
-
-    sizes = search_settings(len(ordered), sum(len(p) for p in postings.values()), cfg)
-    capped = {token: len(p) for token, p in postings.items() if len(p) > sizes.token_cap}
-    for token in capped:
-        postings[token] = postings[token][: sizes.token_cap]
-
-    # Term-range shards: tokens in code-point order, packed up to the posting budget.
-    shards: list[list[str]] = [[]]
+                bucket = postings[token] = array("I")
+            bucket.append(shifted | (tf if tf < 15 else 15))
+    positions = np.full(capacity, -1, dtype=np.int32)
+    positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered), dtype=np.int32)
+    tokens = sorted(postings)
+    lengths = np.fromiter((len(postings[t]) for t in tokens), dtype=np.int64, count=len(tokens))
+    offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    packed = np.frombuffer(b"".join(postings[t].tobytes() for t in tokens), dtype=np.uint32) if tokens else np.zeros(0, np.uint32)
+    sizes = search_settings(len(ordered), int(offsets[-1]), cfg)
+    # Term-range shards over the universe's tokens, packed up to the posting budget (a capped
+    # token counts its cap).
+    starts = [0]
     load = 0
-    for token in sorted(postings):
-        if shards[-1] and load + len(postings[token]) > sizes.shard_postings:
-            shards.append([])
+    for index, length in enumerate(np.minimum(lengths, sizes.token_cap).tolist()):
+        if index > starts[-1] and load + length > sizes.shard_postings:
+            starts.append(index)
             load = 0
-        shards[-1].append(token)
-        load += len(postings[token])
-    first_tokens = []
-    for number, tokens in enumerate(shards):
+        load += length
+    return SegmentLayout(positions, "".join(letters), rows, days, sizes, tokens, offsets, packed, np.array(starts, dtype=np.int64))
+
+
+CACHE_DIR = ".cache/search"  # under the site root, beside the state's cache; safe to delete
+
+
+def universe_key(sources: list[tuple], start: int, capacity: int, salt: str) -> str:
+    """The identity of a segment's universe: the approved batches (id, checked sha256, approval
+    time) whose rows fall in sequence numbers ``start … start + capacity - 1``, and which of their
+    rows; ``salt`` is what else the layout depends on (the build's fingerprint: code, settings).
+    ``sources``: (first seq, end seq, batch id, sha256, approved at) per approved records batch."""
+    h = hashlib.blake2b(repr((salt, start, capacity)).encode("utf-8"), digest_size=12)
+    end = start + capacity
+    for first, stop, *identity in sources:
+        if first < end and stop > start:
+            h.update(repr((*identity, max(first, start), min(stop, end))).encode("utf-8"))
+    return h.hexdigest()
+
+
+def load_layout(path: Path) -> SegmentLayout | None:
+    """A cached layout, or None when it is missing or unreadable (the caller computes it again)."""
+    try:
+        with path.open("rb") as fh:
+            layout = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        return None
+    return layout if isinstance(layout, SegmentLayout) else None
+
+
+def save_layout(path: Path, layout: SegmentLayout) -> None:
+    try:
+        atomic_write_bytes(path, pickle.dumps(layout, protocol=5))
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+
+
+def _separator(before: str, first: str) -> str:
+    """The shortest string ``s`` with ``before < s <= first``: a shard boundary shows no more of a
+    token than it must."""
+    common = 0
+    while common < len(before) and common < len(first) and before[common] == first[common]:
+        common += 1
+    return first[: common + 1]
+
+
+def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous: Any, cfg: Any) -> list[str]:
+    """Write a segment's files for the published rows (``published``: seq - first seq of each);
+    return every file of the segment (relative to ``folder``).
+
+    ``previous``: the rows published when the files now in ``folder``'s place were written with
+    this layout (the live site, for an incremental build), or None. With it, only the shards
+    holding a token of a row that came or went, those rows' display buckets and the manifest
+    are written; every other file would come out the same."""
+    import numpy as np
+
+    size = layout.size
+    mask = np.zeros(size, dtype=bool)
+    mask[layout.positions[np.asarray(published, dtype=np.int64)]] = True
+    shard_count, bucket_size = len(layout.shard_starts), layout.sizes.bucket
+    bucket_count = (size + bucket_size - 1) // bucket_size
+    if previous is None:
+        dirty_shards, dirty_buckets = range(shard_count), range(bucket_count)
+    else:
+        before = np.zeros(size, dtype=bool)
+        before[layout.positions[np.asarray(previous, dtype=np.int64)]] = True
+        flipped = np.flatnonzero(mask != before)
+        hits = np.flatnonzero(np.isin(layout.packed >> 4, flipped))
+        token_indexes = np.searchsorted(layout.offsets, hits, side="right") - 1
+        dirty_shards = np.unique(np.searchsorted(layout.shard_starts, token_indexes, side="right") - 1).tolist()
+        dirty_buckets = np.unique(flipped // bucket_size).tolist()
+
+    # Published postings: the universe's, filtered by the mask, per token.
+    keep = mask[layout.packed >> 4]
+    kept = layout.packed[keep]
+    kept_offsets = np.zeros(len(layout.tokens) + 1, dtype=np.int64)
+    if len(layout.tokens):
+        np.cumsum(np.add.reduceat(keep.astype(np.int64), layout.offsets[:-1]), out=kept_offsets[1:])  # no token is empty
+    counts = np.diff(kept_offsets)
+    cap, tokens = layout.sizes.token_cap, layout.tokens
+    (folder / "shards").mkdir(parents=True, exist_ok=True)
+    (folder / "docs").mkdir(parents=True, exist_ok=True)
+    starts = layout.shard_starts.tolist() + [len(tokens)]
+    for number in dirty_shards:
         by_doc: dict[int, dict[str, int]] = defaultdict(dict)
-        for token in tokens:
-            for packed in postings[token]:
+        for index in range(starts[number], starts[number + 1]):
+            token = tokens[index]
+            for packed in kept[kept_offsets[index] : kept_offsets[index] + min(int(counts[index]), cap)].tolist():
                 by_doc[packed >> 4][token] = packed & 15
-        _write_text(folder / "shards" / f"{number}.json", _lunr_index([(refs[seq], by_doc[seq]) for seq in sorted(by_doc)]))
-        first_tokens.append(tokens[0] if tokens else "")
+        letters = layout.letters
+        _write_text(folder / "shards" / f"{number}.json",
+                    _lunr_index([(letters[p] + _b36(p), by_doc[p]) for p in sorted(by_doc)]))
+    for number in dirty_buckets:
+        rows = layout.rows
+        text = ",".join(rows[p] if mask[p] else "null" for p in range(number * bucket_size, min(size, (number + 1) * bucket_size)))
+        _write_text(folder / "docs" / f"{number}.json", f"[{text}]")
 
-    # Display buckets.
-    for start in range(0, len(ordered), sizes.bucket):
-        rows = []
-        for record in ordered[start : start + sizes.bucket]:
-            kind = KINDS[record.kind]
-            brief = record.brief
-            rows.append([record.id, str(brief.get(kind.subject, "")), str(brief.get(kind.docno, "")),
-                         str(brief.get(kind.authority, "") or ""), record.date, str(brief.get(kind.subject_code or "", "") or "")])
-        _dump(folder / "docs" / f"{start // sizes.bucket}.json", rows)
-
+    # Boundaries from published tokens only: the first of each shard's, shortened to what
+    # separates it from the last of the shards before (a shard with none takes the next one's).
+    present = np.flatnonzero(counts > 0)
+    boundaries: list[str] = []
+    last = ""
+    for number in range(shard_count):
+        lo = np.searchsorted(present, starts[number])
+        hi = np.searchsorted(present, starts[number + 1])
+        if lo == hi:
+            boundaries.append(None)  # type: ignore[arg-type]
+            continue
+        first = tokens[present[lo]]
+        boundaries.append("" if not number or not last else _separator(last, first))
+        last = tokens[present[hi - 1]]
+    following = "\uffff"
+    for number in range(shard_count - 1, -1, -1):
+        if boundaries[number] is None:
+            boundaries[number] = following
+        following = boundaries[number]
+    capped = {tokens[i]: int(counts[i]) for i in np.flatnonzero(counts > cap).tolist()}
     manifest = {
-        "count": len(ordered),
-        "bucket": sizes.bucket,
-        "cap": sizes.token_cap,
-        "days": days,
+        "count": int(mask.sum()),
+        "bucket": bucket_size,
+        "cap": cap,
+        "days": layout.days,
         "capped": dict(sorted(capped.items())),
-        "shards": first_tokens,
+        "shards": boundaries,
     }
     _dump(folder / "manifest.json", manifest)
-    return manifest
+    return ["manifest.json", *(f"shards/{n}.json" for n in range(shard_count)), *(f"docs/{n}.json" for n in range(bucket_count))]
 
 
 def shard_for(first_tokens: list[str], token: str) -> int:

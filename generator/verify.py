@@ -128,7 +128,7 @@ def _check_search(report: Report, state: State, output: Path, files: set[str]) -
     for path in sorted(f for f in files if _SEARCH_DOCS.match(f)):
         try:
             rows = json.loads((output / path).read_text(encoding="utf-8"))
-            found.update(str(row[0]) for row in rows)
+            found.update(str(row[0]) for row in rows if row is not None)  # null: a row of the segment not published
         except (ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
             report.add("检索文件损坏", f"{path}：{exc}")
     for rid in sorted(found - expected):

@@ -42,7 +42,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
     # Small pages, so that a kind's list is capped and months span several pages; small search segments.
     # A small sitemap limit, so that the sitemap is an index over parts, as on a big site.
     conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n"
-                    "SITEMAP_MAX_URLS = 40\n", encoding="utf-8")
+                    "SITEMAP_MAX_URLS = 40\nSEARCH_SHARD_POSTINGS = 8\n", encoding="utf-8")
     for kind, count in SIZES.items():
         export = write_export(root.parent / f"{kind}.csv", kind, synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)))
         site.stage_and_approve(export, kind)
@@ -117,6 +117,7 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
     penalty = next(b for b in store.all() if b.kind == "penalty")
     record = next(r for r in penalty.iter_records() if (live.path / "live" / f"records/penalty/{r['id'][:2]}/{r['id']}.html").exists())
     docno = record["fields"]["行政处罚决定书文号"]
+    held_in = search_files_of(live.path / "live", record)
     withdrawal = live.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     caplog.set_level(logging.DEBUG, logger="generator.plugin")
@@ -133,12 +134,30 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
         assert docno not in (live.path / "live" / path).read_text(encoding="utf-8-sig")
     assert len([p for p in outcome["changed"] if p.startswith("records/")]) == 0
     assert len(outcome["segments"]) == 1  # the segment that held the record, no other
+    # In that segment: its manifest, its display bucket and exactly the shards of the record's tokens.
+    folder = f"search/{outcome['segments'][0]}/"
+    touched = {p.removeprefix(folder) for p in outcome["changed"] + outcome["removed"] if p.startswith(folder)}
+    assert {p for p in touched if not p.startswith("shards/")} == {"manifest.json", held_in[1]}
+    assert {p for p in touched if p.startswith("shards/")} == held_in[2]
     # The sitemap: the part of the other pages, of the record's search segment and of its
     # archive's id, no other.
     archives = {p.split("/")[2][:1] for p in outcome["changed"] + outcome["removed"] if p.startswith("entities/")}
     assert sitemap_parts(outcome["changed"] + outcome["removed"]) <= {"pages", f"records-{outcome['segments'][0]}",
                                                                       *(f"entities-{c}" for c in archives)}
     assert f"records-{outcome['segments'][0]}" in sitemap_parts(outcome["changed"])
+
+
+def search_files_of(out: Path, record: dict) -> tuple[str, str, set[str]]:
+    """(segment, display bucket, shards) of the search files that hold a published record."""
+    from generator.search import brief_tokens, shard_for
+
+    for name, _count in json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))["segments"]:
+        manifest = json.loads((out / "search" / name / "manifest.json").read_text(encoding="utf-8"))
+        for bucket in sorted((out / "search" / name / "docs").iterdir()):
+            if any(row and row[0] == record["id"] for row in json.loads(bucket.read_text(encoding="utf-8"))):
+                shards = {f"shards/{shard_for(manifest['shards'], t)}.json" for t in brief_tokens("penalty", record["fields"])}
+                return name, f"docs/{bucket.name}", shards
+    raise AssertionError(f"{record['id']} is in no search bucket")
 
 
 def sitemap_parts(paths: list[str]) -> set[str]:
