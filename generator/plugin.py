@@ -41,7 +41,7 @@ from .publication import PublishedRecord, State, compute_state, parse_rows
 from .schema import KINDS
 from . import search
 from .search import segments, write_search_top, write_segment
-from .stats import STATS_PAGES
+from .stats import STATS_CACHE_DIR, STATS_PAGES
 from .settings import Config
 from .writers import DisclosureWriter
 from .sitemodel import (
@@ -283,10 +283,11 @@ class DisclosureGenerator(Generator):
             if side is None:
                 last_report = self._stats_feeds_report()
             else:
-                prepared = side.result()
+                # The report here, on the core this process would leave idle, while the side
+                # process writes the statistics and the feeds.
+                last_report = self._prepare_report(pickled=True)
+                side.result()
                 _SIDE = None
-                if prepared is not None:
-                    last_report = PreparedReport(state, *prepared)
                 timing("side process done")
         except BaseException:
             if side is not None:
@@ -402,21 +403,31 @@ class DisclosureGenerator(Generator):
     def _stats_feeds_report(self) -> PreparedReport | None:
         """The statistics and the feeds, written; the build report, prepared (``disclose build``
         writes it once the build is live). None when no report is asked for."""
+        self._stats_feeds()
+        return self._prepare_report()
+
+    def _stats_feeds(self) -> None:
         out = Path(self.output_path)
         self._write_stats(out)
         timing("statistics written")
         self._write_feeds(out)
         timing("feeds written")
+
+    def _prepare_report(self, pickled: bool = False) -> PreparedReport | None:
+        """The build report, compared with the last build's (None when none is asked for);
+        ``pickled``: its memory of this build pickled now, while this process would wait anyway."""
         if not self.settings.get("DISCLOSE_BUILD_REPORT"):
             return None
         from .buildreport import prepare_build_report
 
         prepared = prepare_build_report(self.root, self.cfg, self.state)
+        if pickled:
+            prepared.current = pickle.dumps(prepared.current, protocol=5)
         timing("build report prepared")
         return prepared
 
     def _start_side(self) -> Forked | None:
-        """In an incremental build of a big site the statistics, the feeds and the build report
+        """In an incremental build of a big site the statistics and the feeds
         run in a forked side process (:mod:`generator.forked`), at the workers' priority, from the
         moment the state and the manifest exist: beside this process's keys, archives, lists and
         sitemap and the workers' pages. It needs nothing else: it groups the government bodies'
@@ -430,7 +441,7 @@ class DisclosureGenerator(Generator):
         try:
             _SIDE = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
         except OSError as error:  # no memory or processes left to fork: only slower in-process
-            log.warning("side process not started (%s): statistics, feeds and report in-process", error)
+            log.warning("side process not started (%s): statistics and feeds in-process", error)
         return _SIDE
 
     def _government_entities(self) -> dict[str, Any]:
@@ -446,13 +457,12 @@ class DisclosureGenerator(Generator):
                     candidates.add(found[0])
         return {eid: entity for eid, entity in build_entities(self.state, candidates).items() if entity.is_government}
 
-    def _side_work(self) -> tuple[dict[str, Any], bytes] | None:
-        """:meth:`_stats_feeds_report` in the side process of an incremental build (see
-        :mod:`generator.forked`); the report's memory of this build comes back already pickled."""
+    def _side_work(self) -> None:
+        """The statistics and the feeds, in the side process of an incremental build (see
+        :mod:`generator.forked`); the main process prepares the build report meanwhile."""
         self.writer = DisclosureWriter(self.output_path, settings=self.settings)
         self.entities = self._government_entities()
-        prepared = self._stats_feeds_report()
-        return None if prepared is None else (prepared.report, pickle.dumps(prepared.current, protocol=5))
+        self._stats_feeds()
 
     # -- record and archive pages: the bulk, rendered across worker processes --------------------
 
@@ -518,16 +528,18 @@ class DisclosureGenerator(Generator):
             previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[:capacity]) \
                 if before is not None and before[0] == universe else None
             cached = (self.root / search.CACHE_DIR / f"{universe}.pickle").is_file()
-            rows = None if cached else self._universe_rows(start, capacity)
+            rows = None if cached else self._universe_rows(members, start, capacity)
             tasks.append(("search", name, (universe, published, previous, rows)))
         return tasks
 
-    def _universe_rows(self, start: int, capacity: int) -> list[tuple]:
-        """The universe of the segment from ``start``: (seq - start, kind, id, brief) per public row."""
-        universe = self.state.universe
-        lo = bisect.bisect_left(universe, start, key=operator.itemgetter(0))
-        hi = bisect.bisect_left(universe, start + capacity, key=operator.itemgetter(0))
-        return [(seq - start, kind, rid, brief) for seq, kind, rid, brief in universe[lo:hi]]
+    def _universe_rows(self, members: list[PublishedRecord], start: int, capacity: int) -> list[tuple]:
+        """The universe of the segment from ``start`` with published ``members``: (seq - start,
+        kind, id, brief) per public row."""
+        unpublished = self.state.unpublished
+        lo = bisect.bisect_left(unpublished, start, key=operator.itemgetter(0))
+        hi = bisect.bisect_left(unpublished, start + capacity, key=operator.itemgetter(0))
+        return [(r.seq - start, r.kind, r.id, r.brief) for r in members] + \
+            [(seq - start, kind, rid, brief) for seq, kind, rid, brief in unpublished[lo:hi]]
 
     def _finish_search(self, out: Path) -> None:
         """Segments whose layout a worker found gone are written here; each written segment's
@@ -537,7 +549,8 @@ class DisclosureGenerator(Generator):
             if isinstance(result, tuple) and result[0] == "search-miss":
                 name = result[1]
                 universe, published, previous, _rows = self._tasks_list[index][2]
-                rows = self._universe_rows(self._search_universes[name][1], capacity)
+                members = next(m for n, m in self._search_segments if n == name)
+                rows = self._universe_rows(members, self._search_universes[name][1], capacity)
                 self._results[index] = self.render_task(("search", name, (universe, published, previous, rows)))
         for result in self._results:
             if isinstance(result, tuple) and result[0] == "search":
@@ -720,7 +733,7 @@ class DisclosureGenerator(Generator):
         from .charts import hbar_svg, line_svg, vbar_svg
         from .stats import all_pages
 
-        pages = all_pages(self.state, self.entities, self.cfg)
+        pages = all_pages(self.state, self.entities, self.cfg, self.root / STATS_CACHE_DIR)
         charts = out / "stats" / "charts"
         charts.mkdir(parents=True, exist_ok=True)
         for page in pages:

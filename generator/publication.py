@@ -171,10 +171,11 @@ class State:
     expired: dict[str, str] = field(default_factory=dict)  # id → kind
     withheld: dict[str, str] = field(default_factory=dict)  # id → kind
     latest: dict[str, Latest] = field(default_factory=dict)
-    # Every public row of an approved batch, published or not, as (seq, kind, id, brief) in
-    # approval order, and (first seq, end seq, batch id, sha256, approved at) per records batch:
-    # the search segments' universes (generator.search.SegmentLayout).
-    universe: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
+    # The public rows of approved batches that are not published on `today` (superseded, withdrawn,
+    # out of period), as (seq, kind, id, brief) by seq, and (first seq, end seq, batch id, sha256,
+    # approved at) per records batch: with the published records, the search segments' universes
+    # (generator.search.SegmentLayout).
+    unpublished: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
     sources: list[tuple[int, int, str, str, str]] = field(default_factory=list)
 
     def published_ids(self) -> set[str]:
@@ -358,17 +359,19 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
     pending: dict[str, PublishedRecord] = {}  # id → its latest version, if publishable on `today`
     row = -1  # approved rows so far, in approval order: never renumbered by a later batch
+    unpublished = state.unpublished.append
     for batch, approval in approved:
         if batch.is_withdrawal:
             for entry in batch.iter_records():
                 state.withdrawn[entry["id"]] = {**entry, "batch_id": batch.id, "approved_at": approval["approved_at"]}
-                pending.pop(entry["id"], None)
+                dropped = pending.pop(entry["id"], None)
+                if dropped is not None:
+                    unpublished((dropped.seq, dropped.kind, dropped.id, dropped.brief))
             continue
         kind = KINDS[batch.kind]
         path, batch_id = str(batch.records_path), batch.id
         approved_at = sys.intern(approval["approved_at"])
         first_row = row + 1
-        universe = state.universe.append
         for here, rid, brief, public, withheld, docno_key, ends, basis, source, entity, key, order in batch_rows(
                 batch, cfg, store.root / CACHE_DIR, map_chunks, approved_at):
             row += 1
@@ -376,11 +379,13 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
             state.latest[rid] = Latest(kind.name, batch, here, public, withheld, docno_key, brief,
                                        approved_at, previous.first_approved_at if previous is not None else approved_at)
             state.withdrawn.pop(rid, None)
-            pending.pop(rid, None)
+            dropped = pending.pop(rid, None)
+            if dropped is not None:  # superseded by this version
+                unpublished((dropped.seq, dropped.kind, rid, dropped.brief))
             if not public:
                 continue
-            universe((row, kind.name, rid, brief))
             if brief[kind.date] > iso_today or (ends is not None and ends < iso_today):
+                unpublished((row, kind.name, rid, brief))
                 continue
             pending[rid] = PublishedRecord(kind.name, rid, None, batch_id, source, approved_at, ends, basis, brief=brief,
                                            path=path, offset=here, seq=row, entity=entity, key=key, order=order)
@@ -397,4 +402,5 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     for records in published.values():
         sort_records(records)
     state.published = published
+    state.unpublished.sort(key=operator.itemgetter(0))
     return state

@@ -28,8 +28,10 @@ import json
 import pickle
 from json.encoder import encode_basestring
 import math
+import os
 from array import array
 import re
+import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -39,7 +41,6 @@ from typing import Any
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
 
-from .batches import atomic_write_bytes
 from .publication import PublishedRecord
 from .schema import KINDS
 from .writers import write_new_file
@@ -302,11 +303,16 @@ class SegmentLayout:
 
 
 def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> SegmentLayout:
-    """The layout of a segment of ``capacity`` approval sequence numbers from its universe rows."""
+    """The layout of a segment of ``capacity`` approval sequence numbers from its universe rows.
+    Consumes ``universe`` (it is emptied): in a worker, its unpickled rows are freed before the
+    arrays are made."""
     import numpy as np
 
     date_of = {name: kind.date for name, kind in KINDS.items()}
     ordered = sorted(universe, key=lambda u: (-int(u[3][date_of[u[1]]].replace("-", "")), u[2], u[0]))
+    universe.clear()
+    positions = np.full(capacity, -1, dtype=np.int32)
+    positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered), dtype=np.int32)
     enc = encode_basestring  # what json.dumps(ensure_ascii=False) writes for a string
     letters, rows, days = [], [], []
     postings: dict[str, array] = {}
@@ -325,14 +331,14 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
             if bucket is None:
                 bucket = postings[token] = array("I")
             bucket.append(shifted | (tf if tf < 15 else 15))
-    positions = np.full(capacity, -1, dtype=np.int32)
-    positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered), dtype=np.int32)
+    count = len(ordered)
+    del ordered  # a worker's copy of the rows: freed before the arrays are made
     tokens = sorted(postings)
     lengths = np.fromiter((len(postings[t]) for t in tokens), dtype=np.int64, count=len(tokens))
     offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    packed = np.frombuffer(b"".join(postings[t].tobytes() for t in tokens), dtype=np.uint32) if tokens else np.zeros(0, np.uint32)
-    sizes = search_settings(len(ordered), int(offsets[-1]), cfg)
+    packed = np.concatenate([np.frombuffer(postings.pop(t), dtype=np.uint32) for t in tokens]) if tokens else np.zeros(0, np.uint32)
+    sizes = search_settings(count, int(offsets[-1]), cfg)
     # Term-range shards over the universe's tokens, packed up to the posting budget (a capped
     # token counts its cap).
     starts = [0]
@@ -372,8 +378,17 @@ def load_layout(path: Path) -> SegmentLayout | None:
 
 
 def save_layout(path: Path, layout: SegmentLayout) -> None:
+    """Pickled straight into a temporary file beside ``path``, then renamed (no 60 MB bytes object)."""
     try:
-        atomic_write_bytes(path, pickle.dumps(layout, protocol=5))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=".tmp-", delete=False) as fh:
+            try:
+                pickle.dump(layout, fh, protocol=5)
+            except BaseException:
+                fh.close()
+                Path(fh.name).unlink(missing_ok=True)
+                raise
+        os.replace(fh.name, path)
     except OSError:
         pass  # a cache that cannot be written is only slower
 

@@ -212,7 +212,7 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
              {"行政相对人名称": name, "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号", "处罚决定日期": f"2026-0{month}-{day:02d}"})
             for seq, (name, day, month) in enumerate(universe_rows)]
     capacity = len(rows) + 3
-    layout = segment_layout(rows, capacity, cfg)
+    layout = segment_layout(list(rows), capacity, cfg)
     before = sorted(data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1)))
     after = sorted(data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1)))
     with tempfile.TemporaryDirectory() as tmp:
