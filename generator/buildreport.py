@@ -48,7 +48,7 @@ def _read_last(folder: Path) -> Groups:
         return {}
     if groups is not None:
         valid = isinstance(groups, dict) and all(
-            isinstance(k, tuple) and len(k) == 2 and isinstance(v, list) and all(isinstance(i, str) for i in v) for k, v in groups.items())
+            isinstance(k, tuple) and len(k) == 2 and isinstance(v, list) and set(map(type, v)) <= {str} for k, v in groups.items())  # C loops
         return groups if valid else {}
     groups = {}
     if (folder / LEGACY_LAST).exists():

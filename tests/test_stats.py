@@ -169,3 +169,28 @@ def test_vectorised_working_days_equal_the_reference(pairs):
     ends = np.array([b.isoformat() for _, b in pairs], dtype="datetime64[D]")
     got = working_days(starts, ends, CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS).tolist()
     assert got == [working_days_between(a, b, CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS) for a, b in pairs]
+
+
+def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(built, tmp_path):
+    """They do not depend on the day or on withdrawals, so a nightly build reads them back; a new
+    (or removed) record batch means they are computed again."""
+    import dataclasses
+
+    from generator.batches import BatchStore
+    from generator.publication import compute_state
+    from generator.settings import load_config
+    from generator.stats import cached_timeliness_numbers, timeliness_numbers
+
+    root = built["site"].path
+    cfg = load_config(root)
+    state = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY))
+    cache = tmp_path / "stats-cache"
+    numbers = cached_timeliness_numbers(state, cfg, cache)
+    assert numbers == timeliness_numbers(state, cfg)
+    [kept] = cache.iterdir()
+    marked = dataclasses.replace(numbers, count=-1)  # a mark: proves that the kept file is what is read
+    kept.write_bytes(__import__("pickle").dumps(marked))
+    later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30))
+    assert cached_timeliness_numbers(later, cfg, cache).count == -1
+    later.sources = later.sources[:-1]  # as if the last records batch were not approved
+    assert cached_timeliness_numbers(later, cfg, cache) == numbers and len(list(cache.iterdir())) == 1
