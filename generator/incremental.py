@@ -35,6 +35,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,29 @@ class Manifest:
         gone.update(f for _key, unit in old.units.values() for f in unit if f not in files)
         gone.update(f for f in old.files if f not in files)
         return sorted(gone)
+
+
+CACHE_KEEP_SECONDS = 86_400  # a cache file no build has used for this long may be deleted
+
+
+def prune_cache(folder: Path, used: Iterable[Path]) -> None:
+    """Mark the cache files this build ``used`` (their mtime is now) and delete the others that no
+    build has used for :data:`CACHE_KEEP_SECONDS` (leftover temporary files included): two outputs
+    of one site root with different settings do not delete each other's files, and a cache does
+    not grow without end."""
+    import time
+
+    keep = set()
+    for path in used:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+            keep.add(path.name)
+    limit = time.time() - CACHE_KEEP_SECONDS
+    with contextlib.suppress(OSError):
+        for path in folder.iterdir():
+            with contextlib.suppress(OSError):
+                if path.name not in keep and path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
 
 
 def manifest_path(output: Path) -> Path:
@@ -138,7 +162,7 @@ def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = 
     """Everything every page depends on: theme files, generator code, library versions, and the
     ``settings`` the templates read (our :class:`~generator.settings.Config`, site name and URL)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"format {FORMAT}\n".encode())
+    h.update(f"format {FORMAT}\npython {sys.version}\n".encode())  # Python's Unicode tables: NFKC in the search tokens
     package = Path(__file__).resolve().parent
     for base in (root / "theme", package):
         for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):

@@ -543,7 +543,7 @@ class DisclosureGenerator(Generator):
 
     def _finish_search(self, out: Path) -> None:
         """Segments whose layout a worker found gone are written here; each written segment's
-        files go in the manifest; layouts of universes no segment has any more are deleted."""
+        files go in the manifest; layouts no build has used for a day are deleted."""
         capacity = max(1, self.cfg.SEARCH_SEGMENT_RECORDS)
         for index, result in enumerate(self._results):
             if isinstance(result, tuple) and result[0] == "search-miss":
@@ -557,11 +557,8 @@ class DisclosureGenerator(Generator):
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
-        current = {f"{universe}.pickle" for universe, _start in self._search_universes.values()}
-        with contextlib.suppress(OSError):
-            for path in (self.root / search.CACHE_DIR).iterdir():
-                if path.name not in current:
-                    path.unlink(missing_ok=True)
+        folder = self.root / search.CACHE_DIR
+        incremental.prune_cache(folder, [folder / f"{universe}.pickle" for universe, _start in self._search_universes.values()])
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages and downloads."""
@@ -733,7 +730,7 @@ class DisclosureGenerator(Generator):
         from .charts import hbar_svg, line_svg, vbar_svg
         from .stats import all_pages
 
-        pages = all_pages(self.state, self.entities, self.cfg, self.root / STATS_CACHE_DIR)
+        pages = all_pages(self.state, self.entities, self.cfg, self.root / STATS_CACHE_DIR, self.manifest.fingerprint)
         charts = out / "stats" / "charts"
         charts.mkdir(parents=True, exist_ok=True)
         for page in pages:

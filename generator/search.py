@@ -290,7 +290,7 @@ class SegmentLayout:
     positions: Any  # numpy int32 array: seq - first seq → position (newest first), -1 for rows not in the universe
     letters: str  # kind letter per position
     rows: list[str]  # display row as JSON text per position
-    days: list[list[int]]  # [decision day, first position] for each day, newest first
+    days: Any  # numpy int32 array: decision day (YYYYMMDD) per position (the manifest lists published ones only)
     sizes: SearchSettings
     tokens: list[str]  # every universe token, sorted (code-point order, as the client compares)
     offsets: Any  # numpy int64 array, len(tokens) + 1: each token's postings in ``packed``
@@ -314,7 +314,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
     positions = np.full(capacity, -1, dtype=np.int32)
     positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered), dtype=np.int32)
     enc = encode_basestring  # what json.dumps(ensure_ascii=False) writes for a string
-    letters, rows, days = [], [], []
+    letters, rows, days = [], [], array("i")
     postings: dict[str, array] = {}
     for position, (_offset, kind_name, rid, brief) in enumerate(ordered):
         letters.append(KIND_LETTERS[kind_name])
@@ -322,9 +322,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         date = brief[kind.date]
         rows.append(f'[{enc(rid)},{enc(str(brief.get(kind.subject, "")))},{enc(str(brief.get(kind.docno, "")))},'
                     f'{enc(str(brief.get(kind.authority, "") or ""))},{enc(date)},{enc(str(brief.get(kind.subject_code or "", "") or ""))}]')
-        day = int(date.replace("-", ""))
-        if not days or days[-1][0] != day:
-            days.append([day, position])
+        days.append(int(date.replace("-", "")))
         shifted = position << 4
         for token, tf in Counter(brief_tokens(kind_name, brief)).items():  # first-occurrence order
             bucket = postings.get(token)
@@ -348,7 +346,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
             starts.append(index)
             load = 0
         load += length
-    return SegmentLayout(positions, "".join(letters), rows, days, sizes, tokens, offsets, packed, np.array(starts, dtype=np.int64))
+    return SegmentLayout(positions, "".join(letters), rows, np.array(days, dtype=np.int32), sizes, tokens, offsets, packed, np.array(starts, dtype=np.int64))
 
 
 CACHE_DIR = ".cache/search"  # under the site root, beside the state's cache; safe to delete
@@ -400,6 +398,17 @@ def _separator(before: str, first: str) -> str:
     while common < len(before) and common < len(first) and before[common] == first[common]:
         common += 1
     return first[: common + 1]
+
+
+def _day_table(layout: SegmentLayout, mask: Any) -> list[list[int]]:
+    """[decision day, first published position of that day] for each day a published row has,
+    newest first: the client finds a ref's day by binary search, and no unpublished row's day is shown."""
+    import numpy as np
+
+    published = np.flatnonzero(mask)
+    days = layout.days[published]
+    starts = np.flatnonzero(np.diff(days, prepend=-1) != 0)
+    return [[int(days[i]), int(published[i])] for i in starts.tolist()]
 
 
 def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous: Any, cfg: Any) -> list[str]:
@@ -477,7 +486,7 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
         "count": int(mask.sum()),
         "bucket": bucket_size,
         "cap": cap,
-        "days": layout.days,
+        "days": _day_table(layout, mask),
         "capped": dict(sorted(capped.items())),
         "shards": boundaries,
     }
@@ -488,6 +497,15 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
 def shard_for(first_tokens: list[str], token: str) -> int:
     """Index of the shard whose token range holds ``token`` (the same lookup as search.js)."""
     return max(0, bisect.bisect_right(first_tokens, token) - 1)
+
+
+def term_shards(boundaries: list[str], token: str, prefix: bool, limit: int) -> list[int]:
+    """The shards a query term reads (the same choice as search.js): its token's shard, or for a
+    prefix the shards its range spans, at most ``limit``. An empty shard (every row of its range
+    unpublished) has the next shard's boundary and is skipped: it must not use up the limit."""
+    lo = shard_for(boundaries, token)
+    hi = shard_for(boundaries, token + "\uffff") if prefix else lo
+    return [n for n in range(lo, hi + 1) if n == hi or boundaries[n] != boundaries[n + 1]][:limit]
 
 
 def day_of(days: list[list[int]], seq: int) -> int:
@@ -511,10 +529,8 @@ def search_records(folder: Path, query: str) -> list[str]:
         result: dict[str, float] | None = None
         for term in usable:
             token = term["token"]
-            lo = shard_for(manifest["shards"], token)
-            hi = shard_for(manifest["shards"], token + "\uffff") if term["prefix"] else lo
             scores: dict[str, float] = defaultdict(float)
-            for shard in range(lo, hi + 1):
+            for shard in term_shards(manifest["shards"], token, term["prefix"], top["prefixMaxShards"]):
                 index = Index.load(json.loads((folder / name / "shards" / f"{shard}.json").read_text(encoding="utf-8")))
                 for match in index.query(index.create_query().term(token, use_pipeline=False,
                                                                     wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE)):
@@ -525,5 +541,7 @@ def search_records(folder: Path, query: str) -> list[str]:
     for number, seq in sorted(found, key=lambda k: (-found[k], -day_of(manifests[k[0]]["days"], k[1]), k[0], k[1])):
         name, manifest = top["segments"][number][0], manifests[number]
         bucket = json.loads((folder / name / "docs" / f"{seq // manifest['bucket']}.json").read_text(encoding="utf-8"))
-        ids.append(bucket[seq % manifest["bucket"]][0])
+        row = bucket[seq % manifest["bucket"]]
+        if row is not None:  # as the client: a ref whose row is not published is never shown
+            ids.append(row[0])
     return ids

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .batches import atomic_write_bytes
+from .incremental import prune_cache
 from .publication import State
 from .schema import KINDS
 from .settings import Config
@@ -245,33 +246,33 @@ def timeliness_numbers(state: State, cfg: Config) -> TimelinessNumbers:
 _SOURCE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()  # this module's code, as imported
 
 
-def cached_timeliness_numbers(state: State, cfg: Config, cache: Path | None) -> TimelinessNumbers:
+def cached_timeliness_numbers(state: State, cfg: Config, cache: Path | None, salt: str = "") -> TimelinessNumbers:
     """:func:`timeliness_numbers`, kept under ``cache`` between builds. They depend only on the
     approved record batches (latest versions and first approvals, withdrawn and expired records
     included) and the working-day settings, not on the day or on withdrawals: a nightly build
     with no new batch reads them back instead of grouping every penalty and licence (~3 s at 10^6)."""
     if cache is None:
         return timeliness_numbers(state, cfg)
-    key = hashlib.blake2b(repr((_SOURCE, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS, cfg.TIMELINESS_WORKING_DAYS)).encode("utf-8"),
+    key = hashlib.blake2b(repr((salt, _SOURCE, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS, cfg.TIMELINESS_WORKING_DAYS)).encode("utf-8"),
                           digest_size=12).hexdigest()
     path = cache / f"timeliness-{key}.pickle"
     try:
         with path.open("rb") as fh:
             numbers = pickle.load(fh)
         if isinstance(numbers, TimelinessNumbers):
+            prune_cache(cache, [path])
             return numbers
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
         pass
     numbers = timeliness_numbers(state, cfg)
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        for old in cache.glob("timeliness-*.pickle"):
-            old.unlink(missing_ok=True)
         atomic_write_bytes(path, pickle.dumps(numbers, protocol=5))
+        prune_cache(cache, [path])
     return numbers
 
 
-def timeliness(state: State, cfg: Config, cache: Path | None = None) -> StatsPage:
-    numbers = cached_timeliness_numbers(state, cfg, cache)
+def timeliness(state: State, cfg: Config, cache: Path | None = None, salt: str = "") -> StatsPage:
+    numbers = cached_timeliness_numbers(state, cfg, cache, salt)
     limit, threshold = cfg.TIMELINESS_WORKING_DAYS, cfg.TIMELINESS_ALERT_SHARE
     rows = [[name, count, on_time, round(share, 4), delay, "预警" if share < threshold else ""]
             for name, count, on_time, share, delay in numbers.departments]
@@ -355,6 +356,7 @@ def _alt(title: str, pairs: list) -> str:
 STATS_PAGES = ("index", "timeliness", "government")  # the slugs of all_pages(), in order (the sitemap lists them first)
 
 
-def all_pages(state: State, entities: dict[str, Entity], cfg: Config, cache: Path | None = None) -> list[StatsPage]:
-    """``cache``: a folder for what can be kept between builds (:func:`cached_timeliness_numbers`)."""
-    return [overview(state, cfg), timeliness(state, cfg, cache), government(state, entities, cfg)]
+def all_pages(state: State, entities: dict[str, Entity], cfg: Config, cache: Path | None = None, salt: str = "") -> list[StatsPage]:
+    """``cache``: a folder for what can be kept between builds (:func:`cached_timeliness_numbers`),
+    ``salt``: what else it depends on (the build's fingerprint: code, library versions, settings)."""
+    return [overview(state, cfg), timeliness(state, cfg, cache, salt), government(state, entities, cfg)]

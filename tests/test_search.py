@@ -205,7 +205,7 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
     import tempfile
     from types import SimpleNamespace
 
-    from generator.search import brief_tokens, segment_layout, write_segment
+    from generator.search import brief_tokens, day_of, segment_layout, write_segment
 
     cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
     rows = [(seq, "penalty", f"{seq:016x}",
@@ -226,5 +226,19 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
             assert f"盐示罚〔2026〕{seq}号" not in text
         # Shard boundaries come from published tokens: each is a prefix of one (or a sentinel).
         published = {t for seq in after for t in brief_tokens("penalty", rows[seq][3])}
-        boundaries = json.loads((clean / "manifest.json").read_text(encoding="utf-8"))["shards"]
-        assert all(b in ("", "\uffff") or any(t.startswith(b) for t in published) for b in boundaries)
+        manifest = json.loads((clean / "manifest.json").read_text(encoding="utf-8"))
+        assert all(b in ("", "\uffff") or any(t.startswith(b) for t in published) for b in manifest["shards"])
+        # The day table lists published rows' days only, and gives each published ref its own.
+        days = {int(rows[seq][3]["处罚决定日期"].replace("-", "")) for seq in after}
+        assert {day for day, _start in manifest["days"]} == days
+        assert all(day_of(manifest["days"], int(layout.positions[seq])) == int(rows[seq][3]["处罚决定日期"].replace("-", ""))
+                   for seq in after)
+
+
+def test_a_prefix_query_skips_empty_shards_instead_of_counting_them():
+    from generator.search import term_shards
+
+    # Shards 1, 2 and 4 hold only unpublished rows: each has the boundary of the shard after it.
+    boundaries = ["", "示", "示", "示", "示百", "示百", "示真"]
+    assert term_shards(boundaries, "示", True, 2) == [3, 5]
+    assert term_shards(boundaries, "示百货", False, 2) == [5]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
 
 import numpy as np
@@ -193,4 +194,7 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30))
     assert cached_timeliness_numbers(later, cfg, cache).count == -1
     later.sources = later.sources[:-1]  # as if the last records batch were not approved
-    assert cached_timeliness_numbers(later, cfg, cache) == numbers and len(list(cache.iterdir())) == 1
+    assert cached_timeliness_numbers(later, cfg, cache) == numbers and len(list(cache.iterdir())) == 2
+    # A file no build has used for a day is deleted (another output's is kept until then).
+    os.utime(kept, (0, 0))
+    assert cached_timeliness_numbers(later, cfg, cache) == numbers and not kept.exists()

@@ -78,9 +78,13 @@
     return Promise.all(usable.map(function (term) {
       var lo = shardFor(seg.shards, term.token);
       var hi = term.prefix ? shardFor(seg.shards, term.token + "\uffff") : lo;
-      if (hi - lo + 1 > m.prefixMaxShards) { hi = lo + m.prefixMaxShards - 1; partial = true; }
       var wanted = [];
-      for (var n = lo; n <= hi; n++) { wanted.push(shard(seg, n)); }
+      for (var n = lo; n <= hi; n++) {
+        /* An empty shard (all its rows unpublished) has the next one's boundary: skipped, not counted. */
+        if (n < hi && seg.shards[n] === seg.shards[n + 1]) { continue; }
+        if (wanted.length === m.prefixMaxShards) { partial = true; break; }
+        wanted.push(shard(seg, n));
+      }
       return Promise.all(wanted).then(function (indexes) {
         var scores = {};
         indexes.forEach(function (index) {
