@@ -507,7 +507,7 @@ class DisclosureGenerator(Generator):
         everything = [r for rs in self.state.published.values() for r in rs]
         self._search_segments = segments(everything, self.cfg)
         self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
-        capacity = max(1, self.cfg.SEARCH_SEGMENT_RECORDS)
+        capacity = search.segment_capacity(self.cfg)
         old = self.old.data.get("search", {}) if self.old is not None else {}
         kept = self.manifest.data["search"] = {}
         self._search_universes: dict[str, tuple[str, int]] = {}
@@ -527,7 +527,7 @@ class DisclosureGenerator(Generator):
             before = old.get(name)
             previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[:capacity]) \
                 if before is not None and before[0] == universe else None
-            cached = (self.root / search.CACHE_DIR / f"{universe}.pickle").is_file()
+            cached = search.layout_path(self.root, universe).is_file()
             rows = None if cached else self._universe_rows(members, start, capacity)
             tasks.append(("search", name, (universe, published, previous, rows)))
         return tasks
@@ -544,7 +544,7 @@ class DisclosureGenerator(Generator):
     def _finish_search(self, out: Path) -> None:
         """Segments whose layout a worker found gone are written here; each written segment's
         files go in the manifest; layouts no build has used for a day are deleted."""
-        capacity = max(1, self.cfg.SEARCH_SEGMENT_RECORDS)
+        capacity = search.segment_capacity(self.cfg)
         for index, result in enumerate(self._results):
             if isinstance(result, tuple) and result[0] == "search-miss":
                 name = result[1]
@@ -557,8 +557,8 @@ class DisclosureGenerator(Generator):
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
-        folder = self.root / search.CACHE_DIR
-        incremental.prune_cache(folder, [folder / f"{universe}.pickle" for universe, _start in self._search_universes.values()])
+        incremental.prune_cache(self.root / search.CACHE_DIR,
+                                [search.layout_path(self.root, universe) for universe, _start in self._search_universes.values()])
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages and downloads."""
@@ -628,12 +628,12 @@ class DisclosureGenerator(Generator):
             return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
             universe, published, previous, rows = items
-            cache = self.root / search.CACHE_DIR / f"{universe}.pickle"
+            cache = search.layout_path(self.root, universe)
             layout = search.load_layout(cache) if rows is None else None
             if layout is None:
                 if rows is None:
                     return ("search-miss", kind_name)  # the cache went away: the parent sends the rows
-                layout = search.segment_layout(rows, max(1, self.cfg.SEARCH_SEGMENT_RECORDS), self.cfg)
+                layout = search.segment_layout(rows, search.segment_capacity(self.cfg), self.cfg)
                 search.save_layout(cache, layout)
             return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
         self.writer = DisclosureWriter(self.output_path, settings=self.settings)

@@ -215,12 +215,17 @@ def _dump(path: Path, obj: Any) -> None:
     _write_text(path, json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False))
 
 
+def segment_capacity(cfg: Any) -> int:
+    """Approval sequence numbers per segment."""
+    return max(1, cfg.SEARCH_SEGMENT_RECORDS)
+
+
 def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[PublishedRecord]]]:
     """(folder name, records) per non-empty segment, in segment order; input order kept inside.
 
     A pure function of the records' approval sequence, so a clean build and an incremental one cut
     the same segments."""
-    size = max(1, cfg.SEARCH_SEGMENT_RECORDS)
+    size = segment_capacity(cfg)
     grouped: dict[int, list[PublishedRecord]] = defaultdict(list)
     for record in records:
         grouped[record.seq // size].append(record)
@@ -363,6 +368,11 @@ def universe_key(sources: list[tuple], start: int, capacity: int, salt: str) -> 
         if first < end and stop > start:
             h.update(repr((*identity, max(first, start), min(stop, end))).encode("utf-8"))
     return h.hexdigest()
+
+
+def layout_path(root: Path, universe: str) -> Path:
+    """Where the layout of a universe (:func:`universe_key`) is cached under a site root."""
+    return root / CACHE_DIR / f"{universe}.pickle"
 
 
 def load_layout(path: Path) -> SegmentLayout | None:
