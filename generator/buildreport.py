@@ -8,6 +8,7 @@ the next build compares with: the ids published from each (kind, batch), in the 
 from __future__ import annotations
 
 import json
+import operator
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,23 +23,34 @@ REPORT_MAX_ITEMS = 5_000  # per list; the counts are always complete
 LAST = "last-published.pickle"
 LEGACY_LAST = "last-published.tsv"  # written by builds before 2026-11-28: id, kind, batch per line
 
-Groups = dict[tuple[str, str], list[str]]  # (kind, batch of the version shown) → record ids
+Groups = dict[tuple[str, str], str]  # (kind, batch of the version shown) → its record ids in approval order, newline-joined
 
 
 def published_groups(state: State) -> Groups:
-    groups: Groups = {}
-    for kind, records in state.published.items():
-        for record in records:
-            key = (kind, record.batch_id)
-            ids = groups.get(key)
-            if ids is None:
-                ids = groups[key] = []
-            ids.append(record.id)
-    return groups
+    """The published ids of each (kind, batch), one string each: made, compared, pickled and read
+    back at C speed, so that a batch whose published records did not change costs a ``memcmp``."""
+    return {(kind, batch_id): "\n".join(map(_ID, records)) for batch_id, kind, records in state.by_source() if records}
+
+
+_ID = operator.attrgetter("id")
+
+
+MEMORY_FORMAT = "published-groups/2"
+
+
+def memory(groups: Groups) -> bytes:
+    """What :data:`LAST` holds: the groups, tagged with their format."""
+    return pickle.dumps((MEMORY_FORMAT, groups), protocol=5)
+
+
+def _ids(group: str | None) -> list[str]:
+    return group.split("\n") if group else []
 
 
 def _read_last(folder: Path) -> Groups:
-    """The last build's groups; {} when there is none (every record is then new) or it is unreadable."""
+    """The last build's groups; {} when there is none (every record is then new) or it is unreadable.
+    A memory written before 2026-12-01 (lists of ids, in another order) is read as groups that all
+    differ from this build's: one report computed the slow way."""
     try:
         with (folder / LAST).open("rb") as fh:
             groups = pickle.load(fh)
@@ -47,18 +59,25 @@ def _read_last(folder: Path) -> Groups:
     except Exception:  # noqa: BLE001 - a damaged memory of the last build only makes this report list everything as new
         return {}
     if groups is not None:
-        valid = isinstance(groups, dict) and all(
-            isinstance(k, tuple) and len(k) == 2 and isinstance(v, list) and set(map(type, v)) <= {str} for k, v in groups.items())  # C loops
-        return groups if valid else {}
-    groups = {}
+        if isinstance(groups, tuple) and len(groups) == 2 and groups[0] == MEMORY_FORMAT:
+            groups, values = groups[1], str
+        else:
+            values = list  # the memory of a build before 2026-12-01
+        if not isinstance(groups, dict) or not all(isinstance(k, tuple) and len(k) == 2 and isinstance(v, values) for k, v in groups.items()):
+            return {}
+        if values is str:
+            return groups
+        valid = all(set(map(type, v)) <= {str} for v in groups.values())  # C loops
+        return {k: "\n".join(v) for k, v in groups.items() if v} if valid else {}
+    lists: dict[tuple[str, str], list[str]] = {}
     if (folder / LEGACY_LAST).exists():
         for line in (folder / LEGACY_LAST).read_text(encoding="utf-8").splitlines():
             rid, kind, batch = (line.split("\t") + ["", ""])[:3]
-            groups.setdefault((kind, batch), []).append(rid)
-    return groups
+            lists.setdefault((kind, batch), []).append(rid)
+    return {k: "\n".join(v) for k, v in lists.items()}
 
 
-def _where(groups: Groups, ids: list[str]) -> dict[str, tuple[str, str]]:
+def _where(groups: dict[tuple[str, str], set[str]], ids: list[str]) -> dict[str, tuple[str, str]]:
     """(kind, batch) of each of ``ids``, found with set intersections (C speed), not a dict of 10^6."""
     wanted, found = set(ids), {}
     for key, members in groups.items():
@@ -82,18 +101,22 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
     Set operations on the ids of each (kind, batch): a nightly build at 10^6 records compares in
     well under a second; only the records that differ are sorted, and only the listed ones described."""
     current = published_groups(state) if current is None else current
-    current_ids: set[str] = set().union(*current.values())
-    previous_ids: set[str] = set().union(*previous.values())
+    # Only the groups that differ can hold a record that came, went or moved: a record id is
+    # published from one batch at a time.
+    differ = [key for key in sorted(current.keys() | previous.keys()) if current.get(key) != previous.get(key)]
+    now_groups = {key: set(_ids(current.get(key))) for key in differ}
+    before_groups = {key: set(_ids(previous.get(key))) for key in differ}
+    current_ids: set[str] = set().union(*now_groups.values())
+    previous_ids: set[str] = set().union(*before_groups.values())
     moved: set[str] = set()
-    for key, ids in current.items():
-        old = previous.get(key)
-        moved.update(ids if old is None else set(ids).difference(old))
+    for key, ids in now_groups.items():
+        moved.update(ids.difference(before_groups[key]))
     appeared = current_ids - previous_ids
     new_ids = sorted(appeared)
     updated_ids = sorted(moved - appeared)
     removed_ids = sorted(previous_ids - current_ids)
-    now = _where(current, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
-    before = _where(previous, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])
+    now = _where(now_groups, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
+    before = _where(before_groups, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])
     new = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1]} for rid in new_ids[:REPORT_MAX_ITEMS]]
     updated = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1], "previous_batch": before[rid][1]}
                for rid in updated_ids[:REPORT_MAX_ITEMS]]
@@ -153,7 +176,7 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path, prep
     labels = {kind: schema.label for kind, schema in KINDS.items()}
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
-    # In the state's order (by kind, then newest first, then by id): deterministic, and not sorted again.
-    atomic_write_bytes(folder / LAST, current if isinstance(current, bytes) else pickle.dumps(current, protocol=5))
+    # Per (kind, batch) in approval order (published_groups): deterministic, and not sorted again.
+    atomic_write_bytes(folder / LAST, current if isinstance(current, bytes) else memory(current))
     (folder / LEGACY_LAST).unlink(missing_ok=True)
     return folder / f"{day}.html"

@@ -17,7 +17,6 @@ import logging
 import multiprocessing
 import operator
 import os
-import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,15 +31,15 @@ from . import incremental
 from .buildreport import PreparedReport
 from .batches import BatchStore
 from .forked import Forked
-from .incremental import KEY_SIZE, Manifest, digest_keys
+from .incremental import KEY_SIZE, Manifest, batch_entry, digest_keys
 from .markup import format_amount, format_date
 from .outputs import (RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
-from .publication import PublishedRecord, State, compute_state, parse_rows
+from .publication import PublishedRecord, State, compute_state, parse_rows, published_years
 from .schema import KINDS
 from . import search
-from .search import segments, write_search_top, write_segment
+from .search import write_search_top, write_segment
 from .stats import STATS_CACHE_DIR, STATS_PAGES
 from .settings import Config
 from .writers import DisclosureWriter
@@ -270,7 +269,8 @@ class DisclosureGenerator(Generator):
             timing("lists written")
             # The statistics pages are listed by their fixed names, whichever process writes them.
             self.sitemap += [(f"stats/{slug}.html", None) for slug in STATS_PAGES]
-            write_search_top(out, self._search_segments, authorities, self.cfg)
+            write_search_top(out, self._search_segments, authorities, self.cfg,
+                             years=set().union(*map(published_years, state.published.values())))
             timing("search manifest written")
             # The sitemap and the build report need no worker's result: made while the workers finish.
             self.sitemap.append(("downloads/index.html", None))  # written once the downloads are (below)
@@ -418,11 +418,11 @@ class DisclosureGenerator(Generator):
         ``pickled``: its memory of this build pickled now, while this process would wait anyway."""
         if not self.settings.get("DISCLOSE_BUILD_REPORT"):
             return None
-        from .buildreport import prepare_build_report
+        from .buildreport import memory, prepare_build_report
 
         prepared = prepare_build_report(self.root, self.cfg, self.state)
         if pickled:
-            prepared.current = pickle.dumps(prepared.current, protocol=5)
+            prepared.current = memory(prepared.current)
         timing("build report prepared")
         return prepared
 
@@ -479,19 +479,32 @@ class DisclosureGenerator(Generator):
         # removed record's (None: all of them, on a clean build).
         self._affected: set[str] | None = None if self.old is None else set()
         self._unchanged_kinds: set[str] = set()  # kinds none of whose records changed, came or went
-        for kind_name, records in self.state.published.items():
-            # A record's input key (publication.record_key) comes with the state's cached rows;
-            # the manifest keeps it, archive id included, for the next build to compare.
-            keys = self.manifest.records[kind_name] = {r.id: r.key for r in records}
-            old = self.old.records.get(kind_name, {}) if self.old else {}
-            changed = [r for r in records if old.get(r.id) != r.key] if old else records
+        # What the next build compares with, per approved batch (incremental.batch_entry): a
+        # record's input key (publication.record_key, archive id included) comes with the state's
+        # cached rows.
+        by_source = self.state.by_source()
+        entries = self.manifest.batches = {batch_id: batch_entry(kind_name, records) for batch_id, kind_name, records in by_source}
+        if self.old is None:
+            for kind_name, records in self.state.published.items():
+                tasks += [("record", kind_name, records[i : i + size]) for i in range(0, len(records), size)]
+            return tasks
+        # Only the batches whose entries differ can hold a record that came, went or changed.
+        before, now = incremental.record_changes(self.old.batches, entries)
+        differ = {batch_id for batch_id, _kind, _records in by_source if self.old.batches.get(batch_id) != entries[batch_id]}
+        changed_by_kind: dict[str, list[PublishedRecord]] = {}
+        for batch_id, kind_name, records in by_source:
+            if batch_id in differ:
+                old = before.get(kind_name, {})
+                changed_by_kind.setdefault(kind_name, []).extend(r for r in records if old.get(r.id) != r.key)
+        for kind_name in self.state.published:
+            old, keys = before.get(kind_name, {}), now.get(kind_name, {})
+            changed = changed_by_kind.get(kind_name, [])
             tasks += [("record", kind_name, changed[i : i + size]) for i in range(0, len(changed), size)]
-            if self._affected is not None:
-                gone = old.keys() - keys.keys()
-                if old and not changed and not gone:
-                    self._unchanged_kinds.add(kind_name)  # its records, in the same order (ids and dates are in the keys)
-                entries = [r.key for r in changed] + [old[r.id] for r in changed if r.id in old] + [old[rid] for rid in gone]
-                self._affected.update(entry[KEY_SIZE:].decode() for entry in entries if len(entry) > KEY_SIZE)
+            gone = old.keys() - keys.keys()
+            if not changed and not gone:
+                self._unchanged_kinds.add(kind_name)  # its records, in the same order (ids and dates are in the keys)
+            touched = [r.key for r in changed] + [old[r.id] for r in changed if r.id in old] + [old[rid] for rid in gone]
+            self._affected.update(entry[KEY_SIZE:].decode() for entry in touched if len(entry) > KEY_SIZE)
         return tasks
 
     def _search_tasks(self) -> list[tuple[str, str, Any]]:
@@ -504,18 +517,25 @@ class DisclosureGenerator(Generator):
         import numpy as np
 
         tasks: list[tuple[str, str, Any]] = []
-        everything = [r for rs in self.state.published.values() for r in rs]
-        self._search_segments = segments(everything, self.cfg)
-        self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
         capacity = search.segment_capacity(self.cfg)
+        # The state's records in approval order: a segment is a slice of them, its seqs a slice of these.
+        ordered = self.state.in_order
+        seqs = np.fromiter(map(SEQ, ordered), dtype=np.int64, count=len(ordered))
+        self._search_segments = []
+        cuts: dict[str, tuple[int, int]] = {}
+        for number in np.unique(seqs // capacity).tolist():
+            lo, hi = np.searchsorted(seqs, [number * capacity, (number + 1) * capacity]).tolist()
+            self._search_segments.append((f"s{number}", ordered[lo:hi]))
+            cuts[f"s{number}"] = (lo, hi)
+        self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
         old = self.old.data.get("search", {}) if self.old is not None else {}
         kept = self.manifest.data["search"] = {}
         self._search_universes: dict[str, tuple[str, int]] = {}
         for name, members in self._search_segments:
             start = int(name[1:]) * capacity
             universe = search.universe_key(self.state.sources, start, capacity, self.manifest.fingerprint)
-            published = np.fromiter((r.seq for r in members), dtype=np.int64, count=len(members)) - start
-            published.sort()
+            lo, hi = cuts[name]
+            published = seqs[lo:hi] - start  # ascending, as the state's order is
             mask = np.zeros(capacity, dtype=bool)
             mask[published] = True
             bits = np.packbits(mask).tobytes()
@@ -774,6 +794,7 @@ class DisclosureGenerator(Generator):
 
 RENDER_CHUNK = 1_000  # pages per worker task
 RECORD_KEY = operator.attrgetter("key")
+SEQ = operator.attrgetter("seq")
 ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",

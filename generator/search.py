@@ -36,7 +36,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
@@ -248,11 +248,14 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
 
 
 def write_search_top(out: Path, listed: list[tuple[str, list[PublishedRecord]]], authorities: list[dict[str, Any]],
-                     cfg: Any) -> dict[str, Any]:
-    """The top manifest (segments, years, kinds) and the authorities' index; return the manifest."""
+                     cfg: Any, years: Iterable[int] | None = None) -> dict[str, Any]:
+    """The top manifest (segments, years, kinds) and the authorities' index; return the manifest.
+    ``years``: the listed records' decision years, when the caller knows them without a pass over
+    every record (the site build: :func:`generator.publication.published_years`)."""
     folder = out / "search"
     folder.mkdir(parents=True, exist_ok=True)
-    years = {int(r.date[:4]) for _name, members in listed for r in members}
+    if years is None:
+        years = {int(r.date[:4]) for _name, members in listed for r in members}
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
     listing = json.dumps([[a["name"], a["kind"], a["count"], a["url"]] for a in authorities], ensure_ascii=False, separators=(",", ":"))
@@ -361,7 +364,7 @@ def universe_key(sources: list[tuple], start: int, capacity: int, salt: str) -> 
     """The identity of a segment's universe: the approved batches (id, checked sha256, approval
     time) whose rows fall in sequence numbers ``start … start + capacity - 1``, and which of their
     rows; ``salt`` is what else the layout depends on (the build's fingerprint: code, settings).
-    ``sources``: (first seq, end seq, batch id, sha256, approved at) per approved records batch."""
+    ``sources``: (first seq, end seq, batch id, sha256, approved at, kind) per approved records batch."""
     h = hashlib.blake2b(repr((salt, start, capacity)).encode("utf-8"), digest_size=12)
     end = start + capacity
     for first, stop, *identity in sources:

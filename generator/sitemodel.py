@@ -140,7 +140,8 @@ def build_entities(state: State, only: set[str] | None = None) -> dict[str, Enti
         kind = KINDS[kind_name]
         records = state.published.get(kind_name, [])
         if only is not None:
-            records = [r for r in records if (found := record_entity(kind, r)) and found[0] in only]
+            # r.entity, computed at replay, is () for none; None only for a record made outside the state.
+            records = [r for r in records if ((e := r.entity) and e[0] in only) or (e is None and (f := record_entity(kind, r)) and f[0] in only)]
         for record in records:
             found = record_entity(kind, record)
             if not found:

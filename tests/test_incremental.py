@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.synthetic import synth_rows, write_export
 
@@ -463,3 +465,35 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_pa
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
+
+
+_IDS = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
+_KEYS = st.tuples(st.binary(min_size=12, max_size=12), st.sampled_from(["", "e1", "e2f3a4b5c6d7e8f9"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3),
+       st.dictionaries(st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3))
+def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(old, new):
+    """The manifest keeps each batch's published records as one entry (ids, keys, key lengths);
+    comparing entries batch by batch finds the same changed and removed records as comparing
+    every record's key. A record id is published from one batch at a time, as in the state."""
+    from generator.incremental import batch_entry, entry_keys, record_changes
+    from generator.publication import PublishedRecord
+
+    def entries(batches: dict) -> tuple[dict, dict]:
+        seen, made, flat = set(), {}, {}
+        for batch_id in sorted(batches):
+            records = [PublishedRecord("penalty", rid, None, batch_id, "", "", None, "", brief={}, key=key + eid.encode())
+                       for rid, (key, eid) in sorted(batches[batch_id].items()) if rid not in seen]
+            seen.update(r.id for r in records)
+            made[batch_id] = batch_entry("penalty", records)
+            assert entry_keys(made[batch_id]) == {r.id: r.key for r in records}
+            flat.update((r.id, r.key) for r in records)
+        return made, flat
+
+    (old_entries, old_flat), (new_entries, new_flat) = entries(old), entries(new)
+    before, now = record_changes(old_entries, new_entries)
+    before, now = before.get("penalty", {}), now.get("penalty", {})
+    assert {rid for rid, key in now.items() if before.get(rid) != key} == {rid for rid, key in new_flat.items() if old_flat.get(rid) != key}
+    assert before.keys() - now.keys() == old_flat.keys() - new_flat.keys()

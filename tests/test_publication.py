@@ -161,3 +161,16 @@ def test_the_precomputed_order_sorts_like_newest_first(rows):
     sort_records(fast)
     sort_newest_first(slow)
     assert [r.id for r in fast] == [r.id for r in slow]
+
+
+@given(st.lists(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2099, 12, 31)), max_size=80))
+def test_the_years_found_by_binary_search_are_every_decision_year(days):
+    """The search manifest's years come from one binary search per year over a kind's records in
+    the state's order: the same set as a pass over every record."""
+    from generator.publication import published_years
+
+    date = KINDS["penalty"].date
+    records = [PublishedRecord("penalty", f"{i:016x}", None, "b", "", "", None, "", brief={date: day.isoformat()})
+               for i, day in enumerate(days)]
+    sort_newest_first(records)
+    assert published_years(records) == {day.year for day in days}
