@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.checkdigits import find_full_rids
@@ -190,6 +190,47 @@ def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_byt
     assert (tmp_path / "again" / "downloads" / "penalty.csv").read_bytes() == (tmp_path / "fresh" / "downloads" / "penalty.csv").read_bytes()
 
 
+def test_live_downloads_moved_in_by_a_rename_are_trusted_by_their_stamp_and_others_by_their_sha256(built, tmp_path, monkeypatch):
+    """An incremental build renames the new download files into the live folder: size, mtime and
+    inode stay those indexed, and the next build copies their rows without hashing 644 MB first.
+    A file touched since (same bytes) is hashed, and copied from only if its sha256 matches."""
+    import datetime as dt
+    import os
+
+    from generator import outputs
+    from generator.batches import BatchStore
+    from generator.incremental import digest
+    from generator.publication import compute_state
+    from generator.schema import KINDS as SCHEMAS
+    from generator.settings import load_config
+
+    site = built["site"]
+    config = load_config(site.path)
+    records = compute_state(BatchStore(site.path, config), config, dt.date.fromisoformat(TODAY)).published["penalty"]
+    for r in records:
+        r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+    base = "https://example.invalid"
+    _catalog, index, _copied = outputs.write_downloads(tmp_path / "staging", SCHEMAS["penalty"], records, base)
+    (tmp_path / "live" / "downloads").mkdir(parents=True)
+    for name in ("penalty.csv", "penalty.json"):
+        os.replace(tmp_path / "staging" / "downloads" / name, tmp_path / "live" / "downloads" / name)
+    real_digest = outputs.hashlib.file_digest
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("the live files were hashed")
+
+    monkeypatch.setattr(outputs.hashlib, "file_digest", no_hashing)
+    _catalog, _index, copied = outputs.write_downloads(tmp_path / "next", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
+    assert copied == len(records) - 1
+    live_csv = tmp_path / "live" / "downloads" / "penalty.csv"
+    os.utime(live_csv, ns=(live_csv.stat().st_atime_ns, live_csv.stat().st_mtime_ns + 10**9))  # touched, same bytes
+    with pytest.raises(AssertionError, match="hashed"):
+        outputs.write_downloads(tmp_path / "again", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
+    monkeypatch.setattr(outputs.hashlib, "file_digest", real_digest)
+    _catalog, _index, copied = outputs.write_downloads(tmp_path / "again", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
+    assert copied == len(records) - 1
+
+
 def test_every_record_is_reachable_by_plain_links_and_no_link_is_broken(built):
     out = built["out"]
     reached, broken = crawl(out)
@@ -314,6 +355,17 @@ def test_a_tampered_batch_stops_the_build_and_leaves_the_output_untouched(site, 
     assert leftovers == [".output.disclose-manifest"]  # the last good build's page keys; no temporary folder
 
 
+def test_a_batch_garbled_after_approval_is_reported_as_tampered_not_as_a_crash(site, department_csv):
+    """The state is replayed while the batches are still being hashed: a file that no longer
+    parses must still give the tampering message, not the parser's error."""
+    batch = site.stage_and_approve(department_csv, "penalty")
+    (site.batches / batch / "records.jsonl").write_bytes(b'{"id": "0123456789abcdef", "fields": \n')
+    result = site.build()
+    assert result.exit_code == 1
+    assert batch in result.stderr and "被修改" in result.stderr and "Traceback" not in result.stderr
+    assert not (site.path / "output").exists()
+
+
 def test_a_withdrawal_takes_effect_everywhere_on_the_next_build(site, department_csv):
     site.stage_and_approve(department_csv, "penalty")
     assert site.build().exit_code == 0
@@ -411,3 +463,31 @@ def test_sitemap_becomes_an_index_past_the_url_limit(tmp_path):
     root = ET.parse(tmp_path / "sitemap.xml").getroot()
     assert root.tag.endswith("sitemapindex") and len(root) == 3
     assert sum(len(ET.parse(tmp_path / n).getroot()) for n in names[1:]) == 5
+
+
+@settings(deadline=None)  # the first example imports the plugin
+@given(st.lists(st.tuples(st.sampled_from(["penalty", "license"]), st.integers(0, 3), st.lists(st.integers(0, 9), max_size=5)), max_size=8),
+       st.integers(0, 6))
+def test_the_feeds_newest_records_are_found_among_the_newest_batches(batches, count):
+    """The feeds take each kind's newest by (approval time, decision date, id) from its latest
+    batches only: the same records as a pass over every published record."""
+    import datetime as dt
+    import heapq
+
+    from generator.plugin import _newest_batches
+    from generator.publication import PublishedRecord, State
+
+    state, seq = State(dt.date(2026, 11, 28)), 0
+    approved = sorted((f"2026-11-1{day}T08:00:00+08:00", f"b{i}", kind, days) for i, (kind, day, days) in enumerate(batches))
+    for approved_at, batch_id, kind, days in approved:
+        date = "处罚决定日期" if kind == "penalty" else "许可决定日期"
+        records = [PublishedRecord(kind, f"{batch_id}-{n}", None, batch_id, "", approved_at, None, "", brief={date: f"2026-10-1{d}"},
+                                   seq=seq + n) for n, d in enumerate(days)]
+        state.sources.append((seq, seq + len(records), batch_id, "", approved_at, kind))
+        state.in_order += records
+        state.published.setdefault(kind, []).extend(records)
+        seq += len(records)
+    key = lambda r: (r.approved_at, r.date, r.id)  # noqa: E731 - the feeds' order
+    found = _newest_batches(state, count)
+    for kind in ("penalty", "license"):
+        assert heapq.nlargest(count, found[kind], key=key) == heapq.nlargest(count, state.published.get(kind, []), key=key)

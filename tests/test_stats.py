@@ -198,3 +198,38 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     # A file no build has used for a day is deleted (another output's is kept until then).
     os.utime(kept, (0, 0))
     assert cached_timeliness_numbers(later, cfg, cache) == numbers and not kept.exists()
+
+
+def test_the_overview_counts_are_summed_from_parts_kept_per_batch(built, tmp_path):
+    """Each approved batch's part of the overview is kept until its published records change: a
+    night with one record withdrawn (or expired) counts that batch again and reads the others."""
+    import pickle
+
+    from generator.batches import BatchStore
+    from generator.publication import compute_state
+    from generator.settings import load_config
+    from generator.stats import published_counts
+
+    root = built["site"].path
+    cfg = load_config(root)
+    state = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY))
+    cache = tmp_path / "stats-cache"
+    cache.mkdir()
+    fresh = published_counts(state, cfg)
+    assert published_counts(state, cfg, cache) == fresh
+    [kept] = cache.iterdir()
+    parts = pickle.loads(kept.read_bytes())
+    assert len(parts) == len(state.sources)
+    # Mark every kept part: what is read back is the kept file, not a new count.
+    for part in parts.values():
+        part[2]["标记"] = 1
+    kept.write_bytes(pickle.dumps(parts))
+    assert published_counts(state, cfg, cache).behaviours["标记"] == len(parts)
+    # 800 days later some records have left: their batches are counted again, the others read back.
+    later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=800))
+    assert later.total < state.total
+    changed = sum(1 for (_b, _k, now), (_b2, _k2, before) in zip(later.by_source(), state.by_source()) if len(now) != len(before))
+    counted = published_counts(later, cfg, cache)
+    assert 0 < changed and counted.behaviours["标记"] == len(parts) - changed
+    counted.behaviours.pop("标记")
+    assert counted == published_counts(later, cfg)
