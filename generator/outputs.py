@@ -138,7 +138,10 @@ class _LiveRows:
     The live files are the indexed ones when their size, mtime and inode are those written (the
     check every other kept page gets: its key, and the file left in place), else when their
     sha256 is: a byte-identical file the last build did not move keeps its older stamp. Reading
-    644 MB of penalties' downloads to hash them took 3–4 s of a withdrawal build at 10^6 records."""
+    644 MB of penalties' downloads to hash them took 3–4 s of a withdrawal build at 10^6 records.
+    So the live downloads must be replaced only by a rename (as the build's apply does): a tool
+    that rewrites one in place and puts its mtime back (``rsync --inplace -t``, ``touch -r``)
+    would pass the stamp check with other bytes, as it would for any other kept page."""
 
     def __init__(self, previous: tuple[Path, RowIndex] | None, kind_name: str):
         self.spans: dict[bytes, int] = {}

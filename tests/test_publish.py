@@ -154,3 +154,20 @@ def test_a_damaged_memory_of_the_last_build_only_makes_the_report_list_everythin
         assert site.build().exit_code == 0
     report = json.loads((folder / f"{TODAY}-3.json").read_text(encoding="utf-8"))
     assert report["counts"] == {"new": 4, "updated": 0, "removed": 0}
+
+
+def test_the_report_of_a_state_made_without_its_batches_groups_records_by_their_batch():
+    """A state built by hand (no approved batches listed) still groups its records by batch, so a
+    report against it lists only what changed."""
+    import datetime as dt
+
+    from generator.buildreport import build_report, published_groups
+    from generator.publication import PublishedRecord, State
+
+    state = State(dt.date(2026, 11, 28))
+    state.published = {"penalty": [PublishedRecord("penalty", rid, None, "b1", "", "", None, "", brief={}, seq=n)
+                                   for n, rid in enumerate(["p2", "p1"])]}
+    groups = published_groups(state)
+    assert groups == {("penalty", "b1"): "p2\np1"}
+    report = build_report(state, {("penalty", "b1"): "p2\np1\np0"}, groups)
+    assert report["counts"] == {"new": 0, "updated": 0, "removed": 1}
