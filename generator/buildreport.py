@@ -29,12 +29,6 @@ Groups = dict[tuple[str, str], str]  # (kind, batch of the version shown) → it
 def published_groups(state: State) -> Groups:
     """The published ids of each (kind, batch), one string each: made, compared, pickled and read
     back at C speed, so that a batch whose published records did not change costs a ``memcmp``."""
-    if not state.sources and state.total:  # a state made without its batches (tests): by each record's batch
-        lists: dict[tuple[str, str], list[str]] = {}
-        for kind, records in state.published.items():
-            for record in sorted(records, key=lambda r: (r.seq, r.id)):
-                lists.setdefault((kind, record.batch_id), []).append(record.id)
-        return {key: "\n".join(ids) for key, ids in lists.items()}
     return {(kind, batch_id): "\n".join(map(_ID, records)) for batch_id, kind, records in state.by_source() if records}
 
 

@@ -98,6 +98,11 @@ def entry_keys(entry: BatchEntry) -> dict[str, bytes]:
     return found
 
 
+def differing_batches(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry]) -> list[str]:
+    """The ids of the batches whose entries differ between two manifests (or are in only one), sorted."""
+    return [batch_id for batch_id in sorted(old.keys() | new.keys()) if old.get(batch_id) != new.get(batch_id)]
+
+
 def record_changes(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry]) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
     """(before, now): kind → record id → key, over the batches whose entries differ between the
     ``old`` and the ``new`` manifest (a batch in only one of them included). A record id is
@@ -105,11 +110,8 @@ def record_changes(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry])
     changed its key is in one of these batches, before or now, and every other record is unchanged."""
     before: dict[str, dict[str, bytes]] = {}
     now: dict[str, dict[str, bytes]] = {}
-    for batch_id in sorted(old.keys() | new.keys()):
-        was, is_ = old.get(batch_id), new.get(batch_id)
-        if was == is_:
-            continue
-        for entry, side in ((was, before), (is_, now)):
+    for batch_id in differing_batches(old, new):
+        for entry, side in ((old.get(batch_id), before), (new.get(batch_id), now)):
             if entry is not None:
                 side.setdefault(entry[0], {}).update(entry_keys(entry))
     return before, now

@@ -490,7 +490,7 @@ class DisclosureGenerator(Generator):
             return tasks
         # Only the batches whose entries differ can hold a record that came, went or changed.
         before, now = incremental.record_changes(self.old.batches, entries)
-        differ = {batch_id for batch_id, _kind, _records in by_source if self.old.batches.get(batch_id) != entries[batch_id]}
+        differ = set(incremental.differing_batches(self.old.batches, entries))
         changed_by_kind: dict[str, list[PublishedRecord]] = {}
         for batch_id, kind_name, records in by_source:
             if batch_id in differ:

@@ -200,7 +200,13 @@ class State:
 
     def by_source(self) -> list[tuple[str, str, list[PublishedRecord]]]:
         """(batch id, kind, its published records in approval order) per approved records batch,
-        in approval order: two binary searches a batch."""
+        in approval order: two binary searches a batch. A state made without its batches (tests)
+        groups its records by their batch, in seq order."""
+        if not self.sources:
+            groups: dict[tuple[str, str], list[PublishedRecord]] = {}
+            for record in sorted((r for records in self.published.values() for r in records), key=lambda r: (r.seq, r.id)):
+                groups.setdefault((record.batch_id, record.kind), []).append(record)
+            return [(batch_id, kind, records) for (batch_id, kind), records in groups.items()]
         ordered, found = self.in_order, []
         for first, stop, batch_id, _sha, _approved_at, kind in self.sources:
             lo = bisect.bisect_left(ordered, first, key=_SEQ)

@@ -179,19 +179,10 @@ def _part(name: str, records: list) -> _Part:
 
 
 def _batch_parts(state: State, cache: Path | None, salt: str) -> list[_Part]:
-    """:func:`_part` per approved batch, those of unchanged batches read from ``cache``; per kind
-    for a state made without its batches (tests)."""
-    if not state.sources:
-        return [_part(name, records) for name, records in state.published.items()]
+    """:func:`_part` per approved batch, those of unchanged batches read from ``cache``."""
     path = cache / f"counts-{hashlib.blake2b(repr((salt, _SOURCE)).encode('utf-8'), digest_size=8).hexdigest()}.pickle" if cache else None
-    known: dict[bytes, _Part] = {}
-    if path is not None:
-        try:
-            with path.open("rb") as fh:
-                loaded = pickle.load(fh)
-            known = loaded if isinstance(loaded, dict) else {}
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-            pass
+    loaded = _read_cache(path) if path is not None else None
+    known: dict[bytes, _Part] = loaded if isinstance(loaded, dict) else {}
     parts, used = [], {}
     for batch_id, name, records in state.by_source():
         h = hashlib.blake2b(repr((batch_id, name)).encode("utf-8"), digest_size=16)
@@ -202,8 +193,7 @@ def _batch_parts(state: State, cache: Path | None, salt: str) -> list[_Part]:
             part = _part(name, records)
         parts.append(used.setdefault(key, part))
     if path is not None and used.keys() != known.keys():
-        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-            atomic_write_bytes(path, pickle.dumps(used, protocol=5))
+        _write_cache(path, used)
     elif path is not None:
         with contextlib.suppress(OSError):
             os.utime(path)
@@ -309,19 +299,26 @@ def cached_timeliness_numbers(state: State, cfg: Config, cache: Path | None, sal
     key = hashlib.blake2b(repr((salt, _SOURCE, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS, cfg.TIMELINESS_WORKING_DAYS)).encode("utf-8"),
                           digest_size=12).hexdigest()
     path = cache / f"timeliness-{key}.pickle"
+    numbers = _read_cache(path)
+    if not isinstance(numbers, TimelinessNumbers):
+        numbers = timeliness_numbers(state, cfg)
+        _write_cache(path, numbers)
+    prune_cache(cache, [path])
+    return numbers
+
+
+def _read_cache(path: Path) -> Any:
+    """What a statistics cache file holds, or None when it is missing or unreadable."""
     try:
         with path.open("rb") as fh:
-            numbers = pickle.load(fh)
-        if isinstance(numbers, TimelinessNumbers):
-            prune_cache(cache, [path])
-            return numbers
+            return pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-        pass
-    numbers = timeliness_numbers(state, cfg)
+        return None
+
+
+def _write_cache(path: Path, value: Any) -> None:
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        atomic_write_bytes(path, pickle.dumps(numbers, protocol=5))
-        prune_cache(cache, [path])
-    return numbers
+        atomic_write_bytes(path, pickle.dumps(value, protocol=5))
 
 
 def timeliness(state: State, cfg: Config, cache: Path | None = None, salt: str = "") -> StatsPage:
