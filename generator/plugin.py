@@ -19,7 +19,7 @@ import operator
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -42,13 +42,16 @@ from . import search
 from .search import write_search_top, write_segment
 from .stats import STATS_CACHE_DIR, STATS_PAGES
 from .settings import Config
+from .stencils import Stencils
 from .writers import DisclosureWriter
 from .sitemodel import (
     GOVERNMENT_CATEGORIES,
+    EntityPage,
     authority_id,
     build_entities,
-    display_rows,
     record_entity,
+    record_page,
+    record_page_values,
     entity_url,
     group_url,
     groups,
@@ -85,6 +88,7 @@ class DisclosureGenerator(Generator):
         self.sitemap: list[tuple[str, str | None]] = []
         self._chrome_cache: dict[str, dict[str, Markup]] = {}
         self._roots: dict[int, str] = {}
+        self._stencil_cache: dict[str, Stencils] = {}
 
     def generate_context(self) -> None:
         global last_state, last_report
@@ -191,7 +195,9 @@ class DisclosureGenerator(Generator):
     def _chrome(self, name: str, relative: bool) -> dict[str, Markup]:
         """Header and footer HTML for a page at ``name``: identical for every page at the same
         folder depth, so rendered once per depth instead of once per page."""
-        root = self._root(name) if relative else self.settings.get("SITEURL", "")
+        return self._chrome_at(self._root(name) if relative else self.settings.get("SITEURL", ""))
+
+    def _chrome_at(self, root: str) -> dict[str, Markup]:
         if root not in self._chrome_cache:
             context = {**self.page_context, "SITEURL": root}
             self._chrome_cache[root] = {part: Markup(self.get_template(f"_{part}").render(context)) for part in ("header", "footer")}
@@ -655,20 +661,49 @@ class DisclosureGenerator(Generator):
                 layout = search.segment_layout(rows, search.segment_capacity(self.cfg), self.cfg)
                 search.save_layout(cache, layout)
             return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
-        self.writer = DisclosureWriter(self.output_path, settings=self.settings)
+        self.writer = writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":
-            kind = KINDS[kind_name]
+            kind, long_term, stencils = KINDS[kind_name], self.cfg.LONG_TERM_DATE, self._stencils("record")
+            contexts: dict[Any, Callable] = {}
             for record in items:
-                found = record_entity(kind, record)
-                self._write(record_url(kind_name, record.id), "record.html", kind=kind, record=record, in_sitemap=False,
-                            rows=display_rows(kind, record, self.cfg.LONG_TERM_DATE), entity_url=entity_url(found[0]) if found else None)
+                name, found = record_url(kind_name, record.id), record_entity(kind, record)
+                values = record_page_values(kind, record, long_term, entity_url(found[0]) if found else "")
+                shape = (kind_name, self._root(name))
+                context_of = contexts.get(shape) or contexts.setdefault(shape, self._record_context(shape[1], kind))
+                writer.write_html(name, stencils.page(shape, values, context_of))
         else:
-            make_card = self._card_maker()
+            make_card, stencils = self._card_maker(), self._stencils("entity")
+            contexts = {}
             for entity in items:
-                sections = [(KINDS[k], len(entity.records[k]), self._cards_html("".join(map(make_card, entity.records[k])), entity.url))
-                            for k in KINDS if k in entity.records]
-                self._write(entity.url, "entity.html", entity=entity, sections=sections, in_sitemap=False)
+                name = entity.url
+                shape = (tuple(k for k in KINDS if k in entity.records), self._root(name))
+                values = [entity.name, entity.is_government, entity.code, entity.total]
+                for k in shape[0]:
+                    values += (len(entity.records[k]), self._cards_html("".join(map(make_card, entity.records[k])), name))
+                context_of = contexts.get(shape) or contexts.setdefault(shape, self._entity_context(shape[1], shape[0]))
+                writer.write_html(name, stencils.page(shape, values, context_of))
         return len(items)
+
+    def _stencils(self, template: str) -> Stencils:
+        """This process's stencils of a page template (:mod:`generator.stencils`)."""
+        found = self._stencil_cache.get(template)
+        if found is None:
+            render = self.get_template(template).render
+            found = self._stencil_cache[template] = Stencils(render, enabled=self.cfg.RENDER_STENCILS)
+        return found
+
+    def _record_context(self, root: str, kind: Any) -> Callable[[tuple], dict[str, Any]]:
+        """``values → context`` of a record page at relative root ``root`` (for its stencil: the
+        context holds nothing but what the shape fixes and what the values give)."""
+        base = {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self._chrome_at(root), "kind": kind}
+        return lambda values: {**base, "page": record_page(values)}
+
+    def _entity_context(self, root: str, kinds: tuple[str, ...]) -> Callable[[list], dict[str, Any]]:
+        """``values → context`` of an archive page with sections ``kinds``: (name,
+        is_government, code, total), then each section's count and entries."""
+        base = {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self._chrome_at(root)}
+        return lambda values: {**base, "entity": EntityPage(*values[:4]),
+                               "sections": [(KINDS[k], values[4 + 2 * i], values[5 + 2 * i]) for i, k in enumerate(kinds)]}
 
     def _fork_workers(self, store: BatchStore) -> None:
         """Fork the page workers now, before the publication state exists: they inherit a small

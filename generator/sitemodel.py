@@ -86,6 +86,52 @@ def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-
     return rows
 
 
+@dataclass(slots=True)
+class RecordPage:
+    """What a record page prints, every value ready to print (``record.html``): the page is
+    filled from a stencil by these values (see :mod:`generator.stencils`)."""
+
+    subject: Any
+    docno: Any
+    authority: Any
+    ends: str  # the end of the publication period as text; "" for long-term publication
+    basis: str
+    source: str
+    published: str
+    id: str
+    entity_url: str  # "" for a natural person (no archive)
+    rows: list[tuple[Any, Any]]
+
+
+RECORD_PAGE_HEAD = 9  # values before the rows' (label, value) pairs
+
+
+def record_page_values(kind: Kind, record: PublishedRecord, long_term: str, archive_url: str) -> tuple[Any, ...]:
+    """A record page's values: :class:`RecordPage`'s fields, then its rows' labels and values."""
+    brief = record.brief
+    values = [brief.get(kind.subject, ""), brief.get(kind.docno, ""), brief.get(kind.authority) or "",
+              format_date(record.ends, long_term) if record.ends else "", record.basis, record.source,
+              format_date(record.approved_at[:10], long_term), record.id, archive_url]
+    for row in display_rows(kind, record, long_term):
+        values += row
+    return tuple(values)
+
+
+def record_page(values: tuple[Any, ...]) -> RecordPage:
+    head = RECORD_PAGE_HEAD
+    return RecordPage(*values[:head], rows=list(zip(values[head::2], values[head + 1 :: 2])))
+
+
+@dataclass(slots=True)
+class EntityPage:
+    """What an archive page prints (``entity.html``, as ``entity``), filled like a record page."""
+
+    name: str
+    is_government: bool
+    code: str
+    total: int
+
+
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     """The few fields a list row, a feed entry or a search result shows."""
     fields = record.brief

@@ -11,7 +11,9 @@ files, so every microsecond per file is half a minute per build):
 - each output folder is created once per writer, not checked with ``os.makedirs`` for every file
   (two system calls, ≈ 55 µs);
 - the local context is a copy of the small context our generator passes, not of Pelican's full
-  settings.
+  settings;
+- pages filled from stencils (:mod:`generator.stencils`) are written by :meth:`write_html` with
+  the same checks and signal, without a template call.
 
 Everything else is Pelican's behaviour: relative ``SITEURL``, ``output_file``, the refusal to
 write one file twice, and the ``content_written`` signal. Pagination and ``override_output`` use
@@ -47,6 +49,11 @@ class DisclosureWriter(Writer):
         super().__init__(output_path, settings=settings)
         self._folders: set[str] = set()
 
+    def write_html(self, name: str, html: str) -> None:
+        """Write a page rendered without a template call here (:mod:`generator.stencils`): the same
+        path check, refusal to write one file twice and ``content_written`` signal."""
+        self._write_bytes(name, html.encode("utf-8"), {"output_file": name})
+
     def write_file(self, name: Any, template: Any, context: dict[str, Any], relative_urls: bool = False,
                    paginated: Any = None, template_name: Any = None, override_output: bool = False, url: Any = None,
                    **kwargs: Any) -> None:
@@ -61,7 +68,9 @@ class DisclosureWriter(Writer):
         local.update(kwargs)
         if local["localsiteurl"]:
             context["localsiteurl"] = local["localsiteurl"]
-        output = template.render(local).encode("utf-8")
+        self._write_bytes(name, template.render(local).encode("utf-8"), local)
+
+    def _write_bytes(self, name: str, data: bytes, context: dict[str, Any]) -> None:
         path = sanitised_join(self.output_path, name)
         if path in self._written_files or path in self._overridden_files:
             raise FileOverwriteFailedError(f'Failed to overwrite "{path}" as Pelican has already written to it previously')
@@ -70,6 +79,6 @@ class DisclosureWriter(Writer):
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
-        write_new_file(path, output)
+        write_new_file(path, data)
         log.debug('Writing "%s"', path)
-        signals.content_written.send(path, context=local)
+        signals.content_written.send(path, context=context)
