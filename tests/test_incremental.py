@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator import incremental
 from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, SiteRoot
@@ -64,7 +65,10 @@ def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     result = site.build(today=today, output="live")
     assert result.exit_code == 0, result.stderr
     assert "增量" in result.stdout, result.stdout
-    # The replaced and removed files' old versions are freed before the command returns.
+    # The replaced and removed files' old versions are freed before the command returns; older
+    # trash (an interrupted build's) by a detached process, which the test waits for.
+    assert not [p for p in site.path.glob(f".live.replaced-{os.getpid()}-*")]
+    incremental.wait_detached()
     assert not list(site.path.glob(".live.replaced-*"))
     # The manifest, written beside the moves by a forked child, is in place, and nothing else.
     assert (site.path / ".live.disclose-manifest").is_file() and not list(site.path.glob(".live.disclose-manifest?*"))
@@ -256,7 +260,9 @@ def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     (stale / "1").write_text("old page", encoding="utf-8")
     result = live.build(today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live")
     assert result.exit_code == 0 and "全量" in result.stdout
-    assert not stale.exists()
+    # The old site and the stale trash are freed by a detached process, after the swap.
+    incremental.wait_detached()
+    assert not stale.exists() and not list(live.path.glob(".live.replaced-*"))
     page = next((live.path / "live" / "records" / "license").rglob("*.html"))
     assert "<!-- v2 -->" in page.read_text(encoding="utf-8")
 
