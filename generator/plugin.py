@@ -46,6 +46,7 @@ from .stencils import Stencils
 from .writers import DisclosureWriter
 from .sitemodel import (
     GOVERNMENT_CATEGORIES,
+    CARD_VALUES,
     EntityPage,
     authority_id,
     build_entities,
@@ -89,6 +90,7 @@ class DisclosureGenerator(Generator):
         self._chrome_cache: dict[str, dict[str, Markup]] = {}
         self._roots: dict[int, str] = {}
         self._stencil_cache: dict[str, Stencils] = {}
+        self._card: Callable[[PublishedRecord], str] | None = None  # see _card_maker
 
     def generate_context(self) -> None:
         global last_state, last_report
@@ -210,12 +212,25 @@ class DisclosureGenerator(Generator):
         if in_sitemap and name.endswith(".html") and name != "404.html":
             self.sitemap.append((name, lastmod))
 
-    def _card_maker(self) -> Any:
+    def _card_maker(self) -> Callable[[PublishedRecord], str]:
         """A function record → its list entry's HTML (``result_item`` in ``_macros.html``), with
         :data:`ROOT_MARK` where the page's relative site root goes. A record appears in three lists
-        and one archive; its entry is rendered once per process instead of once per page."""
+        and one archive; its entry is made once per process instead of once per page, filled from
+        a stencil of the macro per kind (:mod:`generator.stencils`): 10^6 entries are made in the
+        main process for the lists and again in the workers for the archives."""
+        if self._card is not None:
+            return self._card
         macro = self.get_template("_macros").module.result_item
-        return lambda record: str(macro(summary(KINDS[record.kind], record), ROOT_MARK, False))
+        stencils = Stencils(lambda context: str(macro(context["it"], ROOT_MARK, False)), enabled=self.cfg.RENDER_STENCILS)
+        contexts = {name: (lambda values, base={"kind": name, "kind_label": kind.label}: {"it": {**base, **dict(zip(CARD_VALUES, values))}})
+                    for name, kind in KINDS.items()}
+
+        def card(record: PublishedRecord) -> str:
+            it = summary(KINDS[record.kind], record)
+            return stencils.page(record.kind, tuple(map(it.__getitem__, CARD_VALUES)), contexts[record.kind])
+
+        self._card = card
+        return card
 
     def _cards_html(self, cards: str, name: str) -> Markup:
         """Prerendered entries for the page at ``name``, the site root put in. The mark follows

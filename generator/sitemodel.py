@@ -132,6 +132,9 @@ class EntityPage:
     total: int
 
 
+CARD_VALUES = ("id", "url", "subject", "docno", "date", "date_text", "authority", "extra")  # a summary's per-record keys
+
+
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     """The few fields a list row, a feed entry or a search result shows."""
     fields = record.brief
