@@ -46,19 +46,21 @@ def swap_in(new: Path, target: Path) -> None:
     the old one took longer than building it (65 s for the 182,000 files of a 10^5-record site,
     on this project's VM) while nobody needs to wait for it."""
     leftovers = incremental.abandoned_trash(target)
-    if target.exists():
-        if _exchange(new, target):
-            old = new
+    try:
+        if target.exists():
+            # A fresh name each time: a detached free of an earlier build with this process id
+            # (a container's entrypoint, a test process) may still hold the old one.
+            trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-{os.getpid()}-", dir=target.parent))
+            leftovers.append(trash)
+            if _exchange(new, target):
+                os.rename(new, trash)  # the old site, now at `new` (onto the empty folder)
+            else:
+                os.rename(target, trash)
+                os.rename(new, target)
         else:
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.rename(target, old)
             os.rename(new, target)
-        trash = target.with_name(f".{target.name}.replaced-{os.getpid()}-full")
-        os.rename(old, trash)
-        leftovers.append(trash)
-    else:
-        os.rename(new, target)
-    incremental.free_detached(leftovers)
+    finally:
+        incremental.free_detached(leftovers)
 
 
 def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False) -> dict:

@@ -221,7 +221,7 @@ class DisclosureGenerator(Generator):
         if self._card is not None:
             return self._card
         macro = self.get_template("_macros").module.result_item
-        stencils = Stencils(lambda context: str(macro(context["it"], ROOT_MARK, False)), enabled=self.cfg.RENDER_STENCILS)
+        stencils = Stencils(lambda context: str(macro(context["it"], ROOT_MARK, False)), enabled=self._stencils_on())
         contexts = {name: (lambda values, base={"kind": name, "kind_label": kind.label}: {"it": {**base, **dict(zip(CARD_VALUES, values))}})
                     for name, kind in KINDS.items()}
 
@@ -699,12 +699,17 @@ class DisclosureGenerator(Generator):
                 writer.write_html(name, stencils.page(shape, values, context_of))
         return len(items)
 
+    def _stencils_on(self) -> bool:
+        """Stencils escape every value, as autoescape does: off for a theme environment that
+        does not autoescape everything (``JINJA_ENVIRONMENT``)."""
+        return self.cfg.RENDER_STENCILS and self.env.autoescape is True
+
     def _stencils(self, template: str) -> Stencils:
         """This process's stencils of a page template (:mod:`generator.stencils`)."""
         found = self._stencil_cache.get(template)
         if found is None:
             render = self.get_template(template).render
-            found = self._stencil_cache[template] = Stencils(render, enabled=self.cfg.RENDER_STENCILS)
+            found = self._stencil_cache[template] = Stencils(render, enabled=self._stencils_on())
         return found
 
     def _record_context(self, root: str, kind: Any) -> Callable[[tuple], dict[str, Any]]:

@@ -21,7 +21,8 @@ else belongs in the shape. The first page of every shape in a process is rendere
 compared, and so is the second (which catches a context that leaks something of the first page
 that is neither a value nor in the shape): if they differ, that shape goes through Jinja for the
 rest of the build (logged), so a template that breaks the contract costs speed, not correctness.
-``tests/test_stencils.py`` checks random records and archives both ways.
+``tests/test_stencils.py`` checks random records and archives both ways. Stencils escape every
+value as autoescape does, so they are used only where the environment autoescapes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from markupsafe import Markup, escape
 
 log = logging.getLogger(__name__)
 
-_SLOT = re.compile("\ue000(\\d+)\ue001")
+_SLOT = re.compile("\ue000([0-9]{1,6})\ue001")  # ASCII digits: \d also matches other scripts
 _MISSING = object()
 
 
@@ -68,7 +69,7 @@ def escape_all(values: Sequence[Any]) -> list[Any]:
     joined = "\0".join(plain)
     if plain and joined.count("\0") == len(plain) - 1:
         escaped = iter(str.split(escape(joined), "\0"))  # str's split: Markup's makes a Markup of each piece
-        return [value if hasattr(value, "__html__") else next(escaped) for value in values]
+        return [escape(value) if hasattr(value, "__html__") else next(escaped) for value in values]
     return list(map(escape, values))
 
 
@@ -91,12 +92,20 @@ class Stencils:
         shape that failed its check, or when stencils are off)."""
         if not self.enabled:
             return self._render(context_of(values))
-        # A falsy value is rendered as itself, so the falsy values are part of the key.
-        key = (shape, len(values), tuple(True if value else value for value in values))
+        # A falsy value is rendered as itself, so the falsy values are part of the key, with their
+        # type (0 == False == 0.0 as keys, but they print differently; [] is not hashable).
+        key = (shape, len(values), tuple(True if value else (value.__class__, str(value)) for value in values))
         stencil = self._stencils.get(key, _MISSING)
         if stencil is _MISSING:
             marks = [placeholder(i) if value else value for i, value in enumerate(values)]
-            stencil = self._stencils[key] = Stencil(self._render(context_of(marks)))
+            stencil = Stencil(self._render(context_of(marks)))
+            if any(i >= len(values) for i in stencil.slots):
+                # Placeholder-like text in the template's own text (a setting, a guide's title)
+                # names a value that is not there: this shape is not stencilled.
+                stencil = None
+                self.fallbacks += 1
+                log.warning("页面模板含有占位符样式的文字（形态 %r），该形态改用逐页渲染", shape)
+            self._stencils[key] = stencil
             self._unchecked[key] = CHECKED_PAGES
         if stencil is None:
             return self._render(context_of(values))

@@ -503,3 +503,21 @@ def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(ol
     before, now = before.get("penalty", {}), now.get("penalty", {})
     assert {rid for rid, key in now.items() if before.get(rid) != key} == {rid for rid, key in new_flat.items() if old_flat.get(rid) != key}
     assert before.keys() - now.keys() == old_flat.keys() - new_flat.keys()
+
+
+def test_a_clean_build_swaps_in_beside_a_trash_folder_of_its_own_process_id(tmp_path: Path) -> None:
+    """A detached free of an earlier build with the same process id (a container's entrypoint,
+    this test process) may still hold its folder: the swap takes a fresh name, and both go."""
+    from generator.build import swap_in
+
+    out, new = tmp_path / "out", tmp_path / "new"
+    for folder, text in ((out, "old"), (new, "new")):
+        folder.mkdir()
+        (folder / "index.html").write_text(text, encoding="utf-8")
+    busy = tmp_path / f".out.replaced-{os.getpid()}-full"
+    (busy / "x").mkdir(parents=True)
+    (busy / "x" / "f").write_text("held", encoding="utf-8")
+    swap_in(new, out)
+    assert (out / "index.html").read_text(encoding="utf-8") == "new" and not new.exists()
+    incremental.wait_detached()
+    assert not list(tmp_path.glob(".out.replaced-*"))

@@ -116,3 +116,34 @@ def test_a_context_that_leaks_the_first_page_is_caught_on_the_second() -> None:
 def test_a_placeholder_is_markup_that_escaping_keeps() -> None:
     mark = placeholder(7)
     assert escape(mark) == mark and "\ue000" in mark
+
+
+def test_falsy_values_of_different_types_get_their_own_stencils() -> None:
+    """0, False and 0.0 are equal as keys but print differently; an empty list is not hashable."""
+    template = Environment(autoescape=True).from_string("<p>{{ v[0] }}</p><p>{{ v[1] }}</p>")
+    stencils = Stencils(template.render)
+    for values in ((0, "a"), (0, "b"), (0, "c"), (False, "d"), (0.0, "e"), ([], "f"), ("", "g")):
+        assert stencils.page("p", values, lambda v: {"v": v}) == template.render(v=values)
+    assert stencils.fallbacks == 0
+
+
+def test_escaping_keeps_any_html_object_as_markupsafe_does() -> None:
+    class Html:
+        def __html__(self) -> str:
+            return "<b>html</b>"
+
+        def __str__(self) -> str:
+            return "plain"
+
+    values = [Html(), "x<", Markup("<i>y</i>")]
+    assert escape_all(values) == [escape(v) for v in values]
+
+
+def test_placeholder_like_text_in_the_template_itself_falls_back_instead_of_failing() -> None:
+    """A setting or a guide title can hold anything, placeholders included: never an error,
+    always Jinja's bytes."""
+    for text in ("\ue0009\ue001", "\ue000\u0661\ue001", "\ue000" + "9" * 30 + "\ue001", "\ue0000\ue001"):
+        template = Environment(autoescape=True).from_string(f"<h1>{{{{ v[0] }}}}</h1><p>{text}</p>")
+        stencils = Stencils(template.render)
+        for values in (("甲",), ("乙",), ("丙",)):
+            assert stencils.page("h", values, lambda v: {"v": v}) == template.render(v=values)
