@@ -148,5 +148,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     finally:
         if last_apply is not None and last_apply.trash is not None:
             last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report
+        if not cfg.BUILD_FREE_DETACHED:
+            incremental.wait_detached()
     timing("build report written")
     return plugin.last_state.total

@@ -261,6 +261,7 @@ def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     result = live.build(today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live")
     assert result.exit_code == 0 and "全量" in result.stdout
     # The old site and the stale trash are freed by a detached process, after the swap.
+    assert incremental._DETACHED
     incremental.wait_detached()
     assert not stale.exists() and not list(live.path.glob(".live.replaced-*"))
     page = next((live.path / "live" / "records" / "license").rglob("*.html"))
@@ -521,3 +522,17 @@ def test_a_clean_build_swaps_in_beside_a_trash_folder_of_its_own_process_id(tmp_
     assert (out / "index.html").read_text(encoding="utf-8") == "new" and not new.exists()
     incremental.wait_detached()
     assert not list(tmp_path.glob(".out.replaced-*"))
+
+
+def test_a_build_can_wait_for_the_old_site_to_be_freed(site: SiteRoot, department_csv: Path) -> None:
+    """BUILD_FREE_DETACHED = False, for a container whose entrypoint is the build: the old site is
+    gone when the command returns."""
+    conf = site.path / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_FREE_DETACHED = False\n", encoding="utf-8")
+    site.stage_and_approve(department_csv, "penalty")
+    assert site.build().exit_code == 0
+    result = site.run("build", "--today", TODAY, "--full")
+    assert result.exit_code == 0 and "全量" in result.stdout, result.stdout
+    assert not incremental._DETACHED  # waited for, not left running
+    assert not list(site.path.glob(".output.replaced-*"))
+    assert (site.path / "output" / "index.html").is_file()
