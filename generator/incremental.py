@@ -300,11 +300,7 @@ class Trash:
     def empty(self) -> None:
         """Start freeing the old files in another process (see :meth:`wait`)."""
         free_detached(self.abandoned)
-        try:
-            self.process = subprocess.Popen(["rm", "-rf", "--", *map(str, self.folders)], stdin=subprocess.DEVNULL)
-        except OSError:  # no rm: free them here
-            for folder in self.folders:
-                shutil.rmtree(folder, ignore_errors=True)
+        self.process = _start_rm(self.folders, detached=False)
 
     def wait(self) -> None:
         if self.process is not None:
@@ -329,17 +325,22 @@ def free_detached(folders: list[Path]) -> subprocess.Popen | None:
     build, as ``git gc --auto`` detaches: their pages are no longer the site. If it is killed
     (a CI container ends), the next build finds the folder by its name and frees it again
     (:func:`abandoned_trash`)."""
-    if not folders:
-        return None
+    process = _start_rm(folders, detached=True) if folders else None
+    if process is not None:
+        _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
+    return process
+
+
+def _start_rm(folders: list[Path], detached: bool) -> subprocess.Popen | None:
+    """``rm -r`` of ``folders`` in another process (in its own session if ``detached``); without
+    ``rm`` they are freed here and None is returned."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True} if detached else {}
     try:
-        process = subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:  # no rm: free them here
+        return subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, **quiet)
+    except OSError:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         return None
-    _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
-    return process
 
 
 def wait_detached() -> None:

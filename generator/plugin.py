@@ -47,6 +47,7 @@ from .writers import DisclosureWriter
 from .sitemodel import (
     GOVERNMENT_CATEGORIES,
     CARD_VALUES,
+    ENTITY_PAGE_HEAD,
     EntityPage,
     authority_id,
     build_entities,
@@ -712,18 +713,23 @@ class DisclosureGenerator(Generator):
             found = self._stencil_cache[template] = Stencils(render, enabled=self._stencils_on())
         return found
 
+    def _page_base(self, root: str) -> dict[str, Any]:
+        """What a stencilled page's context holds besides its values: the same for every page at
+        relative root ``root``."""
+        return {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self._chrome_at(root)}
+
     def _record_context(self, root: str, kind: Any) -> Callable[[tuple], dict[str, Any]]:
         """``values → context`` of a record page at relative root ``root`` (for its stencil: the
         context holds nothing but what the shape fixes and what the values give)."""
-        base = {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self._chrome_at(root), "kind": kind}
+        base = {**self._page_base(root), "kind": kind}
         return lambda values: {**base, "page": record_page(values)}
 
     def _entity_context(self, root: str, kinds: tuple[str, ...]) -> Callable[[list], dict[str, Any]]:
         """``values → context`` of an archive page with sections ``kinds``: (name,
         is_government, code, total), then each section's count and entries."""
-        base = {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self._chrome_at(root)}
-        return lambda values: {**base, "entity": EntityPage(*values[:4]),
-                               "sections": [(KINDS[k], values[4 + 2 * i], values[5 + 2 * i]) for i, k in enumerate(kinds)]}
+        base, head = self._page_base(root), ENTITY_PAGE_HEAD
+        return lambda values: {**base, "entity": EntityPage(*values[:head]),
+                               "sections": [(KINDS[k], *values[head + 2 * i : head + 2 * i + 2]) for i, k in enumerate(kinds)]}
 
     def _fork_workers(self, store: BatchStore) -> None:
         """Fork the page workers now, before the publication state exists: they inherit a small

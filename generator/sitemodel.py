@@ -103,7 +103,7 @@ class RecordPage:
     rows: list[tuple[Any, Any]]
 
 
-RECORD_PAGE_HEAD = 9  # values before the rows' (label, value) pairs
+RECORD_PAGE_HEAD = len(RecordPage.__slots__) - 1  # values before the rows' (label, value) pairs
 
 
 def record_page_values(kind: Kind, record: PublishedRecord, long_term: str, archive_url: str) -> tuple[Any, ...]:
@@ -131,6 +131,8 @@ class EntityPage:
     code: str
     total: int
 
+
+ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's (count, entries)
 
 CARD_VALUES = ("id", "url", "subject", "docno", "date", "date_text", "authority", "extra")  # a summary's per-record keys
 
