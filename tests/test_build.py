@@ -150,17 +150,13 @@ def test_download_catalog_lists_count_size_and_sha256(built):
             assert f"<td>{path.stat().st_size}</td>" in page
 
 
-def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_bytes(built, tmp_path):
-    """An incremental build copies the rows of records whose key did not change from the live
-    files (a withdrawal must not re-read 350,000 penalties); the bytes are those of a fresh write,
-    and a live file changed by hand is not trusted."""
+def _penalties_with_keys(built) -> list:
+    """The built site's published penalties, each with a record key (as the site build gives them)."""
     import datetime as dt
 
     from generator.batches import BatchStore
     from generator.incremental import digest
-    from generator.outputs import write_downloads
     from generator.publication import compute_state
-    from generator.schema import KINDS as SCHEMAS
     from generator.settings import load_config
 
     site = built["site"]
@@ -168,6 +164,19 @@ def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_byt
     records = compute_state(BatchStore(site.path, config), config, dt.date.fromisoformat(TODAY)).published["penalty"]
     for r in records:
         r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+    return records
+
+
+def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_bytes(built, tmp_path):
+    """An incremental build copies the rows of records whose key did not change from the live
+    files (a withdrawal must not re-read 350,000 penalties); the bytes are those of a fresh write,
+    and a live file changed by hand is not trusted."""
+
+    from generator.incremental import digest
+    from generator.outputs import write_downloads
+    from generator.schema import KINDS as SCHEMAS
+
+    records = _penalties_with_keys(built)
     assert len(records) >= 3
     base = "https://example.invalid"
     _catalog, index, copied = write_downloads(tmp_path / "live", SCHEMAS["penalty"], records, base)
@@ -190,25 +199,69 @@ def test_downloads_copy_unchanged_rows_from_the_last_build_and_give_the_same_byt
     assert (tmp_path / "again" / "downloads" / "penalty.csv").read_bytes() == (tmp_path / "fresh" / "downloads" / "penalty.csv").read_bytes()
 
 
+def test_download_rows_copied_in_blocks_give_a_fresh_writes_bytes_and_index(built, tmp_path, monkeypatch):
+    """Rows that follow each other in the live files are copied a block at a time. Whatever came,
+    went, moved or changed (seeded mixes, blocks of two rows), the files and their row index are
+    those of a fresh write, and a live file cut short during the copy only means more rows formatted."""
+    import random
+
+    from generator import outputs
+    from generator.incremental import digest
+    from generator.schema import KINDS as SCHEMAS
+
+    records = _penalties_with_keys(built)
+    assert len(records) >= 6
+    base, kind = "https://example.invalid", SCHEMAS["penalty"]
+    _catalog, index, _copied = outputs.write_downloads(tmp_path / "live", kind, records, base)
+    live_keys = {index.keys[i : i + outputs.KEY_SIZE] for i in range(0, len(index.keys), outputs.KEY_SIZE)}
+    monkeypatch.setattr(outputs, "COPY_ROWS", 2)
+    rng = random.Random(5)
+    for case in range(25):
+        tonight = [r for r in records if rng.random() > 0.2]  # some withdrawn or expired
+        for _ in range(rng.randint(0, 2)):  # some moved (a corrected decision date)
+            i, j = rng.randrange(len(tonight)), rng.randrange(len(tonight))
+            tonight[i], tonight[j] = tonight[j], tonight[i]
+        if case % 3 == 0:  # one changed: new key, so formatted again
+            tonight[rng.randrange(len(tonight))].key = digest("changed", case)
+        expected = sum(1 for r in tonight if r.key in live_keys)
+        fresh = outputs.write_downloads(tmp_path / f"fresh{case}", kind, tonight, base)[1]
+        _catalog, got, copied = outputs.write_downloads(tmp_path / f"next{case}", kind, tonight, base, (tmp_path / "live", index))
+        assert copied == expected
+        for name in ("penalty.csv", "penalty.json"):
+            assert (tmp_path / f"next{case}" / "downloads" / name).read_bytes() == (tmp_path / f"fresh{case}" / "downloads" / name).read_bytes()
+        assert (got.keys, list(got.csv), list(got.json_start), list(got.json_end), got.digests) == \
+            (fresh.keys, list(fresh.csv), list(fresh.json_start), list(fresh.json_end), fresh.digests)
+        for r in records:
+            r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+    # The live CSV cut short after it was checked: the second block's read comes back short.
+    real_pread, calls = outputs.os.pread, []
+
+    def short_pread(fd, size, offset):
+        calls.append(size)
+        data = real_pread(fd, size, offset)
+        return data[:-1] if len(calls) == 3 else data
+
+    monkeypatch.setattr(outputs.os, "pread", short_pread)
+    tonight = records[:3] + records[4:]  # two runs: the second is not copied from a file found cut short
+    _catalog, got, copied = outputs.write_downloads(tmp_path / "cut", kind, tonight, base, (tmp_path / "live", index))
+    monkeypatch.setattr(outputs.os, "pread", real_pread)
+    assert copied == 2  # the first block only; every later row formatted, none copied
+    fresh = outputs.write_downloads(tmp_path / "fresh", kind, tonight, base)[1]
+    for name in ("penalty.csv", "penalty.json"):
+        assert (tmp_path / "cut" / "downloads" / name).read_bytes() == (tmp_path / "fresh" / "downloads" / name).read_bytes()
+    assert list(got.csv) == list(fresh.csv) and list(got.json_start) == list(fresh.json_start)
+
+
 def test_live_downloads_moved_in_by_a_rename_are_trusted_by_their_stamp_and_others_by_their_sha256(built, tmp_path, monkeypatch):
     """An incremental build renames the new download files into the live folder: size, mtime and
     inode stay those indexed, and the next build copies their rows without hashing 644 MB first.
     A file touched since (same bytes) is hashed, and copied from only if its sha256 matches."""
-    import datetime as dt
     import os
 
     from generator import outputs
-    from generator.batches import BatchStore
-    from generator.incremental import digest
-    from generator.publication import compute_state
     from generator.schema import KINDS as SCHEMAS
-    from generator.settings import load_config
 
-    site = built["site"]
-    config = load_config(site.path)
-    records = compute_state(BatchStore(site.path, config), config, dt.date.fromisoformat(TODAY)).published["penalty"]
-    for r in records:
-        r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+    records = _penalties_with_keys(built)
     base = "https://example.invalid"
     _catalog, index, _copied = outputs.write_downloads(tmp_path / "staging", SCHEMAS["penalty"], records, base)
     (tmp_path / "live" / "downloads").mkdir(parents=True)
