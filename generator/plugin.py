@@ -539,68 +539,70 @@ class DisclosureGenerator(Generator):
         import numpy as np
 
         tasks: list[tuple[str, str, Any]] = []
-        capacity = search.segment_capacity(self.cfg)
         # The state's records in approval order: a segment is a slice of them, its seqs a slice of these.
         ordered = self.state.in_order
         seqs = np.fromiter(map(SEQ, ordered), dtype=np.int64, count=len(ordered))
         self._search_segments = []
         cuts: dict[str, tuple[int, int]] = {}
-        for number in np.unique(seqs // capacity).tolist():
-            lo, hi = np.searchsorted(seqs, [number * capacity, (number + 1) * capacity]).tolist()
-            self._search_segments.append((f"s{number}", ordered[lo:hi]))
-            cuts[f"s{number}"] = (lo, hi)
+        spans = search.segment_cuts([(first, stop) for first, stop, *_ in self.state.sources], search.segment_capacity(self.cfg))
+        bounds = np.searchsorted(seqs, [seq for span in spans for seq in span]).tolist()
+        for number, (start, stop) in enumerate(spans):
+            lo, hi = bounds[2 * number], bounds[2 * number + 1]
+            if lo < hi:  # a segment none of whose rows is published has no files
+                self._search_segments.append((f"s{number}", ordered[lo:hi]))
+                cuts[f"s{number}"] = (lo, hi)
         self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
         old = self.old.data.get("search", {}) if self.old is not None else {}
         kept = self.manifest.data["search"] = {}
-        self._search_universes: dict[str, tuple[str, int]] = {}
+        self._search_universes: dict[str, tuple[str, int, int]] = {}
         for name, members in self._search_segments:
-            start = int(name[1:]) * capacity
-            universe = search.universe_key(self.state.sources, start, capacity, self.manifest.fingerprint)
+            start, stop = spans[int(name[1:])]
+            universe = search.universe_key(self.state.sources, start, stop, self.manifest.fingerprint)
             lo, hi = cuts[name]
             published = seqs[lo:hi] - start  # ascending, as the state's order is
-            mask = np.zeros(capacity, dtype=bool)
+            mask = np.zeros(stop - start, dtype=bool)
             mask[published] = True
             bits = np.packbits(mask).tobytes()
             kept[name] = (universe, bits)
-            self._search_universes[name] = (universe, start)
+            self._search_universes[name] = (universe, start, stop)
             key = self._segment_keys[name] = digest_keys((name, universe), [bits])
             if self._keep(f"search/{name}", key):
                 continue
             before = old.get(name)
-            previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[:capacity]) \
+            previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[: stop - start]) \
                 if before is not None and before[0] == universe else None
             cached = search.layout_path(self.root, universe).is_file()
-            rows = None if cached else self._universe_rows(members, start, capacity)
-            tasks.append(("search", name, (universe, published, previous, rows)))
+            rows = None if cached else self._universe_rows(members, start, stop)
+            tasks.append(("search", name, (universe, published, previous, rows, stop - start)))
         return tasks
 
-    def _universe_rows(self, members: list[PublishedRecord], start: int, capacity: int) -> list[tuple]:
-        """The universe of the segment from ``start`` with published ``members``: (seq - start,
-        kind, id, brief) per public row."""
+    def _universe_rows(self, members: list[PublishedRecord], start: int, stop: int) -> list[tuple]:
+        """The universe of the segment of seqs [``start``, ``stop``) with published ``members``:
+        (seq - start, kind, id, brief) per public row."""
         unpublished = self.state.unpublished
         lo = bisect.bisect_left(unpublished, start, key=operator.itemgetter(0))
-        hi = bisect.bisect_left(unpublished, start + capacity, key=operator.itemgetter(0))
+        hi = bisect.bisect_left(unpublished, stop, key=operator.itemgetter(0))
         return [(r.seq - start, r.kind, r.id, r.brief) for r in members] + \
             [(seq - start, kind, rid, brief) for seq, kind, rid, brief in unpublished[lo:hi]]
 
     def _finish_search(self, out: Path) -> None:
         """Segments whose layout a worker found gone are written here; each written segment's
         files go in the manifest; layouts no build has used for a day are deleted."""
-        capacity = search.segment_capacity(self.cfg)
         for index, result in enumerate(self._results):
             if isinstance(result, tuple) and result[0] == "search-miss":
                 name = result[1]
-                universe, published, previous, _rows = self._tasks_list[index][2]
+                universe, published, previous, _rows, size = self._tasks_list[index][2]
                 members = next(m for n, m in self._search_segments if n == name)
-                rows = self._universe_rows(members, self._search_universes[name][1], capacity)
-                self._results[index] = self.render_task(("search", name, (universe, published, previous, rows)))
+                _universe, start, stop = self._search_universes[name]
+                rows = self._universe_rows(members, start, stop)
+                self._results[index] = self.render_task(("search", name, (universe, published, previous, rows, size)))
         for result in self._results:
             if isinstance(result, tuple) and result[0] == "search":
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
         incremental.prune_cache(self.root / search.CACHE_DIR,
-                                [search.layout_path(self.root, universe) for universe, _start in self._search_universes.values()])
+                                [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
 
     def _other_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages and downloads."""
@@ -668,13 +670,13 @@ class DisclosureGenerator(Generator):
             log.debug("downloads/%s: %d of %d records' rows copied from the live files", kind_name, copied, len(records))
             return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
-            universe, published, previous, rows = items
+            universe, published, previous, rows, size = items
             cache = search.layout_path(self.root, universe)
             layout = search.load_layout(cache) if rows is None else None
             if layout is None:
                 if rows is None:
                     return ("search-miss", kind_name)  # the cache went away: the parent sends the rows
-                layout = search.segment_layout(rows, search.segment_capacity(self.cfg), self.cfg)
+                layout = search.segment_layout(rows, size, self.cfg)
                 search.save_layout(cache, layout)
             return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
         self.writer = writer = DisclosureWriter(self.output_path, settings=self.settings)

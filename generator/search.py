@@ -4,10 +4,11 @@ term-range-partitioned lunr indexes built with lunr.py, and small display-field 
 Layout under ``search/`` (see docs/search.md for the design and its numbers):
 
 - ``manifest.json``: the segments, the years, kinds and page size.
-- ``s<k>/``: one *segment*: the published records whose approved version is among approved rows
-  ``k*SEARCH_SEGMENT_RECORDS …`` in approval order. A new batch lands in the newest segment and a
-  withdrawal changes the segment of its record, so an incremental build rewrites one or two
-  segments, not the index. Each segment holds:
+- ``s<k>/``: one *segment*: the published records whose approved version is among one range of
+  approved rows in approval order (:func:`segment_cuts`: a new batch starts a segment, small
+  segments merge, none holds more than ``SEARCH_SEGMENT_RECORDS`` rows). A withdrawal changes the
+  segment of its record, so an incremental build rewrites one or two segments, not the index.
+  Each segment holds:
 
   - ``manifest.json``: first token of each shard, capped tokens, day boundaries, sizes;
   - ``shards/<n>.json``: a lunr 2.3.9 index holding the postings of a contiguous range of tokens;
@@ -220,15 +221,54 @@ def segment_capacity(cfg: Any) -> int:
     return max(1, cfg.SEARCH_SEGMENT_RECORDS)
 
 
-def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[PublishedRecord]]]:
-    """(folder name, records) per non-empty segment, in segment order; input order kept inside.
+def segment_cuts(batches: Iterable[tuple[int, int]], capacity: int) -> list[tuple[int, int]]:
+    """The search segments as [start, stop) ranges of approval sequence numbers, from each approved
+    records batch's [first, stop) in approval order.
 
-    A pure function of the records' approval sequence, so a clean build and an incremental one cut
-    the same segments."""
-    size = segment_capacity(cfg)
+    Log-structured, as a search engine's segments are: a batch starts a new segment (one of more
+    than ``capacity`` rows is cut into segments of that size), and the newest segment merges into
+    the one before it while that one is at most :data:`MERGE_RATIO` times its size and the two fit
+    in ``capacity`` (sizes below ``capacity`` / :data:`MERGE_FLOOR` count as that much, so small
+    batches always merge). A night's batch then lays out its own rows and, on some nights, those of
+    the small segments it merges with (as a binary counter does), instead of a whole segment for
+    the few rows that land in it; the segments before stay put, and their number stays within
+    about 1.5 × rows / ``capacity`` + log2(:data:`MERGE_FLOOR`). A pure function of the batches,
+    so a clean build and an incremental one cut the same segments."""
+    floor = capacity // MERGE_FLOOR
+    stack: list[list[int]] = []
+    for first, stop in batches:
+        lo = first
+        while lo < stop:
+            hi = min(stop, lo + capacity)
+            stack.append([lo, hi])
+            lo = hi
+            while len(stack) > 1 and hi - stack[-2][0] <= capacity \
+                    and max(stack[-2][1] - stack[-2][0], floor) <= MERGE_RATIO * max(hi - stack[-1][0], floor):
+                stack.pop()
+                stack[-1][1] = hi
+    return [(start, stop) for start, stop in stack]
+
+
+MERGE_RATIO = 2  # a segment takes in the newer one after it once it is at most twice that size
+MERGE_FLOOR = 64  # segments under capacity / 64 rows merge as if they were that big
+
+
+def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[PublishedRecord]]]:
+    """(folder name, records) per non-empty segment (:func:`segment_cuts`), in segment order; input
+    order kept inside. The batches are the runs of equal ``batch_id`` in approval sequence order,
+    each spanning its records' seqs (without the site's state, rows not published are not seen)."""
+    ordered = sorted(records, key=lambda r: r.seq)
+    batches: list[tuple[int, int]] = []
+    for position, record in enumerate(ordered):
+        if position and record.batch_id == ordered[position - 1].batch_id:
+            batches[-1] = (batches[-1][0], record.seq + 1)
+        else:
+            batches.append((batches[-1][1] if batches else 0, record.seq + 1))
+    spans = segment_cuts(batches, segment_capacity(cfg))
     grouped: dict[int, list[PublishedRecord]] = defaultdict(list)
+    starts = [start for start, _stop in spans]
     for record in records:
-        grouped[record.seq // size].append(record)
+        grouped[bisect.bisect_right(starts, record.seq) - 1].append(record)
     return [(f"s{number}", grouped[number]) for number in sorted(grouped)]
 
 
@@ -360,13 +400,12 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
 CACHE_DIR = ".cache/search"  # under the site root, beside the state's cache; safe to delete
 
 
-def universe_key(sources: list[tuple], start: int, capacity: int, salt: str) -> str:
+def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
     """The identity of a segment's universe: the approved batches (id, checked sha256, approval
-    time) whose rows fall in sequence numbers ``start … start + capacity - 1``, and which of their
-    rows; ``salt`` is what else the layout depends on (the build's fingerprint: code, settings).
+    time) whose rows fall in sequence numbers ``start … end - 1``, and which of their rows;
+    ``salt`` is what else the layout depends on (the build's fingerprint: code, settings).
     ``sources``: (first seq, end seq, batch id, sha256, approved at, kind) per approved records batch."""
-    h = hashlib.blake2b(repr((salt, start, capacity)).encode("utf-8"), digest_size=12)
-    end = start + capacity
+    h = hashlib.blake2b(repr((salt, start, end)).encode("utf-8"), digest_size=12)
     for first, stop, *identity in sources:
         if first < end and stop > start:
             h.update(repr((*identity, max(first, start), min(stop, end))).encode("utf-8"))

@@ -169,7 +169,7 @@ class Config:
     SITE_CONTACT: str = _s("联系电话：0515-00000000（示例）", "Contact line (footer).")
     SEARCH_SHARD_POSTINGS: int = _s(0, "Postings per search shard; 0 = scale with the site (200–2,000). Smaller shards: fewer bytes per query, more files.")
     SEARCH_TOKEN_CAP: int = _s(0, "Postings kept for a very common search token (newest records first); 0 = max(1,000, records/500).")
-    SEARCH_SEGMENT_RECORDS: int = _s(200_000, "Approved rows per search segment (in approval order). A new batch rewrites only the newest segment and a withdrawal only its record's; a query fetches one shard per segment, so fewer, larger segments mean fewer requests and bigger rewrites.")
+    SEARCH_SEGMENT_RECORDS: int = _s(200_000, "Most approved rows in a search segment (in approval order; see search.segment_cuts: a new batch starts a segment, small segments merge). A new batch rewrites its own segment (and those it merges with) and a withdrawal only its record's; a query fetches one shard per segment, so fewer, larger segments mean fewer requests and bigger rewrites.")
     SEARCH_BUCKET_SIZE: int = _s(16, "Records per display bucket the search page fetches for its results.")
     SEARCH_PAGE_SIZE: int = _s(20, "Search results per page.")
     SEARCH_PREFIX_MAX_SHARDS: int = _s(2, "Shards a prefix query (one Han character, a partial credit code) may fetch: keeps broad queries bounded.")

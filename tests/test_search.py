@@ -242,3 +242,46 @@ def test_a_prefix_query_skips_empty_shards_instead_of_counting_them():
     boundaries = ["", "示", "示", "示", "示百", "示百", "示真"]
     assert term_shards(boundaries, "示", True, 2) == [3, 5]
     assert term_shards(boundaries, "示百货", False, 2) == [5]
+
+
+def _batches(sizes: list[int]) -> list[tuple[int, int]]:
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return [(start, start + size) for start, size in zip(starts, sizes)]
+
+
+@given(st.lists(st.integers(1, 250), min_size=1, max_size=60), st.integers(1, 100))
+def test_segment_cuts_cover_every_row_once_and_a_new_batch_changes_only_the_last_segments(sizes, capacity):
+    """Segments tile the approved rows in approval order, none holds more than ``capacity``, a
+    cut falls only between batches or every ``capacity`` rows inside a big one, and appending a
+    batch keeps every segment before the ones it merges with: laid-out segments stay put."""
+    from generator.search import segment_cuts
+
+    batches = _batches(sizes)
+    cuts = segment_cuts(batches, capacity)
+    assert cuts[0][0] == 0 and cuts[-1][1] == batches[-1][1]
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
+    assert all(0 < stop - start <= capacity for start, stop in cuts)
+    for start, _stop in cuts:
+        first = max(f for f, _s in batches if f <= start)
+        assert (start - first) % capacity == 0
+    before = segment_cuts(batches[:-1], capacity)
+    changed = [cut for cut in cuts if cut not in before]
+    assert cuts[: len(cuts) - len(changed)] == [cut for cut in before if cut[1] <= changed[0][0]]
+    assert changed == cuts[len(cuts) - len(changed) :]
+
+
+def test_a_small_batch_after_a_nearly_full_segment_lays_out_its_own_rows_only():
+    """The benchmark's night: 199,908 rows in the newest segment and 5,000 new ones. Cutting by
+    sequence number alone rewrote the whole full segment for its last 92 rows; now the batch is a
+    segment of its own, and small nightly batches merge like a binary counter."""
+    from generator.search import segment_cuts
+
+    cuts = segment_cuts(_batches([199_908, 5_000]), 200_000)
+    assert cuts == [(0, 199_908), (199_908, 204_908)]
+    nightly = segment_cuts(_batches([150_000] + [5_000] * 6), 200_000)
+    assert [stop - start for start, stop in nightly] == [150_000, 25_000, 5_000]
+    # A small site's batches, smaller and smaller: one segment, not one per batch.
+    assert segment_cuts(_batches([44, 19, 11]), 200_000) == [(0, 74)]
+    # Batches that shrink slowly (the worst case for merging only equal sizes) stay few segments.
+    shrinking = [9_000 - 20 * night for night in range(365)]
+    assert len(segment_cuts(_batches(shrinking), 200_000)) <= 1.5 * sum(shrinking) / 200_000 + 7
