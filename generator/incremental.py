@@ -129,10 +129,23 @@ class Manifest:
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build
     data: dict[str, Any] = field(default_factory=dict)  # what a skipped unit still provides (download catalogs)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("changes", None)  # this build's memo (record_changes), not the next build's
+        return state
+
+    def record_changes(self, old: "Manifest") -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
+        """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin
+        asks when it queues the pages, the apply when it removes files: ~1 s each at 10^6)."""
+        memo = self.__dict__.get("changes")
+        if memo is None or memo[0] is not old.batches or memo[1] is not self.batches:  # the batches are set once a build
+            memo = self.__dict__["changes"] = (old.batches, self.batches, *record_changes(old.batches, self.batches))
+        return memo[2], memo[3]
+
     def removed_since(self, old: "Manifest", record_url: Any, entity_url: Any) -> list[str]:
         """Files ``old`` listed that this build no longer has, sorted (set differences by id: the
         1.8 million paths of a 10^6 site are never formatted)."""
-        before, now = record_changes(old.batches, self.batches)
+        before, now = self.record_changes(old)
         gone = {record_url(kind, rid) for kind, keys in before.items() for rid in keys.keys() - now.get(kind, {}).keys()}
         gone.update(entity_url(eid) for eid in old.entities.keys() - self.entities.keys())
         files = {f for _key, unit in self.units.values() for f in unit}

@@ -331,7 +331,7 @@ class DisclosureGenerator(Generator):
         """``sitemap.xml``: one file for a small site; past ``SITEMAP_MAX_URLS`` an index over parts
         that keep their bytes from night to night. The pages other than records and archives
         (lists, statistics, guides) are one part, written on every build; the records are cut
-        like the search segments (by approval sequence: a new batch lands in the last one) and
+        like the search segments (by approval sequence: a new batch is in the last ones) and
         keyed like them; the archives are cut by the first character of their id, and a part is
         written again only when an archive in it came or went."""
         limit = self.cfg.SITEMAP_MAX_URLS
@@ -511,7 +511,7 @@ class DisclosureGenerator(Generator):
                 tasks += [("record", kind_name, records[i : i + size]) for i in range(0, len(records), size)]
             return tasks
         # Only the batches whose entries differ can hold a record that came, went or changed.
-        before, now = incremental.record_changes(self.old.batches, entries)
+        before, now = self.manifest.record_changes(self.old)
         differ = set(incremental.differing_batches(self.old.batches, entries))
         changed_by_kind: dict[str, list[PublishedRecord]] = {}
         for batch_id, kind_name, records in by_source:

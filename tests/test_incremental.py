@@ -511,6 +511,28 @@ def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(ol
     assert before.keys() - now.keys() == old_flat.keys() - new_flat.keys()
 
 
+def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
+    """The plugin and the apply both ask which records changed since the last manifest: computed
+    once a build (about 1 s at 10^6 records), never pickled into the next build's manifest."""
+    import pickle
+
+    from generator.incremental import Manifest, batch_entry
+    from generator.publication import PublishedRecord
+
+    def entry(*ids: str) -> tuple:
+        return batch_entry("penalty", [PublishedRecord("penalty", rid, None, "b1", "", "", None, "", brief={}, key=rid.encode() * 12)
+                                       for rid in ids])
+
+    old, new = Manifest("fp", batches={"b1": entry("a", "b")}), Manifest("fp", batches={"b1": entry("a", "c")})
+    first = new.record_changes(old)
+    assert first == ({"penalty": {"a": b"a" * 12, "b": b"b" * 12}}, {"penalty": {"a": b"a" * 12, "c": b"c" * 12}})
+    assert new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]  # the memo, not computed again
+    again = pickle.loads(pickle.dumps(new))
+    assert "changes" not in again.__dict__ and again == Manifest("fp", batches=new.batches)
+    new.batches = {"b1": entry("a")}  # set again: compared again
+    assert new.record_changes(old)[1] == {"penalty": {"a": b"a" * 12}}
+
+
 def test_a_clean_build_swaps_in_beside_a_trash_folder_of_its_own_process_id(tmp_path: Path) -> None:
     """A detached free of an earlier build with the same process id (a container's entrypoint,
     this test process) may still hold its folder: the swap takes a fresh name, and both go."""
