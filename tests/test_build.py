@@ -249,7 +249,8 @@ def test_download_rows_copied_in_blocks_give_a_fresh_writes_bytes_and_index(buil
     fresh = outputs.write_downloads(tmp_path / "fresh", kind, tonight, base)[1]
     for name in ("penalty.csv", "penalty.json"):
         assert (tmp_path / "cut" / "downloads" / name).read_bytes() == (tmp_path / "fresh" / "downloads" / name).read_bytes()
-    assert list(got.csv) == list(fresh.csv) and list(got.json_start) == list(fresh.json_start)
+    assert (got.keys, list(got.csv), list(got.json_start), list(got.json_end), got.digests) == \
+        (fresh.keys, list(fresh.csv), list(fresh.json_start), list(fresh.json_end), fresh.digests)
 
 
 def test_live_downloads_moved_in_by_a_rename_are_trusted_by_their_stamp_and_others_by_their_sha256(built, tmp_path, monkeypatch):
