@@ -116,7 +116,8 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
                 continue
             if run:
                 copied += flush()
-                found = found if found is None else spans_get(record.key)  # none if the copy found the files cut short
+                if found is not None:
+                    found = spans_get(record.key)  # none if the copy found the files cut short
             if found is None:
                 run = []
                 rows.add(*formatted(record))
@@ -126,8 +127,7 @@ def write_downloads(out: Path, kind: Kind, records: list[PublishedRecord], base:
             copied += flush()
         rows.csv_offsets.append(rows.csv.size)
         rows.json.write(b"\n]}\n")
-    csv_out, json_out = rows.csv, rows.json
-    digests = (csv_out.hash.hexdigest(), json_out.hash.hexdigest())
+    digests = (rows.csv.hash.hexdigest(), rows.json.hash.hexdigest())
     catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
     keys = [record.key for record in records]
     indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index

@@ -542,23 +542,19 @@ class DisclosureGenerator(Generator):
         # The state's records in approval order: a segment is a slice of them, its seqs a slice of these.
         ordered = self.state.in_order
         seqs = np.fromiter(map(SEQ, ordered), dtype=np.int64, count=len(ordered))
-        self._search_segments = []
-        cuts: dict[str, tuple[int, int]] = {}
         spans = search.segment_cuts([(first, stop) for first, stop, *_ in self.state.sources], search.segment_capacity(self.cfg))
         bounds = np.searchsorted(seqs, [seq for span in spans for seq in span]).tolist()
-        for number, (start, stop) in enumerate(spans):
-            lo, hi = bounds[2 * number], bounds[2 * number + 1]
-            if lo < hi:  # a segment none of whose rows is published has no files
-                self._search_segments.append((f"s{number}", ordered[lo:hi]))
-                cuts[f"s{number}"] = (lo, hi)
+        # (name, first seq, end seq, its records' slice of the state's order); a segment none of
+        # whose rows is published has no files.
+        listed = [(f"s{number}", start, stop, bounds[2 * number], bounds[2 * number + 1])
+                  for number, (start, stop) in enumerate(spans) if bounds[2 * number] < bounds[2 * number + 1]]
+        self._search_segments = [(name, ordered[lo:hi]) for name, _start, _stop, lo, hi in listed]
         self._segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
         old = self.old.data.get("search", {}) if self.old is not None else {}
         kept = self.manifest.data["search"] = {}
         self._search_universes: dict[str, tuple[str, int, int]] = {}
-        for name, members in self._search_segments:
-            start, stop = spans[int(name[1:])]
+        for (name, members), (_name, start, stop, lo, hi) in zip(self._search_segments, listed):
             universe = search.universe_key(self.state.sources, start, stop, self.manifest.fingerprint)
-            lo, hi = cuts[name]
             published = seqs[lo:hi] - start  # ascending, as the state's order is
             mask = np.zeros(stop - start, dtype=bool)
             mask[published] = True
