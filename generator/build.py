@@ -94,7 +94,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     # hashed on every core while Pelican is imported.
     forget_checksums()
     store = BatchStore(root, cfg)
-    prefetch_checksums([batch.records_path for batch in store.all()], cfg.BUILD_WORKERS or os.cpu_count() or 1)
+    prefetch_checksums([(batch.records_path, batch.algorithm) for batch in store.all()], cfg.BUILD_WORKERS or os.cpu_count() or 1)
     from pelican import Pelican
 
     _, tampered = store.approved_in_order()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__
-from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, dumps_line, now_iso, sha256_file, write_json
+from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, dumps_line, file_digest, now_iso, sha256_file, write_json
 from .errors import UserError
 from .markup import neutralise_cell
 from .masking import mask_ids_in_text
@@ -257,7 +257,8 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
         "header_row": export.header_row,
         "columns": sorted(set(export.columns.values()), key=[f.name for f in kind.fields].index),
         "ignored_columns": export.ignored,
-        "records_sha256": records_sha,
+        "records_sha256": records_sha,  # the batch id's source (ids stay what they were before BLAKE3)
+        "records_blake3": file_digest(staging / RECORDS, "blake3"),  # what approvals pin and builds check
         "counts": counts,
         "staged_at": staged_at or now_iso(cfg),
         "validated_on": today.isoformat(),

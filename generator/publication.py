@@ -188,7 +188,7 @@ class State:
     withheld: dict[str, str] = field(default_factory=dict)  # id → kind
     latest: dict[str, Latest] = field(default_factory=dict)
     # The public rows of approved batches that are not published on `today` (superseded, withdrawn,
-    # out of period), as (seq, kind, id, brief) by seq, and (first seq, end seq, batch id, sha256,
+    # out of period), as (seq, kind, id, brief) by seq, and (first seq, end seq, batch id, digest,
     # approved at, kind) per records batch: with the published records, the search segments' universes
     # (generator.search.SegmentLayout).
     unpublished: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
@@ -321,15 +321,15 @@ def batch_rows(batch: Batch, cfg: Config, cache: Path | None, map_chunks: ChunkM
     (:func:`newest_first_order`) None unless public.
 
     Parsing a million JSON lines is most of the publication state's cost, and an approved batch
-    never changes (its sha256 is pinned), so the rows are cached per batch under ``cache``, keyed by
-    the batch's checked sha256 and the rules: a nightly build reads them back instead of the JSON.
+    never changes (its digest is pinned), so the rows are cached per batch under ``cache``, keyed by
+    the batch's checked digest and the rules: a nightly build reads them back instead of the JSON.
     On a miss the file is parsed in chunks of :data:`PARSE_CHUNK_BYTES`, through ``map_chunks``
     when given (the site build passes its worker pool: a clean build's workers idle otherwise).
     """
     path = None
-    if cache is not None and batch.checked_sha256:
+    if cache is not None and batch.checked_digest:
         approval = hashlib.blake2b(approved_at[:10].encode(), digest_size=4).hexdigest()
-        path = cache / f"{batch.id}-{batch.checked_sha256[:16]}-{approval}-{_rules_digest(cfg)}.pickle"
+        path = cache / f"{batch.id}-{batch.checked_digest[:16]}-{approval}-{_rules_digest(cfg)}.pickle"
         try:
             with path.open("rb") as fh:
                 return pickle.load(fh)
@@ -404,7 +404,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     approved, tampered = store.approved_in_order()
     if tampered and strict:
         names = "、".join(b.id for b in tampered)
-        raise BuildError(f"批次 {names} 的数据在审核后被修改（与审核时的 sha256 不符），已停止构建，网站保持不变")
+        raise BuildError(f"批次 {names} 的数据在审核后被修改（与审核时的校验值不符），已停止构建，网站保持不变")
     state = State(today)
     iso_today = today.isoformat()
     published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
@@ -442,7 +442,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
                 unpublished((row, kind_name, rid, brief))
                 continue
             pending[rid] = replayed(kind_name, rid, batch_id, source, approved_at, ends, basis, brief, path, here, row, entity, key, order)
-        state.sources.append((first_row, row + 1, batch_id, batch.checked_sha256, approved_at, kind_name))
+        state.sources.append((first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name))
     withheld_, expired = state.withheld, state.expired
     for rid, found in latest.items():
         if rid in withdrawn:

@@ -112,4 +112,4 @@ def main() -> None:
 
 
 # Each sub-command lives in its own module and registers itself on ``cli``.
-from . import approve, build, ingest, review, serve, status, verify, withdraw  # noqa: E402,F401
+from . import approve, build, ingest, repin, review, serve, status, verify, withdraw  # noqa: E402,F401
