@@ -87,7 +87,7 @@ def _where(groups: dict[tuple[str, str], set[str]], ids: list[str]) -> dict[str,
 
 
 def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
-    latest = state.latest.get(rid)
+    latest = state.find_latest(rid)
     brief = latest.brief if latest is not None else {}
     schema = KINDS.get(kind)
     return {"id": rid, "kind": kind, "kind_label": schema.label if schema else kind,

@@ -174,3 +174,49 @@ def test_the_years_found_by_binary_search_are_every_decision_year(days):
                for i, day in enumerate(days)]
     sort_newest_first(records)
     assert published_years(records) == {day.year for day in days}
+
+
+def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy):
+    """A build asks ``find_latest`` and ``why_not_published`` about a few ids without making
+    ``latest`` for every approved id: the answers are those of the full replay, for every id,
+    with corrections (first approval kept), withdrawals, withheld and expired records."""
+    from generator.batches import BatchStore
+    from generator.publication import compute_state, why_not_published
+    from generator.settings import load_config
+    from generator.synthetic import synth_rows, write_export
+
+    config = load_config(site.path)
+    store = BatchStore(site.path, config)
+    rows = list(synth_rows("license", 12, seed=11, today=dt.date(2026, 11, 20)))
+    exports = [(messy["files"]["penalty"], "penalty"), (messy["files"]["pledge"], "pledge"),
+               (write_export(site.path.parent / "license.csv", "license", rows), "license"),
+               (write_export(site.path.parent / "fix.csv", "license", [dict(rows[3], 许可内容="更正后的许可内容")]), "license")]
+    for hour, (export, kind) in enumerate(exports):
+        store.approve(site.ingest(export, kind).batch_id, "测试编辑甲", at=f"2026-11-2{hour}T09:00:00+08:00")
+    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    store.approve(withdrawal, "测试编辑甲", at="2026-11-27T09:00:00+08:00")
+    for day in (dt.date(2026, 11, 28), dt.date(2031, 1, 1)):  # today, and after most periods ended
+        lazy = compute_state(BatchStore(site.path, config), config, day)
+        full = compute_state(BatchStore(site.path, config), config, day)
+        ids = sorted(full.latest) + ["0000000000000000"]
+        assert [lazy.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]
+        assert lazy._latest is None  # the lookups above did not make it
+        corrected = [latest for latest in full.latest.values() if latest.first_approved_at != latest.approved_at]
+        assert len(corrected) == 1
+        shown = full.published_ids()
+        reasons = {rid: why_not_published(lazy, rid) for rid in ids if rid not in shown}
+        expected = {}
+        for rid in reasons:  # the rules as they read with every id's latest version at hand
+            if rid in full.withdrawn:
+                expected[rid] = ("已撤下", str(full.withdrawn[rid].get("reason", "")), str(full.withdrawn[rid].get("batch_id", "")))
+            elif rid in full.expired:
+                expected[rid] = ("已过公示期", "", "")
+            elif rid in full.withheld:
+                expected[rid] = ("不予公开（容错纠错或不可公开）", "", full.latest[rid].batch.id)
+            else:
+                expected[rid] = ("不属于任何已审核的批次（或批次审核后被修改）", "", "")
+        assert reasons == expected
+        found = {reason for reason, _detail, _batch in reasons.values()}
+        assert {"已撤下", "不予公开（容错纠错或不可公开）", "不属于任何已审核的批次（或批次审核后被修改）"} <= found
+        if day.year == 2031:
+            assert "已过公示期" in found and len(full.expired) > 0
