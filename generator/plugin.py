@@ -134,6 +134,9 @@ class DisclosureGenerator(Generator):
             # so that a nightly build's one rebuilt segment (up to 200,000 records) is not the last
             # thing the build waits for.
             self._submit(self._search_tasks())
+            # A changed kind's downloads (644 MB for the penalties at 10^6) need only the records'
+            # keys too: after a withdrawal they were the build's longest path, started after the archives.
+            self._submit(self._download_tasks())
             old_government = self.old.data.get("government") if self.old is not None else None
             if old_government is None:
                 self.entities = build_entities(self.state)
@@ -490,8 +493,8 @@ class DisclosureGenerator(Generator):
 
     def _record_tasks(self) -> list[tuple[str, str, list]]:
         """Work for the workers, with its data: record pages first (queued as soon as the state
-        exists), then search segments (:meth:`_search_tasks`), then archive pages and each kind's
-        downloads (:meth:`_other_tasks`). The data
+        exists), then search segments (:meth:`_search_tasks`) and each changed kind's downloads
+        (:meth:`_download_tasks`), then archive pages (:meth:`_archive_tasks`). The data
         travels pickled, so a worker never touches the parent's objects. Tasks at the end of the
         queue are taken back by the parent when it runs out of its own work (see
         :meth:`_wait_for_pages`)."""
@@ -600,8 +603,8 @@ class DisclosureGenerator(Generator):
         incremental.prune_cache(self.root / search.CACHE_DIR,
                                 [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
 
-    def _other_tasks(self) -> list[tuple[str, str, list]]:
-        """Archive pages and downloads."""
+    def _archive_tasks(self) -> list[tuple[str, str, list]]:
+        """Archive pages whose key changed."""
         tasks: list[tuple[str, str, list]] = []
         size = RENDER_CHUNK
         old = self.old.entities if self.old else {}
@@ -614,6 +617,11 @@ class DisclosureGenerator(Generator):
             if old.get(eid) != key:
                 changed.append(entity)
         tasks += [("entity", "", changed[i : i + size]) for i in range(0, len(changed), size)]
+        return tasks
+
+    def _download_tasks(self) -> list[tuple[str, str, list]]:
+        """Each kind's downloads, unless its records and their keys are the same as last time."""
+        tasks: list[tuple[str, str, list]] = []
         self._kept_downloads: dict[str, tuple[list, RowIndex | None]] = {}
         kept = self.old.data.get("downloads", {}) if self.old else {}
         rows = self.old.data.get("download_rows", {}) if self.old else {}
@@ -765,7 +773,7 @@ class DisclosureGenerator(Generator):
         Every page depends only on its own data, so the bytes are the same as a single-process
         build; the sitemap is assembled here from the same sorted lists, not from the workers.
         """
-        self._submit(self._other_tasks())
+        self._submit(self._archive_tasks())
         tasks = self._tasks_list
         self._progress = StageProgress("记录页与信用档案", sum(_pages(t) for t in tasks), "页")
         if self._pool is None:
