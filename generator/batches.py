@@ -85,6 +85,18 @@ def sha256_file(path: Path) -> str:
     return file_digest(path, "sha256")
 
 
+def both_digests(path: Path) -> tuple[str, str]:
+    """(sha256, BLAKE3) of one read of the file, not memoised (``disclose repin``)."""
+    sha256, b3 = hashlib.sha256(), blake3.blake3()
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    with path.open("rb") as fh:
+        while size := fh.readinto(buffer):
+            sha256.update(view[:size])
+            b3.update(view[:size])
+    return sha256.hexdigest(), b3.hexdigest()
+
+
 def _digest_memo(path: Path, algorithm: str) -> str:
     with path.open("rb") as fh:
         st = os.fstat(fh.fileno())
@@ -195,7 +207,7 @@ class Batch:
         """
         approvals, pinned = self.approvals(), self.digest_field
         actual = actual if actual is not None else self.actual_digest()
-        if approvals and (any(a.get(pinned) != actual for a in approvals) or self.manifest.get(pinned) != actual):
+        if approvals and (not actual or any(a.get(pinned) != actual for a in approvals) or self.manifest.get(pinned) != actual):
             return "tampered", None
         self.checked_digest = actual
         editors: list[str] = []
@@ -277,12 +289,13 @@ class BatchStore:
         for batch in self.all():
             if batch.digest_field == "records_blake3":
                 continue
-            state, _ = batch.approval_state(self.cfg)
-            if state == "tampered" or batch.manifest.get("records_sha256") != batch.checked_digest:
+            # Both digests from one read of the same bytes: a file swapped in between two reads
+            # must not get the BLAKE3 pin of bytes nobody approved.
+            sha256, digest = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
+            approvals = batch.approvals()
+            if not sha256 or batch.manifest.get("records_sha256") != sha256 or any(a.get("records_sha256") != sha256 for a in approvals):
                 refused.append(batch.id)
                 continue
-            digest = file_digest(batch.records_path, "blake3")
-            approvals = batch.approvals()
             if approvals:
                 write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": [{**a, "records_blake3": digest} for a in approvals]})
             write_json(batch.path / MANIFEST, {**batch.manifest, "records_blake3": digest})

@@ -200,6 +200,25 @@ def test_repin_adds_blake3_to_old_batches_and_builds_then_check_it(site, departm
     (site.batches / approved / "manifest.json").write_text(json.dumps({**manifest, "records_blake3": ""}), encoding="utf-8")
     assert "已被篡改" not in site.run("status").stdout
     assert site.build().exit_code == 0
+    (site.batches / approved / "records.jsonl").write_bytes(records.replace("罚款".encode(), "警告".encode(), 1))
+    assert "已被篡改" in site.run("status").stdout
+    result = site.build()
+    assert result.exit_code != 0 and approved in result.stderr
+
+
+def test_an_approved_batch_whose_records_are_gone_is_tampered(site, department_csv):
+    batch = site.stage_and_approve(department_csv, "penalty")
+    _as_before_blake3(site.batches / batch)
+    for name, key in (("manifest.json", None), ("approval.json", "approvals")):  # every pin emptied, as a hand edit could
+        path = site.batches / batch / name
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for entry in (data[key] if key else [data]):
+            entry["records_sha256"] = ""
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    (site.batches / batch / "records.jsonl").unlink()
+    assert "已被篡改" in site.run("status").stdout
+    result = site.build()
+    assert result.exit_code != 0 and batch in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_new_batch_without_its_blake3_in_the_manifest_is_tampered(site, department_csv):

@@ -34,7 +34,7 @@ def status(site: Site) -> None:
         date = (approvals[-1]["approved_at"] if approvals else batch.manifest.get("staged_at", ""))[:10]
         label = STATE_LABELS[state]
         hit = ""
-        if not batch.is_withdrawal:
+        if not batch.is_withdrawal and approved_ids and batch.records_path.exists():
             ids = {r["id"] for r in batch.iter_records()} & approved_ids
             if ids:
                 by = sorted({w for rid in ids for w in withdrawn_by[rid]})
