@@ -145,18 +145,26 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     assert file_digest(files[0], "blake3") == blake3.blake3(files[0].read_bytes()).hexdigest()
 
 
-def _as_before_blake3(batch_dir) -> None:
-    """Make a batch look staged and approved before BLAKE3: its manifest and approvals pin sha256 only."""
-    sha256 = json.loads((batch_dir / "manifest.json").read_text(encoding="utf-8"))["records_sha256"]
+def _edit_pins(batch_dir, **pins: str | None) -> None:
+    """Set (or, with None, remove) these fields in a batch's manifest and in each of its approvals."""
     for name, key in (("manifest.json", None), ("approval.json", "approvals")):
         path = batch_dir / name
         if not path.exists():
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         for entry in (data[key] if key else [data]):
-            del entry["records_blake3"]
-            entry["records_sha256"] = sha256
+            for field, value in pins.items():
+                if value is None:
+                    entry.pop(field, None)
+                else:
+                    entry[field] = value
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _as_before_blake3(batch_dir) -> None:
+    """Make a batch look staged and approved before BLAKE3: its manifest and approvals pin sha256 only."""
+    sha256 = json.loads((batch_dir / "manifest.json").read_text(encoding="utf-8"))["records_sha256"]
+    _edit_pins(batch_dir, records_blake3=None, records_sha256=sha256)
 
 
 def test_a_batch_pinned_by_sha256_only_still_publishes_and_is_still_checked(site, department_csv):
@@ -208,13 +216,7 @@ def test_repin_adds_blake3_to_old_batches_and_builds_then_check_it(site, departm
 
 def test_an_approved_batch_whose_records_are_gone_is_tampered(site, department_csv):
     batch = site.stage_and_approve(department_csv, "penalty")
-    _as_before_blake3(site.batches / batch)
-    for name, key in (("manifest.json", None), ("approval.json", "approvals")):  # every pin emptied, as a hand edit could
-        path = site.batches / batch / name
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for entry in (data[key] if key else [data]):
-            entry["records_sha256"] = ""
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    _edit_pins(site.batches / batch, records_blake3=None, records_sha256="")  # every pin emptied, as a hand edit could
     (site.batches / batch / "records.jsonl").unlink()
     assert "已被篡改" in site.run("status").stdout
     result = site.build()
