@@ -86,7 +86,7 @@ def sha256_file(path: Path) -> str:
 
 
 def both_digests(path: Path) -> tuple[str, str]:
-    """(sha256, BLAKE3) of one read of the file, not memoised (``disclose repin``)."""
+    """(sha256, BLAKE3) of one read of the file, not memoised (staging, ``disclose repin``)."""
     sha256, b3 = hashlib.sha256(), blake3.blake3()
     buffer = bytearray(1 << 20)
     view = memoryview(buffer)
@@ -292,10 +292,10 @@ class BatchStore:
             # Both digests from one read of the same bytes: a file swapped in between two reads
             # must not get the BLAKE3 pin of bytes nobody approved.
             sha256, digest = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
-            approvals = batch.approvals()
-            if not sha256 or batch.manifest.get("records_sha256") != sha256 or any(a.get("records_sha256") != sha256 for a in approvals):
+            if not sha256 or batch.manifest.get("records_sha256") != sha256 or batch.approval_state(self.cfg, sha256)[0] == "tampered":
                 refused.append(batch.id)
                 continue
+            approvals = batch.approvals()
             if approvals:
                 write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": [{**a, "records_blake3": digest} for a in approvals]})
             write_json(batch.path / MANIFEST, {**batch.manifest, "records_blake3": digest})

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__
-from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, dumps_line, file_digest, now_iso, sha256_file, write_json
+from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, both_digests, dumps_line, now_iso, sha256_file, write_json
 from .errors import UserError
 from .markup import neutralise_cell
 from .masking import mask_ids_in_text
@@ -243,7 +243,7 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
             raise UserError(f"{path.name}：只有表头，没有数据行（表头在第 {export.header_row} 行）")
         raise UserError(f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）")
 
-    records_sha = sha256_file(staging / RECORDS)
+    records_sha, records_blake3 = both_digests(staging / RECORDS)
     batch_id = f"{kind.name}-{hashlib.sha256((kind.name + records_sha).encode()).hexdigest()[:12]}"
     manifest = {
         "batch_id": batch_id,
@@ -258,7 +258,7 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
         "columns": sorted(set(export.columns.values()), key=[f.name for f in kind.fields].index),
         "ignored_columns": export.ignored,
         "records_sha256": records_sha,  # the batch id's source (ids stay what they were before BLAKE3)
-        "records_blake3": file_digest(staging / RECORDS, "blake3"),  # what approvals pin and builds check
+        "records_blake3": records_blake3,  # what approvals pin and builds check
         "counts": counts,
         "staged_at": staged_at or now_iso(cfg),
         "validated_on": today.isoformat(),

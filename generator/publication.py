@@ -176,6 +176,13 @@ class Latest:
     def record(self) -> dict[str, Any]:
         return load_line(str(self.batch.records_path), self.offset)
 
+    @staticmethod
+    def of_row(batch: Batch, approved_at: str, row: tuple, previous: "Latest | None") -> "Latest":
+        """The version in ``row`` (a :func:`batch_rows` row), after ``previous`` of the same id."""
+        here, _rid, brief, public, withheld, docno_key, *_ = row
+        return Latest(batch.kind, batch, here, public, withheld, docno_key, brief, approved_at,
+                      previous.first_approved_at if previous is not None else approved_at)
+
 
 @dataclass
 class State:
@@ -212,11 +219,8 @@ class State:
             latest: dict[str, Latest] = {}
             get = latest.get
             for batch, approved_at, rows in self.replayed_rows:
-                kind = batch.kind
-                for here, rid, brief, public, withheld, docno_key, *_ in rows:
-                    previous = get(rid)
-                    latest[rid] = Latest(kind, batch, here, public, withheld, docno_key, brief, approved_at,
-                                         previous.first_approved_at if previous is not None else approved_at)
+                for row in rows:
+                    latest[row[1]] = Latest.of_row(batch, approved_at, row, get(row[1]))
             self._latest = latest
         return self._latest
 
@@ -261,9 +265,7 @@ class State:
         for (batch, approved_at, rows), index in zip(self.replayed_rows, self._row_index):
             i = index.get(rid)
             if i is not None:
-                here, _rid, brief, public, withheld, docno_key, *_ = rows[i]
-                found = Latest(batch.kind, batch, here, public, withheld, docno_key, brief, approved_at,
-                               found.first_approved_at if found is not None else approved_at)
+                found = Latest.of_row(batch, approved_at, rows[i], found)
         return found
 
     def by_source(self) -> list[tuple[str, str, list[PublishedRecord]]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
-from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore, dumps_line, file_digest, now_iso, sha256_file, write_json
+from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore, both_digests, dumps_line, now_iso, write_json
 from .errors import UserError
 from .normalize import normalize_docno
 from .publication import compute_state
@@ -68,10 +68,10 @@ def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, edito
     staging = store.new_staging_dir()
     try:
         (staging / RECORDS).write_text(line, encoding="utf-8", newline="\n")
+        sha256, blake3 = both_digests(staging / RECORDS)
         write_json(staging / MANIFEST, {
             "batch_id": batch_id, "kind": WITHDRAWAL, "kind_label": "撤下", "target_kind": kind.name,
-            "source": f"{editor}：{reason}", "records_sha256": sha256_file(staging / RECORDS),
-            "records_blake3": file_digest(staging / RECORDS, "blake3"),
+            "source": f"{editor}：{reason}", "records_sha256": sha256, "records_blake3": blake3,
             "counts": {"rows": 1, "accepted": 1, "rejected": 0, "duplicates": 0, "withheld": 0},
             "staged_at": staged_at or now_iso(cfg), "tool_version": __version__,
         })
