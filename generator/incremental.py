@@ -117,6 +117,26 @@ def record_changes(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry])
     return before, now
 
 
+def _pack_keys(keys: dict[str, bytes]) -> Any:
+    """A dict of id → :data:`KEY_SIZE`-byte key as two flat objects (ids newline-joined, keys
+    concatenated): the archives' keys (770,000 at 10^6 records) took ~1 s to pickle as a dict
+    on every incremental build, and ~0.1 s so; read back, the dict is made in about two thirds
+    of the time of unpickling it. Any other dict (an id with a newline) is kept as it is."""
+    ids = "\n".join(keys)
+    if ids.count("\n") != max(0, len(keys) - 1) or not set(map(len, keys.values())) <= {KEY_SIZE}:
+        return keys
+    return ("keys/1", ids, b"".join(keys.values()))
+
+
+def _unpack_keys(packed: Any) -> dict[str, bytes]:
+    if isinstance(packed, dict):
+        return packed
+    _format, ids, blob = packed
+    if not ids:
+        return {}
+    return dict(zip(ids.split("\n"), map(blob.__getitem__, map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)))))
+
+
 @dataclass
 class Manifest:
     """What the last build wrote and from which inputs."""
@@ -132,7 +152,12 @@ class Manifest:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("changes", None)  # this build's memo (record_changes), not the next build's
+        state["entities"] = _pack_keys(self.entities)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["entities"] = _unpack_keys(state.get("entities", {}))
+        self.__dict__.update(state)
 
     def record_changes(self, old: "Manifest") -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
         """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin

@@ -533,6 +533,22 @@ def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
     assert new.record_changes(old)[1] == {"penalty": {"a": b"a" * 12}}
 
 
+@given(st.dictionaries(st.text(min_size=1, max_size=6), st.binary(min_size=11, max_size=13), max_size=8))
+def test_a_manifest_keeps_its_archive_keys_through_a_pickle(keys):
+    """The archives' keys are pickled flat (ids newline-joined, keys concatenated) when every key
+    has the usual size and no id holds a newline, else as the dict: read back, the same dict in
+    the same order either way."""
+    import pickle
+
+    from generator.incremental import Manifest
+
+    again = pickle.loads(pickle.dumps(Manifest("fp", entities=dict(keys)), protocol=5))
+    assert again.entities == keys and list(again.entities) == list(keys)
+    assert all(type(key) is bytes for key in again.entities.values())
+    flat = not any("\n" in eid for eid in keys) and all(len(key) == 12 for key in keys.values())
+    assert isinstance(Manifest("fp", entities=dict(keys)).__getstate__()["entities"], tuple) == flat
+
+
 def test_a_clean_build_swaps_in_beside_a_trash_folder_of_its_own_process_id(tmp_path: Path) -> None:
     """A detached free of an earlier build with the same process id (a container's entrypoint,
     this test process) may still hold its folder: the swap takes a fresh name, and both go."""

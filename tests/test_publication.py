@@ -176,10 +176,12 @@ def test_the_years_found_by_binary_search_are_every_decision_year(days):
     assert published_years(records) == {day.year for day in days}
 
 
-def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy):
+def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy, monkeypatch):
     """A build asks ``find_latest`` and ``why_not_published`` about a few ids without making
     ``latest`` for every approved id: the answers are those of the full replay, for every id,
-    with corrections (first approval kept), withdrawals, withheld and expired records."""
+    with corrections (first approval kept), withdrawals, withheld and expired records, whether
+    a lookup scans the rows (the first few) or reads the index made for the later ones."""
+    from generator import publication
     from generator.batches import BatchStore
     from generator.publication import compute_state, why_not_published
     from generator.settings import load_config
@@ -195,12 +197,16 @@ def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy):
         store.approve(site.ingest(export, kind).batch_id, "测试编辑甲", at=f"2026-11-2{hour}T09:00:00+08:00")
     withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
     store.approve(withdrawal, "测试编辑甲", at="2026-11-27T09:00:00+08:00")
+    monkeypatch.setattr(publication, "FIND_BY_SCAN", 5)
     for day in (dt.date(2026, 11, 28), dt.date(2031, 1, 1)):  # today, and after most periods ended
         lazy = compute_state(BatchStore(site.path, config), config, day)
         full = compute_state(BatchStore(site.path, config), config, day)
         ids = sorted(full.latest) + ["0000000000000000"]
+        # Reversed the second time: the ids scanned for are not the same ones.
+        ids = ids if day.year == 2026 else ids[::-1]
+        assert len(ids) > 5
         assert [lazy.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]
-        assert lazy._latest is None  # the lookups above did not make it
+        assert lazy._latest is None and lazy._row_index is not None  # the lookups above indexed the rows but made no `latest`
         corrected = [latest for latest in full.latest.values() if latest.first_approved_at != latest.approved_at]
         assert [(c.first_approved_at, c.approved_at) for c in corrected] == [("2026-11-22T09:00:00+08:00", "2026-11-23T09:00:00+08:00")]
         shown = full.published_ids()
@@ -220,3 +226,11 @@ def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy):
         assert {"已撤下", "不予公开（容错纠错或不可公开）", "不属于任何已审核的批次（或批次审核后被修改）"} <= found
         if day.year == 2031:
             assert "已过公示期" in found and len(full.expired) > 0
+
+
+@given(st.lists(st.sampled_from("abcd"), max_size=12), st.sampled_from("abcde"))
+def test_a_scanned_lookup_finds_the_last_row_of_an_id_as_the_index_does(ids, rid):
+    """A batch holding an id twice: the later row wins, scanned or indexed."""
+    from generator.publication import _last_index
+
+    assert _last_index(ids, rid) == {row_id: i for i, row_id in enumerate(ids)}.get(rid)
