@@ -115,6 +115,8 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
     new_ids = sorted(appeared)
     updated_ids = sorted(moved - appeared)
     removed_ids = sorted(previous_ids - current_ids)
+    # Each listed id is described once; a removed one is also explained (why_not_published).
+    state.expect_lookups(sum(min(len(ids), REPORT_MAX_ITEMS) for ids in (new_ids, updated_ids, removed_ids, removed_ids)))
     now = _where(now_groups, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
     before = _where(before_groups, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])
     new = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1]} for rid in new_ids[:REPORT_MAX_ITEMS]]

@@ -117,24 +117,37 @@ def record_changes(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry])
     return before, now
 
 
+PACKED_KEYS = "keys/1"
+
+
 def _pack_keys(keys: dict[str, bytes]) -> Any:
     """A dict of id → :data:`KEY_SIZE`-byte key as two flat objects (ids newline-joined, keys
     concatenated): the archives' keys (770,000 at 10^6 records) took ~1 s to pickle as a dict
     on every incremental build, and ~0.1 s so; read back, the dict is made in about two thirds
-    of the time of unpickling it. Any other dict (an id with a newline) is kept as it is."""
+    of the time of unpickling it. Any other dict (an id with a newline, a key that is not
+    ``KEY_SIZE`` bytes) is kept as it is."""
     ids = "\n".join(keys)
-    if ids.count("\n") != max(0, len(keys) - 1) or not set(map(len, keys.values())) <= {KEY_SIZE}:
+    if ids.count("\n") != max(0, len(keys) - 1) or not set(map(type, keys.values())) <= {bytes} \
+            or not set(map(len, keys.values())) <= {KEY_SIZE}:
         return keys
-    return ("keys/1", ids, b"".join(keys.values()))
+    return (PACKED_KEYS, ids, b"".join(keys.values()))
 
 
 def _unpack_keys(packed: Any) -> dict[str, bytes]:
+    """The dict :func:`_pack_keys` packed, in the same order; a damaged one is an unreadable
+    manifest (:func:`load`: the next build is a clean one)."""
     if isinstance(packed, dict):
         return packed
-    _format, ids, blob = packed
-    if not ids:
-        return {}
-    return dict(zip(ids.split("\n"), map(blob.__getitem__, map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)))))
+    try:
+        tag, ids, blob = packed
+        if tag != PACKED_KEYS or len(blob) % KEY_SIZE:
+            raise ValueError(tag)
+        if not blob:
+            return {}
+        keys = map(blob.__getitem__, map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)))
+        return dict(zip(ids.split("\n"), keys, strict=True))
+    except (TypeError, ValueError) as error:
+        raise pickle.UnpicklingError(f"archive keys: {error}") from None
 
 
 @dataclass

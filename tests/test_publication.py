@@ -197,16 +197,22 @@ def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy, monkeyp
         store.approve(site.ingest(export, kind).batch_id, "测试编辑甲", at=f"2026-11-2{hour}T09:00:00+08:00")
     withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
     store.approve(withdrawal, "测试编辑甲", at="2026-11-27T09:00:00+08:00")
-    monkeypatch.setattr(publication, "FIND_BY_SCAN", 5)
     for day in (dt.date(2026, 11, 28), dt.date(2031, 1, 1)):  # today, and after most periods ended
-        lazy = compute_state(BatchStore(site.path, config), config, day)
         full = compute_state(BatchStore(site.path, config), config, day)
         ids = sorted(full.latest) + ["0000000000000000"]
-        # Reversed the second time: the ids scanned for are not the same ones.
-        ids = ids if day.year == 2026 else ids[::-1]
-        assert len(ids) > 5
-        assert [lazy.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]
-        assert lazy._latest is None and lazy._row_index is not None  # the lookups above indexed the rows but made no `latest`
+        for scanned in (len(ids), 0):  # every id looked up by scanning the rows, then by their index
+            monkeypatch.setattr(publication, "FIND_BY_SCAN", scanned)
+            lazy = compute_state(BatchStore(site.path, config), config, day)
+            assert [lazy.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]
+            assert lazy._latest is None  # the lookups above did not make it
+            assert (lazy._row_index is None) == bool(scanned)
+        # A build report that will describe many records has the rows indexed before the first lookup.
+        monkeypatch.setattr(publication, "FIND_BY_SCAN", 4)
+        ahead = compute_state(BatchStore(site.path, config), config, day)
+        ahead.expect_lookups(2)
+        assert ahead._row_index is None
+        ahead.expect_lookups(3)
+        assert ahead._row_index is not None and [ahead.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]
         corrected = [latest for latest in full.latest.values() if latest.first_approved_at != latest.approved_at]
         assert [(c.first_approved_at, c.approved_at) for c in corrected] == [("2026-11-22T09:00:00+08:00", "2026-11-23T09:00:00+08:00")]
         shown = full.published_ids()
