@@ -278,11 +278,12 @@ class State:
         as 64 scans of 10^6 ids took 4.7 s where the index takes ~1 s."""
         if self._latest is not None or self._row_index is not None:
             return
-        if self._row_ids is None:
-            self._row_ids = [list(map(_ROW_ID, rows)) for _batch, _at, rows in self.replayed_rows]
         self._lookups += count
         if self._lookups > FIND_BY_SCAN:
-            self._row_index = [{row_id: i for i, row_id in enumerate(ids)} for ids in self._row_ids]
+            self._row_index = [{row[1]: i for i, row in enumerate(rows)} for _batch, _at, rows in self.replayed_rows]
+            self._row_ids = None  # the scans' copy of the ids is no longer needed
+        elif self._row_ids is None:
+            self._row_ids = [list(map(_ROW_ID, rows)) for _batch, _at, rows in self.replayed_rows]
 
     def by_source(self) -> list[tuple[str, str, list[PublishedRecord]]]:
         """(batch id, kind, its published records in approval order) per approved records batch,
