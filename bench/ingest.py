@@ -40,7 +40,7 @@ def main() -> None:
     walls, rsss = [], []
     for run in range(args.runs):
         site = fresh_site(REPO / "bench" / "runs" / "ingest-site")
-        wall, rss, result = timed([DISCLOSE, "ingest", str(source), "--kind", "penalty", "--today", "2026-11-28"], cwd=site)
+        wall, rss, result = timed([DISCLOSE, "ingest", str(source), "--kind", "penalty", "--today", "2026-11-28"], cwd=site)[:3]
         walls.append(wall)
         rsss.append(rss)
         print(f"run {run + 1}: {wall:.1f} s, peak RSS {rss:.0f} MiB — {result.stdout.splitlines()[0]}", file=sys.stderr)

@@ -41,9 +41,9 @@ def generate(site: Path, total: int) -> list[Path]:
 
 
 def stage(label: str, cmd: list[str], cwd: Path, results: dict) -> str:
-    wall, rss, proc = timed(cmd, cwd=cwd, env={**os.environ, "DISCLOSE_TIMING": "1"})
-    results[label] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss)}
-    print(f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
+    wall, rss, proc, user, system = timed(cmd, cwd=cwd, env={**os.environ, "DISCLOSE_TIMING": "1"})
+    results[label] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss), "cpu_user_s": round(user, 1), "cpu_system_s": round(system, 1)}
+    print(f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB, CPU {user:.1f} s user + {system:.1f} s system", file=sys.stderr)
     if "build" in cmd:
         print(proc.stderr.rstrip(), file=sys.stderr)  # the build's own stage timings
     return proc.stdout
