@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import operator
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +37,7 @@ from .markup import format_amount, format_date
 from .outputs import (RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
-from .publication import PublishedRecord, State, compute_state, parse_rows, published_years, replayed
+from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years, replayed
 from .schema import KINDS
 from . import search
 from .search import write_search_top, write_segment
@@ -102,7 +103,7 @@ class DisclosureGenerator(Generator):
         # Tampered batches raise here: Pelican stops before writing anything of ours.
         try:
             with long_lived():
-                self.state: State = compute_state(store, self.cfg, today, map_chunks=self._map_chunks if self._pool else None)
+                self.state: State = compute_state(store, self.cfg, today, start_chunks=self._start_chunks if self._pool else None)
         except BaseException:
             self._close_pool()
             raise
@@ -158,12 +159,17 @@ class DisclosureGenerator(Generator):
             self.manifest.data["government"] = government
         timing(f"entities: {len(self.entity_ids)}, {len(self.entities)} grouped")
 
-    def _map_chunks(self, chunks: list[tuple[str, str, str, int, int, str, str]]) -> list[list[tuple]]:
-        """Parse chunks of an uncached batch (:func:`publication.batch_rows`) in the workers, this
-        process taking chunks from the back of the queue as in :meth:`_wait_for_pages`."""
+    def _start_chunks(self, chunks: list[Chunk]) -> Callable[[], list[list[tuple] | bytes]]:
+        """Queue chunks of an uncached batch (:func:`publication.start_batch_rows`) for the workers;
+        the returned call waits for their rows, this process parsing the chunks no worker has
+        started, from the back, as in :meth:`_wait_for_pages`."""
         futures = [self._pool.submit(_render_in_worker, ("parse", "", chunk)) for chunk in chunks]
-        done = {i: parse_rows(self.cfg, *chunks[i]) for i in range(len(futures) - 1, -1, -1) if futures[i].cancel()}
-        return [done[i] if i in done else future.result() for i, future in enumerate(futures)]
+
+        def rows() -> list[list[tuple] | bytes]:
+            done = {i: parse_rows(self.cfg, *chunks[i]) for i in range(len(futures) - 1, -1, -1) if futures[i].cancel()}
+            return [done[i] if i in done else future.result() for i, future in enumerate(futures)]
+
+        return rows
 
     def _load_manifest(self) -> None:
         """The last build's page keys (see :mod:`generator.incremental`), if they still apply."""
@@ -659,8 +665,8 @@ class DisclosureGenerator(Generator):
         share a file, so a fresh writer per slice loses no check.
         """
         what, kind_name, items = task[:3]
-        if what == "parse":  # a chunk of a batch file, for the publication state
-            return parse_rows(self.cfg, *items)
+        if what == "parse":  # a chunk of a batch file, for the publication state (and its cache: pickled here)
+            return pickle.dumps(parse_rows(self.cfg, *items), protocol=5)
         if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":

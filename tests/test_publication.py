@@ -105,6 +105,43 @@ def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, de
         compute_state(BatchStore(site.path, config), config, day)
 
 
+def test_rows_parsed_in_pickled_chunks_are_cached_and_read_back_as_one_pass(site, department_csv, monkeypatch):
+    """A clean build's workers send each chunk's rows pickled, and the cache keeps those bytes as
+    they are, one pickle after another: read back, they are the rows of one pass; a damaged
+    cache is parsed again, not believed."""
+    import pickle
+    import shutil
+
+    from generator import publication
+    from generator.batches import BatchStore
+    from generator.settings import load_config
+
+    batch = site.stage_and_approve(department_csv, "penalty")
+    config = load_config(site.path)
+    day = dt.date(2026, 11, 28)
+    cache = site.path / publication.CACHE_DIR
+    shutil.rmtree(cache, ignore_errors=True)
+    one_pass = _published(publication.compute_state(BatchStore(site.path, config), config, day))
+    shutil.rmtree(cache)
+    monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 300)
+    started = []
+
+    def start_chunks(chunks):  # as the build's workers do: odd chunks pickled, even ones as lists
+        started.append(len(chunks))
+        parts = [publication.parse_rows(config, *chunk) for chunk in chunks]
+        return lambda: [pickle.dumps(part, protocol=5) if i % 2 else part for i, part in enumerate(parts)]
+
+    assert _published(publication.compute_state(BatchStore(site.path, config), config, day, start_chunks=start_chunks)) == one_pass
+    assert started and started[0] >= 3
+    [cached] = cache.glob(f"{batch}-*.pickle")
+    assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
+    cached.write_bytes(cached.read_bytes()[:-7])  # cut short: parsed again
+    assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
+    cached.write_bytes(pickle.dumps({"not": "rows"}))
+    assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
+    assert cached.read_bytes() != pickle.dumps({"not": "rows"})  # and written again
+
+
 def test_a_batch_parsed_in_chunks_gives_the_rows_of_one_pass(site, department_csv):
     """A clean build parses big batches in chunks across its workers; every line must land in
     exactly one chunk, at its own offset, whatever the chunk size and blank lines."""
