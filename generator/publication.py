@@ -178,7 +178,7 @@ class Latest:
 
     @staticmethod
     def of_row(batch: Batch, approved_at: str, row: tuple, previous: "Latest | None") -> "Latest":
-        """The version in ``row`` (a :func:`batch_rows` row), after ``previous`` of the same id."""
+        """The version in ``row`` (a :func:`start_batch_rows` row), after ``previous`` of the same id."""
         here, _rid, brief, public, withheld, docno_key, *_ = row
         return Latest(batch.kind, batch, here, public, withheld, docno_key, brief, approved_at,
                       previous.first_approved_at if previous is not None else approved_at)
@@ -205,7 +205,7 @@ class State:
     # it (see by_source), so what is kept per batch (the manifest's record keys, the build
     # report's memory) is compared batch by batch instead of record by record.
     in_order: list[PublishedRecord] = field(default_factory=list)
-    # (batch, approval time, its rows from batch_rows) per approved records batch, in approval order.
+    # (batch, approval time, its rows from start_batch_rows) per approved records batch, in approval order.
     replayed_rows: list[tuple[Batch, str, list[tuple]]] = field(default_factory=list)
     _latest: dict[str, Latest] | None = None
     _kinds_not_shown: tuple[dict[str, str], dict[str, str]] | None = None
@@ -416,17 +416,14 @@ def record_key(batch_id: str, offset: int, ends: str | None, basis: str, approve
     return key + entity[0].encode() if entity else key
 
 
-def batch_rows(batch: Batch, cfg: Config, cache: Path | None, start_chunks: ChunkStart | None = None, approved_at: str = "") -> list[tuple]:
-    """Per record line of an approved batch: (offset, id, brief, public, withheld, docno_key, ends,
-    basis, source, entity, key, order), the ends as an ISO date or None, the entity as (id, key) or () for
-    none, the key (:func:`record_key`, for the approval day of ``approved_at``) b"" and the order
-    (:func:`newest_first_order`) None unless public. See :func:`start_batch_rows`."""
-    return start_batch_rows(batch, cfg, cache, start_chunks, approved_at)()
-
-
 def start_batch_rows(batch: Batch, cfg: Config, cache: Path | None, start_chunks: ChunkStart | None = None,
                      approved_at: str = "") -> Callable[[], list[tuple]]:
-    """Start reading :func:`batch_rows`; the returned call waits for them.
+    """Start reading an approved batch's rows; the returned call waits for them.
+
+    A row per record line: (offset, id, brief, public, withheld, docno_key, ends, basis, source,
+    entity, key, order), the ends as an ISO date or None, the entity as (id, key) or () for none,
+    the key (:func:`record_key`, for the approval day of ``approved_at``) b"" and the order
+    (:func:`newest_first_order`) None unless public.
 
     Parsing a million JSON lines is most of the publication state's cost, and an approved batch
     never changes (its digest is pinned), so the rows are cached per batch under ``cache``, keyed by
@@ -513,7 +510,7 @@ def line_chunks(path: Path, size: int | None = None) -> list[tuple[int, int]]:
 
 def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start: int = 0, end: int | None = None,
                batch_id: str = "", approved_day: str = "") -> list[tuple]:
-    """:func:`batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
+    """:func:`start_batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
     from .sitemodel import entity_key  # sitemodel builds on this module
 
     kind = KINDS[kind_name]
