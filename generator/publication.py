@@ -142,6 +142,14 @@ class PublishedRecord:
     def __repr__(self) -> str:
         return f"PublishedRecord({self.kind}, {self.id})"
 
+    def __reduce__(self) -> Any:
+        """Pickled as :func:`replayed`'s arguments: a million of them travel to the page workers
+        (record pages, then again inside the archives). The default pickling of a slotted object
+        (a state dict per record) took 6.5 µs to write and 6.7 µs to read a record, this 3.2 and
+        3.0 µs (1,000 records, median of 20)."""
+        return (_unpickled, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
+                             self._path, self._offset, self.seq, self.entity, self.key, self.order, self._fields))
+
 
 def replayed(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
               brief: dict[str, Any], path: str, offset: int, seq: int, entity: tuple[str, str] | tuple[()], key: bytes,
@@ -156,6 +164,15 @@ def replayed(kind: str, rid: str, batch_id: str, source: str, approved_at: str, 
 
 
 _NEW = object.__new__
+
+
+def _unpickled(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
+               brief: dict[str, Any], path: str | None, offset: int, seq: int, entity: Any, key: bytes, order: int | None,
+               fields: dict[str, Any] | None) -> PublishedRecord:
+    """A :class:`PublishedRecord` from its pickle (see ``PublishedRecord.__reduce__``)."""
+    record = replayed(kind, rid, batch_id, source, approved_at, ends, basis, brief, path, offset, seq, entity, key, order)
+    record._fields = fields
+    return record
 
 
 @dataclass(slots=True)
