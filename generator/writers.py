@@ -8,6 +8,8 @@ files, so every microsecond per file is half a minute per build):
   text-mode ``open`` costs about twice the system time of a binary one, and a binary ``open`` still
   adds three system calls (``fstat``, ``ioctl``, ``lseek``) and two objects per file: 50–67 µs
   against 41–48 µs per new file (20,000 files, three runs each);
+- a page name of plain folders and a file (all of ours) is joined to the output folder without
+  Pelican's ``sanitised_join`` (8 µs a call), which would return the same path;
 - each output folder is created once per writer, not checked with ``os.makedirs`` for every file
   (two system calls, ≈ 55 µs);
 - the local context is a copy of the small context our generator passes, not of Pelican's full
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from pelican import signals
@@ -44,10 +47,16 @@ def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
         os.close(fd)
 
 
+# Relative names of folders and a file, none starting with a dot: sanitised_join (8 µs a call,
+# 1.8 million files at 10^6 records) would return the output folder joined with them unchanged.
+_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 class DisclosureWriter(Writer):
     def __init__(self, output_path: str, settings: Any = None):
         super().__init__(output_path, settings=settings)
         self._folders: set[str] = set()
+        self._base = sanitised_join(output_path, "") + "/"  # absolute, as sanitised_join makes a path
 
     def write_html(self, name: str, html: str) -> None:
         """Write a page rendered without a template call here (:mod:`generator.stencils`): the same
@@ -71,7 +80,10 @@ class DisclosureWriter(Writer):
         self._write_bytes(name, template.render(local).encode("utf-8"), local)
 
     def _write_bytes(self, name: str, data: bytes, context: dict[str, Any]) -> None:
-        path = sanitised_join(self.output_path, name)
+        if _PLAIN_NAME.fullmatch(name):  # our pages' names: nothing to normalise, nowhere to escape to
+            path = self._base + name
+        else:
+            path = sanitised_join(self.output_path, name)
         if path in self._written_files or path in self._overridden_files:
             raise FileOverwriteFailedError(f'Failed to overwrite "{path}" as Pelican has already written to it previously')
         self._written_files.add(path)

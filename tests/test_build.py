@@ -545,3 +545,39 @@ def test_the_feeds_newest_records_are_found_among_the_newest_batches(batches, co
     found = _newest_batches(state, count)
     for kind in ("penalty", "license"):
         assert heapq.nlargest(count, found[kind], key=key) == heapq.nlargest(count, state.published.get(kind, []), key=key)
+
+
+@settings(deadline=None)  # the first example imports the writer
+@given(st.lists(st.text(alphabet="abcXYZ019_.-/", min_size=1, max_size=12), min_size=1, max_size=4))
+def test_a_page_name_joined_without_pelicans_check_is_the_path_pelican_would_write(parts):
+    """The writer's fast path: a name it joins itself is one Pelican's sanitised_join would return
+    unchanged; every other name (``..``, empty or hidden parts) still goes through Pelican's."""
+    from pelican.utils import sanitised_join
+
+    from generator.writers import _PLAIN_NAME, DisclosureWriter
+
+    name = "/".join(parts)
+    writer = DisclosureWriter("/srv/site/../site/output", settings={})
+    if _PLAIN_NAME.fullmatch(name):
+        assert writer._base + name == sanitised_join("/srv/site/../site/output", name)
+        assert not any(part in ("", ".", "..") for part in name.split("/"))
+
+
+def test_records_and_archives_sent_to_the_workers_arrive_whole():
+    """Records and archives travel to the page workers pickled (by their own ``__reduce__``)."""
+    import pickle
+
+    from generator.publication import PublishedRecord, replayed
+    from generator.sitemodel import Entity
+
+    stored = replayed("penalty", "r1", "b1", "测试局", "2026-11-20T09:00:00", None, "行政处罚", {"x": "甲"}, "/b/records.jsonl",
+                      120, 7, ("e1", "code:1"), b"k" * 8, 3)
+    full = PublishedRecord("license", "r2", {"y": "乙"}, "b2", "测试局", "2026-11-21T09:00:00", "2027-11-21", "行政许可")
+    entity = Entity("e1", "code:1", "测试公司", "1", "法人", {"penalty": [stored]})
+    for record in (stored, full):
+        copy = pickle.loads(pickle.dumps(record, protocol=5))
+        assert {s: getattr(copy, s) for s in PublishedRecord.__slots__} == {s: getattr(record, s) for s in PublishedRecord.__slots__}
+    assert full.fields == pickle.loads(pickle.dumps(full)).fields == {"y": "乙"}
+    arrived = pickle.loads(pickle.dumps(entity, protocol=5))
+    assert (arrived.id, arrived.key, arrived.name, arrived.code, arrived.category) == ("e1", "code:1", "测试公司", "1", "法人")
+    assert [(r.id, r.seq, r.brief) for r in arrived.records["penalty"]] == [("r1", 7, {"x": "甲"})]
