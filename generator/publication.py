@@ -21,6 +21,8 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+import orjson
+
 from .batches import Batch, BatchStore, atomic_write_bytes
 from .errors import BuildError
 from .incremental import digest
@@ -93,6 +95,21 @@ def brief_of(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
 _HANDLES: dict[tuple[int, str], Any] = {}
 
 
+def loads_line(line: bytes) -> Any:
+    """A records.jsonl line, parsed. Each record line is parsed two or three times a clean build
+    (the state, its page, its download row): orjson takes 15 µs for a 1 KB line where the
+    standard library takes 36 µs, ~60 s of CPU at 10^6 records. Our lines hold strings, booleans,
+    small integers and amounts ≤ 10^7, which both read alike (a property test compares them);
+    what orjson refuses and ``json`` accepts (NaN, 1e400) is read by ``json``."""
+    try:
+        return _orjson_loads(line)
+    except ValueError:
+        return json.loads(line)
+
+
+_orjson_loads = orjson.loads
+
+
 def load_line(path: str, offset: int) -> dict[str, Any]:
     """The record stored at ``offset`` of a batch's records.jsonl (one open handle per process)."""
     key = (os.getpid(), path)
@@ -100,7 +117,7 @@ def load_line(path: str, offset: int) -> dict[str, Any]:
     if handle is None:
         handle = _HANDLES[key] = open(path, "rb")  # noqa: SIM115 - kept open for the build
     handle.seek(offset)
-    return json.loads(handle.readline())
+    return loads_line(handle.readline())
 
 
 class PublishedRecord:
@@ -541,7 +558,7 @@ def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start:
             here, offset = offset, offset + len(line)
             if not line.strip():
                 continue
-            record = json.loads(line)
+            record = loads_line(line)
             fields = record["fields"]
             public = record.get("public", True)
             ends, basis = publication_end(kind, fields, cfg) if public else (None, "")
