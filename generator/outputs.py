@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
+import orjson
+
 from .incremental import KEY_SIZE
 from .markup import neutralise_cell
 from .publication import PublishedRecord
@@ -39,16 +41,26 @@ def _row(kind: Kind, record: PublishedRecord, base: str) -> dict[str, Any]:
 
 
 _FORMULA_START = frozenset("=+-@\t\r")  # the first characters neutralise_cell guards against
-_JSON_ROW = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(row, ensure_ascii=False, sort_keys=True)
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+
+
+def _json_row(row: dict[str, Any]) -> bytes:
+    """A row as a compact JSON object, keys sorted: orjson (6 µs a row against 25 µs for
+    ``json``'s encoder, 10^6 rows a clean build); ``json`` writes the same text for what orjson
+    refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(row, option=_SORT_KEYS)
+    except TypeError:
+        return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[str], bytes]:
     """A record's CSV cells (formula cells neutralised) and JSON object. The same as
-    ``neutralise_cell`` on each cell of :func:`_row` and ``json.dumps`` of it, with one Python call
+    ``neutralise_cell`` on each cell of :func:`_row` and its JSON (:func:`_json_row`), with one Python call
     a row instead of one a cell: a full build formats every row of 10^6 records."""
     row = _row(kind, record, base)
     cells = [v if type(v) is str and v[:1] not in _FORMULA_START else neutralise_cell(v) for v in row.values()]
-    return cells, _JSON_ROW.encode(row).encode("utf-8")
+    return cells, _json_row(row)
 
 
 @dataclass
