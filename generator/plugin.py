@@ -34,10 +34,10 @@ from .batches import BatchStore
 from .forked import Forked
 from .incremental import KEY_SIZE, Manifest, batch_entry, digest_keys
 from .markup import format_amount, format_date
-from .outputs import (RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
+from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
-from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years, replayed
+from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years
 from .schema import KINDS
 from . import search
 from .search import write_search_top, write_segment
@@ -672,9 +672,7 @@ class DisclosureGenerator(Generator):
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":
             rows, index = items
-            brief: dict[str, Any] = {}  # never read: a download row is made from the record's fields
-            records = [replayed(kind_name, rid, "", "", "", ends, basis, brief, path, offset, 0, (), key, None)
-                       for rid, ends, basis, path, offset, key in rows]
+            records = DownloadRecords(kind_name, rows)
             live = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
             catalog, index, copied = write_downloads(Path(self.output_path), KINDS[kind_name], records, self.base,
                                                       (Path(live), index) if live and index is not None else None)

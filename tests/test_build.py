@@ -151,6 +151,29 @@ def test_download_catalog_lists_count_size_and_sha256(built):
             assert f"<td>{path.stat().st_size}</td>" in page
 
 
+def test_downloads_from_worker_rows_hashed_a_piece_at_a_time_are_the_same_files(built, tmp_path, monkeypatch):
+    """A worker's downloads: records made from its rows only when formatted, the sha256 updated
+    on a thread a few bytes at a time with a short queue; the files and their catalog sha256 are
+    those of records formatted in one go."""
+    import hashlib
+
+    from generator import outputs
+    from generator.schema import KINDS as SCHEMAS
+
+    records = _penalties_with_keys(built)
+    base = "https://example.invalid"
+    catalog, index, _ = outputs.write_downloads(tmp_path / "plain", SCHEMAS["penalty"], records, base)
+    monkeypatch.setattr(outputs, "HASH_BATCH_BYTES", 97)
+    monkeypatch.setattr(outputs, "HASH_QUEUE", 1)
+    rows = outputs.DownloadRecords("penalty", [(r.id, r.ends, r.basis, r._path, r._offset, r.key) for r in records])
+    got, got_index, _ = outputs.write_downloads(tmp_path / "rows", SCHEMAS["penalty"], rows, base)
+    for ext, entry in zip(("csv", "json"), got):
+        data = (tmp_path / "rows" / "downloads" / f"penalty.{ext}").read_bytes()
+        assert data == (tmp_path / "plain" / "downloads" / f"penalty.{ext}").read_bytes()
+        assert hashlib.sha256(data).hexdigest() in repr(entry)
+    assert [e for e in got] == [e for e in catalog] and got_index.keys == index.keys
+
+
 def _penalties_with_keys(built) -> list:
     """The built site's published penalties, each with a record key (as the site build gives them)."""
     import datetime as dt
