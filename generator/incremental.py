@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 FORMAT = 3  # 3: record keys kept per batch (BatchEntry)
 KEY_SIZE = 12  # bytes: collisions are out of reach at 10^8 pages (2^96)
 KEYED_TOP_FOLDERS = ("records", "entities")  # every file below these is keyed, never walked
-LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "lunr", "nh3", "bleach", "matplotlib", "pandas", "numpy")
+LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "lunr", "nh3", "bleach", "matplotlib", "pandas", "numpy", "orjson")
 
 
 def digest(*parts: Any) -> bytes:

@@ -14,6 +14,7 @@ from array import array
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from math import isfinite
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -49,12 +50,14 @@ _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 def _json_row(row: dict[str, Any]) -> bytes:
     """A row as a compact JSON object, keys sorted: orjson (6 µs a row against 25 µs for
-    ``json``'s encoder, 10^6 rows a clean build); ``json`` writes the same text for what orjson
-    refuses (integers past 64 bits)."""
-    try:
-        return orjson.dumps(row, option=_SORT_KEYS)
-    except TypeError:
-        return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ``json``'s encoder, 10^6 rows a clean build). ``json`` writes a row orjson refuses (integers
+    past 64 bits) or would write otherwise (NaN and infinities, which orjson makes ``null``)."""
+    if not any(type(value) is float and not isfinite(value) for value in row.values()):
+        try:
+            return orjson.dumps(row, option=_SORT_KEYS)
+        except TypeError:
+            pass
+    return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[str], bytes]:
@@ -167,8 +170,11 @@ def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], b
                 copied += flush()
             rows.csv_offsets.append(rows.csv.size)
             rows.json.write(b"\n]}\n")
-        finally:
-            digests = (rows.csv.hexdigest(), rows.json.hexdigest())  # the hashing threads, joined
+        except BaseException:
+            rows.csv.abandon()
+            rows.json.abandon()
+            raise
+        digests = (rows.csv.hexdigest(), rows.json.hexdigest())  # the hashing threads, joined
     catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
     indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index
     return catalog, RowIndex(indexed, rows.csv_offsets, rows.json_start, rows.json_end, digests,
@@ -244,6 +250,10 @@ class _Sink:
             self._hash_pending()
         self._hasher.shutdown(wait=True)
         return self.hash.hexdigest()
+
+    def abandon(self) -> None:
+        """Stop the hashing thread of a file that will not be finished (its build failed)."""
+        self._hasher.shutdown(wait=True, cancel_futures=True)
 
 
 HASH_BATCH_BYTES = 1 << 20  # bytes written between two updates of a file's sha256

@@ -115,7 +115,7 @@ def test_downloads_neutralise_formula_cells(built):
 
 def test_a_download_row_is_each_cell_neutralised_and_the_row_as_json():
     """The one-call-a-row formatter gives what neutralise_cell on each cell gives, and the row as
-    compact JSON with sorted keys (integers past 64 bits too)."""
+    compact JSON with sorted keys (integers past 64 bits and infinities too, as ``json`` writes them)."""
     from hypothesis import settings
 
     from generator.markup import neutralise_cell
@@ -125,7 +125,7 @@ def test_a_download_row_is_each_cell_neutralised_and_the_row_as_json():
 
     kind = SCHEMAS["penalty"]
     names = [f.name for f in kind.fields]
-    cell = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+    cell = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.text(max_size=6),
                      st.sampled_from(["=1+1", "+86", "-3", "@SUM(A1)", "\tx", "\rx", "'=x", ""]))
 
     @settings(max_examples=200, deadline=None)
@@ -138,6 +138,11 @@ def test_a_download_row_is_each_cell_neutralised_and_the_row_as_json():
         assert json.loads(json_bytes) == row and list(json.loads(json_bytes)) == sorted(row)
 
     check()
+    from generator.outputs import _json_row
+
+    # what orjson would write otherwise (null) or refuse: written as json writes it
+    assert _json_row({"b": float("inf"), "a": -float("inf")}) == b'{"a":-Infinity,"b":Infinity}'
+    assert _json_row({"a": 2**70}) == b'{"a":1180591620717411303424}'
 
 
 def test_download_catalog_lists_count_size_and_sha256(built):
@@ -605,3 +610,29 @@ def test_records_and_archives_sent_to_the_workers_arrive_whole():
     arrived = pickle.loads(pickle.dumps(entity, protocol=5))
     assert (arrived.id, arrived.key, arrived.name, arrived.code, arrived.category) == ("e1", "code:1", "测试公司", "1", "法人")
     assert [(r.id, r.seq, r.brief) for r in arrived.records["penalty"]] == [("r1", 7, {"x": "甲"})]
+
+
+def test_a_download_that_fails_leaves_no_file_hashing_behind(built, tmp_path, monkeypatch):
+    """A row that cannot be formatted fails the downloads with its own error, and the files'
+    hashing threads are stopped (a failed build leaves nothing running)."""
+    import threading
+
+    from generator import outputs
+    from generator.schema import KINDS as SCHEMAS
+
+    records = _penalties_with_keys(built)
+    calls = []
+
+    def broken(kind, record, base):
+        calls.append(record.id)
+        if len(calls) == 3:
+            raise RuntimeError("第 3 行无法生成")
+        return real(kind, record, base)
+
+    real = outputs._format_row
+    monkeypatch.setattr(outputs, "_format_row", broken)
+    monkeypatch.setattr(outputs, "HASH_BATCH_BYTES", 1)
+    before = set(threading.enumerate())
+    with pytest.raises(RuntimeError, match="第 3 行"):
+        outputs.write_downloads(tmp_path, SCHEMAS["penalty"], records, "https://example.invalid")
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
