@@ -14,8 +14,8 @@ from array import array
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from math import isfinite
 from dataclasses import dataclass
+from math import isfinite
 from pathlib import Path
 from typing import Any, Iterable
 from xml.sax.saxutils import escape, quoteattr

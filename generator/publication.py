@@ -104,13 +104,12 @@ def loads_line(line: bytes) -> Any:
     reads an integer past 64 bits as a float, silently."""
     if _LONG_DIGITS(line) is None:
         try:
-            return _orjson_loads(line)
+            return orjson.loads(line)
         except ValueError:
             pass
     return json.loads(line)
 
 
-_orjson_loads = orjson.loads
 _LONG_DIGITS = re.compile(rb"[0-9]{19}").search
 
 
@@ -168,32 +167,24 @@ class PublishedRecord:
         (record pages, then again inside the archives). The default pickling of a slotted object
         (a state dict per record) took 6.5 µs to write and 6.7 µs to read a record, this 3.2 and
         3.0 µs (1,000 records, median of 20)."""
-        return (_unpickled, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
+        return (replayed, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
                              self._path, self._offset, self.seq, self.entity, self.key, self.order, self._fields))
 
 
 def replayed(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
               brief: dict[str, Any], path: str, offset: int, seq: int, entity: tuple[str, str] | tuple[()], key: bytes,
-              order: int | None) -> PublishedRecord:
-    """A :class:`PublishedRecord` of a replayed row (or of a download row), its slots set directly:
-    a third of the time of ``__init__`` with keywords (about 2 s of the state at 10^6 records)."""
+              order: int | None, fields: dict[str, Any] | None = None) -> PublishedRecord:
+    """A :class:`PublishedRecord` of a replayed row (or of a download row, or unpickled), its slots
+    set directly: a third of the time of ``__init__`` with keywords (about 2 s of the state at 10^6
+    records)."""
     record = _NEW(PublishedRecord)
     record.kind, record.id, record.batch_id, record.source, record.approved_at = kind, rid, batch_id, source, approved_at
-    record.ends, record.basis, record.brief, record._fields, record._path, record._offset = ends, basis, brief, None, path, offset
+    record.ends, record.basis, record.brief, record._fields, record._path, record._offset = ends, basis, brief, fields, path, offset
     record.seq, record.entity, record.key, record.order = seq, entity, key, order
     return record
 
 
 _NEW = object.__new__
-
-
-def _unpickled(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
-               brief: dict[str, Any], path: str | None, offset: int, seq: int, entity: Any, key: bytes, order: int | None,
-               fields: dict[str, Any] | None) -> PublishedRecord:
-    """A :class:`PublishedRecord` from its pickle (see ``PublishedRecord.__reduce__``)."""
-    record = replayed(kind, rid, batch_id, source, approved_at, ends, basis, brief, path, offset, seq, entity, key, order)
-    record._fields = fields
-    return record
 
 
 @dataclass(slots=True)
