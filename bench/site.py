@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import DISCLOSE, REPO, fresh_site, machine, refresh_site, timed  # noqa: E402
+from bench.common import DISCLOSE, REPO, fresh_site, machine, refresh_site, timed, trust_bench_editor  # noqa: E402
 from generator.synthetic import synth_rows, write_export  # noqa: E402
 
 TODAY = dt.date(2026, 11, 20)
@@ -129,8 +129,11 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
 def incremental_steps(site: Path, records: int, results: dict) -> None:
     """The nightly cases of issue 5 on top of the full build: nothing changed; one new batch of
     5,000 recent penalties; one withdrawal. Each is ``disclose build`` updating ``output`` in
-    place. The batches it adds are removed again, so a kept site stays reusable."""
+    place. The batches it adds are removed again and the publication log is put back, so a kept
+    site stays reusable (its output's ``log-head.json`` goes too: the log no longer extends it)."""
     added: list[str] = []
+    log = site / "content" / "batches" / "publication-log.jsonl"
+    log_before = log.read_bytes()
     steps = results["incremental"] = {}
 
     def build(label: str) -> None:
@@ -158,6 +161,8 @@ def incremental_steps(site: Path, records: int, results: dict) -> None:
     finally:
         for batch in added:
             shutil.rmtree(site / "content" / "batches" / batch, ignore_errors=True)
+        log.write_bytes(log_before)
+        (site / "output" / "log-head.json").unlink(missing_ok=True)
 
 
 def _published_docno(site: Path) -> str:
@@ -210,6 +215,9 @@ def main() -> None:
     reuse = args.reuse and (path / "content" / "batches").is_dir()
     deleting = time.perf_counter()
     site = refresh_site(path, keep_output=args.reuse_output) if reuse else fresh_site(path)
+    editor = trust_bench_editor(site)
+    if reuse and any((site / "content" / "batches").glob("*/approval.json")):  # kept from before the publication log
+        stage("migrate approvals", [DISCLOSE, "migrate", "--editor", editor], site, {})
     print(f"  site prepared (old output deleted, page cache settled): {time.perf_counter() - deleting:.0f} s", file=sys.stderr)
     results: dict = {"records": args.records, "machine": machine(), "reused_batches": reuse}
     print(f"site benchmark, {args.records} records — {machine()}", file=sys.stderr)

@@ -47,7 +47,7 @@ def main() -> None:
         shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
         cfg = load_config(root)
         pending = next(p.name for p in sorted((root / "content" / "batches").iterdir())
-                       if p.is_dir() and not (p / "approval.json").exists())
+                       if p.is_dir() and "待审核" in p.joinpath("manifest.json").read_text(encoding="utf-8"))
         review = write_review(root, cfg, pending, DEMO_DAY)
         build(root, cfg, DEMO_DAY, root / "output")
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root / "output"))

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,7 +24,10 @@ from zoneinfo import ZoneInfo
 
 import blake3
 
+from . import ledger as publog
+from . import signing
 from .errors import UserError
+from .fileio import atomic_write_bytes, atomic_write_text, dumps_line, write_json  # noqa: F401 - re-exported
 from .settings import Config
 
 RECORDS = "records.jsonl"
@@ -32,33 +36,6 @@ APPROVAL = "approval.json"
 REJECTIONS = "rejections.csv"
 WARNINGS = "warnings.csv"
 WITHDRAWAL = "withdrawal"  # kind of a withdrawal batch
-
-
-def dumps_line(obj: Any) -> str:
-    """Canonical JSON for one line: sorted keys, UTF-8 text, no spaces (diffable, hashable)."""
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write pretty, sorted JSON atomically (temp file + rename)."""
-    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=2) + "\n")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # The digests a batch's records can be pinned by, newest first. Every build checks every batch
@@ -193,30 +170,48 @@ class Batch:
     def actual_digest(self) -> str:
         return file_digest(self.records_path, self.algorithm) if self.records_path.exists() else ""
 
-    def approvals(self) -> list[dict[str, Any]]:
+    def legacy_approvals(self) -> list[dict[str, Any]]:
+        """The approvals of ``approval.json``, the unsigned format before the publication log
+        (:mod:`generator.ledger`): read only by ``disclose migrate`` and ``disclose repin``."""
         path = self.path / APPROVAL
         if not path.exists():
             return []
-        return json.loads(path.read_text(encoding="utf-8")).get("approvals", [])
+        try:
+            approvals = json.loads(path.read_text(encoding="utf-8")).get("approvals", [])
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            raise UserError(f"{path} 不是有效的 JSON 审核文件") from None
+        if not isinstance(approvals, list) or not all(isinstance(a, dict) and isinstance(a.get("editor"), str)
+                                                      and isinstance(a.get("approved_at"), str) for a in approvals):
+            raise UserError(f"{path} 的 approvals 字段格式不对（每条应有 editor 与 approved_at）")
+        return approvals
 
-    def approval_state(self, cfg: Config, actual: str | None = None) -> tuple[str, dict[str, Any] | None]:
-        """('staged'|'approved'|'tampered', the approval that completed it).
-
-        Tampered: approved (in part or in full) but the records no longer match that approval,
-        or the manifest's own checksum was altered.
-        """
-        approvals, pinned = self.approvals(), self.digest_field
+    def legacy_state(self, cfg: Config, actual: str | None = None) -> str:
+        """'staged', 'approved' or 'tampered' by ``approval.json`` alone (``disclose migrate``, ``repin``)."""
+        approvals, pinned = self.legacy_approvals(), self.digest_field
         actual = actual if actual is not None else self.actual_digest()
         if approvals and (not actual or any(a.get(pinned) != actual for a in approvals) or self.manifest.get(pinned) != actual):
-            return "tampered", None
-        self.checked_digest = actual
-        editors: list[str] = []
-        for approval in approvals:
-            if approval["editor"] not in editors:
-                editors.append(approval["editor"])
-            if len(editors) >= cfg.APPROVALS_REQUIRED:
-                return "approved", approval
-        return "staged", None
+            return "tampered"
+        return "approved" if len({a["editor"] for a in approvals}) >= cfg.APPROVALS_REQUIRED else "staged"
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+@dataclass
+class Publication:
+    """What the publication log and the batches say together (:meth:`BatchStore.publication`)."""
+
+    ledger: publog.Ledger
+    approved: list[tuple[Batch, dict[str, Any]]]  # in publication order: (batch, {"approved_at", "editor", "n"})
+    problems: list[str]  # one Chinese line each: the build refuses to run on any
+    states: dict[str, str]  # batch id → 'staged' | 'partial' | 'approved' | 'tampered'
+
+    def editors_of(self, batch_id: str) -> list[str]:
+        return [entry["by"] for entry in self.ledger.approvals.get(batch_id, [])]
 
 
 class BatchStore:
@@ -256,28 +251,108 @@ class BatchStore:
         os.rename(staging, target)
         return True
 
-    def approve(self, batch_id: str, editor: str, at: str | None = None) -> tuple[Batch, str]:
-        """Record an editor's approval; refuse a batch whose records changed since staging."""
-        editor = editor.strip()
-        if not editor:
-            raise UserError("审核人姓名不能为空（--editor）")
-        batch = self.get(batch_id)
-        actual, pinned = batch.actual_digest(), batch.digest_field
-        if actual != batch.manifest.get(pinned):
-            raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请重新导入原始文件")
-        approvals = batch.approvals()
-        if any(a.get(pinned) != actual for a in approvals):
-            raise UserError(f"批次 {batch.id} 的数据与已有审核记录不符，拒绝审核")
-        if any(a["editor"] == editor for a in approvals):
-            state, _ = batch.approval_state(self.cfg, actual)
-            return batch, f"批次 {batch.id} 已由 {editor} 审核过（当前状态：{STATE_LABELS[state]}）"
-        approvals.append({"editor": editor, "approved_at": at or now_iso(self.cfg), pinned: actual})
-        write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": approvals})
-        state, _ = batch.approval_state(self.cfg, actual)
-        if state == "approved":
-            return batch, f"批次 {batch.id} 已审核通过，将在下一次构建时发布"
-        need = self.cfg.APPROVALS_REQUIRED - len({a['editor'] for a in approvals})
-        return batch, f"已记录 {editor} 的审核；批次 {batch.id} 还需另外 {need} 位编辑审核后才会发布"
+    @property
+    def log_paths(self) -> publog.LogPaths:
+        return publog.LogPaths(self.root, self.cfg.BATCHES_DIR, self.cfg.EDITORS_DIR)
+
+    def publication(self) -> Publication:
+        """Read and check the publication log and every batch it names; never raises for what a
+        file holds: every problem is one line in :attr:`Publication.problems`."""
+        ledger = publog.read(self.log_paths)
+        problems = list(ledger.problems)
+        states: dict[str, str] = {}
+        batches: dict[str, Batch] = {}
+        for batch_id, entries in ledger.approvals.items():
+            batch, problem = self._checked(batch_id, entries[0])
+            if problem:
+                problems.append(problem)
+                states[batch_id] = "tampered"
+            else:
+                batches[batch_id] = batch
+        if self.dir.is_dir():
+            for path in sorted(self.dir.iterdir()):
+                name = path.name
+                if name.startswith(".") or name in ledger.approvals or not (path.is_dir() or _is_link(path)):
+                    continue
+                if _is_link(path):
+                    problems.append(f"{self.cfg.BATCHES_DIR}/{name} 是符号链接：批次必须是站点里的普通文件夹")
+                elif (path / APPROVAL).exists():
+                    problems.append(f"批次 {name} 有 approval.json，但发布日志中没有它的签名审核（伪造的审核文件，"
+                                    "或迁移前的旧站点：请运行 disclose migrate）")
+                elif any(_is_link(p) for p in path.iterdir()):
+                    problems.append(f"批次 {name} 含有符号链接文件：批次文件必须是普通文件")
+                elif (path / MANIFEST).exists():
+                    states[name] = "staged"
+        approved = []
+        for batch_id, entry in ledger.completed(self.cfg.APPROVALS_REQUIRED):
+            if batch_id in batches:
+                states[batch_id] = "approved"
+                approved.append((batches[batch_id], {"approved_at": entry["at"], "editor": entry["by"], "n": entry["n"]}))
+        for batch_id in batches:
+            states.setdefault(batch_id, "partial")
+        return Publication(ledger, approved, problems, states)
+
+    def _checked(self, batch_id: str, entry: dict[str, Any]) -> tuple[Batch | None, str]:
+        """The batch an approval names, or the reason it cannot be published as approved."""
+        path = self.dir / batch_id
+        if not batch_id or "/" in batch_id or batch_id.startswith(".") or batch_id in (".", ".."):
+            return None, f"发布日志审核了名称无效的批次“{batch_id}”"
+        if _is_link(path) or _is_link(path / MANIFEST) or _is_link(path / RECORDS):
+            return None, f"批次 {batch_id} 或其文件是符号链接：批次必须是站点里的普通文件夹和文件"
+        if not (path / MANIFEST).is_file() or not (path / RECORDS).is_file():
+            return None, f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；已审核的批次不能删除，只能撤下其记录"
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None, f"批次 {batch_id} 的 manifest.json 无法读取（不是有效的 JSON）"
+        batch = Batch(path, manifest)
+        if publog.manifest_digest(manifest) != entry["manifest_sha256"]:
+            return None, f"批次 {batch_id} 的 manifest.json 在审核后被修改（信息来源、列名等与签名时不符）"
+        if manifest.get("kind") != entry["kind"]:
+            return None, f"批次 {batch_id} 的类型在审核后被修改"
+        actual = file_digest(batch.records_path, "blake3")
+        if actual != entry["records_blake3"]:
+            return None, f"批次 {batch_id} 的数据在审核后被修改（与审核时的校验值不符）"
+        batch.checked_digest = actual
+        return batch, ""
+
+    def approve(self, batch_id: str, signer: Any, at: str | None = None) -> tuple[Batch, str]:
+        """Sign an approval of a staged batch into the publication log with ``signer``'s key
+        (:class:`generator.signing.Signer`); refuse an untrusted key, a changed batch or a broken log."""
+        paths = self.log_paths
+        with paths.locked():
+            ledger = publog.read(paths)
+            if ledger.problems:
+                raise UserError(f"发布日志有问题，不能再追加审核：{ledger.problems[0]}")
+            name = signer.name
+            trusted = ledger.editors.get(name)
+            if trusted is None:
+                raise UserError(f"编辑 {name} 不在本站受信任的编辑名单中（disclose editor list 查看；由受信任的编辑运行 disclose editor trust 加入）")
+            if trusted != signer.public_key():
+                raise UserError(f"所用密钥不是本站为编辑 {name} 登记的公钥（指纹 {signing.fingerprint(trusted)}）")
+            batch = self.get(batch_id)
+            if _is_link(batch.path) or any(_is_link(p) for p in batch.path.iterdir()):
+                raise UserError(f"批次 {batch.id} 或其文件是符号链接，拒绝审核")
+            if not batch.manifest.get("records_blake3"):
+                raise UserError(f"批次 {batch.id} 还没有 BLAKE3 校验值：先运行 disclose repin")
+            actual = both_digests(batch.records_path)[1] if batch.records_path.exists() else ""
+            if actual != batch.manifest["records_blake3"]:
+                raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请重新导入原始文件")
+            earlier = ledger.approvals.get(batch.id, [])
+            if any(entry["by"] == name for entry in earlier):
+                return batch, f"批次 {batch.id} 已由 {name} 审核过"
+            digest = publog.manifest_digest(batch.manifest)
+            if earlier and (earlier[0]["records_blake3"], earlier[0]["manifest_sha256"]) != (actual, digest):
+                raise UserError(f"批次 {batch.id} 的数据与已有审核记录不符，拒绝审核")
+            entry = publog.append(paths, ledger, signer, "approve", at or now_iso(self.cfg), batch=batch.id, kind=batch.kind,
+                                  records_blake3=actual, manifest_sha256=digest)
+        editors = {e["by"] for e in ledger.approvals[batch.id]}
+        if len(editors) >= self.cfg.APPROVALS_REQUIRED:
+            return batch, f"批次 {batch.id} 已审核通过（发布日志第 {entry['n'] + 1} 条），将在下一次构建时发布"
+        need = self.cfg.APPROVALS_REQUIRED - len(editors)
+        return batch, f"已记录 {name} 的签名审核；批次 {batch.id} 还需另外 {need} 位编辑审核后才会发布"
 
     def repin(self) -> tuple[list[str], list[str]]:
         """Pin every batch staged before BLAKE3 by its BLAKE3 digest too (``disclose repin``), once
@@ -292,27 +367,20 @@ class BatchStore:
             # Both digests from one read of the same bytes: a file swapped in between two reads
             # must not get the BLAKE3 pin of bytes nobody approved.
             sha256, digest = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
-            if not sha256 or batch.manifest.get("records_sha256") != sha256 or batch.approval_state(self.cfg, sha256)[0] == "tampered":
+            if not sha256 or batch.manifest.get("records_sha256") != sha256 or batch.legacy_state(self.cfg, sha256) == "tampered":
                 refused.append(batch.id)
                 continue
-            approvals = batch.approvals()
+            approvals = batch.legacy_approvals()
             if approvals:
                 write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": [{**a, "records_blake3": digest} for a in approvals]})
             write_json(batch.path / MANIFEST, {**batch.manifest, "records_blake3": digest})
             repinned.append(batch.id)
         return repinned, refused
 
-    def approved_in_order(self) -> tuple[list[tuple[Batch, dict[str, Any]]], list[Batch]]:
-        """(approved batches in approval order, tampered batches)."""
-        approved, tampered = [], []
-        for batch in self.all():
-            state, approval = batch.approval_state(self.cfg)
-            if state == "tampered":
-                tampered.append(batch)
-            elif state == "approved":
-                approved.append((batch, approval))
-        approved.sort(key=lambda pair: (pair[1]["approved_at"], pair[0].id))
-        return approved, tampered
+    def approved_in_order(self) -> tuple[list[tuple[Batch, dict[str, Any]]], list[str]]:
+        """(approved batches in publication-log order, the problems the build refuses on)."""
+        publication = self.publication()
+        return publication.approved, publication.problems
 
 
-STATE_LABELS = {"staged": "待审核", "approved": "已审核", "tampered": "已被篡改"}
+STATE_LABELS = {"staged": "待审核", "partial": "审核中", "approved": "已审核", "tampered": "已被篡改"}

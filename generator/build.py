@@ -18,8 +18,8 @@ from pathlib import Path
 from . import incremental
 from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
+from .ledger import HEAD_FILE, Ledger, read_head
 from .progress import timing
-from .publication import compute_state
 from .settings import SETTINGS_FILE, Config
 from .sitemodel import entity_url, record_url
 
@@ -78,7 +78,29 @@ def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | 
     })
 
 
-def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False) -> int:
+def refuse_problems(problems: list[str]) -> None:
+    """Stop the build, output untouched, when the publication log or an approved batch does not check out."""
+    if problems:
+        more = f"（另有 {len(problems) - 1} 个问题，disclose status 可列出全部）" if len(problems) > 1 else ""
+        raise BuildError(f"{problems[0]}{more}；已停止构建，网站保持不变")
+
+
+def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None = None) -> str:
+    """Why a log that does not extend the head the live site (or ``published_head``, the deployed
+    site's ``log-head.json``) published cannot be built, or "": entries were removed, rewritten or
+    rolled back."""
+    if ledger.problems:
+        return ""  # a broken log is refused for what breaks it, not for the head it cannot reach
+    for path in (published_head, output / HEAD_FILE):
+        head = read_head(path) if path is not None else None
+        if head is not None and not ledger.extends(head):
+            return (f"发布日志没有延续上次发布的日志头（{path.name}：第 {head.entries} 条，{head.hash[:12]}…）："
+                    "日志被改写、删减或回退到旧版本")
+    return ""
+
+
+def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False,
+          published_head: Path | None = None) -> int:
     """Build the site for ``today`` into ``output``; return the number of published records.
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
@@ -97,10 +119,10 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     prefetch_checksums([(batch.records_path, batch.algorithm) for batch in store.all()], cfg.BUILD_WORKERS or os.cpu_count() or 1)
     from pelican import Pelican
 
-    _, tampered = store.approved_in_order()
+    publication = store.publication()
     wait_for_checksums()  # no hashing thread may run when the page workers are forked
-    if tampered:
-        compute_state(BatchStore(root, cfg), cfg, today)  # raises BuildError naming every tampered batch
+    rollback = rollback_problem(publication.ledger, output, published_head)
+    refuse_problems(([rollback] if rollback else []) + publication.problems)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
     try:

@@ -173,6 +173,7 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path, prep
         prepared = prepare_build_report(root, cfg, state)
     report, current = dict(prepared.report), prepared.current
     report["output"] = str(output)
+    report["publication_log"] = state.log_head.as_json()  # the head this build published (rollback protection)
     day = _report_name(folder, state.today.isoformat())
     atomic_write_text(folder / f"{day}.json", json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     labels = {kind: schema.label for kind, schema in KINDS.items()}

@@ -134,9 +134,20 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
     return {"files": files, "marks": marks}
 
 
+# The demo's signing key: DEMO ONLY, its private half is in the repository (tests/demo-keys/README.md).
+DEMO_KEY = Path(__file__).resolve().parent.parent / "tests" / "demo-keys" / "示例编辑甲"
+
+
+def demo_signer() -> Any:
+    from .signing import load_signer
+
+    return load_signer("示例编辑甲", DEMO_KEY)
+
+
 def build_demo(root: Path) -> None:
     """Rewrite the demo's exports and batches under ``root/content`` (deterministic)."""
     from .batches import BatchStore
+    from .editors import Editors
     from .ingest import ingest
     from .schema import KINDS
     from .settings import load_config
@@ -146,17 +157,20 @@ def build_demo(root: Path) -> None:
     exports = root / "content" / "exports"
     shutil.rmtree(exports, ignore_errors=True)
     shutil.rmtree(root / cfg.BATCHES_DIR, ignore_errors=True)
+    shutil.rmtree(root / cfg.EDITORS_DIR, ignore_errors=True)
     info = write_messy_exports(exports, full_ids=False)
     store = BatchStore(root, cfg)
+    editor = demo_signer()
+    Editors(root, cfg).trust(editor.name, editor.public_key(), editor, at="2026-11-20T08:00:00+08:00")
     minute = 0
     for kind, path in info["files"].items():
         result = ingest(path, KINDS["penalty" if kind == "pending" else kind], None, cfg, root, DEMO_DAY, staged_at="2026-11-20T17:00:00+08:00")
         if kind != "pending":
             minute += 1
-            store.approve(result.batch_id, "示例编辑甲", at=f"2026-11-21T09:{minute:02d}:00+08:00")
+            store.approve(result.batch_id, editor, at=f"2026-11-21T09:{minute:02d}:00+08:00")
     withdrawal, _, _ = stage_withdrawal(store, KINDS["penalty"], info["marks"]["withdraw_docno"], "信用修复", "示例编辑乙", cfg, DEMO_DAY,
                                         staged_at="2026-11-22T09:30:00+08:00")
-    store.approve(withdrawal, "示例编辑甲", at="2026-11-22T10:00:00+08:00")
+    store.approve(withdrawal, editor, at="2026-11-22T10:00:00+08:00")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 
 from .incremental import KEY_SIZE
+from .ledger import HEAD_FILE, Head
 from .markup import neutralise_cell
 from .publication import PublishedRecord, replayed
 from .schema import Kind
@@ -411,6 +412,12 @@ def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], 
     files = write_sitemap_part(out, base, "sitemap", ordered, max_urls)
     write_sitemap_index(out, base, files)
     return ["sitemap.xml", *files]
+
+
+def write_log_head(out: Path, head: Head) -> None:
+    """``log-head.json``: the publication-log head this site publishes. A later build whose log does
+    not extend it is refused (rollback protection); CI can pass the deployed copy to the build."""
+    (out / HEAD_FILE).write_text(json.dumps(head.as_json(), sort_keys=True) + "\n", encoding="utf-8", newline="\n")
 
 
 def write_robots(out: Path, base: str) -> None:

@@ -34,7 +34,7 @@ from .batches import BatchStore
 from .forked import Forked
 from .incremental import KEY_SIZE, Manifest, batch_entry, digest_keys
 from .markup import format_amount, format_date
-from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
+from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_log_head, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
 from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years
@@ -309,6 +309,7 @@ class DisclosureGenerator(Generator):
                 self.sitemap.append((page.save_as, None))
             self._write_sitemap(out)
             write_robots(out, self.base)
+            write_log_head(out, state.log_head)
             self.sitemap = []
             timing("sitemap written")
             if side is None:

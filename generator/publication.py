@@ -26,6 +26,7 @@ import orjson
 from .batches import Batch, BatchStore, atomic_write_bytes
 from .errors import BuildError
 from .incremental import digest
+from .ledger import Head
 from .schema import KINDS, Kind
 from .settings import Config
 
@@ -242,6 +243,7 @@ class State:
     _row_index: list[dict[str, int]] | None = None
     _lookups: int = 0
     _published_ids: set[str] | None = None
+    log_head: Head = field(default_factory=Head)  # where the publication log ended for this state
 
     @property
     def latest(self) -> dict[str, Latest]:
@@ -569,11 +571,14 @@ def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start:
 def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True, start_chunks: ChunkStart | None = None) -> State:
     """Replay approved batches; raise :class:`BuildError` naming every tampered batch.
     ``start_chunks``: how to parse uncached batches in parallel (see :func:`start_batch_rows`)."""
-    approved, tampered = store.approved_in_order()
-    if tampered and strict:
-        names = "、".join(b.id for b in tampered)
-        raise BuildError(f"批次 {names} 的数据在审核后被修改（与审核时的校验值不符），已停止构建，网站保持不变")
+    publication = store.publication()
+    if publication.problems and strict:
+        from .build import refuse_problems
+
+        refuse_problems(publication.problems)
+    approved = publication.approved
     state = State(today)
+    state.log_head = publication.ledger.head
     iso_today = today.isoformat()
     published: dict[str, list[PublishedRecord]] = {name: [] for name in KINDS}
     pending: dict[str, PublishedRecord] = {}  # id → its latest version, if publishable on `today`

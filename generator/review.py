@@ -34,12 +34,14 @@ def _read_report(path: Path) -> list[list[str]]:
 
 def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date) -> dict[str, Any]:
     state = compute_state(store, cfg, today, strict=False)
+    publication = store.publication()
     current = {rid: latest for rid, latest in state.latest.items() if latest.batch.id != batch.id}
     published = state.published_ids()
     ctx: dict[str, Any] = {"batch": batch, "manifest": batch.manifest, "today": today.isoformat(),
                            "rejections": _read_report(batch.path / REJECTIONS)[:LIST_LIMIT],
                            "warnings": _read_report(batch.path / WARNINGS)[:LIST_LIMIT],
-                           "state": batch.approval_state(cfg)[0], "approvals": batch.approvals(),
+                           "state": publication.states.get(batch.id, "staged"),
+                           "approvals": [{"editor": e["by"], "approved_at": e["at"]} for e in publication.ledger.approvals.get(batch.id, [])],
                            "approvals_required": cfg.APPROVALS_REQUIRED}
     if batch.is_withdrawal:
         ctx["withdrawals"] = [{**e, "published": e["id"] in published} for e in batch.iter_records()]

@@ -34,6 +34,8 @@ from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
 from .batches import BatchStore
+from .ledger import HEAD_FILE, read_head
+from .signing import DEMO_FINGERPRINTS, fingerprint
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
 from .masking import mask_id
 from .publication import State, compute_state, why_not_published
@@ -71,12 +73,19 @@ class Report:
         return out
 
 
-def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: int | None = None) -> Report:
+def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: int | None = None,
+                allow_demo_key: bool = False) -> Report:
     report = Report()
     store = BatchStore(root, cfg)
-    _, tampered = store.approved_in_order()
-    for batch in tampered:
-        report.add("批次被篡改", f"{batch.id} 的数据在审核后被修改，构建不应发布它")
+    publication = store.publication()
+    for problem in publication.problems:
+        report.add("发布日志与批次", problem)
+    for name, key in sorted(publication.ledger.editors.items()):
+        if not allow_demo_key and fingerprint(key) in DEMO_FINGERPRINTS:
+            report.add("演示密钥", f"本站信任仅供演示的密钥（编辑 {name}）：它的私钥是公开的，正式站点不得信任它")
+    head = read_head(output / HEAD_FILE)
+    if head != publication.ledger.head:
+        report.add("发布日志头", f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）")
     state = compute_state(store, cfg, today, strict=False)
     report.records = state.total
     files = _list_files(output)

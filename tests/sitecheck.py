@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
@@ -79,6 +80,18 @@ def crawl(root: Path, start: str = "index.html") -> tuple[set[Path], list[tuple[
 
 def tree_digest(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def approved_batches(batches: Path) -> list[tuple[str, str]]:
+    """(batch id, approval time) of every batch the publication log approves, in log order, read as
+    plain JSON lines without our code (the tests' sites need one approval a batch)."""
+    log = batches / "publication-log.jsonl"
+    found: dict[str, str] = {}
+    for line in (log.read_text(encoding="utf-8").splitlines() if log.exists() else []):
+        entry = json.loads(line)
+        if entry["action"] == "approve":
+            found.setdefault(entry["batch"], entry["at"])
+    return list(found.items())
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

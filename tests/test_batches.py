@@ -1,5 +1,5 @@
-"""Batches: approval pins the records' digest (BLAKE3; sha256 before it); a changed batch is
-refused; status lists all; repin moves old batches to BLAKE3."""
+"""Batches: an approval is a signed entry of the publication log that pins the records' BLAKE3 and
+the manifest; a changed batch is refused; status lists all; legacy approval.json sites migrate."""
 
 from __future__ import annotations
 
@@ -12,17 +12,26 @@ from generator.batches import BatchStore
 from generator.settings import load_config
 
 
-def test_approve_records_editor_time_and_checksum(site, department_csv):
+def log_entries(site) -> list[dict]:
+    path = site.batches / "publication-log.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def test_approve_signs_editor_time_records_and_manifest_into_the_log(site, department_csv):
     batch = site.ingest(department_csv, "penalty").batch_id
     result = site.run("approve", batch, "--editor", "测试编辑甲")
     assert result.exit_code == 0 and "已审核通过" in result.stdout
-    approval = json.loads((site.batches / batch / "approval.json").read_text(encoding="utf-8"))["approvals"][0]
-    manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
+    approval = log_entries(site)[-1]
+    manifest_text = (site.batches / batch / "manifest.json").read_text(encoding="utf-8")
+    manifest = json.loads(manifest_text)
     records = (site.batches / batch / "records.jsonl").read_bytes()
-    assert approval["editor"] == "测试编辑甲"
+    assert (approval["action"], approval["batch"], approval["by"], approval["kind"]) == ("approve", batch, "测试编辑甲", "penalty")
     assert approval["records_blake3"] == manifest["records_blake3"] == blake3.blake3(records).hexdigest()
+    canonical = json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert approval["manifest_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
     assert manifest["records_sha256"] == hashlib.sha256(records).hexdigest()  # the batch id's source
-    assert approval["approved_at"].endswith("+08:00")
+    assert approval["at"].endswith("+08:00") and approval["sig"].startswith("-----BEGIN SSH SIGNATURE-----")
+    assert not (site.batches / batch / "approval.json").exists()
 
 
 def test_approve_refuses_an_unknown_batch(site):
@@ -34,10 +43,11 @@ def test_approve_refuses_a_batch_changed_since_staging(site, department_csv):
     batch = site.ingest(department_csv, "penalty").batch_id
     records = site.batches / batch / "records.jsonl"
     records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
+    before = len(log_entries(site))
     result = site.run("approve", batch, "--editor", "测试编辑甲")
     assert result.exit_code == 2
     assert "被修改过" in result.stderr
-    assert not (site.batches / batch / "approval.json").exists()
+    assert [e["action"] for e in log_entries(site)[before:]] == ["trust"]  # the test editor's trust only
 
 
 def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
@@ -45,11 +55,12 @@ def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
     records = site.batches / batch / "records.jsonl"
     records.write_text(records.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     store = BatchStore(site.path, load_config(site.path))
-    assert store.get(batch).approval_state(store.cfg)[0] == "tampered"
-    assert "已被篡改" in site.run("status").stdout
+    assert store.publication().states[batch] == "tampered"
+    status = site.run("status")
+    assert "已被篡改" in status.stdout and status.exit_code == 1 and batch in status.stdout
 
 
-def test_two_approvals_required_means_two_different_editors(site, department_csv):
+def test_two_approvals_required_means_two_different_trusted_keys(site, department_csv):
     conf = site.path / "pelicanconf.py"
     conf.write_text(conf.read_text(encoding="utf-8").replace("APPROVALS_REQUIRED = 1", "APPROVALS_REQUIRED = 2"), encoding="utf-8")
     batch = site.ingest(department_csv, "penalty").batch_id
@@ -57,10 +68,12 @@ def test_two_approvals_required_means_two_different_editors(site, department_csv
     assert "还需另外 1 位编辑" in first.stdout
     again = site.run("approve", batch, "--editor", "甲")
     assert "已由 甲 审核过" in again.stdout
-    assert "待审核" in site.run("status").stdout
+    assert "审核中" in site.run("status").stdout
+    assert site.build().exit_code == 0 and not list((site.path / "output" / "records").glob("*/*/*.html"))
     second = site.run("approve", batch, "--editor", "乙")
     assert "已审核通过" in second.stdout
     assert "已审核" in site.run("status").stdout
+    assert site.build().exit_code == 0 and list((site.path / "output" / "records").glob("*/*/*.html"))
 
 
 def test_status_lists_batches_with_state_source_rows_and_approver(site, department_csv, messy):
@@ -145,98 +158,76 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     assert file_digest(files[0], "blake3") == blake3.blake3(files[0].read_bytes()).hexdigest()
 
 
-def _edit_pins(batch_dir, **pins: str | None) -> None:
-    """Set (or, with None, remove) these fields in a batch's manifest and in each of its approvals."""
-    for name, key in (("manifest.json", None), ("approval.json", "approvals")):
-        path = batch_dir / name
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for entry in (data[key] if key else [data]):
-            for field, value in pins.items():
-                if value is None:
-                    entry.pop(field, None)
-                else:
-                    entry[field] = value
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+def _legacy_approval(site, batch: str, editor: str = "旧编辑", at: str = "2026-11-20T09:00:00+08:00", blake3_pin: bool = True) -> None:
+    """Make a staged batch look approved the way sites were before the publication log: an unsigned
+    approval.json (and, with ``blake3_pin`` False, a manifest from before BLAKE3)."""
+    path = site.batches / batch / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if not blake3_pin:
+        manifest.pop("records_blake3")
+        path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    pins = {k: manifest[k] for k in ("records_sha256", "records_blake3") if k in manifest}
+    approval = {"batch_id": batch, "approvals": [{"editor": editor, "approved_at": at, **pins}]}
+    (site.batches / batch / "approval.json").write_text(json.dumps(approval, ensure_ascii=False), encoding="utf-8")
 
 
-def _as_before_blake3(batch_dir) -> None:
-    """Make a batch look staged and approved before BLAKE3: its manifest and approvals pin sha256 only."""
-    sha256 = json.loads((batch_dir / "manifest.json").read_text(encoding="utf-8"))["records_sha256"]
-    _edit_pins(batch_dir, records_blake3=None, records_sha256=sha256)
-
-
-def test_a_batch_pinned_by_sha256_only_still_publishes_and_is_still_checked(site, department_csv):
-    batch = site.stage_and_approve(department_csv, "penalty")
-    _as_before_blake3(site.batches / batch)
-    store = BatchStore(site.path, load_config(site.path))
-    assert store.get(batch).approval_state(store.cfg)[0] == "approved"
+def test_a_legacy_approval_json_is_not_published_until_migrated(site, department_csv, messy):
+    """The unsigned approval.json of sites made before the log: the build refuses it, naming the
+    batch and the command; `disclose migrate` re-signs it (sha256-only batches get BLAKE3 on the way),
+    keeping its approval time; then the site publishes it, and a second migrate has nothing to do."""
+    old = site.ingest(department_csv, "penalty").batch_id
+    older = site.ingest(messy["files"]["pledge"], "pledge").batch_id
+    pending = site.ingest(messy["files"]["license"], "license").batch_id
+    _legacy_approval(site, old, at="2026-11-21T09:00:00+08:00")
+    _legacy_approval(site, older, at="2026-11-20T09:00:00+08:00", blake3_pin=False)
+    refused = site.build()
+    assert refused.exit_code == 1 and "disclose migrate" in refused.stderr and not (site.path / "output").exists()
+    site.editor("迁移编辑")
+    result = site.run("migrate", "--editor", "迁移编辑")
+    assert result.exit_code == 0, result.stderr
+    approvals = [e for e in log_entries(site) if e["action"] == "approve"]
+    assert [(e["batch"], e["at"], e["by"]) for e in approvals] == [
+        (older, "2026-11-20T09:00:00+08:00", "迁移编辑"), (old, "2026-11-21T09:00:00+08:00", "迁移编辑")]
+    assert approvals[0]["migrated"] == [{"editor": "旧编辑", "approved_at": "2026-11-20T09:00:00+08:00"}]
+    records = (site.batches / older / "records.jsonl").read_bytes()
+    assert json.loads((site.batches / older / "manifest.json").read_text(encoding="utf-8"))["records_blake3"] == blake3.blake3(records).hexdigest()
+    assert not list(site.batches.glob("*/approval.json"))
+    assert "迁移完成：0 个批次" in site.run("migrate", "--editor", "迁移编辑").stdout
     assert site.build().exit_code == 0
+    states = BatchStore(site.path, load_config(site.path)).publication().states
+    assert (states[old], states[older], states[pending]) == ("approved", "approved", "staged")
+
+
+def test_migrate_refuses_a_batch_changed_since_its_old_approval(site, department_csv):
+    batch = site.ingest(department_csv, "penalty").batch_id
+    _legacy_approval(site, batch)
     records = site.batches / batch / "records.jsonl"
     records.write_bytes(records.read_bytes().replace("罚款".encode(), "警告".encode(), 1))
-    assert store.get(batch).approval_state(store.cfg)[0] == "tampered"
-    result = site.build()
-    assert result.exit_code != 0 and batch in result.stderr
+    site.editor("迁移编辑")
+    before = (site.batches / "publication-log.jsonl").read_bytes()
+    result = site.run("migrate", "--editor", "迁移编辑")
+    assert result.exit_code == 2 and batch in result.stderr and "Traceback" not in result.stderr
+    assert (site.batches / "publication-log.jsonl").read_bytes() == before
+    assert (site.batches / batch / "approval.json").exists()
 
 
-def test_repin_adds_blake3_to_old_batches_and_builds_then_check_it(site, department_csv, messy):
-    approved = site.stage_and_approve(department_csv, "penalty")
-    staged = site.ingest(messy["files"]["pledge"], "pledge").batch_id
-    for batch in (approved, staged):
-        _as_before_blake3(site.batches / batch)
-    first = site.build()
-    assert first.exit_code == 0, first.stderr
-    page = (site.path / "output" / "index.html").read_bytes()
-
-    result = site.run("repin")
-    assert result.exit_code == 0, result.stderr
-    assert f"批次 {approved} 已加记 BLAKE3 校验值" in result.stdout and staged in result.stdout
-    records = (site.batches / approved / "records.jsonl").read_bytes()
-    manifest = json.loads((site.batches / approved / "manifest.json").read_text(encoding="utf-8"))
-    approval = json.loads((site.batches / approved / "approval.json").read_text(encoding="utf-8"))["approvals"][0]
-    assert manifest["records_blake3"] == approval["records_blake3"] == blake3.blake3(records).hexdigest()
-    assert approval["records_sha256"] == manifest["records_sha256"]  # what the editor approved stays
-    assert "所有批次都已有 BLAKE3 校验值" in site.run("repin").stdout  # again: nothing to do
-    assert site.build().exit_code == 0
-    assert (site.path / "output" / "index.html").read_bytes() == page
-
-    # Dropping the BLAKE3 digest from the manifest falls back to sha256, which must still match.
-    (site.batches / approved / "records.jsonl").write_bytes(records + b"\n")
-    assert "已被篡改" in site.run("status").stdout
-    (site.batches / approved / "records.jsonl").write_bytes(records)
-    (site.batches / approved / "manifest.json").write_text(json.dumps({**manifest, "records_blake3": ""}), encoding="utf-8")
-    assert "已被篡改" not in site.run("status").stdout
-    assert site.build().exit_code == 0
-    (site.batches / approved / "records.jsonl").write_bytes(records.replace("罚款".encode(), "警告".encode(), 1))
-    assert "已被篡改" in site.run("status").stdout
-    result = site.build()
-    assert result.exit_code != 0 and approved in result.stderr
-
-
-def test_an_approved_batch_whose_records_are_gone_is_tampered(site, department_csv):
-    batch = site.stage_and_approve(department_csv, "penalty")
-    _edit_pins(site.batches / batch, records_blake3=None, records_sha256="")  # every pin emptied, as a hand edit could
-    (site.batches / batch / "records.jsonl").unlink()
-    assert "已被篡改" in site.run("status").stdout
-    result = site.build()
-    assert result.exit_code != 0 and batch in result.stderr and "Traceback" not in result.stderr
-
-
-def test_a_new_batch_without_its_blake3_in_the_manifest_is_tampered(site, department_csv):
-    """Its approvals pin only BLAKE3: removing that from the manifest cannot turn the check off."""
-    batch = site.stage_and_approve(department_csv, "penalty")
+def test_repin_adds_blake3_to_a_staged_batch_from_before_it(site, department_csv):
+    batch = site.ingest(department_csv, "penalty").batch_id
     path = site.batches / batch / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps({k: v for k, v in manifest.items() if k != "records_blake3"}), encoding="utf-8")
-    assert "已被篡改" in site.run("status").stdout
-    result = site.build()
-    assert result.exit_code != 0 and batch in result.stderr
+    refused = site.run("approve", batch, "--editor", "测试编辑甲")
+    assert refused.exit_code == 2 and "disclose repin" in refused.stderr
+    result = site.run("repin")
+    assert result.exit_code == 0 and f"批次 {batch} 已加记 BLAKE3 校验值" in result.stdout
+    assert json.loads(path.read_text(encoding="utf-8"))["records_blake3"] == manifest["records_blake3"]
+    assert "所有批次都已有 BLAKE3 校验值" in site.run("repin").stdout
+    assert site.run("approve", batch, "--editor", "测试编辑甲").exit_code == 0
 
 
 def test_repin_refuses_a_tampered_batch_and_leaves_it_as_it_is(site, department_csv):
-    batch = site.stage_and_approve(department_csv, "penalty")
-    _as_before_blake3(site.batches / batch)
+    batch = site.ingest(department_csv, "penalty").batch_id
+    _legacy_approval(site, batch, blake3_pin=False)
     records = site.batches / batch / "records.jsonl"
     records.write_bytes(records.read_bytes() + b"\n")
     before = {p.name: p.read_bytes() for p in (site.batches / batch).iterdir()}

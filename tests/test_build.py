@@ -19,7 +19,7 @@ from generator.checkdigits import find_full_rids
 from generator.demo import FORMULA, HOSTILE_IMG
 
 from .conftest import KINDS, TODAY
-from .sitecheck import all_files_text, crawl, parse, read_csv, tree_digest
+from .sitecheck import all_files_text, approved_batches, crawl, parse, read_csv, tree_digest
 
 def published_records(site) -> dict[str, list[dict]]:
     """Records that must be on the site, from the batch files and the rules, computed independently."""
@@ -30,9 +30,8 @@ def published_records(site) -> dict[str, list[dict]]:
 
     today = dt.date.fromisoformat(TODAY)
     latest, withdrawn = {}, set()
-    for batch in sorted(site.batches.iterdir()):
-        if not (batch / "approval.json").exists():
-            continue
+    for batch_id, _at in approved_batches(site.batches):
+        batch = site.batches / batch_id
         for line in (batch / "records.jsonl").read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if batch.name.startswith("withdrawal-"):

@@ -18,7 +18,7 @@ from generator.stats import months_back, working_days
 from generator.workdays import working_days_between
 
 from .conftest import TODAY
-from .sitecheck import read_csv
+from .sitecheck import approved_batches, read_csv
 from .test_build import published_records
 
 CFG = Config()
@@ -26,13 +26,9 @@ CFG = Config()
 
 def approved_versions(site) -> dict[str, tuple[str, dict, str]]:
     """id → (kind, record, first approval date) over approved batches, in approval order."""
-    batches = []
-    for batch in site.batches.iterdir():
-        approval = batch / "approval.json"
-        if approval.exists() and not batch.name.startswith("withdrawal-"):
-            batches.append((json.loads(approval.read_text(encoding="utf-8"))["approvals"][0]["approved_at"], batch))
+    batches = [(at, site.batches / batch_id) for batch_id, at in approved_batches(site.batches) if not batch_id.startswith("withdrawal-")]
     result: dict[str, tuple[str, dict, str]] = {}
-    for approved_at, batch in sorted(batches, key=lambda pair: (pair[0], pair[1].name)):
+    for approved_at, batch in batches:  # in publication-log order
         for line in (batch / "records.jsonl").read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             first = result[record["id"]][2] if record["id"] in result else approved_at[:10]

@@ -93,6 +93,8 @@ def pass_site(func: Callable[..., Any]) -> Callable[..., Any]:
 
     return wrapper
 
+key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                          help="The signing editor's private key file (default: NAME in $DISCLOSE_KEY_DIR or ~/.config/disclose/keys).")
 today_option = click.option("--today", metavar="YYYY-MM-DD", help="The clock: the day to act as (default: today in Asia/Shanghai).")
 
 
@@ -112,4 +114,4 @@ def main() -> None:
 
 
 # Each sub-command lives in its own module and registers itself on ``cli``.
-from . import approve, build, ingest, repin, review, serve, status, verify, withdraw  # noqa: E402,F401
+from . import approve, build, editor, ingest, log, migrate, repin, review, serve, status, verify, withdraw  # noqa: E402,F401

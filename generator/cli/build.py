@@ -16,9 +16,11 @@ from . import Site, cli, handle_errors, pass_site, today_option
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True,
               help="Output folder; updated only when the build succeeds.")
 @click.option("--full", is_flag=True, help="Render every page and swap in a new folder, ignoring the last build's page keys.")
+@click.option("--published-head", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The deployed site's log-head.json: refuse a publication log that does not extend it (rollback protection).")
 @pass_site
 @handle_errors
-def build(site: Site, today: str | None, output: Path, full: bool) -> None:
+def build(site: Site, today: str | None, output: Path, full: bool, published_head: Path | None) -> None:
     """Build the site from approved, untampered, in-period batches (a Pelican build).
 
     After a first build only pages whose inputs changed are rendered and moved into place;
@@ -29,7 +31,7 @@ def build(site: Site, today: str | None, output: Path, full: bool) -> None:
 
     day = site.today(today)
     started = time.monotonic()
-    total = run_build(site.root, site.cfg, day, output, full=full)
+    total = run_build(site.root, site.cfg, day, output, full=full, published_head=published_head)
     how = "全量"
     applied = build_module.last_apply
     if applied is not None:
