@@ -136,7 +136,7 @@ def refresh_site(path: Path, keep_output: bool = False) -> Path:
         shutil.rmtree(path / "theme", ignore_errors=True)
         shutil.copytree(REPO / "theme", path / "theme")
         return path
-    for name in ("output", "theme", "content/pages", ".cache"):
+    for name in ("output", "theme", "content/pages", ".cache", ".verify"):
         remove_tree(path / name)
     (path / ".output.disclose-manifest").unlink(missing_ok=True)
     for leftover in path.glob(".output.*"):  # an interrupted earlier run's temporary folders

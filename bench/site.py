@@ -126,7 +126,7 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
     return results
 
 
-def incremental_steps(site: Path, records: int, results: dict) -> None:
+def incremental_steps(site: Path, records: int, results: dict, verify: bool = False) -> None:
     """The nightly cases of issue 5 on top of the full build: nothing changed; one new batch of
     5,000 recent penalties; one withdrawal. Each is ``disclose build`` updating ``output`` in
     place. The batches it adds are removed again and the publication log is put back, so a kept
@@ -140,6 +140,8 @@ def incremental_steps(site: Path, records: int, results: dict) -> None:
         out = stage(label, [DISCLOSE, "build", "--today", TODAY.isoformat()], site, steps)
         steps[label]["summary"] = out.strip().splitlines()[-1]
         print("  " + steps[label]["summary"], file=sys.stderr)
+        if verify:
+            stage(f"verify after {label}", [DISCLOSE, "verify", "output", "--today", TODAY.isoformat()], site, steps)
 
     try:
         build("no change")
@@ -158,6 +160,11 @@ def incremental_steps(site: Path, records: int, results: dict) -> None:
         added.append(out.strip().splitlines()[-1].removeprefix("batch: "))
         stage("approve the withdrawal", [DISCLOSE, "approve", added[-1], "--editor", "基准测试"], site, steps)
         build("one withdrawal")
+        if verify:  # the urgent-withdrawal pipeline: build + verify + deploy to a folder target
+            stage("deploy after one withdrawal", [str(REPO / ".ci" / "deploy"), "output"], site, steps)
+            steps["urgent withdrawal pipeline"] = {"seconds": round(sum(
+                steps[label]["seconds"] for label in ("one withdrawal", "verify after one withdrawal", "deploy after one withdrawal")), 1)}
+            print(f"  urgent withdrawal pipeline: {steps['urgent withdrawal pipeline']['seconds']} s", file=sys.stderr)
     finally:
         for batch in added:
             shutil.rmtree(site / "content" / "batches" / batch, ignore_errors=True)
@@ -208,6 +215,9 @@ def main() -> None:
                         help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)")
     parser.add_argument("--incremental", action="store_true",
                         help="after the full build, time incremental builds: no change, a new batch of 5,000 records, one withdrawal")
+    parser.add_argument("--verify", action="store_true",
+                        help="time `disclose verify --full` (cold) after the full build, a first deploy to a folder, and with --incremental "
+                             "a warm verify after each incremental build and the urgent-withdrawal pipeline (build + verify + deploy)")
     parser.add_argument("--reuse-output", action="store_true",
                         help="with --reuse --incremental: keep the kept site's last output and time only the incremental builds")
     args = parser.parse_args()
@@ -229,8 +239,10 @@ def main() -> None:
         out = stage(f"ingest {kind}", [DISCLOSE, "ingest", str(path), "--kind", kind, "--today", TODAY.isoformat()], site, results)
         batch = out.strip().splitlines()[-1].removeprefix("batch: ")
         stage(f"approve {kind}", [DISCLOSE, "approve", batch, "--editor", "基准测试"], site, results)
+    if args.verify:
+        os.environ["DEPLOY_TARGET"] = f"dir:{site / 'deployed'}"
     if args.reuse_output and args.incremental:
-        incremental_steps(site, args.records, results)
+        incremental_steps(site, args.records, results, args.verify)
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
     build_out = stage("build", [DISCLOSE, "build", "--today", TODAY.isoformat()], site, results)
@@ -241,8 +253,11 @@ def main() -> None:
     search_count, search_size = tree_size(site / "output" / "search")
     results["search_index"] = {"files": search_count, "mib": round(search_size / 2**20, 1)}
     print(f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, {search_size / 2**20:.1f} MiB)", file=sys.stderr)
+    if args.verify:
+        stage("verify --full (cold)", [DISCLOSE, "verify", "output", "--today", TODAY.isoformat(), "--full"], site, results)
+        stage("deploy (first, to a folder)", [str(REPO / ".ci" / "deploy"), "output"], site, results)
     if args.incremental:
-        incremental_steps(site, args.records, results)
+        incremental_steps(site, args.records, results, args.verify)
     queries = measure_queries(site / "output", pick_queries(site / "output", args.queries)) if args.queries else []
     results["queries"] = queries
     results["query_summary"] = queries and {

@@ -63,7 +63,8 @@ def swap_in(new: Path, target: Path) -> None:
         incremental.free_detached(leftovers)
 
 
-def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False) -> dict:
+def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False,
+                     report: bool = True) -> dict:
     from pelican.settings import read_settings
 
     return read_settings(str(root / SETTINGS_FILE), override={
@@ -74,7 +75,7 @@ def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | 
         "PLUGIN_PATHS": [str(root)],
         "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
         "DISCLOSE_FULL": full,
-        "DISCLOSE_BUILD_REPORT": True,  # prepare the build report while the page workers finish
+        "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
     })
 
 
@@ -100,7 +101,7 @@ def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None =
 
 
 def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False,
-          published_head: Path | None = None) -> int:
+          published_head: Path | None = None, report: bool = True) -> int:
     """Build the site for ``today`` into ``output``; return the number of published records.
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
@@ -126,7 +127,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
     try:
-        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full)
+        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full, report)
         if quiet:
             logging.getLogger("pelican").setLevel(logging.WARNING)
             from pelican.log import console
@@ -166,7 +167,8 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
 
     assert plugin.last_state is not None
     try:
-        write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
+        if report:
+            write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
     finally:
         if last_apply is not None and last_apply.trash is not None:
             last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report

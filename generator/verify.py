@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import posixpath
 import re
+import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlsplit
 
+from . import proof
 from .batches import BatchStore
+from .errors import DiscloseError
 from .ledger import HEAD_FILE, read_head
 from .signing import DEMO_FINGERPRINTS, fingerprint
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
@@ -74,7 +77,10 @@ class Report:
 
 
 def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: int | None = None,
-                allow_demo_key: bool = False) -> Report:
+                allow_demo_key: bool = False, full: bool = False) -> Report:
+    """Check ``output`` for ``today``: the publication log and the batches, the content proof against
+    a shadow build (:mod:`generator.proof`; ``full``: a cold proof that trusts no earlier verify),
+    the publication rules, full ID numbers and links in every file that changed since it was proved."""
     report = Report()
     store = BatchStore(root, cfg)
     publication = store.publication()
@@ -86,19 +92,52 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
     head = read_head(output / HEAD_FILE)
     if head != publication.ledger.head:
         report.add("发布日志头", f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）")
+    proved = _prove(report, root, cfg, output, today, full and not publication.problems, workers)
     state = compute_state(store, cfg, today, strict=False)
     report.records = state.total
-    files = _list_files(output)
+    files = set(proved.live.files) if proved is not None else _list_files(output)
     report.files = len(files)
     for required in ("index.html", "404.html", "robots.txt", "sitemap.xml", "search/manifest.json"):
         if required not in files:
             report.add("缺少文件", required)
+    changed = set(proved.todo) if proved is not None and not full else files
     _check_pages(report, state, files)
-    _check_search(report, state, output, files)
-    _check_downloads(report, state, output, files)
+    if any(_SEARCH_DOCS.match(f) for f in changed):
+        _check_search(report, state, output, files)
+    if any(f.startswith("downloads/") for f in changed):
+        _check_downloads(report, state, output, files)
     _check_xml(report, output, files, cfg)
-    _scan_contents(report, output, files, workers)
+    equal = _scan_contents(report, output, sorted(changed), files, workers,
+                           proof.shadow_path(root) if proved is not None else None)
+    if proved is not None:
+        index = dict(proved.confirmed)
+        proof.record(index, proved, equal)
+        proof.save_index(root, index)
     return report
+
+
+def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date, full: bool,
+           workers: int | None) -> "proof.Plan | None":
+    """Bring the shadow up to date and plan what to compare; None (and a finding) when it cannot be built."""
+    index = None if full else proof.load_index(root)
+    for attempt in (0, 1):
+        started = time.time_ns()
+        try:
+            proof.build_shadow(root, cfg, today, full=index is None)
+        except DiscloseError as exc:
+            report.add("核验副本", f"无法从批次生成核验副本：{exc}")
+            return None
+        planned = proof.plan(root, output, started, index or {})
+        if not planned.untrusted or index is None:
+            break
+        index = None  # a shadow file changed behind our back: build the shadow again from scratch
+    for path in planned.missing:
+        report.add("缺少文件", f"{path}（按已审核的批次应当存在）")
+    for path in planned.extra:
+        report.add("多余的文件", f"{path}（不是由已审核的批次生成的）")
+    for path in planned.live.odd:
+        report.add("非普通文件", f"{path}（符号链接或特殊文件不应出现在网站中）")
+    return planned
 
 
 # -- inventory -------------------------------------------------------------------------------
@@ -206,25 +245,31 @@ def _site_path(url: str) -> str | None:
 _FILES: set[str] = set()  # shared with forked workers
 
 
-def _scan_contents(report: Report, output: Path, files: set[str], workers: int | None) -> None:
+def _scan_contents(report: Report, output: Path, names: list[str], files: set[str], workers: int | None,
+                   shadow: Path | None) -> list[str]:
+    """Compare ``names`` with the shadow (when given) and scan the text ones for full ID numbers and
+    broken links, in worker processes; return the names found equal to the shadow and clean."""
     global _FILES
     _FILES = files
-    names = sorted(f for f in files if posixpath.splitext(f)[1] in TEXT_SUFFIXES)
-    chunks = [(str(output), names[i : i + 2_000]) for i in range(0, len(names), 2_000)]
+    chunks = [(str(output), str(shadow) if shadow else "", names[i : i + 2_000]) for i in range(0, len(names), 2_000)]
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(names) > 5_000 and "fork" in multiprocessing.get_all_start_methods():
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results: Iterable = list(pool.map(_scan_chunk, chunks))
     else:
         results = [_scan_chunk(chunk) for chunk in chunks]
-    for found in results:
+    equal: list[str] = []
+    for found, clean in results:
         for check, line in found:
             report.add(check, line)
+        equal += clean
+    return equal
 
 
-def _scan_chunk(task: tuple[str, list[str]]) -> list[tuple[str, str]]:
-    base, names = task
+def _scan_chunk(task: tuple[str, str, list[str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    base, shadow, names = task
     found: list[tuple[str, str]] = []
+    clean: list[str] = []
     resolved: dict[tuple[str, bytes], str | None] = {}
     for name in names:
         try:
@@ -232,18 +277,39 @@ def _scan_chunk(task: tuple[str, list[str]]) -> list[tuple[str, str]]:
         except OSError as exc:
             found.append(("无法读取", f"{name}：{exc.strerror}"))
             continue
-        for number in _full_ids(raw):
-            found.append(("完整身份证号码", f"{name}：{mask_id(number)}"))  # the report is not a leak either
-        if name.endswith(".html"):
-            folder = posixpath.dirname(name)
-            for link in set(_LINK.findall(raw)):
-                key = (folder, link)
-                if key not in resolved:
-                    resolved[key] = _link_target(folder, link)
-                target = resolved[key]
-                if target is not None and target not in _FILES and posixpath.join(target, "index.html") not in _FILES:
-                    found.append(("失效链接", f"{name} → {link.decode('utf-8', 'replace')}"))
-    return found
+        before = len(found)
+        if shadow:
+            try:
+                expected = Path(shadow, name).read_bytes()
+            except OSError:
+                expected = None
+            if raw != expected:
+                found.append(("内容与已审核的批次不符", f"{name}（{_first_difference(raw, expected)}）"))
+        if posixpath.splitext(name)[1] in TEXT_SUFFIXES:
+            for number in _full_ids(raw):
+                found.append(("完整身份证号码", f"{name}：{mask_id(number)}"))  # the report is not a leak either
+            if name.endswith(".html"):
+                folder = posixpath.dirname(name)
+                for link in set(_LINK.findall(raw)):
+                    key = (folder, link)
+                    if key not in resolved:
+                        resolved[key] = _link_target(folder, link)
+                    target = resolved[key]
+                    if target is not None and target not in _FILES and posixpath.join(target, "index.html") not in _FILES:
+                        found.append(("失效链接", f"{name} → {link.decode('utf-8', 'replace')}"))
+        if shadow and len(found) == before:
+            clean.append(name)
+    return found, clean
+
+
+def _first_difference(raw: bytes, expected: bytes | None) -> str:
+    """Where a file first differs from what the batches give, as a reader would see it (never a number)."""
+    if expected is None:
+        return "核验副本中没有这个文件"
+    at = next((i for i, (a, b) in enumerate(zip(raw, expected)) if a != b), min(len(raw), len(expected)))
+    context = raw[max(0, at - 24):at + 24].decode("utf-8", "ignore")
+    context = re.sub(r"[0-9０-９]{6,}", lambda m: m.group()[:2] + "*" * (len(m.group()) - 4) + m.group()[-2:], context)
+    return f"第 {at + 1} 字节起不同，附近内容：{context!r}"
 
 
 def _full_ids(raw: bytes) -> list[str]:

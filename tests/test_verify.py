@@ -56,7 +56,9 @@ def test_a_number_with_a_wrong_check_digit_is_not_an_id(built, copy_of_site):
     wrong = full_id()[:17] + ("0" if full_id()[17] != "0" else "1")
     page = next((copy_of_site / "records" / "license").rglob("*.html"))
     page.write_text(page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{wrong} "), encoding="utf-8")
-    assert verify(built, copy_of_site).exit_code == 0
+    result = verify(built, copy_of_site)
+    findings = [line.split("：")[0] for line in result.stdout.splitlines()]
+    assert findings == ["内容与已审核的批次不符"]  # an edit, but not an ID number
 
 
 def test_a_full_width_id_number_in_a_download_is_found(built, copy_of_site):
@@ -118,3 +120,93 @@ def test_a_missing_output_folder_is_a_user_error(built, tmp_path):
     result = verify(built, tmp_path / "nothing-here")
     assert result.exit_code == 2
     assert result.stderr.startswith("错误：找不到要核验的网站目录")
+
+
+# -- the content proof: any one-character edit, in any kind of file ------------------------------------
+
+EDITS = {  # what a reader or a machine reads, and one character of it changed
+    "record page": ("records/penalty/*/*.html", "罚款"),
+    "archive": ("entities/*/*.html", "行政处罚"),
+    "list page": ("kinds/penalty/index.html", "盐"),
+    "home page": ("index.html", "信用"),
+    "download CSV row": ("downloads/penalty.csv", "盐"),
+    "download JSON row": ("downloads/license.json", "许可"),
+    "search shard": ("search/*/shards/*.json", '"'),
+    "search display entry": ("search/*/docs/*.json", "盐"),
+    "feed entry": ("feeds/*.xml", "盐"),
+    "statistics figure": ("stats/*.html", "条"),
+    "statistics CSV": ("stats/*.csv", "1"),
+    "sitemap": ("sitemap.xml", "records"),
+}
+
+
+def _one_character_edit(path: Path, needle: str) -> None:
+    text = path.read_text(encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
+    at = text.index(needle, len(text) // 3) if needle in text[len(text) // 3:] else text.index(needle)
+    replacement = "9" if needle[0] == "1" else ("'" if needle[0] == '"' else "监" if needle[0] != "监" else "盐")
+    edited = text[:at] + replacement + text[at + 1:]
+    path.write_bytes(edited.encode("utf-8-sig" if path.suffix == ".csv" and text.startswith("\ufeff") else "utf-8"))
+
+
+@pytest.mark.parametrize("what", sorted(EDITS))
+def test_verify_reports_a_one_character_edit_in_every_kind_of_file(built, copy_of_site, what):
+    pattern, needle = EDITS[what]
+    candidates = sorted(p for p in copy_of_site.glob(pattern) if needle in p.read_text(encoding="utf-8", errors="ignore"))
+    assert candidates, pattern
+    page = candidates[0]
+    _one_character_edit(page, needle)
+    result = verify(built, copy_of_site)
+    assert result.exit_code == 1
+    name = page.relative_to(copy_of_site).as_posix()
+    assert f"内容与已审核的批次不符：{name}" in result.stdout, result.stdout
+
+
+def test_a_hand_edit_survives_no_nightly_verify(site, messy):
+    """The attack: a record page edited by hand is kept by the next incremental build, and a
+    verify with a warm index (which reads only what changed) still reports it; the edit that was
+    made after a verify proved the file is seen by its ctime."""
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    first = site.run("verify", "output", "--today", TODAY)
+    assert first.exit_code == 0, first.stdout + first.stderr
+    page = next(p for p in sorted((site.path / "output" / "records" / "penalty").rglob("*.html")) if "罚款" in p.read_text(encoding="utf-8"))
+    page.write_text(page.read_text(encoding="utf-8").replace("罚款", "罚没", 1), encoding="utf-8")
+    assert site.build().exit_code == 0  # incremental: the page's inputs did not change
+    result = site.run("verify", "output", "--today", TODAY)
+    assert result.exit_code == 1 and page.name in result.stdout
+    assert site.run("build", "--today", TODAY, "--full").exit_code == 0
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+
+
+def test_a_shadow_copy_edited_like_the_site_is_not_trusted(site, messy):
+    """Editing the same page in output/ and in verify's own shadow copy: the shadow file changed
+    although no verify wrote it, so verify builds the shadow again from the batches."""
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+    name = next(p for p in sorted((site.path / "output" / "records").rglob("*.html"))).relative_to(site.path / "output")
+    for tree in (site.path / "output", site.path / ".verify" / "shadow"):
+        path = tree / name
+        path.write_text(path.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8")
+    result = site.run("verify", "output", "--today", TODAY)
+    assert result.exit_code == 1 and name.as_posix() in result.stdout
+
+
+def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
+    from generator import proof
+    from generator.settings import load_config
+    from generator.verify import verify_site
+    import datetime as dt
+
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    cfg, day, out = load_config(site.path), dt.date.fromisoformat(TODAY), site.path / "output"
+    monkeypatch.setattr(proof, "_RACY_NS", 0)  # the files were all written in the last seconds
+    assert verify_site(site.path, cfg, out, day).ok
+    index = proof.load_index(site.path)
+    assert index and len(index) == len(proof.walk(out).files)  # every file proved and remembered
+    planned = proof.plan(site.path, out, 0, index)
+    assert planned.todo == [] and not planned.untrusted
+    page = next(iter(sorted((out / "records").rglob("*.html"))))
+    page.write_bytes(page.read_bytes())  # same bytes, new ctime: read again, found equal
+    assert proof.plan(site.path, out, 0, index).todo == [page.relative_to(out).as_posix()]

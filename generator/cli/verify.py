@@ -16,9 +16,10 @@ from . import Site, cli, handle_errors, pass_site, today_option
 @click.argument("output_dir", type=click.Path(path_type=Path), default=Path("output"))
 @today_option
 @click.option("--demo", is_flag=True, help="Accept a site that trusts the demo-only signing key (the demo site and its tests).")
+@click.option("--full", is_flag=True, help="A cold check: build the shadow copy from scratch and read every file, trusting no earlier verify.")
 @pass_site
 @handle_errors
-def verify(site: Site, output_dir: Path, today: str | None, demo: bool) -> None:
+def verify(site: Site, output_dir: Path, today: str | None, demo: bool, full: bool) -> None:
     """Check a built site independently: exactly the published records (pages, archives, search,
     downloads), no full ID number in any file, no broken internal link, well-formed sitemap and
     feeds. Each finding is one line; exit 1 on any finding.
@@ -32,7 +33,7 @@ def verify(site: Site, output_dir: Path, today: str | None, demo: bool) -> None:
         raise UserError(f"找不到要核验的网站目录：{output_dir}（先运行 disclose build）")
     day = site.today(today)
     started = time.monotonic()
-    report = verify_site(site.root, site.cfg, output, day, allow_demo_key=demo)
+    report = verify_site(site.root, site.cfg, output, day, allow_demo_key=demo, full=full)
     for line in report.lines():
         click.echo(line)
     if not report.ok:
