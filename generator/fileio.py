@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 
 def dumps_line(obj: Any) -> str:
@@ -35,3 +35,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def iter_tree(folder: Path, skip_top: Iterable[str] = ()) -> Iterator[tuple[str, os.DirEntry]]:
+    """(relative POSIX path, entry) of everything under ``folder`` that is not a directory, in no
+    particular order; symbolic links are not followed; top-level folders in ``skip_top`` are skipped."""
+    skip = set(skip_top)
+    stack = [("", str(folder))]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and entry.name in skip):
+                        stack.append((rel + "/", entry.path))
+                else:
+                    yield rel, entry

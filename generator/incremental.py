@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .batches import atomic_write_bytes
+from .fileio import iter_tree
 
 log = logging.getLogger(__name__)
 
@@ -288,21 +289,7 @@ def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = 
 def walk_files(folder: Path, skip_top: Iterable[str] = ()) -> list[str]:
     """Relative POSIX paths of every file under ``folder``, sorted; top-level folders in
     ``skip_top`` are not entered (their files are all keyed)."""
-    skip = set(skip_top)
-    found: list[str] = []
-    stack = [("", str(folder))]
-    while stack:
-        prefix, path = stack.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if not (prefix == "" and entry.name in skip):
-                        stack.append((rel + "/", entry.path))
-                else:
-                    found.append(rel)
-    found.sort()
-    return found
+    return sorted(rel for rel, _entry in iter_tree(folder, skip_top))
 
 
 class Trash:

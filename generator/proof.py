@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .fileio import iter_tree
 from .settings import Config
 
 SHADOW_DIR = ".verify"  # under the site root, beside output/; never deployed (git-ignored)
@@ -54,21 +55,13 @@ def stamp_of(st: os.stat_result) -> Stamp:
 
 def walk(folder: Path) -> Tree:
     tree = Tree()
-    stack = [("", str(folder))]
-    while stack:
-        prefix, path = stack.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                name = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((name + "/", entry.path))
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode):
-                    tree.files[name] = stamp_of(st)
-                    tree.ctimes[name] = st.st_ctime_ns
-                else:
-                    tree.odd.append(name)
+    for name, entry in iter_tree(folder):
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode):
+            tree.files[name] = stamp_of(st)
+            tree.ctimes[name] = st.st_ctime_ns
+        else:
+            tree.odd.append(name)
     return tree
 
 
