@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import stat
 import time
 from dataclasses import dataclass, field
@@ -98,11 +97,9 @@ def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> None:
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``)."""
     from .build import build
 
-    shadow = shadow_path(root)
-    if full:
-        shutil.rmtree(shadow, ignore_errors=True)
-        (shadow.parent / f".{shadow.name}.disclose-manifest").unlink(missing_ok=True)
-    build(root, cfg, today, shadow, full=full, report=False)
+    # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
+    # is freed by a detached process, as a clean build frees an old site.
+    build(root, cfg, today, shadow_path(root), full=full, report=False)
 
 
 @dataclass

@@ -47,10 +47,14 @@ from .sitemodel import build_entities, entity_url, record_url
 
 MAX_LINES_PER_CHECK = 50  # a systematic fault would otherwise print a million lines
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".xml", ".txt", ".js", ".css", ".svg", ".md"}
-_RID_BYTES = re.compile(rb"(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])")
 _FULL_WIDTH_DIGIT = re.compile(rb"\xef\xbc[\x90-\x99]")  # ０–９ in UTF-8; full-width punctuation is on every page
 _SEARCH_DOCS = re.compile(r"search/[^/]+/docs/[^/]+\.json$")  # display buckets of every segment
-_LINK = re.compile(rb'\s(?:href|src)="([^"]*)"')
+_HREF = re.compile(rb'href="([^"]*)"')
+_SRC = re.compile(rb'src="([^"]*)"')
+# A segment's term lists: tokens cut from longer identifiers (an 18-character prefix of a
+# 20-digit 承诺编码 can pass the ID check digit). Everything they index is shown in the segment's
+# display buckets and on the pages, which are scanned: an ID number there would be found there.
+_TERM_LISTS = re.compile(r"search/[^/]+/(?:manifest\.json|shards/)")
 
 
 @dataclass
@@ -286,11 +290,11 @@ def _scan_chunk(task: tuple[str, str, list[str]]) -> tuple[list[tuple[str, str]]
             if raw != expected:
                 found.append(("内容与已审核的批次不符", f"{name}（{_first_difference(raw, expected)}）"))
         if posixpath.splitext(name)[1] in TEXT_SUFFIXES:
-            for number in _full_ids(raw):
+            for number in [] if _TERM_LISTS.match(name) else _full_ids(raw):
                 found.append(("完整身份证号码", f"{name}：{mask_id(number)}"))  # the report is not a leak either
             if name.endswith(".html"):
                 folder = posixpath.dirname(name)
-                for link in set(_LINK.findall(raw)):
+                for link in _links(raw):
                     key = (folder, link)
                     if key not in resolved:
                         resolved[key] = _link_target(folder, link)
@@ -312,13 +316,44 @@ def _first_difference(raw: bytes, expected: bytes | None) -> str:
     return f"第 {at + 1} 字节起不同，附近内容：{context!r}"
 
 
+# Every ASCII digit → "0", X and x → "X", every other byte → " ". In the translated bytes a pattern
+# that starts with 17 literal zeros finds each maximal run of digits by a fast literal search:
+# ~20× faster than the ID pattern (with its look-behind) over the original bytes.
+_DIGIT_CLASSES = bytes(48 if 48 <= i <= 57 else 88 if i in (88, 120) else 32 for i in range(256))
+_DIGIT_RUN = re.compile(rb"00000000000000000(0*)(X?)")
+
+
+def _id_candidates(raw: bytes) -> list[str]:
+    """What ``(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])`` finds in ``raw``: 18 digits, or 17 and an X,
+    with no digit on either side."""
+    classes = raw.translate(_DIGIT_CLASSES)
+    found = []
+    for m in _DIGIT_RUN.finditer(classes):
+        digits = 17 + len(m.group(1))
+        end = m.start() + (18 if digits == 18 else 18 if digits == 17 and m.group(2) else 0)
+        if end and classes[end:end + 1] != b"0":
+            found.append(raw[m.start():end].decode("ascii"))
+    return found
+
+
 def _full_ids(raw: bytes) -> list[str]:
     """Valid 18-digit resident IDs in a file's bytes (full-width digits too)."""
-    hits = [m.decode("ascii").upper() for m in _RID_BYTES.findall(raw)]
+    hits = [m.upper() for m in _id_candidates(raw)]
     if _FULL_WIDTH_DIGIT.search(raw):
         text = raw.decode("utf-8", errors="replace").translate(FULL_WIDTH_DIGITS)
         hits += [m.upper() for m in re.findall(r"(?<!\d)(\d{17}[\dXx])(?!\d)", text)]
     return sorted({h for h in hits if is_valid_rid(h)})
+
+
+def _links(raw: bytes) -> set[bytes]:
+    """The values of ``href``/``src`` attributes (after white space) of an HTML file; two searches
+    for a literal prefix are ~4× faster than one pattern with an alternation."""
+    found = set()
+    for pattern in (_HREF, _SRC):
+        for match in pattern.finditer(raw):
+            if match.start() > 0 and raw[match.start() - 1] in b" \t\n\r\f":
+                found.add(match.group(1))
+    return found
 
 
 def _link_target(folder: str, link: bytes) -> str | None:

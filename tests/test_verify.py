@@ -7,8 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.checkdigits import rid_check_char
+from generator.verify import _id_candidates
 
 from .conftest import TODAY, run_console
 
@@ -210,3 +213,13 @@ def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     page = next(iter(sorted((out / "records").rglob("*.html"))))
     page.write_bytes(page.read_bytes())  # same bytes, new ctime: read again, found equal
     assert proof.plan(site.path, out, 0, index).todo == [page.relative_to(out).as_posix()]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"0", b"1", b"9", b"X", b"x", b" ", b"a", b"\xef\xbc\x91", b"11111111111111111"]), max_size=40))
+def test_the_fast_id_scan_finds_what_the_id_pattern_finds(parts):
+    import re
+
+    raw = b"".join(parts)
+    pattern = re.compile(rb"(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])")
+    assert _id_candidates(raw) == [m.decode() for m in pattern.findall(raw)]
