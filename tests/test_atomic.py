@@ -4,7 +4,7 @@ The apply of an incremental build is killed (``SIGKILL``, by ``DISCLOSE_FAULT_AF
 of its file operations in turn, and so is the recovery itself; the next build's recovery must
 leave the output byte for byte the old site (or the new one, once the apply committed), and the
 build after it the new one, with no folder of the killed builds left. The clean build's swap is
-killed between its renames.
+killed between its renames, and killed ingests' staging folders are removed.
 """
 
 from __future__ import annotations
@@ -335,3 +335,21 @@ def test_a_clean_build_killed_in_its_swap_leaves_the_old_site_or_the_new(tmp_pat
     assert snapshot(site.path / "live") == before
     assert build(site).returncode == 0 and snapshot(site.path / "live") == new
     assert leftovers(site.path, "live") == []
+
+
+def test_killed_ingests_staging_folders_are_removed_by_the_next_ingest_or_build(site: SiteRoot, department_csv: Path) -> None:
+    """A staging folder names its process: a dead one's, or one named before names carried a process
+    id, is removed; a running process's is kept."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name in (f".staging-{dead.pid}-x1", ".staging-ab12cd_e", f".staging-{os.getpid()}-busy"):
+        (site.batches / name).mkdir()
+        (site.batches / name / "records.jsonl.part").write_text("half a batch", encoding="utf-8")
+    result = console(site, "ingest", str(department_csv), "--kind", "penalty", "--today", TODAY)
+    assert result.returncode == 0, result.stderr
+    assert [p for p in site.batch_dirs() if p.startswith(".")] == [f".staging-{os.getpid()}-busy"]
+    (site.batches / f".staging-{dead.pid}-x2").mkdir()
+    assert console(site, "build", "--today", TODAY).returncode == 0
+    assert [p for p in site.batch_dirs() if p.startswith(".")] == [f".staging-{os.getpid()}-busy"]
+    ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".staging-*/" in ignored  # never committed by `git add content/batches` while an ingest runs
