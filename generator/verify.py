@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from .batches import BatchStore
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
+from .journal import journal_path
 from .masking import mask_id
 from .publication import State, compute_state, why_not_published
 from .settings import Config
@@ -73,6 +74,9 @@ class Report:
 
 def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: int | None = None) -> Report:
     report = Report()
+    unfinished = journal_path(output)
+    if unfinished.exists():  # a build killed (or still running) while it updated the folder
+        report.add("构建未完成", f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复")
     store = BatchStore(root, cfg)
     _, tampered = store.approved_in_order()
     for batch in tampered:
