@@ -240,7 +240,7 @@ class BatchStore:
 
     def new_staging_dir(self) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".staging-", dir=self.dir))
+        return Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.dir))  # see journal.abandoned
 
     def commit_staging(self, staging: Path, batch_id: str) -> bool:
         """Move a fully written staging folder into place; False if the batch already exists."""

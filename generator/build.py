@@ -3,6 +3,8 @@
 A failure at any point (tampered batch, template error, disk full) leaves the previous
 output exactly as it was: the new site is built beside it and only a complete one is
 swapped in (``renameat2(RENAME_EXCHANGE)`` where the kernel has it, else two renames).
+A build killed at any point leaves the old site or the new one: the next build first rolls
+back what it left unfinished and frees its folders (:func:`generator.journal.recover`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import incremental
+from . import incremental, journal
 from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
 from .ledger import HEAD_FILE, Ledger, read_head
@@ -44,7 +46,9 @@ def swap_in(new: Path, target: Path) -> None:
     freed by a detached ``rm -r`` (:func:`incremental.free_detached`), with any trash an
     interrupted build left: the new site is complete and live when this returns, and deleting
     the old one took longer than building it (65 s for the 182,000 files of a 10^5-record site,
-    on this project's VM) while nobody needs to wait for it."""
+    on this project's VM) while nobody needs to wait for it. Killed after the exchange, the old
+    site is left under the new one's building name, which the next build frees; the two renames
+    of the fallback are journaled (:func:`journal.swap`)."""
     leftovers = incremental.abandoned_trash(target)
     try:
         if target.exists():
@@ -53,10 +57,14 @@ def swap_in(new: Path, target: Path) -> None:
             trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-{os.getpid()}-", dir=target.parent))
             leftovers.append(trash)
             if _exchange(new, target):
+                journal.fault("swap", "exchanged")
                 os.rename(new, trash)  # the old site, now at `new` (onto the empty folder)
             else:
-                os.rename(target, trash)
-                os.rename(new, target)
+                with journal.swap(target, old=trash, new=new):  # no output folder between the two renames
+                    os.rename(target, trash)
+                    journal.fault("swap", "aside")
+                    os.rename(new, target)
+            journal.fault("swap", "done")
         else:
             os.rename(new, target)
     finally:
@@ -112,6 +120,9 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     last_apply = None
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
+    journal.recover(output)  # a killed build's unfinished apply rolled back, its folders freed
+    journal.remove_abandoned(root / cfg.BATCHES_DIR, ".staging-")  # a killed ingest's
+    journal.fault("build", "recovered")
     # Fail before touching anything if a batch was tampered with (checksums only: the plugin
     # computes the publication state itself, and does the same check again). The batches are
     # hashed on every core while Pelican is imported.
@@ -125,7 +136,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     rollback = rollback_problem(publication.ledger, output, published_head)
     refuse_problems(([rollback] if rollback else []) + publication.problems)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-{os.getpid()}-", dir=output.parent))
     try:
         settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full, report)
         if quiet:

@@ -18,9 +18,9 @@ home page, search manifest, sitemap), so an output replaced by another build, a 
 (theme, settings, generator code, library versions) or a missing manifest means a clean build; an
 output restored from a CI cache together with its manifest is still used.
 
-:func:`apply` removes the manifest before it touches the live folder and writes the new one last,
-so an apply that is interrupted leaves no manifest and the next build is a clean one: that is the
-journal.
+:func:`apply` writes its plan to a journal before it touches the live folder and keeps every file
+it replaces or deletes: the next build rolls a killed apply back (:mod:`generator.journal`), so the
+output is always the old site or the new one.
 """
 
 from __future__ import annotations
@@ -35,16 +35,19 @@ import logging
 import operator
 import os
 import pickle
+import posixpath
 import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from . import journal
 from .batches import atomic_write_bytes
 from .fileio import iter_tree
+from .journal import DELETE, NEW, REPLACE, fault
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +263,7 @@ def forget(output: Path) -> None:
     path = manifest_path(output)
     for pending in path.parent.glob(f"{glob.escape(path.name)}.new-*"):
         pid = pending.name.rsplit("-", 1)[-1]
-        if not (pid.isdigit() and int(pid) != os.getpid() and _running(int(pid))):
+        if not (pid.isdigit() and int(pid) != os.getpid() and journal.running(int(pid))):
             pending.unlink(missing_ok=True)
 
 
@@ -300,10 +303,11 @@ class Trash:
     (``python bench/files.py --replace``). So the old file is first
     kept alive by a hard link in a folder beside the output (never deployed), the new one then
     replaces it without freeing anything, and ``rm -r`` frees the old ones on the other core
-    while the build saves its manifest and writes its report. Readers still see the old file or
-    the new one, never none. Folders left by an interrupted build or by a clean build's detached
-    free (:func:`abandoned_trash`) are freed detached, not waited for: at 10^6 records an old
-    output takes minutes to delete."""
+    while the build writes its report. Readers still see the old file or the new one, never none.
+    Until the apply commits, the kept files are its undo copies: operation *i* of the journal
+    keeps its file as ``<folder>/<i>`` (:mod:`generator.journal`). Folders left by an interrupted
+    build or by a clean build's detached free (:func:`abandoned_trash`) are freed detached, not
+    waited for: at 10^6 records an old output takes minutes to delete."""
 
     def __init__(self, live: Path):
         self.abandoned = abandoned_trash(live)  # freed detached, not waited for (:func:`free_detached`)
@@ -312,28 +316,33 @@ class Trash:
         self.count = 0
         self.process: subprocess.Popen | None = None
 
-    def _next(self) -> str:
-        self.count += 1
-        return str(self.folder / str(self.count))
+    def _slot(self, number: int | None) -> str:
+        """Where operation ``number`` keeps its old file (the next free name without a number)."""
+        if number is None:
+            self.count += 1
+            number = -self.count
+        return str(self.folder / str(number))
 
-    def keep(self, path: Path) -> None:
-        """Hold on to ``path``'s current file before it is replaced (nothing on a file system
-        without hard links: the replace then frees it itself)."""
-        with contextlib.suppress(OSError):
-            os.link(path, self._next())
-
-    def take(self, path: Path) -> bool:
-        """Remove ``path`` from the live folder into the trash; False if it is not there.
-        Whatever happened to the trash folder, the page leaves the live folder."""
+    def _put(self, put: Callable[[str, str], None], path: Path, number: int | None) -> bool:
+        """``put(path, slot)``; False if ``path`` is not there. A trash folder removed under a
+        running build (by a temp cleaner) is made again."""
+        slot = self._slot(number)
         try:
-            os.rename(path, self._next())
-            return True
-        except OSError:
-            try:
-                path.unlink()
-                return True
-            except FileNotFoundError:
+            put(str(path), slot)
+        except FileNotFoundError:
+            if not os.path.lexists(path):
                 return False
+            self.folder.mkdir(exist_ok=True)
+            put(str(path), slot)
+        return True
+
+    def keep(self, path: Path, number: int | None = None) -> None:
+        """Hold on to ``path``'s current file before it is replaced: the apply's undo copy."""
+        self._put(_link_or_copy, path, number)
+
+    def take(self, path: Path, number: int | None = None) -> bool:
+        """Move ``path`` from the live folder into the trash; False if it is not there."""
+        return self._put(os.rename, path, number)
 
     def empty(self) -> None:
         """Start freeing the old files in another process (see :meth:`wait`)."""
@@ -346,16 +355,19 @@ class Trash:
             self.process = None
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
+
+
 def abandoned_trash(live: Path) -> list[Path]:
     """Trash folders beside ``live`` whose build is no longer running (interrupted while its old
     files were being freed). A folder's name carries its build's process id."""
-    found = []
-    for folder in sorted(live.parent.glob(f".{glob.escape(live.name)}.replaced-*")):
-        pid = folder.name.removeprefix(f".{live.name}.replaced-").split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
-            continue  # another build of this output, still at work
-        found.append(folder)
-    return found
+    return journal.abandoned(live.parent, f".{live.name}.replaced-")
 
 
 def free_detached(folders: list[Path]) -> subprocess.Popen | None:
@@ -390,16 +402,6 @@ def wait_detached() -> None:
 _DETACHED: list[subprocess.Popen] = []
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_empty(folder: Path) -> bool:
     """Whether ``folder`` has no entries, reading only its first ones (``Path.iterdir`` lists
     all of them: ~3 ms for a records folder of 1,400 pages, for each folder a withdrawal touches)."""
@@ -420,15 +422,24 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
 
     New and changed files go first and deletions last, so a page is never linked to one that is
     already gone. Each move is a ``rename`` within one file system, so a reader sees the old file
-    or the new one, never half of one. The old files are freed by :class:`Trash`.
+    or the new one, never half of one. The whole plan is journaled before the first change, and
+    :class:`Trash` keeps every old file until the journal is committed, after the new manifest:
+    a failure here puts the live folder back as it was, and a build killed here is rolled back by
+    the next one (:func:`journal.recover`). Then the old files are freed.
     """
     result = ApplyResult()
     removed = new.removed_since(old, record_url, entity_url)
-    forget(live)  # from here until the new manifest is in place: an interruption means the next build is clean
-    saver = _save_beside(new, staging, live)
-    saved = False
+    ops, folders = _plan(staging, live, removed, result)
+    trash = result.trash = Trash(live)
+    undo = journal.begin_apply(live, trash.folder, ops, folders, manifest_path(live))
+    fault("apply", "journal")
+    saver = None
     try:
-        _move(staging, live, removed, result)
+        forget(live)  # the old manifest is kept in the trash; code that reads no journal sees no manifest
+        fault("apply", "forget")
+        saver = _save_beside(new, staging, live)
+        _move(staging, live, ops, result)
+        saved = False
         if saver is not None:
             try:
                 saver.result()
@@ -438,13 +449,19 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
                 log.warning("manifest not written beside the moves (%s): saved after them", error)
                 _pending_manifest(live).unlink(missing_ok=True)
             saver = None
+        if not saved:
+            save(new, live)
+        fault("apply", "manifest")
+        undo.commit()
     except BaseException:
         if saver is not None:
             saver.kill()
             _pending_manifest(live).unlink(missing_ok=True)
+        undo.roll_back()
+        free_detached(trash.folders)
         raise
-    if not saved:
-        save(new, live)
+    fault("apply", "commit")
+    trash.empty()
     return result
 
 
@@ -474,31 +491,61 @@ def _save_beside(new: Manifest, staging: Path, live: Path) -> Any:
         return None
 
 
-def _move(staging: Path, live: Path, removed: list[str], result: ApplyResult) -> None:
-    trash = result.trash = Trash(live)
-    made: set[str] = set()
+def _plan(staging: Path, live: Path, removed: list[str],
+          result: ApplyResult) -> tuple[list[tuple[str, str]], list[str]]:
+    """The apply's operations in order, decided before any is done (the journal): each staged file
+    that differs from the live one replaces it (REPLACE) or is added (NEW), then each ``removed``
+    file goes (DELETE); and the folders the new files need, parents first."""
+    ops: list[tuple[str, str]] = []
+    folders: list[str] = []
+    seen: set[str] = set()
     for rel in walk_files(staging):
-        source, target = staging / rel, live / rel
-        exists = target.is_file()
-        if exists and filecmp.cmp(source, target, shallow=False):
-            result.unchanged += 1
-            continue
-        folder = target.parent
-        if not exists and str(folder) not in made:
-            folder.mkdir(parents=True, exist_ok=True)
-            made.add(str(folder))
-        if exists:
-            trash.keep(target)
-        os.replace(source, target)
-        result.written += 1
-    folders: set[Path] = set()
-    for rel in removed:
         target = live / rel
-        if trash.take(target):
-            result.deleted += 1
-            folders.add(target.parent)
-    trash.empty()
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if target.is_file():
+            if filecmp.cmp(staging / rel, target, shallow=False):
+                result.unchanged += 1
+            else:
+                ops.append((REPLACE, rel))
+            continue
+        ops.append((NEW, rel))
+        missing, folder = [], posixpath.dirname(rel)
+        while folder and folder not in seen:
+            seen.add(folder)
+            if (live / folder).is_dir():
+                break
+            missing.append(folder)
+            folder = posixpath.dirname(folder)
+        folders.extend(reversed(missing))
+    ops.extend((DELETE, rel) for rel in removed)
+    return ops, folders
+
+
+def _move(staging: Path, live: Path, ops: list[tuple[str, str]], result: ApplyResult) -> None:
+    """Do the planned operations; operation *i* keeps the file it replaces or deletes in the trash as *i*."""
+    trash = result.trash
+    assert trash is not None
+    made: set[Path] = set()
+    emptied: set[Path] = set()
+    for number, (op, rel) in enumerate(ops):
+        target = live / rel
+        if op == DELETE:
+            if trash.take(target, number):
+                result.deleted += 1
+                emptied.add(target.parent)
+                fault("apply", f"delete {rel}")
+            continue
+        if op == REPLACE:
+            trash.keep(target, number)
+            fault("apply", f"keep {rel}")
+        elif target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+            fault("apply", f"mkdir {rel}")
+        os.replace(staging / rel, target)
+        result.written += 1
+        fault("apply", f"move {rel}")
+    for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         while folder != live and folder.is_dir() and _is_empty(folder):
             folder.rmdir()
+            fault("apply", f"rmdir {folder.relative_to(live)}")
             folder = folder.parent

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import __version__
+from . import __version__, journal
 from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, both_digests, dumps_line, now_iso, sha256_file, write_json
 from .errors import UserError
 from .markup import neutralise_cell
@@ -82,6 +82,7 @@ def ingest(path: Path, kind: Kind, source: str | None, cfg: Config, root: Path, 
     """Stage ``path`` as a batch of ``kind``; raise :class:`UserError` if the file is unusable."""
     export = open_export(path, kind, cfg.HEADER_SCAN_ROWS, cfg.CSV_CHUNK_ROWS)
     store = BatchStore(root, cfg)
+    journal.remove_abandoned(store.dir, ".staging-")  # a killed ingest's folder
     staging = store.new_staging_dir()
     try:
         return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at)

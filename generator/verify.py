@@ -40,6 +40,7 @@ from .errors import DiscloseError
 from .ledger import HEAD_FILE, read_head
 from .signing import DEMO_FINGERPRINTS, fingerprint
 from .checkdigits import FULL_WIDTH_DIGITS, is_valid_rid
+from .journal import journal_path
 from .masking import mask_id
 from .publication import State, compute_state, why_not_published
 from .settings import Config
@@ -86,6 +87,9 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
     a shadow build (:mod:`generator.proof`; ``full``: a cold proof that trusts no earlier verify),
     the publication rules, full ID numbers and links in every file that changed since it was proved."""
     report = Report()
+    unfinished = journal_path(output)
+    if unfinished.exists():  # a build killed (or still running) while it updated the folder
+        report.add("构建未完成", f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复")
     store = BatchStore(root, cfg)
     publication = store.publication()
     for problem in publication.problems:

@@ -68,6 +68,85 @@ def test_deploy_copies_changes_and_removes_what_disappeared(built, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (live / "index.html").read_bytes() == (built["out"] / "index.html").read_bytes()
     assert not (live / "records" / "withdrawn.html").exists()
+    assert live.is_symlink()  # a folder an older deploy made is switched to a release in one exchange
+
+
+def versioned_site(folder: Path, version: str, names: range) -> dict[str, str]:
+    """A site whose every file says which version it belongs to (pages 0–9 the same in both)."""
+    files = {"index.html": f"home {version}"}
+    files.update({f"records/{n % 7}/{n}.html": f"record {n} " + (version if n >= 10 else "") for n in names})
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+    return files
+
+
+def test_deploy_to_a_folder_copies_only_changed_files_and_switches_in_one_rename(tmp_path):
+    a = versioned_site(tmp_path / "a", "A", range(0, 300))
+    b = versioned_site(tmp_path / "b", "B", range(0, 300, 2))  # 10 unchanged pages, 140 changed, 150 withdrawn
+    live = tmp_path / "www" / "xinyong"
+    assert deploy(tmp_path / "a", f"dir:{live}").returncode == 0
+    assert live.is_symlink() and not Path(os.readlink(live)).is_absolute()
+    first = live.resolve()
+    stats = {rel: (live / rel).stat() for rel in a}
+    result = deploy(tmp_path / "b", f"dir:{live}")
+    assert result.returncode == 0, result.stderr
+    assert live.is_symlink() and live.resolve() != first
+    assert {p.relative_to(live.resolve()).as_posix() for p in live.resolve().rglob("*") if p.is_file()} == set(b)
+    for rel, text in b.items():
+        assert (live / rel).read_text(encoding="utf-8") == text
+        same = rel.startswith("records/") and int(rel.rsplit("/", 1)[1].split(".")[0]) < 10
+        now = (live / rel).stat()
+        # Unchanged files are the previous release's (hard links): not copied, same mtime.
+        assert ((now.st_ino, now.st_mtime_ns) == (stats[rel].st_ino, stats[rel].st_mtime_ns)) == same, rel
+    # The previous release is kept as it was for readers still in it; the one before is removed.
+    assert {p.relative_to(first).as_posix(): p.read_text(encoding="utf-8") for p in first.rglob("*") if p.is_file()} == a
+    assert deploy(tmp_path / "a", f"dir:{live}").returncode == 0
+    assert not first.exists() and len(list((tmp_path / "www" / ".xinyong.releases").iterdir())) == 2
+
+
+def test_a_reader_of_a_deployed_folder_never_sees_two_versions_at_once(tmp_path):
+    """A reader opens the target folder (as a web server resolves a path) and reads every page
+    through that handle while deploys alternate between two versions: every read is all one
+    version, complete. Deploying into the folder in place (rsync --delay-updates) shows mixes."""
+    import threading
+
+    names = range(0, 1500)
+    a = versioned_site(tmp_path / "a", "A", names)
+    b = versioned_site(tmp_path / "b", "B", names[::3])
+    live = tmp_path / "www" / "xinyong"
+    assert deploy(tmp_path / "a", f"dir:{live}").returncode == 0
+    seen: list[str] = []
+    mixes: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                pages = {}
+                for rel in a:
+                    try:
+                        with open(os.open(rel, os.O_RDONLY, dir_fd=fd), encoding="utf-8") as fh:
+                            pages[rel] = fh.read()
+                    except FileNotFoundError:
+                        pass
+                if os.fstat(fd).st_nlink == 0:
+                    continue  # a release removed while read (two deploys later): not a mix
+                version = "A" if pages == a else "B" if pages == b else f"mix of {len(pages)} pages"
+                (mixes if version.startswith("mix") else seen).append(version)
+            finally:
+                os.close(fd)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for site in ("b", "a", "b", "a", "b"):
+            assert deploy(tmp_path / site, f"dir:{live}").returncode == 0
+    finally:
+        done.set()
+        reader.join()
+    assert mixes == [] and {"A", "B"} <= set(seen), (mixes[:3], len(seen))
 
 
 def test_deploy_refuses_without_a_target_or_a_built_site(built, tmp_path):

@@ -55,6 +55,14 @@ def test_a_full_id_number_planted_in_a_page_is_found_by_check_digit(built, copy_
     assert "核验未通过" in result.stderr
 
 
+def test_an_output_whose_build_was_killed_while_updating_it_is_not_passed(built, copy_of_site):
+    from generator.journal import journal_path
+
+    journal_path(copy_of_site).write_text('{"format": 1, "kind": "apply"}', encoding="utf-8")  # never rolled back
+    result = verify(built, copy_of_site)
+    assert result.exit_code == 1 and "构建未完成：.copy.disclose-journal：上次构建更新这个目录时中断" in result.stdout
+
+
 def test_a_number_with_a_wrong_check_digit_is_not_an_id(built, copy_of_site):
     wrong = full_id()[:17] + ("0" if full_id()[17] != "0" else "1")
     page = next((copy_of_site / "records" / "license").rglob("*.html"))
