@@ -170,6 +170,7 @@ def incremental_steps(site: Path, records: int, results: dict, verify: bool = Fa
             shutil.rmtree(site / "content" / "batches" / batch, ignore_errors=True)
         log.write_bytes(log_before)
         (site / "output" / "log-head.json").unlink(missing_ok=True)
+        shutil.rmtree(site / ".verify", ignore_errors=True)  # its shadow published the longer log too
 
 
 def _published_docno(site: Path) -> str:

@@ -26,9 +26,13 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .fileio import iter_tree
 from .settings import Config
+
+if TYPE_CHECKING:
+    from .publication import State
 
 SHADOW_DIR = ".verify"  # under the site root, beside output/; never deployed (git-ignored)
 INDEX = "index"
@@ -93,13 +97,17 @@ def save_index(root: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
     atomic_write_bytes(root / SHADOW_DIR / INDEX, INDEX_HEADER + body.encode("utf-8"))
 
 
-def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> None:
-    """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``)."""
+def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> "State":
+    """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
+    return the publication state it was built from (the rule checks use it too)."""
+    from . import plugin
     from .build import build
 
     # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
     # is freed by a detached process, as a clean build frees an old site.
     build(root, cfg, today, shadow_path(root), full=full, report=False)
+    assert plugin.last_state is not None
+    return plugin.last_state
 
 
 @dataclass

@@ -100,8 +100,9 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
     head = read_head(output / HEAD_FILE)
     if head != publication.ledger.head:
         report.add("发布日志头", f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）")
-    proved = _prove(report, root, cfg, output, today, full and not publication.problems, workers)
-    state = compute_state(store, cfg, today, strict=False)
+    proved, state = _prove(report, root, cfg, output, today, full and not publication.problems, workers)
+    if state is None:  # no shadow: the state from the batches as they are
+        state = compute_state(store, cfg, today, strict=False)
     report.records = state.total
     files = set(proved.live.files) if proved is not None else _list_files(output)
     report.files = len(files)
@@ -114,7 +115,8 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
         _check_search(report, state, output, files)
     if any(f.startswith("downloads/") for f in changed):
         _check_downloads(report, state, output, files)
-    _check_xml(report, output, files, cfg)
+    if any(f == "sitemap.xml" or f.startswith(("sitemaps/", "feeds/")) for f in changed):
+        _check_xml(report, output, files, cfg)
     equal = _scan_contents(report, output, sorted(changed), files, workers,
                            proof.shadow_path(root) if proved is not None else None)
     if proved is not None:
@@ -125,16 +127,17 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
 
 
 def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date, full: bool,
-           workers: int | None) -> "proof.Plan | None":
-    """Bring the shadow up to date and plan what to compare; None (and a finding) when it cannot be built."""
+           workers: int | None) -> tuple["proof.Plan | None", "State | None"]:
+    """Bring the shadow up to date and plan what to compare, with the state the shadow was built
+    from; (None, None) and a finding when it cannot be built."""
     index = None if full else proof.load_index(root)
-    for attempt in (0, 1):
+    for _attempt in (0, 1):
         started = time.time_ns()
         try:
-            proof.build_shadow(root, cfg, today, full=index is None)
+            state = proof.build_shadow(root, cfg, today, full=index is None)
         except DiscloseError as exc:
             report.add("核验副本", f"无法从批次生成核验副本：{exc}")
-            return None
+            return None, None
         planned = proof.plan(root, output, started, index or {})
         if not planned.untrusted or index is None:
             break
@@ -145,7 +148,7 @@ def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date
         report.add("多余的文件", f"{path}（不是由已审核的批次生成的）")
     for path in planned.live.odd:
         report.add("非普通文件", f"{path}（符号链接或特殊文件不应出现在网站中）")
-    return planned
+    return planned, state
 
 
 # -- inventory -------------------------------------------------------------------------------
