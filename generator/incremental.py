@@ -193,29 +193,6 @@ class Manifest:
         return sorted(gone)
 
 
-CACHE_KEEP_SECONDS = 86_400  # a cache file no build has used for this long may be deleted
-
-
-def prune_cache(folder: Path, used: Iterable[Path]) -> None:
-    """Mark the cache files this build ``used`` (their mtime is now) and delete the others that no
-    build has used for :data:`CACHE_KEEP_SECONDS` (leftover temporary files included): two outputs
-    of one site root with different settings do not delete each other's files, and a cache does
-    not grow without end."""
-    import time
-
-    keep = set()
-    for path in used:
-        with contextlib.suppress(OSError):
-            os.utime(path)
-            keep.add(path.name)
-    limit = time.time() - CACHE_KEEP_SECONDS
-    with contextlib.suppress(OSError):
-        for path in folder.iterdir():
-            with contextlib.suppress(OSError):
-                if path.name not in keep and path.is_file() and path.stat().st_mtime < limit:
-                    path.unlink()
-
-
 def manifest_path(output: Path) -> Path:
     return output.parent / f".{output.name}.disclose-manifest"
 

@@ -28,7 +28,7 @@ from pelican import signals
 from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
 
-from . import incremental
+from . import cache, incremental
 from .buildreport import PreparedReport
 from .batches import BatchStore
 from .forked import Forked
@@ -607,8 +607,8 @@ class DisclosureGenerator(Generator):
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
-        incremental.prune_cache(self.root / search.CACHE_DIR,
-                                [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
+        cache.prune(self.root / search.CACHE_DIR,
+                    [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
 
     def _archive_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages whose key changed."""

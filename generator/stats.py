@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .batches import atomic_write_bytes
-from .incremental import prune_cache
+from .cache import prune
 from .publication import State
 from .schema import KINDS
 from .settings import Config
@@ -303,7 +303,7 @@ def cached_timeliness_numbers(state: State, cfg: Config, cache: Path | None, sal
     if not isinstance(numbers, TimelinessNumbers):
         numbers = timeliness_numbers(state, cfg)
         _write_cache(path, numbers)
-    prune_cache(cache, [path])
+    prune(cache, [path])
     return numbers
 
 
