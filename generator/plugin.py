@@ -17,7 +17,6 @@ import logging
 import multiprocessing
 import operator
 import os
-import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -37,7 +36,7 @@ from .markup import format_amount, format_date
 from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
-from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years
+from .publication import Chunk, PublishedRecord, State, compute_state, pack_rows, parse_rows, published_years
 from .schema import KINDS
 from . import search
 from .search import write_search_top, write_segment
@@ -666,8 +665,12 @@ class DisclosureGenerator(Generator):
         share a file, so a fresh writer per slice loses no check.
         """
         what, kind_name, items = task[:3]
-        if what == "parse":  # a chunk of a batch file, for the publication state (and its cache: pickled here)
-            return pickle.dumps(parse_rows(self.cfg, *items), protocol=5)
+        if what == "parse":  # a chunk of a batch file, for the publication state and its cache (packed here, as data)
+            rows = parse_rows(self.cfg, *items)
+            try:
+                return pack_rows(rows)
+            except (TypeError, ValueError, OverflowError):
+                return rows  # not plain data (see pack_rows): sent as it is over the pipe, and not cached
         if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":
