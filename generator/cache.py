@@ -163,6 +163,7 @@ def write(found: Entry, parts: Sequence[Any], atomic: bool = True) -> bool:
     joined); False when it cannot be written (a cache that cannot be written is only slower).
     ``atomic``: through a temporary file and a rename, so a reader never sees half of it."""
     path = found.path
+    parts = [memoryview(part).cast("B") for part in parts]  # bytes as they are in memory (arrays too)
     head = MAGIC + _tag(found.purpose, found.key, parts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -362,16 +363,19 @@ def unpack(data: Buffer) -> Any:
 
 # -- a payload of several parts -----------------------------------------------------------------
 
-def join_parts(parts: Sequence[Buffer]) -> list[Buffer]:
-    """Parts to write one after the other (:func:`write`) as one payload that
-    :func:`split_parts` cuts again without copying: their count and sizes, then the parts."""
-    return [struct.pack(f"<I{len(parts)}Q", len(parts), *map(len, parts)), *parts]
+def join_parts(parts: Sequence[Any]) -> list[Any]:
+    """Parts (bytes-like: bytes, memoryviews, NumPy arrays) to write one after the other
+    (:func:`write`) as one payload that :func:`split_parts` cuts again without copying: their
+    count and sizes (8 bytes each, so a part whose predecessors are multiples of 8 bytes long
+    starts 8-byte aligned), then the parts."""
+    sizes = [memoryview(part).nbytes for part in parts]
+    return [struct.pack(f"<{len(parts) + 1}Q", len(parts), *sizes), *parts]
 
 
 def split_parts(payload: memoryview) -> list[memoryview]:
-    (count,) = struct.unpack_from("<I", payload)
-    sizes = struct.unpack_from(f"<{count}Q", payload, 4)
-    at, found = 4 + 8 * count, []
+    (count,) = struct.unpack_from("<Q", payload)
+    sizes = struct.unpack_from(f"<{count}Q", payload, 8)
+    at, found = 8 + 8 * count, []
     for size in sizes:
         found.append(payload[at : at + size])
         at += size

@@ -576,7 +576,7 @@ class DisclosureGenerator(Generator):
             before = old.get(name)
             previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[: stop - start]) \
                 if before is not None and before[0] == universe else None
-            cached = search.layout_path(self.root, universe).is_file()
+            cached = search.layout_entry(self.root, universe).path.is_file()  # else the worker asks (search-miss)
             rows = None if cached else self._universe_rows(members, start, stop)
             tasks.append(("search", name, (universe, published, previous, rows, stop - start)))
         return tasks
@@ -606,8 +606,8 @@ class DisclosureGenerator(Generator):
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
-        cache.prune(self.root / search.CACHE_DIR,
-                    [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
+        used = [search.layout_entry(self.root, universe).path for universe, *_span in self._search_universes.values()]
+        cache.prune(self.root / search.CACHE_DIR, used)
 
     def _archive_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages whose key changed."""
@@ -683,13 +683,13 @@ class DisclosureGenerator(Generator):
             return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
             universe, published, previous, rows, size = items
-            cache = search.layout_path(self.root, universe)
-            layout = search.load_layout(cache) if rows is None else None
+            found = search.layout_entry(self.root, universe)
+            layout = search.load_layout(found) if rows is None else None
             if layout is None:
                 if rows is None:
-                    return ("search-miss", kind_name)  # the cache went away: the parent sends the rows
+                    return ("search-miss", kind_name)  # the cache is gone or not authentic: the parent sends the rows
                 layout = search.segment_layout(rows, size, self.cfg)
-                search.save_layout(cache, layout)
+                search.save_layout(found, layout)
             return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
         self.writer = writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":

@@ -132,3 +132,28 @@ def test_arrays_sets_and_registered_records_come_back_and_nothing_else_is_writte
     renamed = cache.pack(spans).replace(b"test_cache.Spans", b"test_cache.Spanz")
     with pytest.raises(ValueError):
         cache.unpack(renamed)
+
+
+def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from generator.search import layout_entry, load_layout, save_layout, segment_layout
+
+    cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
+    rows = [(seq, "penalty", f"{seq:016x}", {"行政相对人名称": f"盐城市示例{seq % 3}号公司", "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
+                                             "处罚决定日期": f"2026-0{seq % 9 + 1}-01"}) for seq in range(30)]
+    layout = segment_layout(list(rows), 33, cfg)
+    found = layout_entry(tmp_path, "universe-a")
+    save_layout(found, layout)
+    again = load_layout(found)
+    for name, value in vars(layout).items():
+        if isinstance(value, np.ndarray):
+            assert getattr(again, name).dtype == value.dtype and np.array_equal(getattr(again, name), value), name
+        else:
+            assert getattr(again, name) == value and type(getattr(again, name)) is type(value), name
+    assert load_layout(layout_entry(tmp_path, "universe-b")) is None
+    other = layout_entry(tmp_path, "universe-b")
+    other.path.write_bytes(found.path.read_bytes())  # a valid layout under another universe's name
+    assert load_layout(other) is None
