@@ -315,7 +315,7 @@ class DisclosureGenerator(Generator):
             else:
                 # The report here, on the core this process would leave idle, while the side
                 # process writes the statistics and the feeds.
-                last_report = self._prepare_report(pickled=True)
+                last_report = self._prepare_report(packed=True)
                 side.result()
                 _SIDE = None
                 timing("side process done")
@@ -443,15 +443,15 @@ class DisclosureGenerator(Generator):
         self._write_feeds(out)
         timing("feeds written")
 
-    def _prepare_report(self, pickled: bool = False) -> PreparedReport | None:
+    def _prepare_report(self, packed: bool = False) -> PreparedReport | None:
         """The build report, compared with the last build's (None when none is asked for);
-        ``pickled``: its memory of this build pickled now, while this process would wait anyway."""
+        ``packed``: its memory of this build packed now, while this process would wait anyway."""
         if not self.settings.get("DISCLOSE_BUILD_REPORT"):
             return None
         from .buildreport import memory, prepare_build_report
 
         prepared = prepare_build_report(self.root, self.cfg, self.state)
-        if pickled:
+        if packed:
             prepared.current = memory(prepared.current)
         timing("build report prepared")
         return prepared
