@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import datetime as dt
+import json
 import math
 import os
+import pickle
+import shlex
+import shutil
 import stat
 from pathlib import Path
 
@@ -16,6 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import cache
+from generator.synthetic import synth_rows, write_export
+
+from .conftest import TODAY, SiteRoot
+from .sitecheck import tree_digest
 
 # -- the facility -------------------------------------------------------------------------------
 
@@ -142,7 +151,8 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
     from generator.search import layout_entry, load_layout, save_layout, segment_layout
 
     cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
-    rows = [(seq, "penalty", f"{seq:016x}", {"行政相对人名称": f"盐城市示例{seq % 3}号公司", "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
+    rows = [(seq, "penalty", f"{seq:016x}", {"行政相对人名称": f"盐城市示例{seq % 3}号公司",
+                                             "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
                                              "处罚决定日期": f"2026-0{seq % 9 + 1}-01"}) for seq in range(30)]
     layout = segment_layout(list(rows), 33, cfg)
     found = layout_entry(tmp_path, "universe-a")
@@ -157,3 +167,183 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
     other = layout_entry(tmp_path, "universe-b")
     other.path.write_bytes(found.path.read_bytes())  # a valid layout under another universe's name
     assert load_layout(other) is None
+
+
+# -- builds: planted and forged cache files never run and never change the output -----------------
+
+SIZES = {"penalty": 40, "license": 20, "judgment": 8, "pledge": 8, "dishonesty": 8, "commendation": 8}
+
+
+def _site(site: SiteRoot, monkeypatch) -> SiteRoot:
+    """Every kind approved; page workers on, batches parsed in chunks by them, several search segments."""
+    from generator import publication
+
+    conf = site.path / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n"
+                    "SEARCH_SEGMENT_RECORDS = 30\nLIST_PAGE_SIZE = 5\n", encoding="utf-8")
+    monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 4_000)  # the forked workers parse the chunks
+    for kind, count in SIZES.items():
+        rows = synth_rows(kind, count, seed=3, today=dt.date(2026, 11, 20))
+        export = write_export(site.path.parent / f"{kind}.csv", kind, rows)
+        site.stage_and_approve(export, kind)
+    return site
+
+
+def _kept(site: SiteRoot, output: str = "output") -> dict[str, list[Path]]:
+    """Every file a build keeps for the next one, by kind."""
+    found = {folder.name: sorted(p for p in folder.iterdir() if p.is_file())
+             for folder in (site.path / ".cache").iterdir()}
+    found["manifest"] = [site.path / f".{output}.disclose-manifest"]
+    found["memory"] = sorted((site.path / "reports" / "build").glob("last-published.*"))
+    return found
+
+
+def _clean(site: SiteRoot, today: str = TODAY) -> dict[str, str]:
+    """The output of a build from scratch (no cache, no manifest) of the same input."""
+    shutil.rmtree(site.path / ".cache")
+    result = site.run("build", "--today", today, "--output", "clean", "--full")
+    assert result.exit_code == 0, result.stderr
+    return tree_digest(site.path / "clean")
+
+
+class Planted:
+    """A pickle that runs a shell command when it is loaded."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
+
+
+def test_planted_pickles_never_run_and_never_change_the_output(site, monkeypatch, tmp_path):
+    _site(site, monkeypatch)
+    assert site.build().exit_code == 0
+    kept = _kept(site)
+    assert all(kept[name] for name in ("state", "search", "stats", "manifest", "memory")), kept
+    marker = tmp_path / "planted-code-ran"
+    payload = pickle.dumps(Planted(marker))
+    pickle.loads(payload)  # the payload is live: loading it runs the command
+    assert marker.exists()
+    marker.unlink()
+    # Every kept file replaced by the payload, the manifest too: the build is a clean one.
+    for path in (p for files in kept.values() for p in files):
+        path.write_bytes(payload)
+    result = site.build()
+    assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
+    assert not marker.exists()
+    assert not [p for files in _kept(site).values() for p in files if p.read_bytes() == payload]  # each computed again
+    assert tree_digest(site.path / "output") == _clean(site)
+    # Planted beside an authentic manifest, a year later: an incremental build reads every cache.
+    later = "2027-11-28"
+    for path in (p for name, files in _kept(site).items() if name != "manifest" for p in files):
+        path.write_bytes(payload)
+    result = site.build(today=later)
+    assert result.exit_code == 0 and "增量" in result.stdout, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not marker.exists()
+    assert tree_digest(site.path / "output") == _clean(site, later)
+
+
+def _forge(path: Path, edit) -> None:
+    """Change the value in a kept file, keeping its format and its tag (made for the true value)."""
+    from generator import cache
+
+    data = path.read_bytes()
+    head = len(cache.MAGIC) + cache.TAG_SIZE
+    forged = edit(memoryview(data[head:]))
+    assert forged != data[head:]
+    path.write_bytes(data[:head] + forged)
+
+
+def _joined(parts: list) -> bytes:
+    from generator import cache
+
+    return b"".join(bytes(memoryview(part).cast("B")) for part in cache.join_parts(parts))
+
+
+def _forged_rows(payload: memoryview) -> bytes:
+    """Every record's 信息来源 and subject's name forged, in the state cache's own format."""
+    from generator import cache
+    from generator.publication import pack_rows, unpack_rows
+
+    def forged(row: tuple) -> tuple:
+        brief = {name: "伪造的名称" if name in ("行政相对人名称", "当事人名称") else value
+                 for name, value in row[2].items()}
+        return (*row[:2], brief, *row[3:8], "伪造的信息来源", *row[9:])
+
+    return _joined([pack_rows([forged(row) for row in unpack_rows(part)]) for part in cache.split_parts(payload)])
+
+
+def _forged_layout(payload: memoryview) -> bytes:
+    """Every display row of a search layout names another subject."""
+    from generator import cache
+
+    *arrays, head = cache.split_parts(payload)
+    letters, rows, sizes, tokens = cache.unpack(head)
+    rows = [row.replace("盐城市", "伪造市") for row in rows]
+    return _joined([*arrays, cache.pack([letters, rows, sizes, tokens])])
+
+
+def _forged_value(payload: memoryview) -> bytes:
+    """Statistics: the timeliness count, the overview's counts; the manifest: the downloads' counts."""
+    from generator import cache
+    from generator.stats import TimelinessNumbers
+
+    value = cache.unpack(payload)
+    if isinstance(value, TimelinessNumbers):
+        value.count += 1000
+    elif isinstance(value, dict):  # the build manifest
+        for catalog in value["data"]["downloads"].values():
+            for entry in catalog:
+                entry["count"] += 1000
+    else:  # the overview's parts: [batch key, four counters as [keys, counts]]
+        for part in value:
+            for _keys, counts in part[1:]:
+                counts[:] = [n + 1000 for n in counts]
+    return cache.pack(value)
+
+
+def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, monkeypatch):
+    """A planted wrong value: each kept file decoded, a value in it changed (a record's 信息来源 and
+    subject in the state's rows, the search's display rows, the statistics, the downloads' counts in
+    the manifest), written back well formed with the true value's tag."""
+    _site(site, monkeypatch)
+    assert site.build().exit_code == 0
+    reference = tree_digest(site.path / "output")  # a build from scratch
+    kept = _kept(site)
+    for path in kept["state"]:
+        _forge(path, _forged_rows)
+    for path in kept["search"]:
+        _forge(path, _forged_layout)
+    for path in kept["stats"]:
+        _forge(path, _forged_value)
+    result = site.run("build", "--today", TODAY, "--full")  # every page made from the (forged) caches
+    assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
+    assert tree_digest(site.path / "output") == reference
+    # The manifest forged: a build without changes would keep the downloads page it describes.
+    _forge(_kept(site)["manifest"][0], _forged_value)
+    result = site.build()
+    assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
+    assert tree_digest(site.path / "output") == reference
+    forged = "伪造".encode()
+    assert not [p for files in _kept(site).values() for p in files if forged in p.read_bytes()]  # computed again
+
+
+def test_a_restored_manifest_publishes_its_own_source_again(site, messy):
+    """Issue 25: an approved batch's manifest with another ``source`` (信息来源 of each record that
+    names none) was built once; restored, a ``--full`` build still published the edited source,
+    because the state cache's key left the manifest out."""
+    batch = site.stage_and_approve(messy["files"]["judgment"], "judgment")
+    manifest = site.batches / batch / "manifest.json"
+    original = manifest.read_bytes()
+    source = json.loads(original)["source"]
+    edited = {**json.loads(original), "source": "伪造的信息来源"}
+    manifest.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    site.run("build", "--today", TODAY, "--full")  # published, or refused by a check of manifests: either way
+    manifest.write_bytes(original)
+    result = site.run("build", "--today", TODAY, "--full")
+    assert result.exit_code == 0, result.stderr
+    pages = [p.read_text(encoding="utf-8") for p in (site.path / "output" / "records" / "judgment").rglob("*.html")]
+    assert pages and all(f"<dd>{source}</dd>" in page and "伪造" not in page for page in pages)
+    assert tree_digest(site.path / "output") == _clean(site)
