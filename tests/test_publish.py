@@ -50,8 +50,9 @@ def test_ci_keeps_the_last_build_so_the_nightly_build_is_incremental():
 
 def test_no_credentials_in_the_repository():
     text = (REPO / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8")
-    for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
+    for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "DISCLOSE_CACHE_KEY"):
         assert f"{name}: ${{{{ secrets.{name} }}}}" in text
+    assert "DISCLOSE_CACHE_KEY" in (REPO / ".gitlab-ci.yml").read_text(encoding="utf-8")
 
 
 def deploy(site: Path, target: str) -> subprocess.CompletedProcess:
