@@ -89,15 +89,15 @@ def key_path() -> Path | None:
 
 def _key_from_file(path: Path | None) -> bytes:
     if path is not None:
-        for _attempt in range(2):
+        try:
             try:
                 return _derive(_read_key_file(path))
             except FileNotFoundError:
-                with contextlib.suppress(FileExistsError):
+                with contextlib.suppress(FileExistsError):  # another process made it first: that one is used
                     _create_key_file(path)
-            except (OSError, ValueError) as error:
-                log.warning("缓存密钥文件 %s 不可用（%s）：本次构建不使用缓存", path, error)
-                break
+                return _derive(_read_key_file(path))
+        except (OSError, ValueError) as error:
+            log.warning("缓存密钥文件 %s 不可用（%s）：本次构建不使用以前的缓存", path, error)
     return secrets.token_bytes(32)  # this process only: nothing it writes is read by another
 
 

@@ -79,6 +79,10 @@ def test_the_key_is_made_once_per_user_readable_by_its_owner_only(tmp_path, monk
     path.chmod(0o600)
     monkeypatch.setattr(cache, "_KEY", [None, b""])  # the next process
     assert cache.mac_key() == first
+    # No folder can be made for it (here: a file stands in the way): a key of this process's own.
+    (tmp_path / "not a folder").write_text("", encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "not a folder"))
+    assert len(cache.mac_key()) == 32 and cache.mac_key() not in (first, own)
 
 
 def test_prune_deletes_what_no_build_used_for_a_day(tmp_path):
