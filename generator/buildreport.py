@@ -1,33 +1,35 @@
 """The build report: what a build published, corrected and took down since the last one, and why.
 
 Written after a successful build only, under ``REPORTS_DIR/build/`` (never published): a JSON
-file for machines and CI artifacts, an HTML page for editors, and ``last-published.pickle``, what
-the next build compares with: the ids published from each (kind, batch), in the state's order.
+file for machines and CI artifacts, an HTML page for editors, and ``last-published.msgpack``, what
+the next build compares with: the ids published from each (kind, batch), in the state's order
+(data only and authenticated, :mod:`generator.cache`).
 """
 
 from __future__ import annotations
 
 import json
 import operator
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batches import atomic_write_bytes, atomic_write_text
+from . import cache
+from .batches import atomic_write_text
 from .publication import State, why_not_published
 from .schema import KINDS
 from .settings import Config
 
 REPORT_MAX_ITEMS = 5_000  # per list; the counts are always complete
-LAST = "last-published.pickle"
+LAST = "last-published.msgpack"
 LEGACY_LAST = "last-published.tsv"  # written by builds before 2026-11-28: id, kind, batch per line
+PICKLED_LAST = "last-published.pickle"  # written before 2026-12-07: never read (a pickle runs code), deleted
 
 Groups = dict[tuple[str, str], str]  # (kind, batch of the version shown) → its record ids in approval order, newline-joined
 
 
 def published_groups(state: State) -> Groups:
-    """The published ids of each (kind, batch), one string each: made, compared, pickled and read
+    """The published ids of each (kind, batch), one string each: made, compared, saved and read
     back at C speed, so that a batch whose published records did not change costs a ``memcmp``."""
     return {(kind, batch_id): "\n".join(map(_ID, records)) for batch_id, kind, records in state.by_source() if records}
 
@@ -35,12 +37,16 @@ def published_groups(state: State) -> Groups:
 _ID = operator.attrgetter("id")
 
 
-MEMORY_FORMAT = "published-groups/2"
+MEMORY_PURPOSE = "published-groups/3"  # 3: data only, authenticated
 
 
 def memory(groups: Groups) -> bytes:
-    """What :data:`LAST` holds: the groups, tagged with their format."""
-    return pickle.dumps((MEMORY_FORMAT, groups), protocol=5)
+    """What :data:`LAST` holds: [kind, batch, ids] per group."""
+    return cache.pack([[kind, batch, ids] for (kind, batch), ids in groups.items()])
+
+
+def _memory_entry(folder: Path) -> cache.Entry:
+    return cache.Entry(folder / LAST, MEMORY_PURPOSE, b"")
 
 
 def _ids(group: str | None) -> list[str]:
@@ -48,27 +54,16 @@ def _ids(group: str | None) -> list[str]:
 
 
 def _read_last(folder: Path) -> Groups:
-    """The last build's groups; {} when there is none (every record is then new) or it is unreadable.
-    A memory written before 2026-12-01 (lists of ids, in another order) is read as groups that all
-    differ from this build's: one report computed the slow way."""
-    try:
-        with (folder / LAST).open("rb") as fh:
-            groups = pickle.load(fh)
-    except FileNotFoundError:
-        groups = None
-    except Exception:  # noqa: BLE001 - a damaged memory of the last build only makes this report list everything as new
-        return {}
-    if groups is not None:
-        if isinstance(groups, tuple) and len(groups) == 2 and groups[0] == MEMORY_FORMAT:
-            groups, values = groups[1], str
-        else:
-            values = list  # the memory of a build before 2026-12-01
-        if not isinstance(groups, dict) or not all(isinstance(k, tuple) and len(k) == 2 and isinstance(v, values) for k, v in groups.items()):
+    """The last build's groups; {} when there is none (every record is then new) or it is damaged
+    or not authentic. A memory a build before 2026-11-28 left (:data:`LEGACY_LAST`) is read once;
+    one pickled before 2026-12-07 is not (the first report after that lists every record as new)."""
+    if (folder / LAST).exists():
+        try:
+            groups = {(kind, batch): ids for kind, batch, ids in cache.unpack(cache.read(_memory_entry(folder)))}
+        except Exception:  # noqa: BLE001 - damaged or not authentic: this report lists everything as new
             return {}
-        if values is str:
-            return groups
-        valid = all(set(map(type, v)) <= {str} for v in groups.values())  # C loops
-        return {k: "\n".join(v) for k, v in groups.items() if v} if valid else {}
+        valid = all(type(part) is str for key, ids in groups.items() for part in (*key, ids))
+        return groups if valid else {}
     lists: dict[tuple[str, str], list[str]] = {}
     if (folder / LEGACY_LAST).exists():
         for line in (folder / LEGACY_LAST).read_text(encoding="utf-8").splitlines():
@@ -153,7 +148,7 @@ class PreparedReport:
 
     state: State
     report: dict[str, Any]
-    current: Groups | bytes  # what the next build compares with, or already pickled (by a side process)
+    current: Groups | bytes  # what the next build compares with, or already packed (:func:`memory`)
 
 
 def prepare_build_report(root: Path, cfg: Config, state: State) -> PreparedReport:
@@ -180,6 +175,8 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path, prep
     atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
                                                             max_items=REPORT_MAX_ITEMS))
     # Per (kind, batch) in approval order (published_groups): deterministic, and not sorted again.
-    atomic_write_bytes(folder / LAST, current if isinstance(current, bytes) else memory(current))
+    if not cache.write(_memory_entry(folder), [current if isinstance(current, bytes) else memory(current)]):
+        raise OSError(f"memory of this build not written: {folder / LAST}")
     (folder / LEGACY_LAST).unlink(missing_ok=True)
+    (folder / PICKLED_LAST).unlink(missing_ok=True)
     return folder / f"{day}.html"

@@ -26,7 +26,7 @@ output is always the old site or the new one.
 from __future__ import annotations
 
 import array
-import contextlib
+import dataclasses
 import filecmp
 import glob
 import hashlib
@@ -34,7 +34,6 @@ import importlib.metadata
 import logging
 import operator
 import os
-import pickle
 import posixpath
 import shutil
 import subprocess
@@ -45,9 +44,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import journal
-from .batches import atomic_write_bytes
 from .fileio import iter_tree
 from .journal import DELETE, NEW, REPLACE, fault
+from . import cache
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +125,9 @@ PACKED_KEYS = "keys/1"
 
 def _pack_keys(keys: dict[str, bytes]) -> Any:
     """A dict of id → :data:`KEY_SIZE`-byte key as two flat objects (ids newline-joined, keys
-    concatenated): the archives' keys (770,000 at 10^6 records) took ~1 s to pickle as a dict
+    concatenated): the archives' keys (770,000 at 10^6 records) took ~1 s to write as a dict
     on every incremental build, and ~0.1 s so; read back, the dict is made in about two thirds
-    of the time of unpickling it. Any other dict (an id with a newline, a key that is not
+    of the time of reading it. Any other dict (an id with a newline, a key that is not
     ``KEY_SIZE`` bytes) is kept as it is."""
     ids = "\n".join(keys)
     if ids.count("\n") != max(0, len(keys) - 1) or not set(map(type, keys.values())) <= {bytes} \
@@ -151,7 +150,7 @@ def _unpack_keys(packed: Any) -> dict[str, bytes]:
         keys = map(blob.__getitem__, map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)))
         return dict(zip(ids.split("\n"), keys, strict=True))
     except (TypeError, ValueError) as error:
-        raise pickle.UnpicklingError(f"archive keys: {error}") from None
+        raise ValueError(f"archive keys: {error}") from None
 
 
 @dataclass
@@ -166,15 +165,19 @@ class Manifest:
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build
     data: dict[str, Any] = field(default_factory=dict)  # what a skipped unit still provides (download catalogs)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("changes", None)  # this build's memo (record_changes), not the next build's
-        state["entities"] = _pack_keys(self.entities)
-        return state
+    def as_data(self) -> dict[str, Any]:
+        """What the next build reads back (:func:`save`, :func:`load`): the fields, the archives'
+        keys packed flat; not this build's memo (:meth:`record_changes`)."""
+        found = {name: getattr(self, name) for name in _MANIFEST_FIELDS}
+        found["entities"] = _pack_keys(self.entities)
+        return found
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state["entities"] = _unpack_keys(state.get("entities", {}))
-        self.__dict__.update(state)
+    @classmethod
+    def of_data(cls, data: Any) -> "Manifest":
+        """The manifest :meth:`as_data` gave (ValueError or TypeError for anything else)."""
+        if type(data) is not dict or data.keys() != set(_MANIFEST_FIELDS):
+            raise ValueError("not a build manifest")
+        return cls(**{**data, "entities": _unpack_keys(data["entities"])})
 
     def record_changes(self, old: "Manifest") -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
         """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin
@@ -197,43 +200,29 @@ class Manifest:
         return sorted(gone)
 
 
-CACHE_KEEP_SECONDS = 86_400  # a cache file no build has used for this long may be deleted
-
-
-def prune_cache(folder: Path, used: Iterable[Path]) -> None:
-    """Mark the cache files this build ``used`` (their mtime is now) and delete the others that no
-    build has used for :data:`CACHE_KEEP_SECONDS` (leftover temporary files included): two outputs
-    of one site root with different settings do not delete each other's files, and a cache does
-    not grow without end."""
-    import time
-
-    keep = set()
-    for path in used:
-        with contextlib.suppress(OSError):
-            os.utime(path)
-            keep.add(path.name)
-    limit = time.time() - CACHE_KEEP_SECONDS
-    with contextlib.suppress(OSError):
-        for path in folder.iterdir():
-            with contextlib.suppress(OSError):
-                if path.name not in keep and path.is_file() and path.stat().st_mtime < limit:
-                    path.unlink()
+_MANIFEST_FIELDS = tuple(f.name for f in dataclasses.fields(Manifest))
 
 
 def manifest_path(output: Path) -> Path:
     return output.parent / f".{output.name}.disclose-manifest"
 
 
+MANIFEST_PURPOSE = "build-manifest/4"  # 4: data only, authenticated (generator.cache)
+
+
+def _entry(path: Path, fingerprint: str) -> cache.Entry:
+    """The manifest file at ``path``, authentic only for the build ``fingerprint`` it describes."""
+    return cache.Entry(path, MANIFEST_PURPOSE, fingerprint.encode("utf-8"))
+
+
 def load(output: Path, fingerprint: str) -> Manifest | None:
-    """The last build's manifest, if it still describes ``output`` and this code and theme."""
-    path = manifest_path(output)
+    """The last build's manifest, if it still describes ``output`` and this code and theme. A
+    manifest that is not authentic (:mod:`generator.cache`) is no manifest: the build is a clean one."""
     try:
-        with path.open("rb") as fh:
-            manifest = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        manifest = Manifest.of_data(cache.get(_entry(manifest_path(output), fingerprint)))
+    except (TypeError, ValueError):
         return None
-    if not isinstance(manifest, Manifest) or getattr(manifest, "fingerprint", None) != fingerprint \
-            or getattr(manifest, "output_signature", None) != signature(output):
+    if manifest.fingerprint != fingerprint or manifest.output_signature != signature(output):
         return None
     return manifest
 
@@ -253,7 +242,13 @@ def signature(output: Path) -> str:
 
 def save(manifest: Manifest, output: Path) -> None:
     manifest.output_signature = signature(output)
-    atomic_write_bytes(manifest_path(output), pickle.dumps(manifest, protocol=5))
+    _write(manifest, manifest_path(output), atomic=True)
+
+
+def _write(manifest: Manifest, path: Path, atomic: bool) -> None:
+    """Write ``manifest`` to ``path`` (an OSError when it cannot be: the apply saves it again)."""
+    if not cache.write(_entry(path, manifest.fingerprint), [cache.pack(manifest.as_data())], atomic=atomic):
+        raise OSError(f"build manifest not written: {path}")
 
 
 def forget(output: Path) -> None:
@@ -470,7 +465,7 @@ def _pending_manifest(live: Path) -> Path:
 
 
 def _save_beside(new: Manifest, staging: Path, live: Path) -> Any:
-    """Pickle and write the new manifest in a forked child while the files move (2 s at 10^6
+    """Pack and write the new manifest in a forked child while the files move (2 s at 10^6
     records, on the core the moves leave idle); None when no child can be forked. Its signature
     is the staged files': every build renders each :data:`SIGNED` file, and the apply leaves the
     live one with the same bytes."""
@@ -482,8 +477,7 @@ def _save_beside(new: Manifest, staging: Path, live: Path) -> Any:
     pending = _pending_manifest(live)
 
     def write() -> None:
-        with pending.open("wb") as fh:
-            pickle.dump(new, fh, protocol=5)
+        _write(new, pending, atomic=False)  # renamed into place by the apply
 
     try:
         return Forked(write)

@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
+from . import cache
 from .incremental import KEY_SIZE
 from .ledger import HEAD_FILE, Head
 from .markup import neutralise_cell
@@ -70,6 +71,7 @@ def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[st
     return cells, _json_row(row)
 
 
+@cache.record_type  # kept in the build manifest
 @dataclass
 class RowIndex:
     """Where each record's rows sit in a kind's two download files, so that the next build copies

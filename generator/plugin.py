@@ -17,7 +17,6 @@ import logging
 import multiprocessing
 import operator
 import os
-import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -28,7 +27,7 @@ from pelican import signals
 from pelican.utils import get_relative_path, path_to_url
 from pelican.generators import Generator
 
-from . import incremental
+from . import cache, incremental
 from .buildreport import PreparedReport
 from .batches import BatchStore
 from .forked import Forked
@@ -37,7 +36,7 @@ from .markup import format_amount, format_date
 from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_log_head, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
-from .publication import Chunk, PublishedRecord, State, compute_state, parse_rows, published_years
+from .publication import Chunk, PublishedRecord, State, compute_state, pack_rows, parse_rows, published_years
 from .schema import KINDS
 from . import search
 from .search import write_search_top, write_segment
@@ -317,7 +316,7 @@ class DisclosureGenerator(Generator):
             else:
                 # The report here, on the core this process would leave idle, while the side
                 # process writes the statistics and the feeds.
-                last_report = self._prepare_report(pickled=True)
+                last_report = self._prepare_report(packed=True)
                 side.result()
                 _SIDE = None
                 timing("side process done")
@@ -445,15 +444,15 @@ class DisclosureGenerator(Generator):
         self._write_feeds(out)
         timing("feeds written")
 
-    def _prepare_report(self, pickled: bool = False) -> PreparedReport | None:
+    def _prepare_report(self, packed: bool = False) -> PreparedReport | None:
         """The build report, compared with the last build's (None when none is asked for);
-        ``pickled``: its memory of this build pickled now, while this process would wait anyway."""
+        ``packed``: its memory of this build packed now, while this process would wait anyway."""
         if not self.settings.get("DISCLOSE_BUILD_REPORT"):
             return None
         from .buildreport import memory, prepare_build_report
 
         prepared = prepare_build_report(self.root, self.cfg, self.state)
-        if pickled:
+        if packed:
             prepared.current = memory(prepared.current)
         timing("build report prepared")
         return prepared
@@ -578,7 +577,7 @@ class DisclosureGenerator(Generator):
             before = old.get(name)
             previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[: stop - start]) \
                 if before is not None and before[0] == universe else None
-            cached = search.layout_path(self.root, universe).is_file()
+            cached = search.layout_entry(self.root, universe).path.is_file()  # else the worker asks (search-miss)
             rows = None if cached else self._universe_rows(members, start, stop)
             tasks.append(("search", name, (universe, published, previous, rows, stop - start)))
         return tasks
@@ -608,8 +607,8 @@ class DisclosureGenerator(Generator):
                 name = result[1]
                 self.manifest.units[f"search/{name}"] = (self.manifest.units[f"search/{name}"][0],
                                                          tuple(f"search/{name}/{rel}" for rel in result[2]))
-        incremental.prune_cache(self.root / search.CACHE_DIR,
-                                [search.layout_path(self.root, universe) for universe, _start, _stop in self._search_universes.values()])
+        used = [search.layout_entry(self.root, universe).path for universe, *_span in self._search_universes.values()]
+        cache.prune(self.root / search.CACHE_DIR, used)
 
     def _archive_tasks(self) -> list[tuple[str, str, list]]:
         """Archive pages whose key changed."""
@@ -667,8 +666,12 @@ class DisclosureGenerator(Generator):
         share a file, so a fresh writer per slice loses no check.
         """
         what, kind_name, items = task[:3]
-        if what == "parse":  # a chunk of a batch file, for the publication state (and its cache: pickled here)
-            return pickle.dumps(parse_rows(self.cfg, *items), protocol=5)
+        if what == "parse":  # a chunk of a batch file, for the publication state and its cache (packed here, as data)
+            rows = parse_rows(self.cfg, *items)
+            try:
+                return pack_rows(rows)
+            except (TypeError, ValueError, OverflowError):
+                return rows  # not plain data (see pack_rows): sent as it is over the pipe, and not cached
         if len(task) > 3 and task[3] is not None:  # in a worker forked before the context existed
             self.page_context = {**task[3], "KINDS": KINDS, "SITE": self.cfg}
         if what == "downloads":
@@ -681,13 +684,13 @@ class DisclosureGenerator(Generator):
             return ("downloads", (kind_name, (catalog, index)))
         if what == "search":  # kind_name is the segment's name here
             universe, published, previous, rows, size = items
-            cache = search.layout_path(self.root, universe)
-            layout = search.load_layout(cache) if rows is None else None
+            found = search.layout_entry(self.root, universe)
+            layout = search.load_layout(found) if rows is None else None
             if layout is None:
                 if rows is None:
-                    return ("search-miss", kind_name)  # the cache went away: the parent sends the rows
+                    return ("search-miss", kind_name)  # the cache is gone or not authentic: the parent sends the rows
                 layout = search.segment_layout(rows, size, self.cfg)
-                search.save_layout(cache, layout)
+                search.save_layout(found, layout)
             return ("search", kind_name, write_segment(Path(self.output_path) / "search" / kind_name, layout, published, previous, self.cfg))
         self.writer = writer = DisclosureWriter(self.output_path, settings=self.settings)
         if what == "record":

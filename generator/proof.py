@@ -9,7 +9,7 @@ page-key manifest, not its digest lists. (A bug in the generator is found by the
 :mod:`generator.verify`, which do not use the generator's rendering.)
 
 Reading 1.8 million files twice a night is the cost this avoids: like git's index, verify keeps its
-own record of the files it has fully checked (``.verify/index``): for each path, the (inode, size,
+own record of the files it has fully checked (``.verify/index``, authenticated with the cache key): for each path, the (inode, size,
 mtime, ctime) of the live file and of the shadow file when they were found equal. A file whose
 stamps are both unchanged is still equal; any write changes the ctime, which no user can set back.
 The shadow is updated incrementally like the site (only pages whose inputs changed are rendered), so
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cache
 from .fileio import iter_tree
 from .settings import Config
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 SHADOW_DIR = ".verify"  # under the site root, beside output/; never deployed (git-ignored)
 INDEX = "index"
-INDEX_HEADER = b"disclose-verify-index 1\n"
+INDEX_PURPOSE = "verify-index/1"
 _RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same ctime tick
 
 
@@ -72,17 +73,21 @@ def shadow_path(root: Path) -> Path:
     return root / SHADOW_DIR / "shadow"
 
 
-def load_index(root: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
-    """path → (live stamp, shadow stamp) when both were found equal; None when missing or damaged."""
-    try:
-        data = (root / SHADOW_DIR / INDEX).read_bytes()
-    except OSError:
-        return None
-    if not data.startswith(INDEX_HEADER):
+def _index_entry(root: Path, output: Path) -> cache.Entry:
+    """The index of ``output``'s proof, authenticated like every cache (:mod:`generator.cache`): an
+    index planted or edited by anyone without the cache key reads as missing, and the next verify is
+    a cold one."""
+    return cache.Entry(root / SHADOW_DIR / INDEX, INDEX_PURPOSE, repr((str(output.resolve()),)).encode("utf-8"))
+
+
+def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
+    """path → (live stamp, shadow stamp) when both were found equal; None when missing or not authentic."""
+    payload = cache.read(_index_entry(root, output))
+    if payload is None:
         return None
     index: dict[str, tuple[Stamp, Stamp]] = {}
     try:
-        for line in data[len(INDEX_HEADER):].decode("utf-8").splitlines():
+        for line in bytes(payload).decode("utf-8").splitlines():
             path, live, shadow = line.split("\t")
             index[path] = (live, shadow)
     except (UnicodeDecodeError, ValueError):
@@ -90,11 +95,9 @@ def load_index(root: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
     return index
 
 
-def save_index(root: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
-    from .fileio import atomic_write_bytes
-
+def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
     body = "".join(f"{path}\t{live}\t{shadow}\n" for path, (live, shadow) in sorted(index.items()))
-    atomic_write_bytes(root / SHADOW_DIR / INDEX, INDEX_HEADER + body.encode("utf-8"))
+    cache.write(_index_entry(root, output), [body.encode("utf-8")])
 
 
 def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> "State":

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import collections
 import datetime as dt
 import hashlib
+import itertools
 import json
 import operator
 import os
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
-from .batches import Batch, BatchStore, atomic_write_bytes
+from . import cache
+from .batches import Batch, BatchStore, dumps_line
 from .errors import BuildError
 from .incremental import digest
 from .ledger import Head
@@ -417,25 +419,21 @@ def sort_records(records: list[PublishedRecord]) -> None:
     else:
         sort_newest_first(records)
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
+ROWS_PURPOSE = "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
+# What a batch's cached rows are made by: read when this module is imported, so the digest
+# describes the code that runs, even if the files change meanwhile.
+_CODE_DIGEST = cache.code_digest("publication", "schema", "batches", "sitemodel", "normalize", "checkdigits",
+                                 "incremental", libraries=("orjson",))
 
 
-def _code_digest() -> bytes:
-    """The source of the modules a batch's cached rows are made by, read once when this module
-    is imported: the digest describes the code that runs, even if the files change meanwhile."""
-    h = hashlib.blake2b(digest_size=8)
-    for module in ("publication.py", "schema.py", "batches.py", "sitemodel.py", "normalize.py", "checkdigits.py", "incremental.py"):
-        h.update((Path(__file__).parent / module).read_bytes())
-    return h.digest()
-
-
-_CODE_DIGEST = _code_digest()
-
-
-def _rules_digest(cfg: Config) -> str:
-    """What a batch's cached rows depend on besides its bytes: the period rules and this code."""
-    h = hashlib.blake2b(_CODE_DIGEST, digest_size=8)
-    h.update(repr((cfg.PUBLICATION_RULES, cfg.PENALTY_SEVERITY, _BRIEF)).encode("utf-8"))
-    return h.hexdigest()
+def rows_entry(batch: Batch, cfg: Config, folder: Path, approved_at: str) -> cache.Entry:
+    """The cache entry of an approved batch's rows, keyed by everything they are made from: the
+    batch's id, its records' checked digest, its manifest (its ``source`` is every record's
+    信息来源 unless the record names one), its approval time, the period rules and this code."""
+    manifest = hashlib.blake2b(dumps_line(batch.manifest).encode("utf-8"), digest_size=16).hexdigest()
+    rules = repr((cfg.PUBLICATION_RULES, cfg.PENALTY_SEVERITY, _BRIEF))
+    return cache.entry(folder, ROWS_PURPOSE, batch.id, batch.algorithm, batch.checked_digest, manifest, approved_at,
+                       rules, _CODE_DIGEST, prefix=f"{batch.id}-")
 
 
 def record_key(batch_id: str, offset: int, ends: str | None, basis: str, approved_day: str, source: str,
@@ -447,7 +445,7 @@ def record_key(batch_id: str, offset: int, ends: str | None, basis: str, approve
     return key + entity[0].encode() if entity else key
 
 
-def start_batch_rows(batch: Batch, cfg: Config, cache: Path | None, start_chunks: ChunkStart | None = None,
+def start_batch_rows(batch: Batch, cfg: Config, folder: Path | None, start_chunks: ChunkStart | None = None,
                      approved_at: str = "") -> Callable[[], list[tuple]]:
     """Start reading an approved batch's rows; the returned call waits for them.
 
@@ -457,22 +455,20 @@ def start_batch_rows(batch: Batch, cfg: Config, cache: Path | None, start_chunks
     (:func:`newest_first_order`) None unless public.
 
     Parsing a million JSON lines is most of the publication state's cost, and an approved batch
-    never changes (its digest is pinned), so the rows are cached per batch under ``cache``, keyed by
-    the batch's checked digest and the rules: a nightly build reads them back instead of the JSON.
+    never changes (its digest is pinned), so the rows are cached per batch under ``folder``
+    (:func:`rows_entry`): a nightly build reads them back instead of the JSON. A cache file that
+    is not authentic for exactly these inputs is parsed again (:mod:`generator.cache`).
     On a miss the file is parsed in chunks of :data:`PARSE_CHUNK_BYTES`, through ``start_chunks``
     when given (the site build passes its worker pool: a clean build's workers idle otherwise).
     :func:`compute_state` starts every batch before it replays the first, so the workers parse
     the next batches while this process replays one.
     """
-    path = None
-    if cache is not None and batch.checked_digest:
-        approval = hashlib.blake2b(approved_at[:10].encode(), digest_size=4).hexdigest()
-        path = cache / f"{batch.id}-{batch.checked_digest[:16]}-{approval}-{_rules_digest(cfg)}.pickle"
-        try:
-            cached = _load_parts(path)
+    found_entry = None
+    if folder is not None and batch.checked_digest:
+        found_entry = rows_entry(batch, cfg, folder, approved_at)
+        cached = _load_rows(found_entry)
+        if cached is not None:
             return lambda: cached
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-            pass
     source = batch.manifest.get("source", "")
     chunks = [(str(batch.records_path), batch.kind, source, start, end, batch.id, approved_at[:10])
               for start, end in line_chunks(batch.records_path)]
@@ -483,43 +479,117 @@ def start_batch_rows(batch: Batch, cfg: Config, cache: Path | None, start_chunks
 
     def rows() -> list[tuple]:
         found: list[tuple] = []
-        pickled = []
+        packed: list[bytes] | None = []
         for part in parts():
-            if isinstance(part, bytes):  # a worker's rows, pickled there: the cache takes the bytes as they are
-                pickled.append(part)
-                found.extend(pickle.loads(part))
-            else:
-                if path is not None:
-                    pickled.append(pickle.dumps(part, protocol=5))
-                found.extend(part)
-        if path is not None:
-            try:
-                atomic_write_bytes(path, b"".join(pickled))
-            except OSError:
-                pass  # a cache that cannot be written is only slower
+            if isinstance(part, bytes):  # a worker's rows, packed there: the cache takes the bytes as they are
+                if packed is not None:
+                    packed.append(part)
+                found.extend(unpack_rows(part))
+                continue
+            found.extend(part)
+            if found_entry is not None and packed is not None:
+                try:
+                    packed.append(pack_rows(part))
+                except (TypeError, ValueError, OverflowError):
+                    packed = None  # rows that are not plain data (see pack_rows): parsed again next time
+        if found_entry is not None and packed is not None:
+            cache.write(found_entry, cache.join_parts(packed))
         return found
 
     return rows
 
 
-def _load_parts(path: Path) -> list[tuple]:
-    """A batch's cached rows: one pickled list per chunk, one after the other (each pickled by the
-    worker that parsed it; pickling 850,000 rows again here took ~9 s of a clean build at 10^6)."""
-    rows: list[tuple] = []
-    with path.open("rb") as fh:
-        while fh.peek(1):
-            part = pickle.load(fh)
-            if type(part) is not list:
-                raise TypeError("not a list of rows")
-            rows.extend(part)
+def _load_rows(found: cache.Entry) -> list[tuple] | None:
+    """A batch's cached rows (one packed part per chunk, each packed by the worker that parsed
+    it), or None when the entry is missing, not authentic or unreadable."""
+    payload = cache.read(found)
+    if payload is None:
+        return None
+    try:
+        rows: list[tuple] = []
+        for part in cache.split_parts(payload):
+            rows.extend(unpack_rows(part))
+        return rows
+    except Exception:  # noqa: BLE001 - authentic but not rows (another version's): parsed again
+        return None
+
+
+# The columns of packed rows, each a list: a row's tuple is one zip of them. Strings that repeat
+# (a brief's authority, dates and categories; basis, source) are written once per part and shared
+# by every row again when read, as interned strings are when parsed; a brief is its shape (its
+# field names) and its values.
+_PACKED_ROWS = "rows/1"
+
+
+def pack_rows(rows: list[tuple]) -> bytes:
+    """:func:`start_batch_rows`' rows as data (:func:`generator.cache.pack`); :func:`unpack_rows`
+    makes the same rows again, value for value and type for type."""
+    if not rows:
+        return cache.pack([_PACKED_ROWS, 0])
+    (offsets, ids, briefs, public, withheld, docno_keys, ends, basis, sources, entities, keys,
+     orders) = map(list, zip(*rows))
+    shapes: dict[tuple[str, ...], int] = {}
+    shape_of, values = [], []
+    for brief in briefs:
+        shape_of.append(shapes.setdefault(tuple(brief), len(shapes)))
+        values.extend(brief.values())
+    no_order = [i for i, order in enumerate(orders) if order is None]
+    orders = [b"" if order is None else order.to_bytes((order.bit_length() + 7) // 8, "big") for order in orders]
+    return cache.pack([_PACKED_ROWS, len(rows), offsets, ids, [list(shape) for shape in shapes], shape_of,
+                       _shared(values), public, _shared(withheld), docno_keys, _shared(ends), _shared(basis),
+                       _shared(sources), [list(entity) for entity in entities], keys, orders, no_order])
+
+
+def unpack_rows(data: Any) -> list[tuple]:
+    """The rows :func:`pack_rows` packed (ValueError or TypeError for anything else)."""
+    head, count, *columns = cache.unpack(data)
+    if head != _PACKED_ROWS:
+        raise ValueError(f"not packed rows: {head!r}")
+    if not count:
+        return []
+    (offsets, ids, shapes, shape_of, values, public, withheld, docno_keys, ends, basis, sources, entities, keys, orders,
+     no_order) = columns
+    names = [tuple(map(sys.intern, shape)) for shape in shapes]
+    if sum(len(names[shape]) * n for shape, n in collections.Counter(shape_of).items()) != len(values[1]):
+        raise ValueError("packed rows' briefs do not add up")
+    flat = iter(_unshared(values))
+    # Each brief takes its shape's count of values from the one iterator (zip stops at the names).
+    briefs = list(map(dict, map(zip, map(names.__getitem__, shape_of), itertools.repeat(flat))))
+    orders = list(map(int.from_bytes, orders))
+    for i in no_order:
+        orders[i] = None
+    rows = list(zip(offsets, ids, briefs, public, _unshared(withheld), docno_keys, _unshared(ends), _unshared(basis),
+                    _unshared(sources), map(tuple, entities), keys, orders, strict=True))
+    if len(rows) != count:
+        raise ValueError("packed rows do not add up")
     return rows
+
+
+def _shared(column: list) -> list:
+    """[distinct values, each value's index]: a column whose values repeat, each written once.
+    Values are told apart by type too (``1``, ``1.0`` and ``True`` are equal keys of a dict)."""
+    index: dict[Any, int] = {}
+    distinct, positions = [], []
+    for value in column:
+        key = value if type(value) is str else (type(value).__name__, repr(value))
+        at = index.get(key)
+        if at is None:
+            at = index[key] = len(distinct)
+            distinct.append(value)
+        positions.append(at)
+    return [distinct, positions]
+
+
+def _unshared(shared: list) -> list:
+    distinct, positions = shared
+    return list(map(distinct.__getitem__, positions))
 
 
 Chunk = tuple[str, str, str, int, int, str, str]  # parse_rows' arguments after the config
 # Starts parsing chunks (in worker processes); the returned call waits for their rows, in order:
-# each chunk's rows as a list, or pickled (protocol 5) as bytes.
+# each chunk's rows as a list, or packed (pack_rows) as bytes.
 ChunkStart = Callable[[list[Chunk]], Callable[[], list[list[tuple] | bytes]]]
-PARSE_CHUNK_BYTES = 16 << 20  # ~18,000 record lines: enough to outweigh pickling the rows back
+PARSE_CHUNK_BYTES = 16 << 20  # ~18,000 record lines: enough to outweigh packing the rows back
 
 
 def line_chunks(path: Path, size: int | None = None) -> list[tuple[int, int]]:
@@ -586,9 +656,11 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     unpublished = state.unpublished.append
     withdrawn, pending_pop = state.withdrawn, pending.pop  # locals: ~10^6 rows
     # Every batch's rows started before the first is replayed: the workers parse ahead.
-    cache = store.root / CACHE_DIR
-    started = {batch.id: start_batch_rows(batch, cfg, cache, start_chunks, sys.intern(approval["approved_at"]))
+    folder = store.root / CACHE_DIR
+    started = {batch.id: start_batch_rows(batch, cfg, folder, start_chunks, sys.intern(approval["approved_at"]))
                for batch, approval in approved if not batch.is_withdrawal}
+    cache.prune(folder, [rows_entry(batch, cfg, folder, approval["approved_at"]).path
+                         for batch, approval in approved if not batch.is_withdrawal and batch.checked_digest])
     for batch, approval in approved:
         if batch.is_withdrawal:
             for entry in batch.iter_records():

@@ -26,22 +26,20 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import pickle
 from json.encoder import encode_basestring
 import math
-import os
 from array import array
 import re
-import tempfile
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
 
+from . import cache
 from .publication import PublishedRecord
 from .schema import KINDS
 from .writers import write_new_file
@@ -412,35 +410,47 @@ def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
     return h.hexdigest()
 
 
-def layout_path(root: Path, universe: str) -> Path:
-    """Where the layout of a universe (:func:`universe_key`) is cached under a site root."""
-    return root / CACHE_DIR / f"{universe}.pickle"
+LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
+_CODE_DIGEST = cache.code_digest("search", "schema")  # what a layout is made by, read when this module is imported
+# The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
+_LAYOUT_ARRAYS = (("offsets", "<i8"), ("shard_starts", "<i8"), ("positions", "<i4"), ("days", "<i4"), ("packed", "<u4"))
 
 
-def load_layout(path: Path) -> SegmentLayout | None:
-    """A cached layout, or None when it is missing or unreadable (the caller computes it again)."""
-    try:
-        with path.open("rb") as fh:
-            layout = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+def layout_entry(root: Path, universe: str) -> cache.Entry:
+    """Where the layout of a universe (:func:`universe_key`) is cached under a site root, keyed by
+    the universe (its batches, their digests and approval times, the build's fingerprint) and this code."""
+    return cache.entry(root / CACHE_DIR, LAYOUT_PURPOSE, universe, _CODE_DIGEST)
+
+
+def load_layout(found: cache.Entry) -> SegmentLayout | None:
+    """A cached layout, or None when it is missing, not authentic or unreadable (the caller
+    computes it again). Its arrays are read-only views of the file's bytes, not copies."""
+    import numpy as np
+
+    payload = cache.read(found)
+    if payload is None:
         return None
-    return layout if isinstance(layout, SegmentLayout) else None
-
-
-def save_layout(path: Path, layout: SegmentLayout) -> None:
-    """Pickled straight into a temporary file beside ``path``, then renamed (no 60 MB bytes object)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=".tmp-", delete=False) as fh:
-            try:
-                pickle.dump(layout, fh, protocol=5)
-            except BaseException:
-                fh.close()
-                Path(fh.name).unlink(missing_ok=True)
-                raise
-        os.replace(fh.name, path)
-    except OSError:
-        pass  # a cache that cannot be written is only slower
+        *parts, head = cache.split_parts(payload)
+        letters, rows, sizes, tokens = cache.unpack(head)
+        arrays = {name: np.frombuffer(part, dtype=dtype)
+                  for part, (name, dtype) in zip(parts, _LAYOUT_ARRAYS, strict=True)}
+        layout = SegmentLayout(letters=letters, rows=rows, sizes=SearchSettings(*sizes), tokens=tokens, **arrays)
+        if type(letters) is not str or type(rows) is not list or type(tokens) is not list \
+                or not len(letters) == len(rows) == len(layout.days) or len(layout.offsets) != len(tokens) + 1:
+            return None
+        return layout
+    except Exception:  # noqa: BLE001 - authentic but not a layout (another version's): computed again
+        return None
+
+
+def save_layout(found: cache.Entry, layout: SegmentLayout) -> None:
+    """Written as its arrays' bytes as they are (no copy of ~60 MB) and a MessagePack head."""
+    import numpy as np
+
+    parts = [np.ascontiguousarray(getattr(layout, name), dtype=dtype) for name, dtype in _LAYOUT_ARRAYS]
+    head = cache.pack([layout.letters, list(layout.rows), astuple(layout.sizes), list(layout.tokens)])
+    cache.write(found, cache.join_parts([*parts, head]))
 
 
 def _separator(before: str, first: str) -> str:

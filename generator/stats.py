@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,8 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .batches import atomic_write_bytes
-from .incremental import prune_cache
+from . import cache
 from .publication import State
 from .schema import KINDS
 from .settings import Config
@@ -31,6 +29,9 @@ from .sitemodel import Entity
 
 OTHER_COUNTY = "市级或未识别"
 STATS_CACHE_DIR = ".cache/stats"  # under the site root; safe to delete
+COUNTS_PURPOSE = "stats-counts/2"  # the overview's parts per batch (2: data only, authenticated: generator.cache)
+TIMELINESS_PURPOSE = "stats-timeliness/2"
+_CODE_DIGEST = cache.code_digest("stats")  # this module's code, as imported
 
 
 @dataclass
@@ -127,15 +128,15 @@ class PublishedCounts:
     penalty_types: Counter = field(default_factory=Counter)  # penalties' 处罚类别, each of several counted
 
 
-def published_counts(state: State, cfg: Config, cache: Path | None = None, salt: str = "") -> PublishedCounts:
+def published_counts(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> PublishedCounts:
     """What the overview counts, summed over the approved batches' published records: each
-    batch's part depends only on which of its records are published, so with ``cache`` a batch
+    batch's part depends only on which of its records are published, so with ``folder`` a batch
     none of whose records came or went since the last build is not read again (at 10^6 records
     one pass over every brief took 3–4 s of each nightly build's statistics)."""
     counts = PublishedCounts()
     places: Counter = Counter()
     type_texts: Counter = Counter()
-    for part in _batch_parts(state, cache, salt):
+    for part in _batch_parts(state, folder, salt):
         by_month_kind, part_places, behaviours, part_types = part
         counts.by_month_kind.update(by_month_kind)
         places.update(part_places)
@@ -178,11 +179,10 @@ def _part(name: str, records: list) -> _Part:
     return by_month_kind, places, behaviours, type_texts
 
 
-def _batch_parts(state: State, cache: Path | None, salt: str) -> list[_Part]:
-    """:func:`_part` per approved batch, those of unchanged batches read from ``cache``."""
-    path = cache / f"counts-{hashlib.blake2b(repr((salt, _SOURCE)).encode('utf-8'), digest_size=8).hexdigest()}.pickle" if cache else None
-    loaded = _read_cache(path) if path is not None else None
-    known: dict[bytes, _Part] = loaded if isinstance(loaded, dict) else {}
+def _batch_parts(state: State, folder: Path | None, salt: str) -> list[_Part]:
+    """:func:`_part` per approved batch, those of unchanged batches read from ``folder``."""
+    found = counts_entry(folder, salt) if folder is not None else None
+    known = _read_parts(found) if found is not None else {}
     parts, used = [], {}
     for batch_id, name, records in state.by_source():
         h = hashlib.blake2b(repr((batch_id, name)).encode("utf-8"), digest_size=16)
@@ -192,19 +192,44 @@ def _batch_parts(state: State, cache: Path | None, salt: str) -> list[_Part]:
         if part is None:
             part = _part(name, records)
         parts.append(used.setdefault(key, part))
-    if path is not None and used.keys() != known.keys():
-        _write_cache(path, used)
-    elif path is not None:
+    if found is not None and used.keys() != known.keys():
+        _write_parts(found, used)
+    elif found is not None:
         with contextlib.suppress(OSError):
-            os.utime(path)
+            os.utime(found.path)
     return parts
+
+
+def counts_entry(folder: Path, salt: str) -> cache.Entry:
+    """Where the overview's parts are kept: one file per fingerprint (``salt``) and version of this code."""
+    return cache.entry(folder, COUNTS_PURPOSE, salt, _CODE_DIGEST, prefix="counts-")
+
+
+def _write_parts(found: cache.Entry, parts: dict[bytes, _Part]) -> None:
+    cache.put(found, [[key, *map(_counted, part)] for key, part in parts.items()])
+
+
+def _counted(counter: Counter) -> list[list]:
+    """A part's counter as data: its keys (a tuple key as a list) and its counts."""
+    return [[list(key) if type(key) is tuple else key for key in counter], list(counter.values())]
+
+
+def _read_parts(found: cache.Entry) -> dict[bytes, _Part]:
+    """The parts kept in ``found`` by batch key, or none when it is missing, not authentic or unreadable."""
+    try:
+        return {key: (Counter(dict(zip(map(tuple, by_month_kind[0]), by_month_kind[1], strict=True))),
+                      Counter(dict(zip(map(tuple, places[0]), places[1], strict=True))),
+                      Counter(dict(zip(*behaviours, strict=True))), Counter(dict(zip(*types, strict=True))))
+                for key, by_month_kind, places, behaviours, types in cache.get(found) or ()}
+    except (TypeError, ValueError):
+        return {}
 
 
 # -- pages --------------------------------------------------------------------------------------
 
 
-def overview(state: State, cfg: Config, cache: Path | None = None, salt: str = "") -> StatsPage:
-    counts = published_counts(state, cfg, cache, salt)
+def overview(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> StatsPage:
+    counts = published_counts(state, cfg, folder, salt)
     labels = {name: kind.label for name, kind in KINDS.items()}
     by_kind = [(labels[name], len(state.published.get(name, []))) for name in KINDS]
     months = months_back(state.today, cfg.STATS_MONTHS)
@@ -262,6 +287,7 @@ def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
     return frame
 
 
+@cache.record_type
 @dataclass
 class TimelinessNumbers:
     """What the 双公示 timeliness page shows, before today's window of months is cut from it."""
@@ -286,43 +312,31 @@ def timeliness_numbers(state: State, cfg: Config) -> TimelinessNumbers:
     return TimelinessNumbers(departments, sizes, sums, float(frame["on_time"].mean()) if len(frame) else 0.0, len(frame))
 
 
-_SOURCE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()  # this module's code, as imported
+def timeliness_entry(folder: Path, state: State, cfg: Config, salt: str) -> cache.Entry:
+    """Where the timeliness numbers are kept, keyed by the approved record batches, the working-day
+    settings, the fingerprint (``salt``) and this code."""
+    return cache.entry(folder, TIMELINESS_PURPOSE, salt, _CODE_DIGEST, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS,
+                       cfg.TIMELINESS_WORKING_DAYS, prefix="timeliness-")
 
 
-def cached_timeliness_numbers(state: State, cfg: Config, cache: Path | None, salt: str = "") -> TimelinessNumbers:
-    """:func:`timeliness_numbers`, kept under ``cache`` between builds. They depend only on the
+def cached_timeliness_numbers(state: State, cfg: Config, folder: Path | None, salt: str = "") -> TimelinessNumbers:
+    """:func:`timeliness_numbers`, kept under ``folder`` between builds. They depend only on the
     approved record batches (latest versions and first approvals, withdrawn and expired records
     included) and the working-day settings, not on the day or on withdrawals: a nightly build
     with no new batch reads them back instead of grouping every penalty and licence (~3 s at 10^6)."""
-    if cache is None:
+    if folder is None:
         return timeliness_numbers(state, cfg)
-    key = hashlib.blake2b(repr((salt, _SOURCE, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS, cfg.TIMELINESS_WORKING_DAYS)).encode("utf-8"),
-                          digest_size=12).hexdigest()
-    path = cache / f"timeliness-{key}.pickle"
-    numbers = _read_cache(path)
+    found = timeliness_entry(folder, state, cfg, salt)
+    numbers = cache.get(found)
     if not isinstance(numbers, TimelinessNumbers):
         numbers = timeliness_numbers(state, cfg)
-        _write_cache(path, numbers)
-    prune_cache(cache, [path])
+        cache.put(found, numbers)
+    cache.prune(folder, [found.path])
     return numbers
 
 
-def _read_cache(path: Path) -> Any:
-    """What a statistics cache file holds, or None when it is missing or unreadable."""
-    try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-        return None
-
-
-def _write_cache(path: Path, value: Any) -> None:
-    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        atomic_write_bytes(path, pickle.dumps(value, protocol=5))
-
-
-def timeliness(state: State, cfg: Config, cache: Path | None = None, salt: str = "") -> StatsPage:
-    numbers = cached_timeliness_numbers(state, cfg, cache, salt)
+def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> StatsPage:
+    numbers = cached_timeliness_numbers(state, cfg, folder, salt)
     limit, threshold = cfg.TIMELINESS_WORKING_DAYS, cfg.TIMELINESS_ALERT_SHARE
     rows = [[name, count, on_time, round(share, 4), delay, "预警" if share < threshold else ""]
             for name, count, on_time, share, delay in numbers.departments]
@@ -406,7 +420,8 @@ def _alt(title: str, pairs: list) -> str:
 STATS_PAGES = ("index", "timeliness", "government")  # the slugs of all_pages(), in order (the sitemap lists them first)
 
 
-def all_pages(state: State, entities: dict[str, Entity], cfg: Config, cache: Path | None = None, salt: str = "") -> list[StatsPage]:
-    """``cache``: a folder for what can be kept between builds (:func:`cached_timeliness_numbers`),
+def all_pages(state: State, entities: dict[str, Entity], cfg: Config, folder: Path | None = None,
+              salt: str = "") -> list[StatsPage]:
+    """``folder``: where what can be kept between builds is cached (:func:`cached_timeliness_numbers`),
     ``salt``: what else it depends on (the build's fingerprint: code, library versions, settings)."""
-    return [overview(state, cfg, cache, salt), timeliness(state, cfg, cache, salt), government(state, entities, cfg)]
+    return [overview(state, cfg, folder, salt), timeliness(state, cfg, folder, salt), government(state, entities, cfg)]

@@ -122,7 +122,7 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
     if proved is not None:
         index = dict(proved.confirmed)
         proof.record(index, proved, equal)
-        proof.save_index(root, index)
+        proof.save_index(root, output, index)
     return report
 
 
@@ -130,7 +130,7 @@ def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date
            workers: int | None) -> tuple["proof.Plan | None", "State | None"]:
     """Bring the shadow up to date and plan what to compare, with the state the shadow was built
     from; (None, None) and a finding when it cannot be built."""
-    index = None if full else proof.load_index(root)
+    index = None if full else proof.load_index(root, output)
     for _attempt in (0, 1):
         started = time.time_ns()
         try:

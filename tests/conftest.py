@@ -111,6 +111,22 @@ class SiteRoot:
         return sorted(p.name for p in self.batches.iterdir())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_key_home(tmp_path_factory: pytest.TempPathFactory):
+    """Caches are authenticated with a per-user key (generator/cache.py): the tests keep theirs in
+    a configuration folder of their own, never in the home of whoever runs them."""
+    folder = tmp_path_factory.mktemp("config")
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "DISCLOSE_CACHE_KEY")}
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    os.environ.pop("DISCLOSE_CACHE_KEY", None)
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> SiteRoot:
     root = tmp_path / "site"

@@ -514,7 +514,7 @@ def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, t
         shutil.rmtree(site.path / publication.CACHE_DIR)
         monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 2_000)
         assert site.build(output=str(tmp_path / "parallel")).exit_code == 0
-        assert list((site.path / publication.CACHE_DIR).glob("*.pickle"))
+        assert list((site.path / publication.CACHE_DIR).glob("*.msgpack"))
     finally:
         conf.write_text(original, encoding="utf-8")
     assert tree_digest(tmp_path / "parallel") == tree_digest(tmp_path / "single") == tree_digest(built["out"])

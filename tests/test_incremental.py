@@ -513,9 +513,8 @@ def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(ol
 
 def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
     """The plugin and the apply both ask which records changed since the last manifest: computed
-    once a build (about 1 s at 10^6 records), never pickled into the next build's manifest."""
-    import pickle
-
+    once a build (about 1 s at 10^6 records), never saved into the next build's manifest."""
+    from generator import cache
     from generator.incremental import Manifest, batch_entry
     from generator.publication import PublishedRecord
 
@@ -527,33 +526,30 @@ def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
     first = new.record_changes(old)
     assert first == ({"penalty": {"a": b"a" * 12, "b": b"b" * 12}}, {"penalty": {"a": b"a" * 12, "c": b"c" * 12}})
     assert new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]  # the memo, not computed again
-    again = pickle.loads(pickle.dumps(new))
+    again = Manifest.of_data(cache.unpack(cache.pack(new.as_data())))
     assert "changes" not in again.__dict__ and again == Manifest("fp", batches=new.batches)
     new.batches = {"b1": entry("a")}  # set again: compared again
     assert new.record_changes(old)[1] == {"penalty": {"a": b"a" * 12}}
 
 
 @given(st.dictionaries(st.text(max_size=6), st.binary(min_size=11, max_size=13), max_size=8))
-def test_a_manifest_keeps_its_archive_keys_through_a_pickle(keys):
-    """The archives' keys are pickled flat (ids newline-joined, keys concatenated) when every key
+def test_a_manifest_keeps_its_archive_keys_through_its_file(keys):
+    """The archives' keys are saved flat (ids newline-joined, keys concatenated) when every key
     has the usual size and no id holds a newline, else as the dict: read back, the same dict in
     the same order either way."""
-    import pickle
-
+    from generator import cache
     from generator.incremental import Manifest
 
-    again = pickle.loads(pickle.dumps(Manifest("fp", entities=dict(keys)), protocol=5))
+    again = Manifest.of_data(cache.unpack(cache.pack(Manifest("fp", entities=dict(keys)).as_data())))
     assert again.entities == keys and list(again.entities) == list(keys)
     assert all(type(key) is bytes for key in again.entities.values())
     flat = not any("\n" in eid for eid in keys) and all(len(key) == 12 for key in keys.values())
-    assert isinstance(Manifest("fp", entities=dict(keys)).__getstate__()["entities"], tuple) == flat
+    assert isinstance(Manifest("fp", entities=dict(keys)).as_data()["entities"], tuple) == flat
 
 
 def test_a_manifest_with_damaged_archive_keys_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys cut short in a manifest: it is unreadable (the next build is a clean one), not an
     internal error and not a manifest with fewer archives."""
-    import pickle
-
     from generator.incremental import Manifest
 
     output = tmp_path / "output"
@@ -561,12 +557,12 @@ def test_a_manifest_with_damaged_archive_keys_is_not_used(tmp_path: Path, monkey
     manifest = Manifest("fp", entities={"a": b"k" * 12, "b": b"l" * 12})
     incremental.save(manifest, output)
     assert incremental.load(output, "fp").entities == manifest.entities  # as written, it is read back
-    state = manifest.__getstate__()
+    state = manifest.as_data()
     tag, ids, blob = state["entities"]
     for damaged in ((tag, ids, blob[:12]), (tag, ids, blob[:-1]), ("keys/0", ids, blob), (tag, ids)):
-        with monkeypatch.context() as patch:
-            patch.setattr(Manifest, "__getstate__", lambda self, d=damaged: {**state, "entities": d})
-            incremental.manifest_path(output).write_bytes(pickle.dumps(manifest, protocol=5))
+        with monkeypatch.context() as patch:  # written with the key: authentic, but not keys
+            patch.setattr(Manifest, "as_data", lambda self, d=damaged: {**state, "entities": d})
+            incremental.save(manifest, output)
         assert incremental.load(output, "fp") is None, damaged
 
 

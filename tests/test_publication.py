@@ -92,7 +92,7 @@ def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, de
     config = load_config(site.path)
     day = dt.date(2026, 11, 28)
     fresh = compute_state(BatchStore(site.path, config), config, day)
-    assert list((site.path / CACHE_DIR).glob(f"{batch}-*.pickle"))
+    assert list((site.path / CACHE_DIR).glob(f"{batch}-*.msgpack"))
     cached = compute_state(BatchStore(site.path, config), config, day)
     assert _published(cached) == _published(fresh) and fresh.total > 0
     # Different period rules: the cache entry does not apply.
@@ -105,11 +105,10 @@ def test_the_state_cache_gives_the_same_state_and_never_hides_tampering(site, de
         compute_state(BatchStore(site.path, config), config, day)
 
 
-def test_rows_parsed_in_pickled_chunks_are_cached_and_read_back_as_one_pass(site, department_csv, monkeypatch):
-    """A clean build's workers send each chunk's rows pickled, and the cache keeps those bytes as
-    they are, one pickle after another: read back, they are the rows of one pass; a damaged
-    cache is parsed again, not believed."""
-    import pickle
+def test_rows_parsed_in_packed_chunks_are_cached_and_read_back_as_one_pass(site, department_csv, monkeypatch):
+    """A clean build's workers send each chunk's rows packed as data, and the cache keeps those
+    bytes as they are, one part after another: read back, they are the rows of one pass, type for
+    type; a damaged cache is parsed again, not believed."""
     import shutil
 
     from generator import publication
@@ -126,20 +125,44 @@ def test_rows_parsed_in_pickled_chunks_are_cached_and_read_back_as_one_pass(site
     monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 300)
     started = []
 
-    def start_chunks(chunks):  # as the build's workers do: odd chunks pickled, even ones as lists
+    def start_chunks(chunks):  # as the build's workers do: odd chunks packed, even ones as lists
         started.append(len(chunks))
         parts = [publication.parse_rows(config, *chunk) for chunk in chunks]
-        return lambda: [pickle.dumps(part, protocol=5) if i % 2 else part for i, part in enumerate(parts)]
+        return lambda: [publication.pack_rows(part) if i % 2 else part for i, part in enumerate(parts)]
 
     assert _published(publication.compute_state(BatchStore(site.path, config), config, day, start_chunks=start_chunks)) == one_pass
     assert started and started[0] >= 3
-    [cached] = cache.glob(f"{batch}-*.pickle")
-    assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
+    [cached] = cache.glob(f"{batch}-*.msgpack")
+    again = _published(publication.compute_state(BatchStore(site.path, config), config, day))
+    assert again == one_pass and [list(map(type, row)) for row in again] == [list(map(type, row)) for row in one_pass]
     cached.write_bytes(cached.read_bytes()[:-7])  # cut short: parsed again
     assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
-    cached.write_bytes(pickle.dumps({"not": "rows"}))
+    cached.write_bytes(b"not rows")
     assert _published(publication.compute_state(BatchStore(site.path, config), config, day)) == one_pass
-    assert cached.read_bytes() != pickle.dumps({"not": "rows"})  # and written again
+    assert cached.read_bytes() != b"not rows"  # and written again
+
+
+brief_values = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=3))
+row = st.tuples(st.integers(0, 2**40), st.text(max_size=4),
+                st.dictionaries(st.sampled_from(["名称", "日期", "机关"]), brief_values, max_size=3),
+                st.booleans(), st.text(max_size=2), st.text(max_size=2),
+                st.one_of(st.none(), st.sampled_from(["2026-01-01", "2027-02-03"])),
+                st.sampled_from(["", "规则（一般）"]), st.text(max_size=2),
+                st.one_of(st.just(()), st.tuples(st.text(max_size=3), st.text(max_size=3))), st.binary(max_size=30),
+                st.one_of(st.none(), st.integers(0, 2**96)))
+
+
+@given(st.lists(row, max_size=6))
+def test_packed_rows_read_back_value_for_value_and_type_for_type(rows):
+    """The state's cache holds rows as data: whatever a brief holds (numbers past 64 bits, ``1``
+    beside ``1.0`` and ``True``, NaN), they come back equal and of the same types, in order."""
+    from generator.publication import pack_rows, unpack_rows
+
+    again = unpack_rows(pack_rows(rows))
+    assert repr(again) == repr(rows)
+    assert [[type(v) for v in (*row[:2], *row[2].values(), *row[3:])] for row in again] == \
+        [[type(v) for v in (*row[:2], *row[2].values(), *row[3:])] for row in rows]
+    assert [list(row[2]) for row in again] == [list(row[2]) for row in rows]
 
 
 def test_a_batch_parsed_in_chunks_gives_the_rows_of_one_pass(site, department_csv):

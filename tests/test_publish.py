@@ -50,8 +50,9 @@ def test_ci_keeps_the_last_build_so_the_nightly_build_is_incremental():
 
 def test_no_credentials_in_the_repository():
     text = (REPO / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8")
-    for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
+    for name in ("DEPLOY_SSH_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "DISCLOSE_CACHE_KEY"):
         assert f"{name}: ${{{{ secrets.{name} }}}}" in text
+    assert "DISCLOSE_CACHE_KEY" in (REPO / ".gitlab-ci.yml").read_text(encoding="utf-8")
 
 
 def deploy(site: Path, target: str) -> subprocess.CompletedProcess:
@@ -223,16 +224,24 @@ def test_a_report_after_an_upgrade_compares_with_the_old_text_list(site, departm
 
 
 def test_a_damaged_memory_of_the_last_build_only_makes_the_report_list_everything(site, department_csv):
-    from generator.buildreport import LAST
+    from generator import cache
+    from generator.buildreport import LAST, MEMORY_PURPOSE, PICKLED_LAST
 
     site.stage_and_approve(department_csv, "penalty")
     assert site.build().exit_code == 0
     folder = site.path / "reports" / "build"
-    for damage in (b"not a pickle", __import__("pickle").dumps({("penalty", "b"): "not a list"})):
-        (folder / LAST).write_bytes(damage)
+    (folder / PICKLED_LAST).write_bytes(b"a memory pickled by an older build: never read, deleted")
+    # Damaged; planted (well formed, without the key); authentic but not groups.
+    planted = cache.MAGIC + bytes(32) + cache.pack([["penalty", "b", "x"]])
+    for number, damage in enumerate((b"not a memory", planted, None), 2):
+        if damage is None:
+            cache.write(cache.Entry(folder / LAST, MEMORY_PURPOSE, b""), [cache.pack({("penalty", "b"): ["not ids"]})])
+        else:
+            (folder / LAST).write_bytes(damage)
         assert site.build().exit_code == 0
-    report = json.loads((folder / f"{TODAY}-3.json").read_text(encoding="utf-8"))
-    assert report["counts"] == {"new": 4, "updated": 0, "removed": 0}
+        report = json.loads((folder / f"{TODAY}-{number}.json").read_text(encoding="utf-8"))
+        assert report["counts"] == {"new": 4, "updated": 0, "removed": 0}
+    assert not (folder / PICKLED_LAST).exists()
 
 
 def test_the_report_of_a_state_made_without_its_batches_groups_records_by_their_batch():

@@ -176,7 +176,8 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     from generator.batches import BatchStore
     from generator.publication import compute_state
     from generator.settings import load_config
-    from generator.stats import cached_timeliness_numbers, timeliness_numbers
+    from generator import cache as kept_files
+    from generator.stats import cached_timeliness_numbers, timeliness_entry, timeliness_numbers
 
     root = built["site"].path
     cfg = load_config(root)
@@ -185,8 +186,9 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     numbers = cached_timeliness_numbers(state, cfg, cache)
     assert numbers == timeliness_numbers(state, cfg)
     [kept] = cache.iterdir()
+    assert kept == timeliness_entry(cache, state, cfg, "").path
     marked = dataclasses.replace(numbers, count=-1)  # a mark: proves that the kept file is what is read
-    kept.write_bytes(__import__("pickle").dumps(marked))
+    kept_files.put(timeliness_entry(cache, state, cfg, ""), marked)
     later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30))
     assert cached_timeliness_numbers(later, cfg, cache).count == -1
     later.sources = later.sources[:-1]  # as if the last records batch were not approved
@@ -199,12 +201,10 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
 def test_the_overview_counts_are_summed_from_parts_kept_per_batch(built, tmp_path):
     """Each approved batch's part of the overview is kept until its published records change: a
     night with one record withdrawn (or expired) counts that batch again and reads the others."""
-    import pickle
-
     from generator.batches import BatchStore
     from generator.publication import compute_state
     from generator.settings import load_config
-    from generator.stats import published_counts
+    from generator.stats import _read_parts, _write_parts, counts_entry, published_counts
 
     root = built["site"].path
     cfg = load_config(root)
@@ -214,12 +214,13 @@ def test_the_overview_counts_are_summed_from_parts_kept_per_batch(built, tmp_pat
     fresh = published_counts(state, cfg)
     assert published_counts(state, cfg, cache) == fresh
     [kept] = cache.iterdir()
-    parts = pickle.loads(kept.read_bytes())
+    assert kept == counts_entry(cache, "").path
+    parts = _read_parts(counts_entry(cache, ""))
     assert len(parts) == len(state.sources)
     # Mark every kept part: what is read back is the kept file, not a new count.
     for part in parts.values():
         part[2]["标记"] = 1
-    kept.write_bytes(pickle.dumps(parts))
+    _write_parts(counts_entry(cache, ""), parts)
     assert published_counts(state, cfg, cache).behaviours["标记"] == len(parts)
     # 800 days later some records have left: their batches are counted again, the others read back.
     later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=800))

@@ -214,7 +214,7 @@ def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     cfg, day, out = load_config(site.path), dt.date.fromisoformat(TODAY), site.path / "output"
     monkeypatch.setattr(proof, "_RACY_NS", 0)  # the files were all written in the last seconds
     assert verify_site(site.path, cfg, out, day).ok
-    index = proof.load_index(site.path)
+    index = proof.load_index(site.path, out)
     assert index and len(index) == len(proof.walk(out).files)  # every file proved and remembered
     planned = proof.plan(site.path, out, 0, index)
     assert planned.todo == [] and not planned.untrusted
@@ -231,3 +231,21 @@ def test_the_fast_id_scan_finds_what_the_id_pattern_finds(parts):
     raw = b"".join(parts)
     pattern = re.compile(rb"(?<![0-9])([0-9]{17}[0-9Xx])(?![0-9])")
     assert _id_candidates(raw) == [m.decode() for m in pattern.findall(raw)]
+
+
+def test_a_planted_verify_index_is_not_trusted(site, messy):
+    """An index written without the cache key (here: a forged one claiming every file proved, with
+    the stamps the files have now) is ignored: verify is a cold one and reports the edit."""
+    from generator import proof
+
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+    out = site.path / "output"
+    page = next(iter(sorted((out / "records").rglob("*.html"))))
+    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8")
+    live, shadow = proof.walk(out), proof.walk(proof.shadow_path(site.path))
+    body = "".join(f"{p}\t{live.files[p]}\t{shadow.files[p]}\n" for p in sorted(live.files))
+    (site.path / ".verify" / "index").write_bytes(b"disclose-verify-index 1\n" + body.encode())
+    result = site.run("verify", "output", "--today", TODAY)
+    assert result.exit_code == 1 and page.name in result.stdout
