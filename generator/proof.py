@@ -146,9 +146,15 @@ def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp
 
 
 def record(index: dict[str, tuple[Stamp, Stamp]], proof: Plan, equal: list[str], now_ns: int | None = None) -> None:
-    """Add the paths found equal (and clean) to ``index``, unless a file changed too recently to be sure."""
+    """Remember what this run proved. Every shadow file it compared is trusted as it is now (this
+    run wrote it, or it was as last checked); a live file is remembered as proved when it was found
+    equal (and clean) and did not change too recently to be sure (same ctime tick). Otherwise its
+    stamp is left blank, so the next run reads it again without distrusting the shadow."""
     now_ns = now_ns or time.time_ns()
-    for path in equal:
-        newest = max(proof.live.ctimes[path], proof.shadow.ctimes[path])
-        if now_ns - newest > _RACY_NS:
-            index[path] = (proof.live.files[path], proof.shadow.files[path])
+    proved = set(equal)
+    for path in proof.todo:
+        shadow_stamp = proof.shadow.files.get(path)
+        if shadow_stamp is None:
+            continue
+        sure = path in proved and now_ns - max(proof.live.ctimes[path], proof.shadow.ctimes[path]) > _RACY_NS
+        index[path] = (proof.live.files[path] if sure else "", shadow_stamp)

@@ -249,3 +249,20 @@ def test_a_planted_verify_index_is_not_trusted(site, messy):
     (site.path / ".verify" / "index").write_bytes(b"disclose-verify-index 1\n" + body.encode())
     result = site.run("verify", "output", "--today", TODAY)
     assert result.exit_code == 1 and page.name in result.stdout
+
+
+def test_a_file_read_again_for_any_reason_does_not_make_the_shadow_untrusted(site, messy):
+    """Files proved in the last seconds (or still wrong) are read again next time, but the shadow
+    files they were compared with stay trusted: no second, cold shadow build for them."""
+    from generator import proof
+
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    out = site.path / "output"
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0  # files just written: racy, read again
+    index = proof.load_index(site.path, out)
+    import time
+
+    planned = proof.plan(site.path, out, time.time_ns(), index)  # as the next run sees it
+    assert planned.todo and not planned.untrusted
+    assert all(shadow for _live, shadow in index.values())
