@@ -25,6 +25,7 @@ system-deps:
 	@pkgs=; \
 	command -v chromium >/dev/null || pkgs="$$pkgs chromium"; \
 	command -v rsync >/dev/null || pkgs="$$pkgs rsync"; \
+	command -v curl >/dev/null || pkgs="$$pkgs curl"; \
 	command -v node >/dev/null || pkgs="$$pkgs nodejs"; \
 	command -v npm >/dev/null || pkgs="$$pkgs npm"; \
 	if [ -n "$$pkgs" ]; then \

@@ -14,6 +14,9 @@ PLUGINS = ["generator.plugin"]
 # Records are not Articles: Pelican reads only the Markdown pages in content/pages/.
 ARTICLE_PATHS = []
 PAGE_PATHS = ["pages"]
+# Guide pages are Markdown only: reStructuredText can include any file of the build machine
+# (`.. include::`) and HTML pages pass raw markup; neither is read.
+READERS = {"rst": None, "html": None, "htm": None}
 STATIC_PATHS = []
 IGNORE_FILES = [".#*", ".*"]
 PAGE_URL = "pages/{slug}.html"

@@ -194,6 +194,15 @@ class Batch:
         return "approved" if len({a["editor"] for a in approvals}) >= cfg.APPROVALS_REQUIRED else "staged"
 
 
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """A batch's manifest, or None when it is not a readable JSON object."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
 def _is_link(path: Path) -> bool:
     try:
         return stat.S_ISLNK(os.lstat(path).st_mode)
@@ -223,12 +232,16 @@ class BatchStore:
         self.dir = self.root / cfg.BATCHES_DIR
 
     def all(self) -> list[Batch]:
+        """Every batch folder with a readable manifest (one that is not is left out here: an approved
+        one is a problem of :meth:`publication`, a staged one cannot be approved)."""
         if not self.dir.exists():
             return []
         batches = []
         for path in sorted(self.dir.iterdir()):
             if path.is_dir() and not path.name.startswith(".") and (path / MANIFEST).exists():
-                batches.append(Batch(path, json.loads((path / MANIFEST).read_text(encoding="utf-8"))))
+                manifest = _read_manifest(path / MANIFEST)
+                if manifest is not None:
+                    batches.append(Batch(path, manifest))
         return batches
 
     def get(self, batch_id: str) -> Batch:
@@ -236,7 +249,10 @@ class BatchStore:
         if not batch_id or "/" in batch_id or batch_id.startswith(".") or not (path / MANIFEST).exists():
             known = ", ".join(b.id for b in self.all()[-5:])
             raise UserError(f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）")
-        return Batch(path, json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+        manifest = _read_manifest(path / MANIFEST)
+        if manifest is None or not isinstance(manifest.get("kind"), str):
+            raise UserError(f"{path / MANIFEST} 不是有效的批次清单（不是 JSON 对象，或缺少 kind 字段）")
+        return Batch(path, manifest)
 
     def new_staging_dir(self) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -301,11 +317,8 @@ class BatchStore:
             return None, f"批次 {batch_id} 或其文件是符号链接：批次必须是站点里的普通文件夹和文件"
         if not (path / MANIFEST).is_file() or not (path / RECORDS).is_file():
             return None, f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；已审核的批次不能删除，只能撤下其记录"
-        try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            if not isinstance(manifest, dict):
-                raise ValueError
-        except (OSError, ValueError, UnicodeDecodeError):
+        manifest = _read_manifest(path / MANIFEST)
+        if manifest is None:
             return None, f"批次 {batch_id} 的 manifest.json 无法读取（不是有效的 JSON）"
         batch = Batch(path, manifest)
         if publog.manifest_digest(manifest) != entry["manifest_sha256"]:
@@ -337,8 +350,12 @@ class BatchStore:
                 raise UserError(f"批次 {batch.id} 或其文件是符号链接，拒绝审核")
             if not batch.manifest.get("records_blake3"):
                 raise UserError(f"批次 {batch.id} 还没有 BLAKE3 校验值：先运行 disclose repin")
-            actual = both_digests(batch.records_path)[1] if batch.records_path.exists() else ""
-            if actual != batch.manifest["records_blake3"]:
+            sha256, actual = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
+            # The batch id is made from the records' sha256 at staging (ingest, withdraw): records and
+            # manifests swapped between batches after the review are not what the editor reviewed.
+            seed = sha256 if batch.kind == WITHDRAWAL else hashlib.sha256((batch.kind + sha256).encode()).hexdigest()
+            if actual != batch.manifest["records_blake3"] or sha256 != batch.manifest.get("records_sha256") or (
+                    batch.id != f"{batch.kind}-{seed[:12]}"):
                 raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请重新导入原始文件")
             earlier = ledger.approvals.get(batch.id, [])
             if any(entry["by"] == name for entry in earlier):

@@ -63,7 +63,7 @@ import os
 import shutil
 import signal
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from .errors import BuildError
 
@@ -231,9 +231,9 @@ def recover(output: Path) -> int:
             data = b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
             try:
                 entry = json.loads(data)
-                if entry.get("format") != FORMAT:
-                    raise ValueError(entry.get("format"))
-            except (ValueError, AttributeError):
+                if not _valid(output, entry):
+                    raise ValueError("not a journal of this output")
+            except (ValueError, AttributeError, RecursionError, TypeError):
                 entry = None
             if entry is None:  # never written so by this code: the output cannot be trusted
                 from .incremental import forget
@@ -251,6 +251,46 @@ def recover(output: Path) -> int:
 
     free_detached(abandoned(output.parent, f".{output.name}.building-"))
     return undone
+
+
+def _valid(output: Path, entry: Any) -> bool:
+    """Whether ``entry`` is a journal this code could have written for ``output``: a journal is a file
+    beside the output that anyone who can write there may plant, so before anything is renamed or
+    removed every name in it must stay inside ``output`` (no absolute path, no ``..``, no symbolic
+    link on the way) or be one of the output's own sibling folders."""
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        return False
+    def sibling(name: Any, *prefixes: str) -> bool:
+        return (isinstance(name, str) and "/" not in name and "\0" not in name and name.startswith(prefixes)
+                and not os.path.islink(output.parent / name))
+    if entry.get("kind") == "swap":
+        return sibling(entry.get("old"), f".{output.name}.") and sibling(entry.get("new"), f".{output.name}.")
+    ops, folders = entry.get("ops"), entry.get("folders")
+    if entry.get("kind") != "apply" or not isinstance(ops, list) or not isinstance(folders, list):
+        return False
+    from .incremental import manifest_path
+
+    if (not sibling(entry.get("trash"), f".{output.name}.replaced-") or entry.get("manifest") != manifest_path(output).name
+            or not isinstance(entry.get("kept_manifest"), bool) or os.path.islink(output)):
+        return False
+    if not all(isinstance(op, list) and len(op) == 2 and op[0] in (NEW, REPLACE, DELETE) for op in ops):
+        return False
+    return all(_inside(output, rel) for rel in [*folders, *(rel for _op, rel in ops)])
+
+
+def _inside(output: Path, rel: Any) -> bool:
+    """A relative path of a file or folder inside ``output`` that no symbolic link leads out of."""
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or "\0" in rel:
+        return False
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return False
+    here = output
+    for part in parts[:-1]:
+        here = here / part
+        if os.path.islink(here):
+            return False
+    return True
 
 
 def _roll_back(output: Path, entry: dict) -> int:

@@ -93,9 +93,11 @@ class Ledger:
         done = []
         for batch_id, entries in self.approvals.items():
             editors: set[str] = set()
+            keys: set[str] = set()
             for entry in entries:
                 editors.add(entry["by"])
-                if len(editors) >= required:
+                keys.add(entry["key"])  # the signing key's fingerprint: two names with one key count once
+                if min(len(editors), len(keys)) >= required:
                     done.append((batch_id, entry))
                     break
         return sorted(done, key=lambda pair: pair[1]["n"])
@@ -164,7 +166,7 @@ def _check_entry(ledger: Ledger, number: int, line: bytes) -> str:
     """Check one line in the context of the ones before it and apply it to ``ledger``; a problem or ""."""
     try:
         entry = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "不是一行完整的 JSON（文件被截断或手工修改）"
     if not isinstance(entry, dict) or not isinstance(entry.get("action"), str) or entry["action"] not in ACTIONS:
         return "不是发布日志条目（action 缺失或未知）"
@@ -199,7 +201,11 @@ def _check_entry(ledger: Ledger, number: int, line: bytes) -> str:
             return f"签名人“{signer}”的密钥指纹与受信任名单不符（用错了密钥）"
     except (ValueError, NotImplementedError, TypeError, IndexError):
         return "公钥无法读取"
-    if not signing.verify(public_key, signed_bytes(entry), entry["sig"]):
+    try:
+        message = signed_bytes(entry)
+    except (UnicodeEncodeError, ValueError):
+        return "含有无法编码的字符"
+    if not signing.verify(public_key, message, entry["sig"]):
         return f"“{signer}”的签名无效（条目在签名后被改动，或不是用该编辑的密钥签的）"
     problem = _apply(ledger, entry)
     if problem:
@@ -217,9 +223,10 @@ def _apply(ledger: Ledger, entry: dict[str, Any]) -> str:
         except UserError:
             return "公钥无法读取"
         name = entry["editor"]
-        if not signing.NAME_PATTERN.match(name):
-            return f"编辑名“{name}”无效"
-        holder = next((n for n, k in ledger.editors.items() if k == key and n != name), None)
+        if not signing.NAME_PATTERN.fullmatch(name):
+            return "编辑名无效"
+        fingerprint = signing.fingerprint(key)
+        holder = next((n for n, k in ledger.editors.items() if signing.fingerprint(k) == fingerprint and n != name), None)
         if holder:
             return f"这把密钥已属于编辑“{holder}”：一把密钥只能属于一位编辑"
         ledger.editors[name] = key
@@ -277,8 +284,11 @@ def read_head(path: Path) -> Head | None:
     """The log head a deployed site says it published, or None when there is no such file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Head(int(data["entries"]), str(data["head"]))
+        entries, head = data["entries"], data["head"]
+        if type(entries) is not int or entries < 0 or not isinstance(head, str) or (entries > 0) != bool(head):
+            raise ValueError
+        return Head(entries, head)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise UserError(f"{path} 不是有效的发布日志头文件（应含 entries 与 head）") from None

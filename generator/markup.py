@@ -65,11 +65,20 @@ def sanitized_html(text: str) -> str:
     """Markdown → HTML → nh3 allow-list (the full route, without the fast path)."""
     converter = _markdown()
     converter.reset()
-    rendered = converter.convert(str(text))
+    return clean_html(converter.convert(str(text)))
+
+
+# Guide pages may also have section headings with their anchors (Markdown's toc extension).
+PAGE_TAGS = ALLOWED_TAGS | {"h1", "h2"}
+PAGE_ATTRIBUTES = {**ALLOWED_ATTRIBUTES, **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")}}
+
+
+def clean_html(rendered: str, tags: set[str] = ALLOWED_TAGS, attributes: dict[str, set[str]] = ALLOWED_ATTRIBUTES) -> str:
+    """HTML through an nh3 allow-list (by default a record's: :data:`ALLOWED_TAGS`, :data:`ALLOWED_ATTRIBUTES`)."""
     return nh3.clean(
         rendered,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        tags=tags,
+        attributes=attributes,
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,

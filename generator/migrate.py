@@ -56,6 +56,9 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
         ledger = publog.read(paths)
         if ledger.problems:
             raise UserError(f"发布日志有问题，不能迁移：{ledger.problems[0]}")
+        if any(e["action"] == "approve" and "migrated" not in e for e in ledger.entries):
+            # Approving now goes through the log: an approval.json that appears later is forged, never migrated.
+            raise UserError(f"本站已用发布日志签名审核，不再迁移 approval.json（批次 {'、'.join(b.id for b in legacy) or '-'} 的审核文件应删除并调查来源）")
         for signer in signers:
             if ledger.editors.get(signer.name) != signer.public_key():
                 raise UserError(f"编辑 {signer.name} 不是本站受信任的编辑（或密钥不符）：先用 disclose editor trust 信任")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
+import blake3
 import orjson
 
 from . import cache
@@ -83,14 +84,17 @@ class RowIndex:
     json_start: array  # byte span of each record's JSON object (separators excluded)
     json_end: array
     digests: tuple[str, str]  # sha256 of the CSV and JSON files the spans refer to
-    # (size, mtime ns, inode) of each file as written: an incremental build moves a changed file
-    # into the live folder by a rename, which keeps all three (see _LiveRows).
-    stamps: tuple[tuple[int, int, int], ...] = ()
+    # BLAKE3 of the CSV and JSON files as written: the live files are used only if theirs is the same.
+    blake3: tuple[str, ...] = ()
 
 
-def _stamp(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+def _blake3(path: Path) -> str:
+    """A file's BLAKE3 on every core (the file was just written: it is read from the page cache)."""
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 class DownloadRecords(Sequence):
@@ -181,7 +185,7 @@ def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], b
     catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
     indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index
     return catalog, RowIndex(indexed, rows.csv_offsets, rows.json_start, rows.json_end, digests,
-                             (_stamp(csv_path), _stamp(json_path))), copied
+                             (_blake3(csv_path), _blake3(json_path))), copied
 
 
 COPY_ROWS = 8192  # live rows read and written at a time (~7 MB of penalties' CSV)
@@ -267,13 +271,11 @@ class _LiveRows:
     """The last build's rows of one kind, by record key (see :class:`RowIndex`); none when there is
     no index or the live files are not the ones it describes.
 
-    The live files are the indexed ones when their size, mtime and inode are those written (the
-    check every other kept page gets: its key, and the file left in place), else when their
-    sha256 is: a byte-identical file the last build did not move keeps its older stamp. Reading
-    644 MB of penalties' downloads to hash them took 3–4 s of a withdrawal build at 10^6 records.
-    So the live downloads must be replaced only by a rename (as the build's apply does): a tool
-    that rewrites one in place and puts its mtime back (``rsync --inplace -t``, ``touch -r``)
-    would pass the stamp check with other bytes, as it would for any other kept page."""
+    The live files are the indexed ones when their BLAKE3 is the one written (else their sha256,
+    for a manifest from before the BLAKE3 digests). Their size, mtime and inode are not enough: a
+    file rewritten in place with its mtime put back (``touch -r``) would pass, and its rows would be
+    copied into the next build's downloads, and into verify's shadow copy, unseen. BLAKE3 reads
+    the 644 MB of penalties' downloads at 10^6 records in a fraction of a second; sha256 took 3–4 s."""
 
     def __init__(self, previous: tuple[Path, RowIndex] | None, kind_name: str):
         self.spans: dict[bytes, int] = {}
@@ -287,8 +289,12 @@ class _LiveRows:
         except OSError:
             return  # no live files: every row is formatted (closed on exit)
         index = self.index
-        stamps = tuple((st.st_size, st.st_mtime_ns, st.st_ino) for st in (os.fstat(f.fileno()) for f in self.files))
-        if (stamps == index.stamps or tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files) == index.digests) \
+        if index.blake3:
+            same = tuple(hashlib.file_digest(f, lambda: blake3.blake3(max_threads=blake3.blake3.AUTO)).hexdigest()
+                         for f in self.files) == index.blake3
+        else:
+            same = tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files) == index.digests
+        if same \
                 and len(index.keys) == KEY_SIZE * len(index.json_start):
             self.spans = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
 

@@ -32,7 +32,7 @@ from .buildreport import PreparedReport
 from .batches import BatchStore
 from .forked import Forked
 from .incremental import KEY_SIZE, Manifest, batch_entry, digest_keys
-from .markup import format_amount, format_date
+from .markup import PAGE_ATTRIBUTES, PAGE_TAGS, clean_html, format_amount, format_date
 from .outputs import (DownloadRecords, RowIndex, sitemap_part_files, write_downloads, write_feed, write_log_head, write_robots, write_sitemap, write_sitemap_index,
                       write_sitemap_part, write_table_csv)
 from .progress import StageProgress, timing
@@ -975,7 +975,19 @@ def add_filters(pelican: Any) -> None:
     pelican.settings["JINJA_FILTERS"] = filters
 
 
+def harden_page(content: Any) -> None:
+    """A guide page (``content/pages/*.md``) is a file in the repository that no editor signs: it
+    keeps the path and template every page has, and its HTML passes the same nh3 allow-list as a
+    record's Markdown fields (no script, no raw HTML, no links but http/https/mailto)."""
+    for attribute in ("override_save_as", "override_url"):
+        if hasattr(content, attribute):
+            delattr(content, attribute)
+    content.template = "page"
+    content._content = clean_html(content._content or "", PAGE_TAGS, PAGE_ATTRIBUTES)
+
+
 def register() -> None:
+    signals.content_object_init.connect(harden_page)
     signals.initialized.connect(add_filters)
     signals.get_generators.connect(get_generators)
     signals.get_writer.connect(get_writer)

@@ -39,7 +39,7 @@ HASH = "sha512"
 # Keys whose private half is public (tests/demo-keys/): `disclose verify` refuses a site that trusts one.
 DEMO_FINGERPRINTS = frozenset({"SHA256:8BrztzPFk2hrQMUMl6Ao8diJ7//w7AzPEYL91zRO8So"})
 # Editor names become file names and log fields: letters (any script), digits, ·, -, _; 1–32 of them.
-NAME_PATTERN = re.compile(r"^[\w·\-]{1,32}$")
+NAME_PATTERN = re.compile(r"[\w·\-]{1,32}")  # whole names only: fullmatch
 
 
 class Signer(Protocol):
@@ -58,7 +58,7 @@ class Signer(Protocol):
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not NAME_PATTERN.match(name) or re.search(r"\d{6}", name):
+    if not NAME_PATTERN.fullmatch(name) or re.search(r"\d{6}", name):
         raise UserError(f"编辑名“{name}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字")
     return name
 

@@ -188,8 +188,8 @@ def _check_search(report: Report, state: State, output: Path, files: set[str]) -
         try:
             rows = json.loads((output / path).read_text(encoding="utf-8"))
             found.update(str(row[0]) for row in rows if row is not None)  # null: a row of the segment not published
-        except (ValueError, IndexError, TypeError, UnicodeDecodeError) as exc:
-            report.add("检索文件损坏", f"{path}：{exc}")
+        except (ValueError, IndexError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+            report.add("检索文件损坏", f"{path}：{type(exc).__name__}")
     for rid in sorted(found - expected):
         report.add("检索中不应出现的记录", f"{rid}（{why_not_published(state, rid)[0]}）")
     for rid in sorted(expected - found):
@@ -197,7 +197,7 @@ def _check_search(report: Report, state: State, output: Path, files: set[str]) -
 
 
 def _check_downloads(report: Report, state: State, output: Path, files: set[str]) -> None:
-    catalog = (output / "downloads/index.html").read_text(encoding="utf-8") if "downloads/index.html" in files else ""
+    catalog = (output / "downloads/index.html").read_text(encoding="utf-8", errors="replace") if "downloads/index.html" in files else ""
     if not catalog:
         report.add("缺少文件", "downloads/index.html")
     for kind, records in state.published.items():
@@ -215,8 +215,8 @@ def _check_downloads(report: Report, state: State, output: Path, files: set[str]
                     ids = [row["记录编号"] for row in json.loads(raw.decode("utf-8"))["records"]]
                 else:
                     ids = [row["记录编号"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))]
-            except (ValueError, KeyError, TypeError) as exc:
-                report.add("下载文件损坏", f"{path}：{exc}")
+            except (ValueError, KeyError, TypeError, IndexError, csv.Error, RecursionError) as exc:
+                report.add("下载文件损坏", f"{path}：{type(exc).__name__}")
                 continue
             if None in ids or "" in ids:
                 report.add("下载文件损坏", f"{path}：有 {sum(1 for i in ids if not i)} 行没有记录编号")

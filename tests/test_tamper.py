@@ -333,3 +333,136 @@ def test_the_untouched_copy_builds_and_verifies(attack):
     assert tree_digest(attack["root"] / "output") == attack["before"]
     done = run_console("verify", "output", "--today", TODAY, cwd=attack["root"])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("ops", [[["R", "../pelicanconf.py"]], [["N", "/etc/hostname"]], [["N", "a/../../x"]], "not a list"])
+def test_a_planted_build_journal_moves_nothing_outside_the_output(attack, ops):
+    """A journal beside the output is a file anyone who can write there may plant: its paths are
+    checked before anything is renamed or removed; a journal that fails is ignored (full build)."""
+    site = attack["site"]
+    victim = site.path / "content" / "exports-planted"
+    victim.mkdir()
+    (victim / "0").write_text("open('/tmp/pwned-by-journal', 'w')\n", encoding="utf-8")
+    conf = (site.path / "pelicanconf.py").read_bytes()
+    journal = {"format": 1, "pid": 1, "kind": "apply", "trash": "content/exports-planted", "manifest": ".none",
+               "kept_manifest": False, "folders": [], "ops": ops}
+    (site.path / ".output.disclose-journal").write_text(json.dumps(journal), encoding="utf-8")
+    result = site.run("build", "--today", TODAY)
+    assert result.exit_code == 0, result.stderr
+    assert (site.path / "pelicanconf.py").read_bytes() == conf and (victim / "0").exists()
+    assert not Path("/tmp/pwned-by-journal").exists()
+    assert tree_digest(attack["root"] / "output") == attack["before"]
+
+
+def test_a_planted_guide_page_carries_no_markup_no_file_and_no_other_path(attack):
+    """Guide pages are files nobody signs: a page with a script, a javascript: link, its own save_as
+    and template is published as its text only, at its own path; a reStructuredText page that
+    includes a file of the build machine is not read at all."""
+    site = attack["site"]
+    pages = site.path / "content" / "pages"
+    (pages / "planted.md").write_text("Title: 公告\nSave_as: index.html\nTemplate: record\n\n"
+                                      '<script>alert(1)</script>正文 <a href="javascript:alert(1)">链接</a>\n', encoding="utf-8")
+    (pages / "leak.rst").write_text("标题\n====\n\n.. include:: /etc/hostname\n   :literal:\n", encoding="utf-8")
+    result = site.run("build", "--today", TODAY)
+    assert result.exit_code == 0, result.stderr
+    out = attack["root"] / "output"
+    page = (out / "pages" / "planted.html").read_text(encoding="utf-8")
+    assert "正文" in page and "alert" not in page and "javascript:" not in page
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in home and "正文 <a" not in home and "最新公示" in home  # still the home page
+    assert not (out / "pages" / "leak.html").exists()
+    hostname = Path("/etc/hostname").read_text(encoding="utf-8").strip()
+    assert not hostname or not any(hostname in p.read_text(encoding="utf-8", errors="ignore") for p in (out / "pages").iterdir())
+
+
+def _append_signed_like(site, **fields) -> None:
+    """A line chained onto the log as an attacker could write it (any fields, a junk signature)."""
+    items = entries(site)
+    prev = hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest()
+    entry = {"n": len(items), "prev": prev, "action": "trust", "at": "2026-11-25T09:00:00+08:00", "by": "甲",
+             "key": items[0]["key"], "public_key": items[0]["public_key"], "sig": "x", **fields}
+    with (site.batches / LOG).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, ensure_ascii=True) + "\n")
+
+
+@pytest.mark.parametrize("plant", ["lone surrogate", "deep nesting", "broken staged manifest", "head: infinity", "head: negative"])
+def test_hostile_files_get_a_one_line_refusal_never_a_traceback(attack, plant):
+    site = attack["site"]
+    if plant == "lone surrogate":
+        _append_signed_like(site, editor="\ud800")
+    elif plant == "deep nesting":
+        with (site.batches / LOG).open("a", encoding="utf-8") as fh:
+            fh.write("[" * 100_000 + "\n")
+    elif plant == "broken staged manifest":
+        (site.batches / attack["staged"] / "manifest.json").write_text("{", encoding="utf-8")
+        result = site.run("build", "--today", TODAY)
+        assert result.exit_code == 0 and "Traceback" not in result.stderr and "内部错误" not in result.stderr
+        approve = site.run("approve", attack["staged"], "--editor", "甲")
+        assert approve.exit_code == 2 and "manifest.json" in approve.stderr
+        return
+    else:
+        value = "Infinity" if plant == "head: infinity" else "-5"
+        (attack["root"] / "output" / "log-head.json").write_text(f'{{"entries": {value}, "head": "x"}}', encoding="utf-8")
+        attack["before"] = tree_digest(attack["root"] / "output")
+    result = site.run("build", "--today", TODAY)
+    assert result.exit_code in (1, 2), result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr and "内部错误" not in result.stderr
+    assert tree_digest(attack["root"] / "output") == attack["before"]
+
+
+def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_forward(attack):
+    """The next build copies the rows of unchanged records from the live downloads: only if the
+    files are the ones it wrote (their BLAKE3), never by size, mtime and inode, which an edit in
+    place with ``touch -r`` keeps. Else the forged row would pass into the new files (and into
+    verify's shadow copy, edited alike), with a matching catalog checksum."""
+    import os
+
+    site = attack["site"]
+    out = attack["root"] / "output"
+    assert site.run("build", "--today", TODAY, "--full").exit_code == 0  # files written here: the stamps are this copy's
+    for tree in (out, attack["root"] / ".verify" / "shadow"):
+        if not tree.exists():
+            continue
+        for name in ("penalty.csv", "penalty.json"):
+            path = tree / "downloads" / name
+            st = path.stat()
+            data = path.read_bytes()
+            at = data.index("罚款".encode(), data.index(b"\n" if name.endswith(".csv") else b'"records"') + 10)  # a row, not the header
+            with path.open("r+b") as fh:  # same size, same inode
+                fh.seek(at)
+                fh.write("警告".encode())
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    site.auto_trust = True
+    assert site.run("approve", attack["staged"], "--editor", "甲").exit_code == 0  # new penalties: the downloads are rebuilt
+    built = site.run("build", "--today", TODAY)
+    assert built.exit_code == 0 and "增量" in built.stdout, built.stdout  # rows of unchanged records copied
+    fresh = attack["root"] / "fresh"
+    shutil.copytree(attack["root"], fresh, symlinks=True, ignore=shutil.ignore_patterns("output", ".output.*", ".verify", ".cache"))
+    assert Copy(fresh).run("build", "--today", TODAY, "--full").exit_code == 0
+    for name in ("penalty.csv", "penalty.json"):
+        assert (out / "downloads" / name).read_bytes() == (fresh / "output" / "downloads" / name).read_bytes()
+
+
+def test_the_publish_workflows_cannot_skip_the_live_sites_log_head(attack, tmp_path):
+    """`.ci/published-head`: without the live site's address it stops the job (unless FIRST_DEPLOY=1);
+    with it, the build gets the deployed log-head.json and refuses a log that does not extend it."""
+    import os
+    import subprocess
+
+    from .conftest import REPO, serve_directory
+
+    script = str(REPO / ".ci" / "published-head")
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "FIRST_DEPLOY")}
+    refused = subprocess.run([script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "SITE_URL" in refused.stderr
+    first = subprocess.run([script], cwd=tmp_path, env={**env, "FIRST_DEPLOY": "1"}, capture_output=True, text=True)
+    assert first.returncode == 0 and first.stdout == ""
+    server, base = serve_directory(attack["root"] / "output")
+    try:
+        done = subprocess.run([script], cwd=tmp_path, env={**env, "SITE_URL": base}, capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.split() == ["--published-head", ".deployed-log-head.json"]
+        assert json.loads((tmp_path / ".deployed-log-head.json").read_text())["entries"] == len(entries(attack["site"]))
+        missing = subprocess.run([script], cwd=tmp_path, env={**env, "SITE_URL": base + "/nowhere"}, capture_output=True, text=True)
+        assert missing.returncode == 1
+    finally:
+        server.shutdown()
