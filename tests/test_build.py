@@ -281,10 +281,10 @@ def test_download_rows_copied_in_blocks_give_a_fresh_writes_bytes_and_index(buil
         (fresh.keys, list(fresh.csv), list(fresh.json_start), list(fresh.json_end), fresh.digests)
 
 
-def test_live_downloads_moved_in_by_a_rename_are_trusted_by_their_stamp_and_others_by_their_sha256(built, tmp_path, monkeypatch):
-    """An incremental build renames the new download files into the live folder: size, mtime and
-    inode stay those indexed, and the next build copies their rows without hashing 644 MB first.
-    A file touched since (same bytes) is hashed, and copied from only if its sha256 matches."""
+def test_live_downloads_are_copied_from_only_when_their_blake3_is_the_one_written(built, tmp_path):
+    """The next build copies unchanged rows from the live download files only when they hold the
+    bytes written (their BLAKE3): a touched file with the same bytes is still used; a file edited
+    in place with its size, inode and mtime put back is not, and every row is formatted again."""
     import os
 
     from generator import outputs
@@ -296,21 +296,23 @@ def test_live_downloads_moved_in_by_a_rename_are_trusted_by_their_stamp_and_othe
     (tmp_path / "live" / "downloads").mkdir(parents=True)
     for name in ("penalty.csv", "penalty.json"):
         os.replace(tmp_path / "staging" / "downloads" / name, tmp_path / "live" / "downloads" / name)
-    real_digest = outputs.hashlib.file_digest
-
-    def no_hashing(*args, **kwargs):
-        raise AssertionError("the live files were hashed")
-
-    monkeypatch.setattr(outputs.hashlib, "file_digest", no_hashing)
     _catalog, _index, copied = outputs.write_downloads(tmp_path / "next", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
     assert copied == len(records) - 1
     live_csv = tmp_path / "live" / "downloads" / "penalty.csv"
-    os.utime(live_csv, ns=(live_csv.stat().st_atime_ns, live_csv.stat().st_mtime_ns + 10**9))  # touched, same bytes
-    with pytest.raises(AssertionError, match="hashed"):
-        outputs.write_downloads(tmp_path / "again", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
-    monkeypatch.setattr(outputs.hashlib, "file_digest", real_digest)
+    st = live_csv.stat()
+    os.utime(live_csv, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same bytes: still the file written
     _catalog, _index, copied = outputs.write_downloads(tmp_path / "again", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
     assert copied == len(records) - 1
+    st = live_csv.stat()
+    data = live_csv.read_bytes()
+    at = data.index(b"\n") + 5
+    with live_csv.open("r+b") as fh:  # one byte of a row changed in place; size, inode and mtime kept
+        fh.seek(at)
+        fh.write(b"#" if data[at:at + 1] != b"#" else b"$")
+    os.utime(live_csv, ns=(st.st_atime_ns, st.st_mtime_ns))
+    _catalog, _index, copied = outputs.write_downloads(tmp_path / "third", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index))
+    assert copied == 0
+    assert (tmp_path / "third" / "downloads" / "penalty.csv").read_bytes() == (tmp_path / "next" / "downloads" / "penalty.csv").read_bytes()
 
 
 def test_every_record_is_reachable_by_plain_links_and_no_link_is_broken(built):
