@@ -89,8 +89,9 @@ class RowIndex:
 
 
 def _blake3(path: Path) -> str:
-    """A file's BLAKE3 on every core (the file was just written: it is read from the page cache)."""
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    """A file's BLAKE3, on this thread: a multi-threaded hash starts a thread pool that a forked page
+    worker inherits without its threads, and would wait for forever."""
+    hasher = blake3.blake3()
     with path.open("rb") as fh:
         while chunk := fh.read(8 << 20):
             hasher.update(chunk)
@@ -290,7 +291,7 @@ class _LiveRows:
             return  # no live files: every row is formatted (closed on exit)
         index = self.index
         if index.blake3:
-            same = tuple(hashlib.file_digest(f, lambda: blake3.blake3(max_threads=blake3.blake3.AUTO)).hexdigest()
+            same = tuple(hashlib.file_digest(f, blake3.blake3).hexdigest()
                          for f in self.files) == index.blake3
         else:
             same = tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files) == index.digests
