@@ -406,10 +406,18 @@ def _is_empty(folder: Path) -> bool:
 
 @dataclass
 class ApplyResult:
-    written: int = 0  # files new or changed, moved into the live folder
     unchanged: int = 0  # rendered, byte-identical to the live file, not moved (mtime kept)
-    deleted: int = 0
     trash: Trash | None = None  # the replaced and removed files, being freed (wait() before exiting)
+    moved: list[str] = field(default_factory=list)  # files new or changed, moved into the live folder
+    removed: list[str] = field(default_factory=list)  # files deleted from it
+
+    @property
+    def written(self) -> int:
+        return len(self.moved)
+
+    @property
+    def deleted(self) -> int:
+        return len(self.removed)
 
 
 def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: Any, entity_url: Any) -> ApplyResult:
@@ -524,7 +532,7 @@ def _move(staging: Path, live: Path, ops: list[tuple[str, str]], result: ApplyRe
         target = live / rel
         if op == DELETE:
             if trash.take(target, number):
-                result.deleted += 1
+                result.removed.append(rel)
                 emptied.add(target.parent)
                 fault("apply", f"delete {rel}")
             continue
@@ -536,7 +544,7 @@ def _move(staging: Path, live: Path, ops: list[tuple[str, str]], result: ApplyRe
             made.add(target.parent)
             fault("apply", f"mkdir {rel}")
         os.replace(staging / rel, target)
-        result.written += 1
+        result.moved.append(rel)
         fault("apply", f"move {rel}")
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         while folder != live and folder.is_dir() and _is_empty(folder):

@@ -9,13 +9,20 @@ page-key manifest, not its digest lists. (A bug in the generator is found by the
 :mod:`generator.verify`, which do not use the generator's rendering.)
 
 Reading 1.8 million files twice a night is the cost this avoids: like git's index, verify keeps its
-own record of the files it has fully checked (``.verify/index``, authenticated with the cache key): for each path, the (inode, size,
-mtime, ctime) of the live file and of the shadow file when they were found equal. A file whose
-stamps are both unchanged is still equal; any write changes the ctime, which no user can set back.
-The shadow is updated incrementally like the site (only pages whose inputs changed are rendered), so
-a nightly verify renders and reads only what changed. A shadow file whose stamp changed although
-this run did not write it was touched by someone else: the shadow is then built again from scratch,
-as on the first run, with ``--full``, or when the index is missing or damaged (a cold verify).
+own record of the files it has fully checked (``.verify/index``, authenticated with the cache key):
+for each file of the shadow, its (inode, size, mtime, ctime) and the live file's when the two were
+found equal. A live file whose stamp is unchanged is still equal to what the batches gave when it
+was checked; any write changes the ctime, which no user can set back. The shadow is updated
+incrementally like the site (only pages whose inputs changed are rendered), so a nightly verify
+renders and reads only what changed, and walks only the live folder: the shadow's files are known
+from the index and from what this run's shadow build moved in or removed.
+
+A shadow file matters only when its live twin is compared with it, and it is checked then: one
+whose stamp is not the recorded one, although this run did not write it, was touched by someone
+else, and the shadow is built again from scratch, as on the first run, with ``--full``, or when the
+index is missing or damaged (a cold verify). (The shadow build reads none of the shadow's files but
+its authenticated manifest and the downloads' rows, which it reuses only when their BLAKE3 matches:
+an edited shadow file cannot reach another.)
 """
 
 from __future__ import annotations
@@ -33,11 +40,12 @@ from .fileio import iter_tree
 from .settings import Config
 
 if TYPE_CHECKING:
+    from .incremental import ApplyResult
     from .publication import State
 
 SHADOW_DIR = ".verify"  # under the site root, beside output/; never deployed (git-ignored)
 INDEX = "index"
-INDEX_PURPOSE = "verify-index/1"
+INDEX_PURPOSE = "verify-index/2"  # 2: an entry for every shadow file
 _RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same ctime tick
 
 
@@ -81,7 +89,8 @@ def _index_entry(root: Path, output: Path) -> cache.Entry:
 
 
 def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
-    """path → (live stamp, shadow stamp) when both were found equal; None when missing or not authentic."""
+    """Every shadow file: path → (live stamp when the two were found equal, else "", shadow stamp);
+    None when missing or not authentic."""
     payload = cache.read(_index_entry(root, output))
     if payload is None:
         return None
@@ -100,17 +109,18 @@ def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) 
     cache.write(_index_entry(root, output), [body.encode("utf-8")])
 
 
-def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> "State":
+def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> tuple["State", "ApplyResult | None"]:
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
-    return the publication state it was built from (the rule checks use it too)."""
+    return the publication state it was built from (the rule checks use it too) and what the
+    update moved in and removed (None when the shadow was built anew)."""
+    from . import build as build_module
     from . import plugin
-    from .build import build
 
     # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
     # is freed by a detached process, as a clean build frees an old site.
-    build(root, cfg, today, shadow_path(root), full=full, report=False)
+    build_module.build(root, cfg, today, shadow_path(root), full=full, report=False)
     assert plugin.last_state is not None
-    return plugin.last_state
+    return plugin.last_state, build_module.last_apply
 
 
 @dataclass
@@ -126,8 +136,15 @@ class Plan:
     untrusted: list[str]  # shadow files changed by someone else since they were checked
 
 
-def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp, Stamp]]) -> Plan:
-    live, shadow = walk(output), walk(shadow_path(root))
+def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp, Stamp]],
+         applied: "ApplyResult | None") -> Plan:
+    """Walk ``output`` and decide what to compare. The shadow is walked only when it was built anew
+    (``applied`` None) or there is no index; else its files are the index's, updated by what this
+    run's shadow build moved in and removed, and a shadow file is looked at only when its live twin
+    must be compared with it."""
+    base = shadow_path(root)
+    live = walk(output)
+    shadow = walk(base) if applied is None or not index else _shadow_from_index(base, index, applied)
     todo, confirmed, untrusted = [], {}, []
     for path, live_stamp in live.files.items():
         shadow_stamp = shadow.files.get(path)
@@ -137,7 +154,16 @@ def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp
         if known == (live_stamp, shadow_stamp):
             confirmed[path] = known
             continue
-        if (known is None or known[1] != shadow_stamp) and shadow.ctimes[path] < started_ns:
+        if path not in shadow.ctimes:  # neither walked nor written by this run: as recorded?
+            try:
+                st = os.lstat(base / path)
+            except OSError:
+                st = None
+            if st is None or not stat.S_ISREG(st.st_mode) or stamp_of(st) != shadow_stamp:
+                untrusted.append(path)
+                continue
+            shadow.ctimes[path] = st.st_ctime_ns
+        elif (known is None or known[1] != shadow_stamp) and shadow.ctimes[path] < started_ns:
             untrusted.append(path)  # not written by this run's shadow build, not as last checked
         todo.append(path)
     missing = sorted(shadow.files.keys() - live.files.keys())
@@ -145,16 +171,44 @@ def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp
     return Plan(live, shadow, sorted(todo), confirmed, missing, extra, untrusted)
 
 
-def record(index: dict[str, tuple[Stamp, Stamp]], proof: Plan, equal: list[str], now_ns: int | None = None) -> None:
-    """Remember what this run proved. Every shadow file it compared is trusted as it is now (this
-    run wrote it, or it was as last checked); a live file is remembered as proved when it was found
-    equal (and clean) and did not change too recently to be sure (same ctime tick). Otherwise its
-    stamp is left blank, so the next run reads it again without distrusting the shadow."""
+def _shadow_from_index(base: Path, index: dict[str, tuple[Stamp, Stamp]], applied: "ApplyResult") -> Tree:
+    """The shadow's files without walking it: the index's, less what the update removed, and what
+    it moved in with their stamps now (only these are stat'ed, with their ctimes)."""
+    tree = Tree({path: shadow for path, (_live, shadow) in index.items()})
+    for path in applied.removed:
+        tree.files.pop(path, None)
+    for path in applied.moved:
+        try:
+            st = os.lstat(base / path)
+        except OSError:
+            tree.files.pop(path, None)
+            continue
+        tree.files[path] = stamp_of(st)
+        tree.ctimes[path] = st.st_ctime_ns
+    return tree
+
+
+def settled(proof: Plan, now_ns: int | None = None) -> dict[str, Stamp]:
+    """The live files' stamps, less those of files changed too recently for a stamp to tell a later
+    change (the same ctime tick): what may key a remembered result."""
     now_ns = now_ns or time.time_ns()
+    stamps = dict(proof.live.files)
+    for path, ctime in proof.live.ctimes.items():
+        if now_ns - ctime <= _RACY_NS:
+            del stamps[path]
+    return stamps
+
+
+def record(proof: Plan, equal: list[str], now_ns: int | None = None) -> dict[str, tuple[Stamp, Stamp]]:
+    """The index after this run: every shadow file, with the live file's stamp where it is proved
+    equal. A file compared now is proved when it was found equal (and clean) and did not change
+    too recently to be sure (same ctime tick); otherwise its live stamp is left blank, so the next
+    run reads it again without distrusting the shadow (which this run wrote, or found as recorded)."""
+    now_ns = now_ns or time.time_ns()
+    index = {path: ("", shadow) for path, shadow in proof.shadow.files.items()}
+    index.update(proof.confirmed)
     proved = set(equal)
     for path in proof.todo:
-        shadow_stamp = proof.shadow.files.get(path)
-        if shadow_stamp is None:
-            continue
         sure = path in proved and now_ns - max(proof.live.ctimes[path], proof.shadow.ctimes[path]) > _RACY_NS
-        index[path] = (proof.live.files[path] if sure else "", shadow_stamp)
+        index[path] = (proof.live.files[path] if sure else "", proof.shadow.files[path])
+    return index

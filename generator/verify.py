@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import html
 import io
-import json
 import multiprocessing
 import os
 import posixpath
@@ -31,10 +30,12 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
 
-from . import proof
+import orjson
+
+from . import cache, proof
 from .batches import BatchStore
 from .errors import DiscloseError
 from .ledger import HEAD_FILE, read_head
@@ -66,6 +67,10 @@ class Report:
 
     def add(self, check: str, line: str) -> None:
         self.findings.setdefault(check, []).append(line)
+
+    @property
+    def count(self) -> int:
+        return sum(len(lines) for lines in self.findings.values())
 
     @property
     def ok(self) -> bool:
@@ -110,20 +115,90 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
         if required not in files:
             report.add("缺少文件", required)
     changed = set(proved.todo) if proved is not None and not full else files
+    checked = Checked.load(root, output) if proved is not None and not full else Checked()
+    stamps = proof.settled(proved) if proved is not None else {}
+    ids = _published_digests(state)
     _check_pages(report, state, files)
-    if any(_SEARCH_DOCS.match(f) for f in changed):
-        _check_search(report, state, output, files)
-    if any(f.startswith("downloads/") for f in changed):
-        _check_downloads(report, state, output, files)
-    if any(f == "sitemap.xml" or f.startswith(("sitemaps/", "feeds/")) for f in changed):
-        _check_xml(report, output, files, cfg)
+    _check_search(report, state, output, files, _key(ids, stamps, sorted(f for f in files if _SEARCH_DOCS.match(f))), stamps, checked)
+    _check_downloads(report, state, output, files, ids, stamps, checked)
+    _check_xml(report, output, files, stamps, checked)
     equal = _scan_contents(report, output, sorted(changed), files, workers,
                            proof.shadow_path(root) if proved is not None else None)
     if proved is not None:
-        index = dict(proved.confirmed)
-        proof.record(index, proved, equal)
-        proof.save_index(root, output, index)
+        proof.save_index(root, output, proof.record(proved, equal))
+        checked.save(root, output)
     return report
+
+
+# -- rule checks that need not run again --------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    """What the rule checks found before, by a digest of everything it came from: the rule checks
+    that passed (by the published ids they compared with and the stamps of the live files they read:
+    any write changes a file's ctime), and what they read from files that have not changed since
+    (a download's SHA-256, a search bucket's record ids). A check whose digest is the one of its
+    last pass would pass again and is not run; one that finds anything is not remembered. Kept in
+    ``.verify/checks``, authenticated like the index; not used by a cold verify or without the
+    proof's stamps."""
+
+    last: dict[str, list] = field(default_factory=dict)  # name → [key, value]
+    now: dict[str, list] = field(default_factory=dict)
+
+    @staticmethod
+    def _entry(root: Path, output: Path) -> "cache.Entry":
+        return cache.Entry(root / proof.SHADOW_DIR / "checks", "verify-checks/1", repr((str(output.resolve()), _CODE)).encode("utf-8"))
+
+    @classmethod
+    def load(cls, root: Path, output: Path) -> "Checked":
+        last = cache.get(cls._entry(root, output))
+        valid = isinstance(last, dict) and all(isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) for v in last.values())
+        return cls(last if valid else {})
+
+    def save(self, root: Path, output: Path) -> None:
+        cache.put(self._entry(root, output), dict(sorted(self.now.items())))
+
+    def recall(self, name: str, key: str | None) -> Any:
+        """What was kept under ``name`` with this ``key`` (kept again), else None."""
+        entry = self.last.get(name)
+        if key is None or entry is None or entry[0] != key:
+            return None
+        self.now[name] = entry
+        return entry[1]
+
+    def keep(self, name: str, key: str | None, value: Any = True) -> None:
+        if key is not None:
+            self.now[name] = [key, value]
+
+    def still(self, name: str, key: str | None) -> bool:
+        """True when the check ``name`` passed last time with the same ``key``."""
+        return self.recall(name, key) is not None
+
+    def done(self, name: str, key: str | None, report: "Report", findings_before: int) -> None:
+        if report.count == findings_before:
+            self.keep(name, key)
+
+
+_CODE = cache.code_digest("verify", "sitemodel", "publication")
+
+
+def _published_digests(state: State) -> dict[str, str]:
+    """Per kind, a digest of the ids of its published records."""
+    return {kind: hashlib.blake2b("\n".join(r.id for r in records).encode("utf-8"), digest_size=16).hexdigest()
+            for kind, records in sorted(state.published.items())}
+
+
+def _key(ids: dict[str, str], stamps: dict[str, str], paths: list[str]) -> str | None:
+    """A check's digest over the published ids and the stamps of ``paths``; None when a path has
+    no settled stamp (missing, or changed too recently to tell): such a check always runs."""
+    h = hashlib.blake2b(repr(sorted(ids.items())).encode("utf-8"), digest_size=16)
+    for path in paths:
+        stamp = stamps.get(path)
+        if stamp is None:
+            return None
+        h.update(f"{path}\t{stamp}\n".encode("utf-8"))
+    return h.hexdigest()
 
 
 def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date, full: bool,
@@ -134,11 +209,11 @@ def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date
     for _attempt in (0, 1):
         started = time.time_ns()
         try:
-            state = proof.build_shadow(root, cfg, today, full=index is None)
+            state, applied = proof.build_shadow(root, cfg, today, full=index is None)
         except DiscloseError as exc:
             report.add("核验副本", f"无法从批次生成核验副本：{exc}")
             return None, None
-        planned = proof.plan(root, output, started, index or {})
+        planned = proof.plan(root, output, started, index or {}, applied)
         if not planned.untrusted or index is None:
             break
         index = None  # a shadow file changed behind our back: build the shadow again from scratch
@@ -181,67 +256,120 @@ def _check_pages(report: Report, state: State, files: set[str]) -> None:
         report.add("缺少信用档案", path)
 
 
-def _check_search(report: Report, state: State, output: Path, files: set[str]) -> None:
+def _check_search(report: Report, state: State, output: Path, files: set[str], key: str | None,
+                  stamps: dict[str, str], checked: Checked) -> None:
+    if checked.still("search", key):
+        return
+    before = report.count
     expected = state.published_ids()
     found: set[str] = set()
     for path in sorted(f for f in files if _SEARCH_DOCS.match(f)):
-        try:
-            rows = json.loads((output / path).read_text(encoding="utf-8"))
-            found.update(str(row[0]) for row in rows if row is not None)  # null: a row of the segment not published
-        except (ValueError, IndexError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:
-            report.add("检索文件损坏", f"{path}：{type(exc).__name__}")
+        ids = checked.recall(f"ids/{path}", stamps.get(path))
+        if ids is None:
+            try:
+                rows = orjson.loads((output / path).read_bytes())
+                ids = [str(row[0]) for row in rows if row is not None]  # null: a row of the segment not published
+            except (ValueError, IndexError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+                report.add("检索文件损坏", f"{path}：{type(exc).__name__}")
+                continue
+            checked.keep(f"ids/{path}", stamps.get(path), ids)
+        found.update(ids)
     for rid in sorted(found - expected):
         report.add("检索中不应出现的记录", f"{rid}（{why_not_published(state, rid)[0]}）")
     for rid in sorted(expected - found):
         report.add("检索中缺少的记录", rid)
+    checked.done("search", key, report, before)
 
 
-def _check_downloads(report: Report, state: State, output: Path, files: set[str]) -> None:
-    catalog = (output / "downloads/index.html").read_text(encoding="utf-8", errors="replace") if "downloads/index.html" in files else ""
-    if not catalog:
-        report.add("缺少文件", "downloads/index.html")
+def _check_downloads(report: Report, state: State, output: Path, files: set[str], ids: dict[str, str],
+                     stamps: dict[str, str], checked: Checked) -> None:
+    catalog_path = "downloads/index.html"
+    if catalog_path not in files:
+        report.add("缺少文件", catalog_path)
+    catalog: str | None = None
     for kind, records in state.published.items():
+        paths = [f"downloads/{kind}.json", f"downloads/{kind}.csv"]
+        if catalog is None:
+            catalog = (output / catalog_path).read_text(encoding="utf-8", errors="replace") if catalog_path in files else ""
+        for path in paths:  # the catalog changes with every download: checked each time, from remembered digests
+            if path in files and catalog:
+                sha = checked.recall(f"sha256/{path}", stamps.get(path)) or hashlib.sha256((output / path).read_bytes()).hexdigest()
+                checked.keep(f"sha256/{path}", stamps.get(path), sha)
+                if sha not in catalog:
+                    report.add("下载文件校验值不符", f"{path}（与下载目录页所列 sha256 不同）")
+        key = _key({kind: ids[kind]}, stamps, paths)
+        if checked.still(f"downloads/{kind}", key):
+            continue
+        before = report.count
         expected = {r.id for r in records}
-        for suffix in ("json", "csv"):
-            path = f"downloads/{kind}.{suffix}"
+        for path in paths:
             if path not in files:
                 report.add("缺少下载文件", path)
                 continue
             raw = (output / path).read_bytes()
-            if catalog and hashlib.sha256(raw).hexdigest() not in catalog:
-                report.add("下载文件校验值不符", f"{path}（与下载目录页所列 sha256 不同）")
             try:
-                if suffix == "json":
-                    ids = [row["记录编号"] for row in json.loads(raw.decode("utf-8"))["records"]]
-                else:
-                    ids = [row["记录编号"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))]
+                found = _download_ids(raw, path.endswith(".json"))
             except (ValueError, KeyError, TypeError, IndexError, csv.Error, RecursionError) as exc:
                 report.add("下载文件损坏", f"{path}：{type(exc).__name__}")
                 continue
-            if None in ids or "" in ids:
-                report.add("下载文件损坏", f"{path}：有 {sum(1 for i in ids if not i)} 行没有记录编号")
-                ids = [i for i in ids if i]
-            if len(ids) != len(set(ids)):
+            if None in found or "" in found:
+                report.add("下载文件损坏", f"{path}：有 {sum(1 for i in found if not i)} 行没有记录编号")
+                found = [i for i in found if i]
+            if len(found) != len(set(found)):
                 report.add("下载文件有重复记录", path)
-            for rid in sorted(set(ids) - expected):
+            for rid in sorted(set(found) - expected):
                 report.add("下载文件中不应出现的记录", f"{path}：{rid}（{why_not_published(state, rid)[0]}）")
-            for rid in sorted(expected - set(ids)):
+            for rid in sorted(expected - set(found)):
                 report.add("下载文件中缺少的记录", f"{path}：{rid}")
+        checked.done(f"downloads/{kind}", key, report, before)
 
 
-def _check_xml(report: Report, output: Path, files: set[str], cfg: Config) -> None:
+def _download_ids(raw: bytes, is_json: bool) -> list:
+    """The 记录编号 of every row of a download (None for a row without one)."""
+    if is_json:
+        return [row["记录编号"] for row in orjson.loads(raw)["records"]]
+    rows = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+    column = next(rows).index("记录编号")
+    return [row[column] if len(row) > column else None for row in rows]
+
+
+_LOC = re.compile(rb"<loc>([^<]*)</loc>")
+
+
+def _check_xml(report: Report, output: Path, files: set[str], stamps: dict[str, str], checked: Checked) -> None:
+    """Every sitemap and feed is well-formed XML (parsed again only when it changed since it
+    passed), and every sitemap URL is a page of the site (always: the pages change)."""
     xml_files = sorted(f for f in files if f == "sitemap.xml" or (f.startswith(("sitemaps/", "feeds/")) and f.endswith(".xml")))
     for path in xml_files:
-        try:
-            tree = ET.parse(output / path)
-        except ET.ParseError as exc:
-            report.add("XML 格式错误", f"{path}：{exc}")
-            continue
+        raw = (output / path).read_bytes()
+        key = stamps.get(path)
+        if not checked.still(f"xml/{path}", key):
+            try:
+                ET.fromstring(raw)
+            except ET.ParseError as exc:
+                report.add("XML 格式错误", f"{path}：{exc}")
+                continue
+            checked.done(f"xml/{path}", key, report, report.count)
         if not path.startswith("feeds/"):
-            for loc in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc"):
-                target = _site_path(loc.text or "")
+            for loc, target in _sitemap_targets(_LOC.findall(raw)):
                 if target is not None and target not in files:
-                    report.add("站点地图指向不存在的页面", f"{path}：{loc.text}")
+                    report.add("站点地图指向不存在的页面", f"{path}：{loc}")
+
+
+_ORIGIN = re.compile(rb"https?://[^/%?#\\&\s]*/")
+_UNUSUAL = re.compile(rb"[%?#\\&\s]")
+
+
+def _sitemap_targets(locs: list[bytes]) -> Iterable[tuple[str, str | None]]:
+    """Each sitemap URL with the output path it names (:func:`_site_path`). A sitemap's URLs share
+    one origin and are plain paths: then they are cut at once, else one by one."""
+    origin = _ORIGIN.match(locs[0]) if locs else None
+    if origin is not None and all(loc.startswith(origin.group()) for loc in locs) and not _UNUSUAL.search(b"\n".join(locs)):
+        cut = len(origin.group())
+        targets = {(loc[cut:].lstrip(b"/") or b"index.html").decode("utf-8", "replace"): loc for loc in locs}
+        return [(loc.decode("utf-8", "replace"), target) for target, loc in targets.items()]
+    texts = [loc.decode("utf-8", "replace") for loc in locs]
+    return [(text, _site_path(html.unescape(text) if "&" in text else text)) for text in texts]
 
 
 def _site_path(url: str) -> str | None:
