@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def test_no_credentials_in_the_repository():
 
 
 def deploy(site: Path, target: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DEPLOY_TARGET": target}
+    """Run .ci/deploy; the work it leaves to a detached process (removing old releases, the next
+    deploy's hard-link copy) is done before it exits (DEPLOY_WAIT)."""
+    env = {**os.environ, "DEPLOY_TARGET": target, "DEPLOY_WAIT": "1"}
     return subprocess.run([str(REPO / ".ci" / "deploy"), str(site)], capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -103,7 +106,52 @@ def test_deploy_to_a_folder_copies_only_changed_files_and_switches_in_one_rename
     # The previous release is kept as it was for readers still in it; the one before is removed.
     assert {p.relative_to(first).as_posix(): p.read_text(encoding="utf-8") for p in first.rglob("*") if p.is_file()} == a
     assert deploy(tmp_path / "a", f"dir:{live}").returncode == 0
-    assert not first.exists() and len(list((tmp_path / "www" / ".xinyong.releases").iterdir())) == 2
+    releases = tmp_path / "www" / ".xinyong.releases"
+    assert not first.exists() and len([p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")]) == 2
+
+
+def test_a_folder_deploy_ships_what_changed_in_the_site_folder(tmp_path):
+    """The nightly case: the same output folder, a few files rewritten by the build. The next deploy
+    starts from the stand-by hard-link copy the last one left and copies what changed by its
+    stamp; the rest stay links to the previous release's files."""
+    site = tmp_path / "output"
+    files = versioned_site(site, "A", range(0, 50))
+    live = tmp_path / "www" / "xinyong"
+    assert deploy(site, f"dir:{live}").returncode == 0
+    releases = tmp_path / "www" / ".xinyong.releases"
+    first = live.resolve()
+    assert (releases / f".standby-{first.name}").is_dir()  # the next deploy's start, made after the switch
+    (site / "records/3/3.html").write_text("record 3 corrected", encoding="utf-8")
+    (site / "records/4/4.html").unlink()
+    (site / "records/5/new.html").write_text("new record", encoding="utf-8")
+    result = deploy(site, f"dir:{live}")
+    assert result.returncode == 0, result.stderr
+    second = live.resolve()
+    assert second != first and not (releases / f".standby-{first.name}").exists()
+    assert (live / "records/3/3.html").read_text(encoding="utf-8") == "record 3 corrected"
+    assert not (live / "records/4/4.html").exists() and (live / "records/5/new.html").exists()
+    assert (first / "records/3/3.html").read_text(encoding="utf-8") == files["records/3/3.html"]  # the old release kept its bytes
+    assert (live / "records/6/6.html").stat().st_ino == (first / "records/6/6.html").stat().st_ino
+
+
+def test_a_folder_deploy_without_a_stand_by_copy_or_stamps_compares_every_file(tmp_path):
+    """A stand-by copy still being made (or removed), or stamps missing: the deploy links the
+    current release itself, or compares every file by content; the result is the same site."""
+    site = tmp_path / "output"
+    versioned_site(site, "A", range(0, 30))
+    live = tmp_path / "www" / "xinyong"
+    assert deploy(site, f"dir:{live}").returncode == 0
+    releases = tmp_path / "www" / ".xinyong.releases"
+    shutil.rmtree(releases / f".standby-{live.resolve().name}")
+    (site / "index.html").write_text("home B", encoding="utf-8")
+    assert deploy(site, f"dir:{live}").returncode == 0
+    assert (live / "index.html").read_text(encoding="utf-8") == "home B"
+    (releases / f"{live.resolve().name}.stamps").unlink()
+    (site / "index.html").write_text("home C", encoding="utf-8")
+    assert deploy(site, f"dir:{live}").returncode == 0
+    assert (live / "index.html").read_text(encoding="utf-8") == "home C"
+    assert sorted(p.relative_to(live.resolve()).as_posix() for p in live.resolve().rglob("*") if p.is_file()) == \
+        sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
 
 
 def test_a_reader_of_a_deployed_folder_never_sees_two_versions_at_once(tmp_path):
