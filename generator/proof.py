@@ -33,7 +33,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import cache
 from .fileio import iter_tree
@@ -136,14 +136,37 @@ class Plan:
     untrusted: list[str]  # shadow files changed by someone else since they were checked
 
 
-def plan(root: Path, output: Path, started_ns: int, index: dict[str, tuple[Stamp, Stamp]],
+def walk_beside(folder: Path) -> Any:
+    """:func:`walk` of ``folder`` in a forked child (its ``result()`` is the :class:`Tree`), so that
+    it overlaps other work; in this process where there is no fork."""
+    from .forked import Forked
+
+    if hasattr(os, "fork"):
+        try:
+            return Forked(lambda: walk(folder))
+        except OSError:
+            pass
+    return _Done(walk(folder))
+
+
+@dataclass
+class _Done:
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+    def kill(self) -> None:
+        pass
+
+
+def plan(root: Path, live: Tree, started_ns: int, index: dict[str, tuple[Stamp, Stamp]],
          applied: "ApplyResult | None") -> Plan:
-    """Walk ``output`` and decide what to compare. The shadow is walked only when it was built anew
-    (``applied`` None) or there is no index; else its files are the index's, updated by what this
-    run's shadow build moved in and removed, and a shadow file is looked at only when its live twin
-    must be compared with it."""
+    """Decide what to compare, given the ``live`` folder's files. The shadow is walked only when it
+    was built anew (``applied`` None) or there is no index; else its files are the index's, updated
+    by what this run's shadow build moved in and removed, and a shadow file is looked at only when
+    its live twin must be compared with it."""
     base = shadow_path(root)
-    live = walk(output)
     shadow = walk(base) if applied is None or not index else _shadow_from_index(base, index, applied)
     todo, confirmed, untrusted = [], {}, []
     for path, live_stamp in live.files.items():

@@ -206,14 +206,18 @@ def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date
     """Bring the shadow up to date and plan what to compare, with the state the shadow was built
     from; (None, None) and a finding when it cannot be built."""
     index = None if full else proof.load_index(root, output)
+    walker = proof.walk_beside(output)  # the live folder is walked while the shadow is built
+    live = None
     for _attempt in (0, 1):
         started = time.time_ns()
         try:
             state, applied = proof.build_shadow(root, cfg, today, full=index is None)
         except DiscloseError as exc:
+            walker.kill()
             report.add("核验副本", f"无法从批次生成核验副本：{exc}")
             return None, None
-        planned = proof.plan(root, output, started, index or {}, applied)
+        live = live or walker.result()
+        planned = proof.plan(root, live, started, index or {}, applied)
         if not planned.untrusted or index is None:
             break
         index = None  # a shadow file changed behind our back: build the shadow again from scratch
@@ -364,7 +368,7 @@ def _sitemap_targets(locs: list[bytes]) -> Iterable[tuple[str, str | None]]:
     """Each sitemap URL with the output path it names (:func:`_site_path`). A sitemap's URLs share
     one origin and are plain paths: then they are cut at once, else one by one."""
     origin = _ORIGIN.match(locs[0]) if locs else None
-    if origin is not None and all(loc.startswith(origin.group()) for loc in locs) and not _UNUSUAL.search(b"\n".join(locs)):
+    if origin is not None and all(loc.startswith(origin.group()) for loc in locs) and not _UNUSUAL.search(b"".join(locs)):
         cut = len(origin.group())
         targets = {(loc[cut:].lstrip(b"/") or b"index.html").decode("utf-8", "replace"): loc for loc in locs}
         return [(loc.decode("utf-8", "replace"), target) for target, loc in targets.items()]

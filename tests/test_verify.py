@@ -217,15 +217,15 @@ def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     assert verify_site(site.path, cfg, out, day).ok
     index = proof.load_index(site.path, out)
     assert index and len(index) == len(proof.walk(out).files)  # every file proved and remembered
-    walked = []
+    live, walked = proof.walk(out), []
     monkeypatch.setattr(proof, "walk", lambda folder, walk=proof.walk: walked.append(folder) or walk(folder))
     nothing = ApplyResult()  # a shadow update that changed nothing
-    planned = proof.plan(site.path, out, 0, index, nothing)
+    planned = proof.plan(site.path, live, 0, index, nothing)
     assert planned.todo == [] and not planned.untrusted
-    assert walked == [out]  # the shadow's files are the index's: only the live folder is walked
+    assert walked == []  # the shadow's files are the index's: it is not walked
     page = next(iter(sorted((out / "records").rglob("*.html"))))
     page.write_bytes(page.read_bytes())  # same bytes, new ctime: read again, found equal
-    assert proof.plan(site.path, out, 0, index, nothing).todo == [page.relative_to(out).as_posix()]
+    assert proof.plan(site.path, proof.walk(out), 0, index, nothing).todo == [page.relative_to(out).as_posix()]
 
 
 def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_compared(site, messy, monkeypatch):
@@ -243,9 +243,9 @@ def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_comp
     name = next(iter(sorted((out / "records").rglob("*.html")))).relative_to(out).as_posix()
     shadow_page = proof.shadow_path(site.path) / name
     shadow_page.write_bytes(shadow_page.read_bytes())
-    assert proof.plan(site.path, out, 0, index, ApplyResult()).untrusted == []
+    assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == []
     (out / name).write_bytes((out / name).read_bytes())
-    assert proof.plan(site.path, out, 0, index, ApplyResult()).untrusted == [name]
+    assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == [name]
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0  # the shadow built anew, the page equal
 
 
@@ -289,7 +289,7 @@ def test_a_file_read_again_for_any_reason_does_not_make_the_shadow_untrusted(sit
     index = proof.load_index(site.path, out)
     import time
 
-    planned = proof.plan(site.path, out, time.time_ns(), index, ApplyResult())  # as the next run sees it
+    planned = proof.plan(site.path, proof.walk(out), time.time_ns(), index, ApplyResult())  # as the next run sees it
     assert planned.todo and not planned.untrusted
     assert all(shadow for _live, shadow in index.values())
 
