@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 SHADOW_DIR = ".verify"  # under the site root, beside output/; never deployed (git-ignored)
 INDEX = "index"
-INDEX_PURPOSE = "verify-index/2"  # 2: an entry for every shadow file
+INDEX_PURPOSE = "verify-index/3"  # 2: an entry for every shadow file; 3: MessagePack lists
 _RACY_NS = 2_000_000_000  # a file changed this recently may change again within the same ctime tick
 
 
@@ -91,22 +91,20 @@ def _index_entry(root: Path, output: Path) -> cache.Entry:
 def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
     """Every shadow file: path → (live stamp when the two were found equal, else "", shadow stamp);
     None when missing or not authentic."""
-    payload = cache.read(_index_entry(root, output))
-    if payload is None:
-        return None
-    index: dict[str, tuple[Stamp, Stamp]] = {}
+    value = cache.get(_index_entry(root, output))
     try:
-        for line in bytes(payload).decode("utf-8").splitlines():
-            path, live, shadow = line.split("\t")
-            index[path] = (live, shadow)
-    except (UnicodeDecodeError, ValueError):
+        paths, lives, shadows = value
+        if not len(paths) == len(lives) == len(shadows) or not all(isinstance(x, str) for x in (*paths[:1], *lives[:1], *shadows[:1])):
+            return None
+        return dict(zip(paths, zip(lives, shadows)))
+    except (TypeError, ValueError):
         return None
-    return index
 
 
 def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
-    body = "".join(f"{path}\t{live}\t{shadow}\n" for path, (live, shadow) in sorted(index.items()))
-    cache.write(_index_entry(root, output), [body.encode("utf-8")])
+    """Three parallel lists (MessagePack: twice as fast to read back as lines of text)."""
+    paths = list(index)
+    cache.put(_index_entry(root, output), [paths, [index[p][0] for p in paths], [index[p][1] for p in paths]])
 
 
 def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> tuple["State", "ApplyResult | None"]:

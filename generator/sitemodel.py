@@ -212,6 +212,12 @@ def build_entities(state: State, only: set[str] | None = None) -> dict[str, Enti
     return entities
 
 
+def entity_ids(state: State) -> set[str]:
+    """The ids of the entities :func:`build_entities` makes, without grouping their records."""
+    return {found[0] for kind_name in KINDS for record in state.published.get(kind_name, [])
+            if (found := record_entity(KINDS[kind_name], record))}
+
+
 def groups(records: Iterable[PublishedRecord], kind: Kind, by: str) -> dict[str, list[PublishedRecord]]:
     """Records grouped by authority name or by decision month ('YYYY-MM'); input order kept."""
     result: dict[str, list[PublishedRecord]] = {}

@@ -45,7 +45,7 @@ from .journal import journal_path
 from .masking import mask_id
 from .publication import State, compute_state, why_not_published
 from .settings import Config
-from .sitemodel import build_entities, entity_url, record_url
+from .sitemodel import entity_ids, entity_url, record_url
 
 MAX_LINES_PER_CHECK = 50  # a systematic fault would otherwise print a million lines
 TEXT_SUFFIXES = {".html", ".json", ".csv", ".xml", ".txt", ".js", ".css", ".svg", ".md"}
@@ -252,7 +252,7 @@ def _check_pages(report: Report, state: State, files: set[str]) -> None:
         report.add("不应公开的记录页", f"{path}（{why_not_published(state, rid)[0]}）")
     for path in sorted(expected.keys() - present):
         report.add("缺少记录页", f"{path}（记录 {expected[path]} 应当公示）")
-    archives = {entity_url(eid) for eid in build_entities(state)}
+    archives = {entity_url(eid) for eid in entity_ids(state)}
     present = {f for f in files if f.startswith("entities/") and f.endswith(".html")}
     for path in sorted(present - archives):
         report.add("多余的信用档案", f"{path}（该主体没有现公示的信息）")
