@@ -203,6 +203,61 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+_TEXT, _COUNT = "text", "count"
+# Every field a command reads from a manifest, with its type and whether it must be there. Batches
+# staged before BLAKE3 have no records_blake3; only withdrawals have target_kind.
+MANIFEST_FIELDS: dict[str, tuple[str, bool]] = {
+    "kind": (_TEXT, True), "kind_label": (_TEXT, True), "source": (_TEXT, True), "staged_at": (_TEXT, True),
+    "records_sha256": (_TEXT, True), "records_blake3": (_TEXT, False), "counts": ("counts", True),
+    "batch_id": (_TEXT, False), "target_kind": (_TEXT, False), "source_file": (_TEXT, False),
+    "source_format": (_TEXT, False), "source_encoding": ("text or null", False), "source_sha256": (_TEXT, False),
+    "header_row": (_COUNT, False), "columns": ("texts", False), "ignored_columns": ("texts", False),
+    "validated_on": (_TEXT, False), "tool_version": (_TEXT, False),
+}
+_TYPE_LABELS = {_TEXT: "文本", _COUNT: "非负整数", "text or null": "文本或 null", "texts": "文本列表",
+                "counts": "各项为非负整数的对象（rows、accepted、rejected、duplicates、withheld）"}
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str:
+    """What is wrong with a manifest's fields, naming the field ('' when nothing is): a hand-edited
+    or damaged manifest is refused in one line instead of failing somewhere inside a command."""
+    from .schema import KINDS
+
+    def fits(value: Any, shape: str) -> bool:
+        if shape == _TEXT:
+            return isinstance(value, str)
+        if shape == "text or null":
+            return value is None or isinstance(value, str)
+        if shape == _COUNT:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if shape == "texts":
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return isinstance(value, dict) and all(fits(v, _COUNT) for v in value.values()) and "accepted" in value
+
+    for name, (shape, required) in MANIFEST_FIELDS.items():
+        if name not in manifest:
+            if required:
+                return f"缺少字段“{name}”"
+        elif not fits(manifest[name], shape):
+            return f"字段“{name}”应为{_TYPE_LABELS[shape]}，却是 {json.dumps(manifest[name], ensure_ascii=False)[:40]}"
+    for name in ("kind", "target_kind"):
+        value = manifest.get(name)
+        if value is not None and value not in KINDS and not (name == "kind" and value == WITHDRAWAL):
+            return f"字段“{name}”的值“{value[:40]}”不是已知的记录类型"
+    return ""
+
+
+def _checked_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``; :class:`UserError` naming the file and the field if it is damaged."""
+    manifest = _read_manifest(path)
+    if manifest is None:
+        raise UserError(f"{path} 不是有效的批次清单（不是 JSON 对象）")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise UserError(f"{path} 不是有效的批次清单：{problem}")
+    return manifest
+
+
 def _is_link(path: Path) -> bool:
     try:
         return stat.S_ISLNK(os.lstat(path).st_mode)
@@ -232,27 +287,33 @@ class BatchStore:
         self.dir = self.root / cfg.BATCHES_DIR
 
     def all(self) -> list[Batch]:
-        """Every batch folder with a readable manifest (one that is not is left out here: an approved
-        one is a problem of :meth:`publication`, a staged one cannot be approved)."""
+        """Every batch folder with a sound manifest (one that is not is left out here: an approved
+        one is a problem of :meth:`publication`, a staged one cannot be approved; :meth:`damaged`
+        names them)."""
+        return [batch for batch in self._scan() if isinstance(batch, Batch)]
+
+    def damaged(self) -> list[str]:
+        """One line per batch folder whose manifest is unreadable or damaged: the file and the field."""
+        return [line for line in self._scan() if isinstance(line, str)]
+
+    def _scan(self) -> list[Batch | str]:
         if not self.dir.exists():
             return []
-        batches = []
+        found: list[Batch | str] = []
         for path in sorted(self.dir.iterdir()):
             if path.is_dir() and not path.name.startswith(".") and (path / MANIFEST).exists():
-                manifest = _read_manifest(path / MANIFEST)
-                if manifest is not None:
-                    batches.append(Batch(path, manifest))
-        return batches
+                try:
+                    found.append(Batch(path, _checked_manifest(path / MANIFEST)))
+                except UserError as exc:
+                    found.append(str(exc))
+        return found
 
     def get(self, batch_id: str) -> Batch:
         path = self.dir / batch_id
         if not batch_id or "/" in batch_id or batch_id.startswith(".") or not (path / MANIFEST).exists():
             known = ", ".join(b.id for b in self.all()[-5:])
             raise UserError(f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）")
-        manifest = _read_manifest(path / MANIFEST)
-        if manifest is None or not isinstance(manifest.get("kind"), str):
-            raise UserError(f"{path / MANIFEST} 不是有效的批次清单（不是 JSON 对象，或缺少 kind 字段）")
-        return Batch(path, manifest)
+        return Batch(path, _checked_manifest(path / MANIFEST))
 
     def new_staging_dir(self) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -325,6 +386,9 @@ class BatchStore:
             return None, f"批次 {batch_id} 的 manifest.json 在审核后被修改（信息来源、列名等与签名时不符）"
         if manifest.get("kind") != entry["kind"]:
             return None, f"批次 {batch_id} 的类型在审核后被修改"
+        problem = manifest_problem(manifest)
+        if problem:
+            return None, f"批次 {batch_id} 的 manifest.json 已损坏：{problem}"
         actual = file_digest(batch.records_path, "blake3")
         if actual != entry["records_blake3"]:
             return None, f"批次 {batch_id} 的数据在审核后被修改（与审核时的校验值不符）"
