@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,13 +279,79 @@ class Publication:
         return [entry["by"] for entry in self.ledger.approvals.get(batch_id, [])]
 
 
+STAGING = ".staging-"  # a batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
+FILE_MODE, FOLDER_MODE = 0o644, 0o755  # a batch's files and folder, whatever the umask
+_HELD: dict[str, int] = {}  # this process's staging folders → the descriptor holding their lock
+
+
+def _lock_path(staging: Path) -> Path:
+    return staging.with_name(staging.name + ".lock")
+
+
+def _release(staging: Path) -> None:
+    """Give up a staging folder's lock: its lock file goes first, so that no cleaner finds it free."""
+    fd = _HELD.pop(str(staging), None)
+    if fd is not None:
+        _lock_path(staging).unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_stale_staging(folder: Path) -> list[str]:
+    """Remove the staging folders that killed runs left in ``folder`` (a batch store); return their names.
+
+    A staging folder exists only while its ``.lock`` file does, and its ingest (or withdraw) holds a
+    ``lockf`` lock on that file from before it makes the folder until after it renamed or removed it.
+    The kernel drops the lock when the process ends, ``kill -9`` and out-of-memory kills included, so
+    a lock that can be taken marks a leftover, and one that cannot marks a run still at work, which
+    is left alone. A lock, not the process id in the name: a process id is reused (after a reboot,
+    in another container sharing the folder, where it would even look dead while it runs), and not
+    an age: a long ingest would lose its folder, or a leftover would wait for hours. A folder without
+    a lock file was made before locks (or its lock file was deleted by hand) and is a leftover too.
+    This process's own folders are skipped (``lockf`` never refuses its own process)."""
+    try:
+        entries = list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names = {path.name for path in entries}
+    removed = []
+    for path in entries:
+        name = path.name
+        if not name.startswith(STAGING):
+            continue
+        if name.endswith(".lock"):
+            staging = path.with_name(name.removesuffix(".lock"))
+            if str(staging) in _HELD:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue  # its run is still at work
+            try:
+                if staging.is_dir() and not staging.is_symlink():
+                    shutil.rmtree(staging, ignore_errors=True)
+                    removed.append(staging.name)
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+        elif path.is_dir() and not path.is_symlink() and name + ".lock" not in names and str(path) not in _HELD:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
 class BatchStore:
-    """All batches of a site."""
+    """All batches of a site. Opening the store removes what killed ingests left (:func:`remove_stale_staging`)."""
 
     def __init__(self, root: Path, cfg: Config):
         self.root = Path(root)
         self.cfg = cfg
         self.dir = self.root / cfg.BATCHES_DIR
+        remove_stale_staging(self.dir)
 
     def all(self) -> list[Batch]:
         """Every batch folder with a sound manifest (one that is not is left out here: an approved
@@ -316,17 +383,52 @@ class BatchStore:
         return Batch(path, _checked_manifest(path / MANIFEST))
 
     def new_staging_dir(self) -> Path:
+        """A new folder to write a batch into, ``.staging-<pid>-<random>``, owned by this process
+        through a lock on its sibling ``.lock`` file until :meth:`commit_staging` or
+        :meth:`discard_staging` (see :func:`remove_stale_staging`)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.dir))  # see journal.abandoned
+        while True:
+            staging = self.dir / f"{STAGING}{os.getpid()}-{secrets.token_hex(4)}"
+            lock = _lock_path(staging)
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:  # a cleaner took the fresh, unlocked file for a leftover
+                same = False
+            if same:
+                break
+            os.close(fd)
+        _HELD[str(staging)] = fd
+        staging.mkdir()
+        os.chmod(staging, FOLDER_MODE)
+        return staging
 
     def commit_staging(self, staging: Path, batch_id: str) -> bool:
-        """Move a fully written staging folder into place; False if the batch already exists."""
+        """Move a fully written staging folder into place, its files 0644 and itself 0755 whatever
+        the umask; False if the batch already exists."""
         target = self.dir / batch_id
-        if target.exists():
-            shutil.rmtree(staging)
-            return False
-        os.rename(staging, target)
-        return True
+        try:
+            if target.exists():
+                shutil.rmtree(staging)
+                return False
+            for path in staging.iterdir():
+                os.chmod(path, FILE_MODE)
+            os.chmod(staging, FOLDER_MODE)
+            os.rename(staging, target)
+            return True
+        finally:
+            _release(staging)
+
+    def discard_staging(self, staging: Path) -> None:
+        """Remove a staging folder that will not become a batch (a refused file, an error)."""
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            _release(staging)
 
     @property
     def log_paths(self) -> publog.LogPaths:
