@@ -227,6 +227,8 @@ def _open_excel(path: Path, kind: Kind, scan: int, fmt: str) -> Export:
     that fails aborts the process, so the workbook is read in a child that can only run out of its
     own budget: the file is then refused, and the editor's machine is untouched.
     """
+    import python_calamine  # noqa: F401 - imported before the fork, never under another thread's import lock
+
     limit = excel_memory_limit(path.stat().st_size)
     messages = forked.stream(functools.partial(_excel_messages, path, kind, scan), memory_limit=limit)
     _, index, columns, ignored, width = _excel_next(path, messages, limit)
