@@ -171,6 +171,20 @@ class Batch:
     def actual_digest(self) -> str:
         return file_digest(self.records_path, self.algorithm) if self.records_path.exists() else ""
 
+    def untouched(self) -> tuple[str, str]:
+        """(sha256, BLAKE3) of the records, checked against the manifest's digests and the batch id
+        made from them at staging (ingest, withdraw): records and manifests changed or swapped
+        between batches after staging are not what an editor reviews or approves. Raises
+        :class:`UserError` (``review`` and ``approve`` refuse such a batch)."""
+        path = self.records_path
+        sha256, blake3_digest = both_digests(path) if path.is_file() and not _is_link(path) else ("", "")
+        seed = sha256 if self.kind == WITHDRAWAL else hashlib.sha256((self.kind + sha256).encode()).hexdigest()
+        pinned = self.manifest.get("records_blake3")
+        if not sha256 or sha256 != self.manifest["records_sha256"] or (pinned and pinned != blake3_digest) or (
+                self.id != f"{self.kind}-{seed[:12]}"):
+            raise UserError(f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请删除该批次文件夹后重新导入原始文件")
+        return sha256, blake3_digest
+
     def legacy_approvals(self) -> list[dict[str, Any]]:
         """The approvals of ``approval.json``, the unsigned format before the publication log
         (:mod:`generator.ledger`): read only by ``disclose migrate`` and ``disclose repin``."""
@@ -516,13 +530,7 @@ class BatchStore:
                 raise UserError(f"批次 {batch.id} 或其文件是符号链接，拒绝审核")
             if not batch.manifest.get("records_blake3"):
                 raise UserError(f"批次 {batch.id} 还没有 BLAKE3 校验值：先运行 disclose repin")
-            sha256, actual = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
-            # The batch id is made from the records' sha256 at staging (ingest, withdraw): records and
-            # manifests swapped between batches after the review are not what the editor reviewed.
-            seed = sha256 if batch.kind == WITHDRAWAL else hashlib.sha256((batch.kind + sha256).encode()).hexdigest()
-            if actual != batch.manifest["records_blake3"] or sha256 != batch.manifest.get("records_sha256") or (
-                    batch.id != f"{batch.kind}-{seed[:12]}"):
-                raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请重新导入原始文件")
+            _, actual = batch.untouched()
             earlier = ledger.approvals.get(batch.id, [])
             if any(entry["by"] == name for entry in earlier):
                 return batch, f"批次 {batch.id} 已由 {name} 审核过"

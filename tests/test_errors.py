@@ -112,6 +112,41 @@ def test_manifest_problem_names_the_field(staged):
     assert manifest_problem(manifest) == ""
 
 
+RECORD_DAMAGE = {
+    "a line that is not JSON": lambda text: text + "garbage\n",
+    "a line without fields": lambda text: text + '{"id": "x"}\n',
+    "bytes that are not UTF-8": lambda text: text.encode() + b"\xff\n",
+    "removed": None,
+}
+
+
+@pytest.mark.parametrize("case", list(RECORD_DAMAGE))
+def test_damaged_staged_records_are_refused_by_review_and_approve(site, staged, case):
+    """Before: `内部错误：JSONDecodeError` / `KeyError: 'fields'` / `UnicodeDecodeError` /
+    `FileNotFoundError` from review. The records are checked against the digests of staging first."""
+    batch, _, _ = staged
+    records = site.batches / batch / "records.jsonl"
+    edit = RECORD_DAMAGE[case]
+    if edit is None:
+        records.unlink()
+    else:
+        damaged = edit(records.read_text(encoding="utf-8"))
+        records.write_bytes(damaged if isinstance(damaged, bytes) else damaged.encode())
+    for command in (["review", batch, "--today", TODAY], ["approve", batch, "--editor", "甲"]):
+        line = one_line_refusal(site.run(*command))
+        assert batch in line and "暂存后被修改过" in line
+    assert not (site.path / "reports").exists()
+
+
+def test_a_damaged_rejection_report_is_shown_as_it_is(site, staged):
+    """The reports are not pinned by a digest; review shows what it can read."""
+    batch, _, _ = staged
+    (site.batches / batch / "rejections.csv").write_bytes(b"\xff\xfe\x00garbage\n\"unterminated")
+    (site.batches / batch / "warnings.csv").unlink()
+    result = site.run("review", batch, "--today", TODAY)
+    assert result.exit_code == 0, result.stderr
+
+
 def test_an_approval_json_that_is_not_json_is_named_not_an_internal_error(site, staged):
     batch, _, _ = staged
     (site.batches / batch / "approval.json").write_text("{not json", encoding="utf-8")
