@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -408,7 +409,12 @@ class BatchStore:
                 fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 continue
-            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+            except OSError as exc:  # a file system without locks: cleaners cannot lock it either, and keep it
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
+                    os.close(fd)
+                    raise
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(lock))
             except FileNotFoundError:  # a cleaner took the fresh, unlocked file for a leftover
