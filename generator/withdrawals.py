@@ -77,8 +77,6 @@ def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, edito
         })
         created = store.commit_staging(staging, batch_id)
     except BaseException:
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
+        store.discard_staging(staging)
         raise
     return batch_id, target, created
