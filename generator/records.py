@@ -183,9 +183,10 @@ def _refuse_personal_data(f: Field, raw: Any, cfg: Config) -> None:
     text = raw if type(raw) is str else cell_text(raw)  # already cleaned
     found = pii.find(text) or (pii.find(unquote(text)) if f.type is T.URL else [])
     if found:
-        what = "链接" if f.type is T.URL else "该列是记录的标识，"
-        raise CellError(f"含有完整的{found[0].label}（{pii.MaskRules.from_config(cfg).masked(found[0])}）：{what}不能脱敏，"
-                        "请删去个人信息后重新报送")
+        shown = f"{found[0].label}（{pii.MaskRules.from_config(cfg).masked(found[0])}）"
+        if f.type is T.URL:
+            raise CellError(f"含有完整的{shown}：链接不能脱敏，请删去个人信息后重新报送")
+        raise CellError(f"含有完整的{shown}：该列是记录的标识，不能脱敏，请删去个人信息后重新报送")
 
 
 def _is_empty(raw: Any) -> bool:
