@@ -263,7 +263,9 @@ def reader_views(name: str, raw: bytes) -> list[str]:
     """The texts a reader can see in file ``name`` (the reference :func:`find_in_file` is pinned to
     by the tests): JSON and JavaScript string escapes read; for markup, its text without tags and
     with character references decoded; for anything else, its text as it is and as a page would
-    show it were it markup (a JSON string is often shown in a page)."""
+    show it were it markup (a JSON string is often shown in a page). ``.gz`` files are inflated."""
+    if name.endswith(".gz"):
+        raw, name = _gunzip(raw), name[:-3]
     return [view.decode("utf-8", "replace") if plain else html.unescape(view.decode("utf-8", "replace"))
             for plain, view in _views(name, raw)]
 

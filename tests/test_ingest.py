@@ -380,6 +380,16 @@ def test_numbers_in_free_text_are_masked_in_any_spelling(site, tmp_path, spelled
     assert pii.find(all_text_under(site.path / "content")) == []
 
 
+def test_a_rejection_reason_that_quotes_the_cell_masks_the_number(site, tmp_path):
+    rows = list(synth_rows("penalty", 2, seed=70, today=TODAY_DATE))
+    rows[0]["处罚决定日期"] = SPELLED_IDS[1]
+    rows[1]["罚款金额(万元)"] = "138 1234 5678元"
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert result.exit_code == 2 and "无法识别的日期格式" in result.stderr
+    assert pii.find(result.stdout + result.stderr) == [] and "3209**********3330" in result.stderr
+    assert not list(site.batches.iterdir())
+
+
 def test_a_mobile_number_in_the_facts_is_masked_as_the_settings_say(site, tmp_path):
     rows = list(synth_rows("penalty", 1, seed=66, today=TODAY_DATE))
     rows[0]["违法事实"] = "经查，当事人（手机13812345678）未按规定公示信息。"

@@ -191,6 +191,7 @@ def test_a_number_a_reader_would_see_is_found_in_a_file(name, content):
     found = [(f.kind, f.number) for f in pii.find_in_file(name, raw)]
     assert found and found == [(f.kind, f.number) for view in pii.reader_views(name, raw) for f in pii.find(view)]
     assert pii.find_in_file(name + ".gz", gzip.compress(raw)) == pii.find_in_file(name, raw)
+    assert pii.reader_views(name + ".gz", gzip.compress(raw)) == pii.reader_views(name, raw)
 
 
 def test_numbers_in_different_cells_or_inside_tags_are_not_one_number():
