@@ -249,11 +249,11 @@ def _by_first_letter(names: list[str]) -> str:
                             if any(tails) else "") for head, tails in sorted(heads.items()))
 
 
-_INLINE_TAG = rb"<(?:/?(?:" + _by_first_letter(_INLINE.split()).encode() + rb")(?=[\s/>])[^>]*|[!?][^>]*)>"
-_INLINE_LOWER = re.compile(_INLINE_TAG)  # 3× faster than ignoring case: for files whose tags are all lower-case
-_INLINE_ANY_CASE = re.compile(_INLINE_TAG, re.IGNORECASE)
-_UPPER_TAG = re.compile(rb"</?[A-Z]")
-_BR_TAG = re.compile(rb"<br(?=[\s/>])[^>]*>", re.IGNORECASE)
+# Tag names in lower or upper case (what HTML writers and sanitisers produce): matching them 3×
+# faster than ignoring case. A mixed-case ``<Span>`` counts as a tag that ends a block.
+_NAMES = _INLINE.split() + _INLINE.upper().split()
+_INLINE_TAG = re.compile(rb"<(?:/?(?:" + _by_first_letter(_NAMES).encode() + rb")(?=[\s/>])[^>]*|[!?][^>]*)>")
+_BR_TAG = re.compile(rb"<(?:br|BR)(?=[\s/>])[^>]*>")
 _ANY_TAG = re.compile(rb"<[A-Za-z/][^>]*>")
 _JS_ESCAPE = re.compile(r"\\(?:u\{([0-9A-Fa-f]{1,6})\}|u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))")
 _JS_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
@@ -289,13 +289,14 @@ def find_in_file(name: str, raw: bytes) -> list[Finding]:
             end = classes.find(b"|", match.end())
             windows.append((max(classes.rfind(b"|", 0, match.start()), 0), len(classes) if end < 0 else end))
         for start, end in windows:
-            found += _in_window(_shown(view, classes, start, plain), _text(view[start:end], plain))
+            found += _in_window(_shown(view, classes, start, plain), view[start:end], plain)
     return found
 
 
-@lru_cache(maxsize=4096)  # the same stretches recur on every page (a footer's phone number, an ICP number)
-def _in_window(before: str, text: str) -> tuple[Finding, ...]:
-    return tuple(f for f in find(before + text) if f.start >= len(before))
+# The same stretches recur on every page (a footer's phone number, an ICP number): remembered.
+@lru_cache(maxsize=4096)
+def _in_window(before: str, window: bytes, plain: bool) -> tuple[Finding, ...]:
+    return tuple(f for f in find(before + _text(window, plain)) if f.start >= len(before))
 
 
 def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
@@ -311,8 +312,10 @@ def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
 
 
 def _markup(raw: bytes) -> bytes:
-    inline = _INLINE_ANY_CASE if _UPPER_TAG.search(raw) else _INLINE_LOWER
-    return _ANY_TAG.sub(b"|", _BR_TAG.sub(b"\n", inline.sub(b"", raw)))
+    text = _INLINE_TAG.sub(b"", raw)
+    if b"<br" in text or b"<BR" in text:
+        text = _BR_TAG.sub(b"\n", text)
+    return _ANY_TAG.sub(b"|", text)
 
 
 def _text(view: bytes, plain: bool) -> str:
@@ -326,10 +329,17 @@ def _shown(view: bytes, classes: bytes, at: int, plain: bool) -> str:
     reach = 64
     while True:
         start = max(classes.rfind(b"|", 0, at - reach), 0) if at > reach else 0
-        text = _text(view[start:at], plain)
-        if start == 0 or len(_view(text)[0]) >= KEYWORD_WINDOW:
+        text, enough = _context(view[start:at], plain)
+        if start == 0 or enough:
             return text
         reach *= 4
+
+
+@lru_cache(maxsize=4096)
+def _context(before: bytes, plain: bool) -> tuple[str, bool]:
+    """The decoded text, and whether it shows enough characters for a keyword window."""
+    text = _text(before, plain)
+    return text, len(_view(text)[0]) >= KEYWORD_WINDOW
 
 
 def _js_char(match: re.Match[str]) -> str:
