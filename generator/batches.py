@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +172,20 @@ class Batch:
     def actual_digest(self) -> str:
         return file_digest(self.records_path, self.algorithm) if self.records_path.exists() else ""
 
+    def untouched(self) -> tuple[str, str]:
+        """(sha256, BLAKE3) of the records, checked against the manifest's digests and the batch id
+        made from them at staging (ingest, withdraw): records and manifests changed or swapped
+        between batches after staging are not what an editor reviews or approves. Raises
+        :class:`UserError` (``review`` and ``approve`` refuse such a batch)."""
+        path = self.records_path
+        sha256, blake3_digest = both_digests(path) if path.is_file() and not _is_link(path) else ("", "")
+        seed = sha256 if self.kind == WITHDRAWAL else hashlib.sha256((self.kind + sha256).encode()).hexdigest()
+        pinned = self.manifest.get("records_blake3")
+        if not sha256 or sha256 != self.manifest["records_sha256"] or (pinned and pinned != blake3_digest) or (
+                self.id != f"{self.kind}-{seed[:12]}"):
+            raise UserError(f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请删除该批次文件夹后重新导入原始文件")
+        return sha256, blake3_digest
+
     def legacy_approvals(self) -> list[dict[str, Any]]:
         """The approvals of ``approval.json``, the unsigned format before the publication log
         (:mod:`generator.ledger`): read only by ``disclose migrate`` and ``disclose repin``."""
@@ -203,6 +219,61 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+_TEXT, _COUNT = "text", "count"
+# Every field a command reads from a manifest, with its type and whether it must be there. Batches
+# staged before BLAKE3 have no records_blake3; only withdrawals have target_kind.
+MANIFEST_FIELDS: dict[str, tuple[str, bool]] = {
+    "kind": (_TEXT, True), "kind_label": (_TEXT, True), "source": (_TEXT, True), "staged_at": (_TEXT, True),
+    "records_sha256": (_TEXT, True), "records_blake3": (_TEXT, False), "counts": ("counts", True),
+    "batch_id": (_TEXT, False), "target_kind": (_TEXT, False), "source_file": (_TEXT, False),
+    "source_format": (_TEXT, False), "source_encoding": ("text or null", False), "source_sha256": (_TEXT, False),
+    "header_row": (_COUNT, False), "columns": ("texts", False), "ignored_columns": ("texts", False),
+    "validated_on": (_TEXT, False), "tool_version": (_TEXT, False),
+}
+_TYPE_LABELS = {_TEXT: "文本", _COUNT: "非负整数", "text or null": "文本或 null", "texts": "文本列表",
+                "counts": "各项为非负整数的对象（rows、accepted、rejected、duplicates、withheld）"}
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str:
+    """What is wrong with a manifest's fields, naming the field ('' when nothing is): a hand-edited
+    or damaged manifest is refused in one line instead of failing somewhere inside a command."""
+    from .schema import KINDS
+
+    def fits(value: Any, shape: str) -> bool:
+        if shape == _TEXT:
+            return isinstance(value, str)
+        if shape == "text or null":
+            return value is None or isinstance(value, str)
+        if shape == _COUNT:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        if shape == "texts":
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return isinstance(value, dict) and all(fits(v, _COUNT) for v in value.values()) and "accepted" in value
+
+    for name, (shape, required) in MANIFEST_FIELDS.items():
+        if name not in manifest:
+            if required:
+                return f"缺少字段“{name}”"
+        elif not fits(manifest[name], shape):
+            return f"字段“{name}”应为{_TYPE_LABELS[shape]}，却是 {json.dumps(manifest[name], ensure_ascii=False)[:40]}"
+    for name in ("kind", "target_kind"):
+        value = manifest.get(name)
+        if value is not None and value not in KINDS and not (name == "kind" and value == WITHDRAWAL):
+            return f"字段“{name}”的值“{value[:40]}”不是已知的记录类型"
+    return ""
+
+
+def _checked_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``; :class:`UserError` naming the file and the field if it is damaged."""
+    manifest = _read_manifest(path)
+    if manifest is None:
+        raise UserError(f"{path} 不是有效的批次清单（不是 JSON 对象）")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise UserError(f"{path} 不是有效的批次清单：{problem}")
+    return manifest
+
+
 def _is_link(path: Path) -> bool:
     try:
         return stat.S_ISLNK(os.lstat(path).st_mode)
@@ -223,49 +294,161 @@ class Publication:
         return [entry["by"] for entry in self.ledger.approvals.get(batch_id, [])]
 
 
+STAGING = ".staging-"  # a batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
+FILE_MODE, FOLDER_MODE = 0o644, 0o755  # a batch's files and folder, whatever the umask
+_HELD: dict[str, int] = {}  # this process's staging folders → the descriptor holding their lock
+
+
+def _lock_path(staging: Path) -> Path:
+    return staging.with_name(staging.name + ".lock")
+
+
+def _release(staging: Path) -> None:
+    """Give up a staging folder's lock: its lock file goes first, so that no cleaner finds it free."""
+    fd = _HELD.pop(str(staging), None)
+    if fd is not None:
+        _lock_path(staging).unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_stale_staging(folder: Path) -> list[str]:
+    """Remove the staging folders that killed runs left in ``folder`` (a batch store); return their names.
+
+    A staging folder exists only while its ``.lock`` file does, and its ingest (or withdraw) holds a
+    ``lockf`` lock on that file from before it makes the folder until after it renamed or removed it.
+    The kernel drops the lock when the process ends, ``kill -9`` and out-of-memory kills included, so
+    a lock that can be taken marks a leftover, and one that cannot marks a run still at work, which
+    is left alone. A lock, not the process id in the name: a process id is reused (after a reboot,
+    in another container sharing the folder, where it would even look dead while it runs), and not
+    an age: a long ingest would lose its folder, or a leftover would wait for hours. A folder without
+    a lock file was made before locks (or its lock file was deleted by hand) and is a leftover too.
+    This process's own folders are skipped (``lockf`` never refuses its own process)."""
+    try:
+        entries = list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names = {path.name for path in entries}
+    removed = []
+    for path in entries:
+        name = path.name
+        if not name.startswith(STAGING):
+            continue
+        if name.endswith(".lock"):
+            staging = path.with_name(name.removesuffix(".lock"))
+            if str(staging) in _HELD:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue  # its run is still at work
+            try:
+                if staging.is_dir() and not staging.is_symlink():
+                    shutil.rmtree(staging, ignore_errors=True)
+                    removed.append(staging.name)
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+        elif path.is_dir() and not path.is_symlink() and name + ".lock" not in names and str(path) not in _HELD:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
 class BatchStore:
-    """All batches of a site."""
+    """All batches of a site. Opening the store removes what killed ingests left (:func:`remove_stale_staging`)."""
 
     def __init__(self, root: Path, cfg: Config):
         self.root = Path(root)
         self.cfg = cfg
         self.dir = self.root / cfg.BATCHES_DIR
+        remove_stale_staging(self.dir)
 
     def all(self) -> list[Batch]:
-        """Every batch folder with a readable manifest (one that is not is left out here: an approved
-        one is a problem of :meth:`publication`, a staged one cannot be approved)."""
+        """Every batch folder with a sound manifest (one that is not is left out here: an approved
+        one is a problem of :meth:`publication`, a staged one cannot be approved; :meth:`damaged`
+        names them)."""
+        return [batch for batch in self._scan() if isinstance(batch, Batch)]
+
+    def damaged(self) -> list[str]:
+        """One line per batch folder whose manifest is unreadable or damaged: the file and the field."""
+        return [line for line in self._scan() if isinstance(line, str)]
+
+    def _scan(self) -> list[Batch | str]:
         if not self.dir.exists():
             return []
-        batches = []
+        found: list[Batch | str] = []
         for path in sorted(self.dir.iterdir()):
             if path.is_dir() and not path.name.startswith(".") and (path / MANIFEST).exists():
-                manifest = _read_manifest(path / MANIFEST)
-                if manifest is not None:
-                    batches.append(Batch(path, manifest))
-        return batches
+                try:
+                    found.append(Batch(path, _checked_manifest(path / MANIFEST)))
+                except UserError as exc:
+                    found.append(str(exc))
+        return found
 
     def get(self, batch_id: str) -> Batch:
         path = self.dir / batch_id
         if not batch_id or "/" in batch_id or batch_id.startswith(".") or not (path / MANIFEST).exists():
             known = ", ".join(b.id for b in self.all()[-5:])
             raise UserError(f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）")
-        manifest = _read_manifest(path / MANIFEST)
-        if manifest is None or not isinstance(manifest.get("kind"), str):
-            raise UserError(f"{path / MANIFEST} 不是有效的批次清单（不是 JSON 对象，或缺少 kind 字段）")
-        return Batch(path, manifest)
+        return Batch(path, _checked_manifest(path / MANIFEST))
 
     def new_staging_dir(self) -> Path:
+        """A new folder to write a batch into, ``.staging-<pid>-<random>``, owned by this process
+        through a lock on its sibling ``.lock`` file until :meth:`commit_staging` or
+        :meth:`discard_staging` (see :func:`remove_stale_staging`)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.dir))  # see journal.abandoned
+        while True:
+            staging = self.dir / f"{STAGING}{os.getpid()}-{secrets.token_hex(4)}"
+            lock = _lock_path(staging)
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+            except OSError as exc:  # a file system without locks: cleaners cannot lock it either, and keep it
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
+                    os.close(fd)
+                    raise
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:  # a cleaner took the fresh, unlocked file for a leftover
+                same = False
+            if same:
+                break
+            os.close(fd)
+        _HELD[str(staging)] = fd
+        staging.mkdir()
+        os.chmod(staging, FOLDER_MODE)
+        return staging
 
     def commit_staging(self, staging: Path, batch_id: str) -> bool:
-        """Move a fully written staging folder into place; False if the batch already exists."""
+        """Move a fully written staging folder into place, its files 0644 and itself 0755 whatever
+        the umask; False if the batch already exists."""
         target = self.dir / batch_id
-        if target.exists():
-            shutil.rmtree(staging)
-            return False
-        os.rename(staging, target)
-        return True
+        try:
+            if target.exists():
+                shutil.rmtree(staging)
+                return False
+            for path in staging.iterdir():
+                os.chmod(path, FILE_MODE)
+            os.chmod(staging, FOLDER_MODE)
+            os.rename(staging, target)
+            return True
+        finally:
+            _release(staging)
+
+    def discard_staging(self, staging: Path) -> None:
+        """Remove a staging folder that will not become a batch (a refused file, an error)."""
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            _release(staging)
 
     @property
     def log_paths(self) -> publog.LogPaths:
@@ -325,6 +508,9 @@ class BatchStore:
             return None, f"批次 {batch_id} 的 manifest.json 在审核后被修改（信息来源、列名等与签名时不符）"
         if manifest.get("kind") != entry["kind"]:
             return None, f"批次 {batch_id} 的类型在审核后被修改"
+        problem = manifest_problem(manifest)
+        if problem:
+            return None, f"批次 {batch_id} 的 manifest.json 已损坏：{problem}"
         actual = file_digest(batch.records_path, "blake3")
         if actual != entry["records_blake3"]:
             return None, f"批次 {batch_id} 的数据在审核后被修改（与审核时的校验值不符）"
@@ -350,13 +536,7 @@ class BatchStore:
                 raise UserError(f"批次 {batch.id} 或其文件是符号链接，拒绝审核")
             if not batch.manifest.get("records_blake3"):
                 raise UserError(f"批次 {batch.id} 还没有 BLAKE3 校验值：先运行 disclose repin")
-            sha256, actual = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
-            # The batch id is made from the records' sha256 at staging (ingest, withdraw): records and
-            # manifests swapped between batches after the review are not what the editor reviewed.
-            seed = sha256 if batch.kind == WITHDRAWAL else hashlib.sha256((batch.kind + sha256).encode()).hexdigest()
-            if actual != batch.manifest["records_blake3"] or sha256 != batch.manifest.get("records_sha256") or (
-                    batch.id != f"{batch.kind}-{seed[:12]}"):
-                raise UserError(f"批次 {batch.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请重新导入原始文件")
+            _, actual = batch.untouched()
             earlier = ledger.approvals.get(batch.id, [])
             if any(entry["by"] == name for entry in earlier):
                 return batch, f"批次 {batch.id} 已由 {name} 审核过"

@@ -121,7 +121,6 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
     journal.recover(output)  # a killed build's unfinished apply rolled back, its folders freed
-    journal.remove_abandoned(root / cfg.BATCHES_DIR, ".staging-")  # a killed ingest's
     journal.fault("build", "recovered")
     # Fail before touching anything if a batch was tampered with (checksums only: the plugin
     # computes the publication state itself, and does the same check again). The batches are

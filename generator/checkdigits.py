@@ -68,16 +68,3 @@ def rid_problem(number: str, today: dt.date | None = None) -> str | None:
 def is_valid_rid(number: str) -> bool:
     """True for an 18-digit resident ID with a correct check digit and a real birth date."""
     return len(number) == 18 and rid_problem(number) is None
-
-
-# An 18-character ID-like run not embedded in a longer run of digits (letters may touch it:
-# "ID320902…" still hides an ID number).
-RID_CANDIDATE = re.compile(r"(?<!\d)(\d{17}[\dXx])(?!\d)")
-# Full-width digits and X map one-to-one onto ASCII, so positions survive the translation.
-FULL_WIDTH_DIGITS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x"})
-
-
-def find_full_rids(text: str) -> list[str]:
-    """Every full, valid resident ID number inside free text (pattern + check digit + birth date),
-    full-width digits included."""
-    return [m for m in RID_CANDIDATE.findall(text.translate(FULL_WIDTH_DIGITS)) if is_valid_rid(m.upper())]

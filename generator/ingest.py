@@ -15,18 +15,16 @@ import itertools
 import json
 import os
 import re
-import shutil
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import __version__, journal
+from . import __version__, journal, pii
 from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, both_digests, dumps_line, now_iso, sha256_file, write_json
 from .errors import UserError
 from .markup import neutralise_cell
-from .masking import mask_ids_in_text
 from .normalize import normalize_docno
 from .readers import open_export, row_dict
 from .records import cell_text, normalize_row, record_id, withheld_reason
@@ -43,19 +41,22 @@ class IngestResult:
     counts: dict[str, int]
     rejections_path: Path
     messages: list[str] = field(default_factory=list)
+    source_file: str = ""  # the export's file name, masked
 
 
 class _Report:
     """Rejection/warning CSV (UTF-8 with BOM so Excel opens it), written as rows arrive."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, rules: pii.MaskRules):
+        self.rules = rules
         self.fh = path.open("w", encoding="utf-8-sig", newline="")
         self.writer = csv.writer(self.fh)
         self.writer.writerow(REPORT_HEADER)
         self.rows: list[tuple[int, str, str]] = []  # first few, for the console
 
     def add(self, row: int, column: str, reason: str, value: Any = "") -> None:
-        shown = mask_ids_in_text(cell_text(value))[:60] if value not in (None, "") else ""
+        reason = pii.mask(reason, self.rules)  # a reason may quote the cell ("无法识别的日期格式：…")
+        shown = pii.mask(cell_text(value), self.rules)[:60] if value not in (None, "") else ""
         if column.endswith("证件号码") and shown:
             shown = "（已隐去）"
         self.writer.writerow([row, column, reason, neutralise_cell(shown)])
@@ -81,13 +82,12 @@ def ingest(path: Path, kind: Kind, source: str | None, cfg: Config, root: Path, 
            progress: Callable[[int], None] | None = None, staged_at: str | None = None) -> IngestResult:
     """Stage ``path`` as a batch of ``kind``; raise :class:`UserError` if the file is unusable."""
     export = open_export(path, kind, cfg.HEADER_SCAN_ROWS, cfg.CSV_CHUNK_ROWS)
-    store = BatchStore(root, cfg)
-    journal.remove_abandoned(store.dir, ".staging-")  # a killed ingest's folder
+    store = BatchStore(root, cfg)  # removes what killed ingests left
     staging = store.new_staging_dir()
     try:
         return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        store.discard_staging(staging)
         raise
 
 
@@ -177,14 +177,16 @@ def _validated(export, kind: Kind, today: dt.date, cfg: Config, workers: int) ->
 
 
 def _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at) -> IngestResult:
-    rejections = _Report(staging / REJECTIONS)
-    warnings = _Report(staging / WARNINGS)
+    rules = pii.MaskRules.from_config(cfg)
+    rejections = _Report(staging / REJECTIONS, rules)
+    warnings = _Report(staging / WARNINGS, rules)
     counts = {"rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0, "withheld": 0}
     seen_rows: dict[bytes, int] = {}  # hash of normalised fields → first row
     keys: dict[str, int] = {}  # record id → first row
     clashes: dict[str, list[int]] = {}  # record id → rows sharing it with different content
     part = staging / (RECORDS + ".part")
     workers = cfg.BUILD_WORKERS or os.cpu_count() or 1
+    journal.fault("ingest", "staging")  # tests kill the ingest here (a staging folder half written)
 
     with part.open("w", encoding="utf-8", newline="\n") as out:
         for outcome in _validated(export, kind, today, cfg, workers):
@@ -246,18 +248,19 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
 
     records_sha, records_blake3 = both_digests(staging / RECORDS)
     batch_id = f"{kind.name}-{hashlib.sha256((kind.name + records_sha).encode()).hexdigest()[:12]}"
+    # Batch metadata is masked before it is stored: a file name or --source may hold an ID number.
     manifest = {
         "batch_id": batch_id,
         "kind": kind.name,
         "kind_label": kind.label,
-        "source": source or path.stem,
-        "source_file": path.name,
+        "source": pii.mask(source or path.stem, rules),
+        "source_file": pii.mask(path.name, rules),
         "source_sha256": sha256_file(path),
         "source_format": export.format,
         "source_encoding": export.encoding,
         "header_row": export.header_row,
         "columns": sorted(set(export.columns.values()), key=[f.name for f in kind.fields].index),
-        "ignored_columns": export.ignored,
+        "ignored_columns": [pii.mask(str(column), rules) for column in export.ignored],
         "records_sha256": records_sha,  # the batch id's source (ids stay what they were before BLAKE3)
         "records_blake3": records_blake3,  # what approvals pin and builds check
         "counts": counts,
@@ -268,13 +271,15 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
     write_json(staging / MANIFEST, manifest)
     created = store.commit_staging(staging, batch_id)
     messages = [] if created else [f"该文件内容已暂存为批次 {batch_id}，未重复创建"]
-    return IngestResult(batch_id, created, counts, store.dir / batch_id / REJECTIONS, messages)
+    return IngestResult(batch_id, created, counts, store.dir / batch_id / REJECTIONS, messages, manifest["source_file"])
 
 
 
-def rejection_summary(path: Path, limit: int = 10) -> list[str]:
-    """First rejection lines of a batch's report, for the console."""
+def rejection_summary(path: Path, limit: int = 10, source: str = "") -> list[str]:
+    """First rejection lines of a batch's report, for the console: one line each, naming the
+    export (``source``), the row and the column."""
     if not path.exists():
         return []
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[1 : limit + 1]
-    return [f"  第 {r[0]} 行「{r[1]}」：{r[2]}" for r in rows]
+    where = f"{source} " if source else ""
+    return [f"  {where}第 {r[0]} 行「{r[1]}」：{r[2]}" for r in rows]

@@ -37,13 +37,13 @@ The journal is locked (``lockf``) by its build while it runs: a second build of 
 refuses to start instead of rolling back a running apply. Locks die with their process, even one
 killed by ``SIGKILL``, and are not inherited by forked children.
 
-Folders a killed build or ingest leaves are removed by the next run: the build's own
-``.<output>.building-<pid>-*`` (freed detached: a whole site) and an ingest's
-``.staging-<pid>-*`` under ``content/batches/``. A folder's name carries the process id of the run
-that made it, and a folder whose process is still running is kept: exact, where an age threshold
-would either keep leftovers for hours or delete the staging folder of a long ingest. A reused
+Folders a killed build leaves are removed by the next run: the build's own
+``.<output>.building-<pid>-*`` (freed detached: a whole site). A folder's name carries the process
+id of the run that made it, and a folder whose process is still running is kept: exact, where an
+age threshold would either keep leftovers for hours or delete the folder of a long build. A reused
 process id only keeps a leftover until a later run. Names from before process ids were added (no
-digits after the prefix) are leftovers: no older code runs beside this one.
+digits after the prefix) are leftovers: no older code runs beside this one. (An ingest's staging
+folders are owned through a lock instead: :func:`generator.batches.remove_stale_staging`.)
 
 Fault injection (tests): ``DISCLOSE_FAULT_AFTER=stage:N`` kills the process with ``SIGKILL`` right
 after the N-th point of ``stage`` is reached (``apply``: after each file operation of the apply;
@@ -118,12 +118,6 @@ def abandoned(folder: Path, prefix: str) -> list[Path]:
                 continue  # another run, still at work
             found.append(path)
     return found
-
-
-def remove_abandoned(folder: Path, prefix: str) -> None:
-    """Remove the small folders a killed run left (an ingest's staging folder)."""
-    for path in abandoned(folder, prefix):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _fsync_folder(folder: Path) -> None:

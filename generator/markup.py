@@ -14,8 +14,7 @@ from functools import lru_cache
 import markdown as md
 import nh3
 
-from .checkdigits import find_full_rids
-from .masking import mask_ids_in_text
+from . import pii
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "blockquote", "code", "pre",
@@ -43,7 +42,7 @@ def render_markdown(text: str) -> str:
     if not text:
         return ""
     if text.isprintable() and text == text.strip() and not _MD_SYNTAX.search(text):
-        return "<p>" + html.escape(mask_ids_in_text(text), quote=False) + "</p>"
+        return "<p>" + html.escape(pii.mask(text), quote=False) + "</p>"
     return _full_route(text)
 
 
@@ -53,11 +52,11 @@ def _full_route(text: str) -> str:
     The same text recurs across records (a department's standard 承诺内容, a court's boilerplate),
     and the result is a pure function of the text."""
     cleaned = sanitized_html(text)
-    # Markup can split an ID number that ingest could not see whole ("3209021990**01014410**",
+    # Markup can split a number that ingest could not see whole ("3209021990**01014410**",
     # an HTML comment, a character reference). If the visible text shows one, show masked text.
     visible = visible_text(cleaned)
-    if find_full_rids(visible):
-        return "<p>" + html.escape(mask_ids_in_text(visible), quote=False) + "</p>"
+    if pii.find(visible):
+        return "<p>" + html.escape(pii.mask(visible), quote=False) + "</p>"
     return cleaned
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ledger as publog
+from . import pii
 from .batches import APPROVAL, MANIFEST, Batch, BatchStore, both_digests, write_json
 from .errors import UserError
 from .signing import Signer
@@ -28,6 +29,7 @@ class Migration:
 
 def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
     cfg, paths = store.cfg, store.log_paths
+    rules = pii.MaskRules.from_config(cfg)  # an old approval's editor name may hold an ID number
     if len({s.name for s in signers}) < cfg.APPROVALS_REQUIRED:
         raise UserError(f"本站要求 {cfg.APPROVALS_REQUIRED} 位编辑审核：迁移也需要同样多位编辑签名（多次给出 --editor）")
     legacy = [b for b in store.all() if (b.path / APPROVAL).exists()]
@@ -71,7 +73,7 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
                     continue
                 publog.append(paths, ledger, signer, "approve", approved_at, batch=batch.id, kind=batch.kind,
                               records_blake3=batch.manifest["records_blake3"], manifest_sha256=publog.manifest_digest(batch.manifest),
-                              migrated=[{"editor": a["editor"], "approved_at": a["approved_at"]} for a in approvals])
+                              migrated=[{"editor": pii.mask(a["editor"], rules), "approved_at": a["approved_at"]} for a in approvals])
             result.signed.append(batch.id)
         for batch in legacy:
             (batch.path / APPROVAL).unlink(missing_ok=True)

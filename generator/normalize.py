@@ -12,9 +12,20 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-# Control characters other than tab and newline are never legitimate in an export cell.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff]")
-_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+# Characters that show nothing, removed from every cell (docs/data.md#invisible-characters): C0 and
+# C1 controls but tab and line feed; every format character (category Cf: soft hyphen, zero-width
+# space, joiners, bidi marks, embeddings, overrides and isolates, word joiner, BOM, tags) except the
+# prepended concatenation marks, which are seen (U+0600–0605, 06DD, 070F, 0890–0891, 08E2, 110BD,
+# 110CD); and the printable ones: the combining grapheme joiner U+034F, the Hangul fillers, the Khmer
+# inherent vowels, the Mongolian free variation selectors, line and paragraph separators. Variation
+# selectors stay: they choose a Han character's glyph in a name. tests/test_normalize.py checks the
+# list against the Unicode database.
+INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+             "\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\ufff9-\ufffb\uffa0\U00013430-\U00013438"
+             "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+_PRINTABLE_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\uffa0]")
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 
 
 class CellError(ValueError):
@@ -22,13 +33,15 @@ class CellError(ValueError):
 
 
 def clean_text(value: str) -> str:
-    """Strip control/bidi characters, unify line ends, trim each line and the whole cell."""
+    """Remove invisible characters (:data:`INVISIBLE`), unify line ends and spaces, trim each line and the cell."""
     if not value:
         return ""
-    # Fast path (most cells): printable, no edge or double spaces, nothing to clean.
-    if value.isprintable() and value[0] != " " and value[-1] != " " and "  " not in value:
+    # Fast path (most cells): printable (no control, format or separator character), no edge or
+    # double spaces, and, beyond ASCII, none of the few invisible characters that count as printable.
+    if value.isprintable() and value[0] != " " and value[-1] != " " and "  " not in value and (
+            value.isascii() or not _PRINTABLE_INVISIBLE.search(value)):
         return value
-    text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip()
 

@@ -3,19 +3,23 @@
 The reader finds the header row below any title/blank rows, maps header cells to the kind's
 canonical columns (widths, spaces, aliases normalised) and yields ``(row_number, {column: cell})``
 where ``row_number`` is the 1-based row as the editor sees it in Excel. CSV is streamed in
-chunks with pandas; Excel sheets are read with python-calamine (fast, reads .xls too).
+chunks with pandas; Excel sheets are read with python-calamine (fast, reads .xls too) in a forked
+process with a memory cap (see :func:`_open_excel`).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import forked
 from .errors import UserError
 from .normalize import normalize_header
 from .schema import Kind
@@ -23,6 +27,7 @@ from .schema import Kind
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BLOCK = 1 << 20
+CSV_CHUNK_CELLS = 2_000_000  # cells per CSV chunk: ~100 MB of Python objects at most
 BINARY_MAGICS = (b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf", b"BM")
 
 
@@ -149,7 +154,8 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
     with path.open("r", encoding=encoding, newline="") as fh:
         sample = fh.read(256 * 1024)
     delimiter = _sniff_delimiter(sample)
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    # newline="": lines end at CR LF, LF or a lone CR (old Excel for Mac), as in the file itself.
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     head_rows: list[list[Any]] = []
     line_after: list[int] = []  # physical lines consumed after each record
     try:
@@ -166,6 +172,8 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
     width = len(head_rows[index])
     skip_lines = line_after[index]
     slack = 8  # extra columns so that a row with too many cells is reported, not fatal
+    # A chunk holds at most CSV_CHUNK_CELLS cells, however wide the header row claims to be.
+    chunk_rows = max(1, min(chunk_rows, CSV_CHUNK_CELLS // (width + slack)))
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
@@ -200,7 +208,57 @@ def row_dict(values: list[Any] | tuple, columns: dict[int, str], width: int) -> 
 
 # -- Excel --------------------------------------------------------------------------------
 
+EXCEL_MEMORY_FLOOR = 256 << 20  # bytes a workbook may take to read, at least …
+EXCEL_MEMORY_PER_BYTE = 64  # … or this many times its file size, whichever is larger
+_EXCEL_CHUNK = 1_000  # rows per message from the reading process
+
+
+def excel_memory_limit(size: int) -> int:
+    """How much memory reading an Excel file of ``size`` bytes may take (see docs/data.md)."""
+    return max(EXCEL_MEMORY_FLOOR, EXCEL_MEMORY_PER_BYTE * size)
+
+
 def _open_excel(path: Path, kind: Kind, scan: int, fmt: str) -> Export:
+    """Read a workbook in a forked process whose memory is capped at :func:`excel_memory_limit`.
+
+    calamine builds each sheet as a dense grid over its used range (32 bytes a cell, however few
+    cells hold a value: one cell at XFD1048576 asks for 512 GiB) and, for .xls, reserves what a
+    sheet's DIMENSIONS record claims; python-calamine offers no cell-by-cell reader. An allocation
+    that fails aborts the process, so the workbook is read in a child that can only run out of its
+    own budget: the file is then refused, and the editor's machine is untouched.
+    """
+    import python_calamine  # noqa: F401 - imported before the fork, never under another thread's import lock
+
+    limit = excel_memory_limit(path.stat().st_size)
+    messages = forked.stream(functools.partial(_excel_messages, path, kind, scan), memory_limit=limit)
+    _, index, columns, ignored, width = _excel_next(path, messages, limit)
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        while (chunk := _excel_next(path, messages, limit)) is not None:
+            yield from chunk
+
+    return Export(path, fmt, None, index + 1, columns, ignored, rows, width)
+
+
+def _excel_next(path: Path, messages: Iterator[Any], limit: int) -> Any:
+    """The reading process's next message (None at the end), its failures as one Chinese line."""
+    try:
+        return next(messages, None)
+    except UserError:
+        raise
+    except (forked.ChildDied, MemoryError) as exc:
+        if isinstance(exc, MemoryError) or exc.out_of_memory:
+            raise UserError(f"{path.name}：读取该文件需要的内存超过上限 {limit >> 20} MB（文件大小的 {EXCEL_MEMORY_PER_BYTE} 倍，至少 "
+                            f"{EXCEL_MEMORY_FLOOR >> 20} MB），已拒绝：工作表的已用区域过大（如远处单元格 XFD1048576 有内容，"
+                            "或文件声明了过大的区域）；请在 Excel 中删除数据区以外的行和列后另存，再导入") from None
+        raise UserError(f"{path.name}：Excel 文件已损坏，读取进程异常退出") from None
+    except Exception as exc:  # calamine's own error types for broken files, and its panics
+        raise UserError(f"{path.name}：Excel 文件已损坏或不完整，无法读取（{type(exc).__name__}）") from None
+
+
+def _excel_messages(path: Path, kind: Kind, scan: int) -> Iterator[Any]:
+    """In the reading process: ``("header", index, columns, ignored, width)`` for the first sheet
+    with a header row, then its rows below the header in chunks of ``(row number, cells)``."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -211,26 +269,35 @@ def _open_excel(path: Path, kind: Kind, scan: int, fmt: str) -> Export:
     last_error: UserError | None = None
     for name in names:
         try:
-            data = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_name(name)
+            rows = _sheet_rows(sheet)
+            head = list(itertools.islice(rows, scan))
         except Exception as exc:
             raise UserError(f"{path.name}：工作表“{name}”无法读取，文件可能已损坏（{type(exc).__name__}）") from None
-        if not data:
+        if not head:
             continue
         try:
-            index, columns, ignored = _find_header(path, data, kind, scan)
+            index, columns, ignored = _find_header(path, head, kind, scan)
         except UserError as exc:
             last_error = exc
             continue
-        width = len(data[index])
-
-        def rows(data=data, index=index) -> Iterator[tuple[int, list[Any]]]:
-            for offset, values in enumerate(data[index + 1 :], start=index + 2):
-                yield offset, [None if v == "" else v for v in values]
-
-        return Export(path, fmt, None, index + 1, columns, ignored, rows, width)
+        yield "header", index, columns, ignored, len(head[index])
+        numbered = zip(itertools.count(index + 2), itertools.chain(head[index + 1:], rows))
+        while chunk := list(itertools.islice(numbered, _EXCEL_CHUNK)):
+            yield chunk
+        return
     if last_error:
         raise last_error
     raise UserError(f"{path.name}：文件为空，没有任何内容")
+
+
+def _sheet_rows(sheet: Any) -> Iterator[list[Any]]:
+    """A sheet's rows from row 1 and column A (empty cells None), one at a time: the grid calamine
+    built is not copied into Python objects all at once."""
+    if sheet.start is None:  # an empty sheet
+        return iter(())
+    pad = [None] * sheet.start[1]
+    return ([*pad, *(None if v == "" else v for v in values)] for values in sheet.iter_rows())
 
 
 def open_export(path: Path, kind: Kind, scan: int = 30, chunk_rows: int = 50_000) -> Export:

@@ -11,10 +11,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from urllib.parse import unquote
 
-from .checkdigits import USCC_PLACEHOLDER, find_full_rids, is_valid_rid, is_valid_uscc, rid_problem
+from . import pii
+from .checkdigits import USCC_PLACEHOLDER, is_valid_rid, is_valid_uscc, rid_problem
 from .markup import sanitized_html, visible_text
-from .masking import mask_id, mask_ids_in_text
+from .masking import mask_id
 from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
 from .settings import Config
@@ -96,6 +98,11 @@ def _idno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
 
 
+def _masked(text: str, cfg: Config) -> str:
+    """``text`` with every ID, mobile and card number masked by the site's rules (most cells hold none)."""
+    return pii.mask(text, pii.MaskRules.from_config(cfg)) if pii.find(text) else text
+
+
 def _check_length(f: Field, text: str) -> None:
     if f.max_len and len(text) > f.max_len:
         raise CellError(f"长度超过 {f.max_len} 个字符（实为 {len(text)} 个）")
@@ -104,11 +111,12 @@ def _check_length(f: Field, text: str) -> None:
 def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     text = cell_text(raw)
     _check_length(f, text)
-    text = mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+    text = _masked(text, cfg)
     if f.type is T.MARKDOWN and _MARKUP_HINT.search(text):
-        # An ID number split by markup is invisible here but whole on the page: refuse the cell.
-        if find_full_rids(visible_text(sanitized_html(text))):
-            raise CellError("含有被标记拆开的完整身份证号码，请脱敏后重新报送")
+        # A number split by markup is invisible here but whole on the page: refuse the cell.
+        found = pii.find(visible_text(sanitized_html(text)))
+        if found:
+            raise CellError(f"含有被标记拆开的完整{found[0].label}，请脱敏后重新报送")
     if f.pattern and not re.match(f.pattern, text):
         raise CellError(f.pattern_hint or "格式不正确")
     return text
@@ -119,11 +127,11 @@ def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     _check_length(f, text)
     if f.type is T.USCC:
         if text != USCC_PLACEHOLDER and not is_valid_uscc(text):
-            raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{mask_ids_in_text(text)}")
+            raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{pii.mask(text)}")
         # A valid credit code names an organisation; only an all-digit one can also be an ID number.
         return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR) if text[:17].isdigit() and is_valid_rid(text) else text
     # A 个体工商户's 税务登记号 or 注册号 is often the owner's ID number: it is personal data.
-    return mask_ids_in_text(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+    return _masked(text, cfg)
 
 
 def _docno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
@@ -139,7 +147,7 @@ def _enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     value = half_width(text).replace(" ", "")
     value = f.value_aliases.get(value, value)
     if value not in f.enum:
-        raise CellError(f"取值“{mask_ids_in_text(text)}”不在允许范围内（{'/'.join(f.enum)}）")
+        raise CellError(f"取值“{pii.mask(text)}”不在允许范围内（{'/'.join(f.enum)}）")
     return value
 
 
@@ -149,7 +157,7 @@ def _multi_enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
     unknown = [p for p in parts if p not in f.enum]
     if unknown or not parts:
-        raise CellError(f"取值“{mask_ids_in_text('、'.join(unknown) or text)}”不在允许范围内（{'/'.join(f.enum)}）")
+        raise CellError(f"取值“{pii.mask('、'.join(unknown) or text)}”不在允许范围内（{'/'.join(f.enum)}）")
     return ";".join(dict.fromkeys(parts))
 
 
@@ -167,6 +175,18 @@ HANDLERS = {T.TEXT: _text, T.MARKDOWN: _text, T.DATE: _date, T.AMOUNT: _amount, 
 _MARKUP_HINT = re.compile(r"[<&*_`\\\[]")  # only such text can render differently from how it reads
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 
+
+
+def _refuse_personal_data(f: Field, raw: Any, cfg: Config) -> None:
+    """A document number, 案号 or other part of a record's key, or a link, cannot be masked: the
+    record would become another record, the link another address. A number there rejects the row."""
+    text = raw if type(raw) is str else cell_text(raw)  # already cleaned
+    found = pii.find(text) or (pii.find(unquote(text)) if f.type is T.URL else [])
+    if found:
+        shown = f"{found[0].label}（{pii.MaskRules.from_config(cfg).masked(found[0])}）"
+        if f.type is T.URL:
+            raise CellError(f"含有完整的{shown}：链接不能脱敏，请删去个人信息后重新报送")
+        raise CellError(f"含有完整的{shown}：该列是记录的标识，不能脱敏，请删去个人信息后重新报送")
 
 
 def _is_empty(raw: Any) -> bool:
@@ -194,6 +214,8 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
         hit = cache.get(key) if key is not None else None
         if hit is None:
             try:
+                if f.name in kind.unmaskable:
+                    _refuse_personal_data(f, value, cfg)
                 hit = (True, HANDLERS[f.type](f, value, raw, cfg))
             except CellError as exc:
                 hit = (False, str(exc))

@@ -27,9 +27,14 @@ LIST_LIMIT = 500
 
 
 def _read_report(path: Path) -> list[list[str]]:
-    if not path.exists():
+    """A batch's rejection or warning report (not pinned by any digest: a damaged one shows as it is)."""
+    if not path.is_file():
         return []
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[1:]
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig", errors="replace"))))[1:]
+    except csv.Error:
+        rows = [["", "", f"{path.name} 已损坏，无法读取"]]
+    return [[*row, "", "", "", ""][:4] for row in rows]  # 行号, 列, 原因, 原值
 
 
 def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date) -> dict[str, Any]:
@@ -96,6 +101,7 @@ def render_report(root: Path, cfg: Config, template: str, **context: Any) -> str
 def write_review(root: Path, cfg: Config, batch_id: str, today: dt.date) -> Path:
     store = BatchStore(root, cfg)
     batch = store.get(batch_id)
+    batch.untouched()  # what the editor reviews is what was staged
     html = render_report(root, cfg, "review.html", **review_context(store, batch, cfg, today))
     target = root / cfg.REPORTS_DIR / f"review-{batch.id}.html"
     atomic_write_text(target, html)

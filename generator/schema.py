@@ -106,6 +106,15 @@ class Kind:
         return tuple(f.name for f in self.fields if f.required)
 
     @cached_property
+    def unmaskable(self) -> frozenset[str]:
+        """Fields personal data cannot be masked in, so a row with an ID, mobile or card number there is
+        rejected: document numbers, links and the other parts of the natural key (masking would change
+        the record's identity or the link's address). Credit codes keep their own rule (an all-digit
+        one that is a valid ID number is masked)."""
+        return frozenset(f.name for f in self.fields
+                         if f.type in (T.DOCNO, T.URL) or (f.name in self.natural_key and f.type is not T.USCC))
+
+    @cached_property
     def public_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.public)
 

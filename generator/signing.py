@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sshsig.binary_io import SshWriter
 from sshsig.sshsig import SshsigWrapper, ssh_enarmor_sshsig
 
+from . import pii
 from .errors import UserError
 
 NAMESPACE = "xinyong-yancheng-publication"  # ssh-keygen -Y sign/verify -n …: a signature for this log only
@@ -58,8 +59,9 @@ class Signer(Protocol):
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not NAME_PATTERN.fullmatch(name) or re.search(r"\d{6}", name):
-        raise UserError(f"编辑名“{name}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字")
+    if not NAME_PATTERN.fullmatch(name) or re.search(r"\d{6}", name) or pii.find(name):
+        # A name is signed into the log and names a key: it cannot be masked, so one with a number is refused.
+        raise UserError(f"编辑名“{pii.mask(name)}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字或手机号码等个人信息")
     return name
 
 

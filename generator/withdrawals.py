@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
+from . import __version__, pii
 from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore, both_digests, dumps_line, now_iso, write_json
 from .errors import UserError
 from .normalize import normalize_docno
@@ -59,9 +59,12 @@ def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, edito
         listing = "；".join(f"{c.id}（{c.subject}，{c.docno}，{c.date}）" for c in matches)
         raise UserError(f"“{key}”对应 {len(matches)} 条记录，请改用记录编号：{listing}")
     target = matches[0]
+    # Stored in the batch (and signed into the log): an ID number typed into --editor or the key is masked first.
+    rules = pii.MaskRules.from_config(cfg)
+    reason, editor = pii.mask(reason, rules), pii.mask(editor, rules)
     entry: dict[str, Any] = {
         "id": target.id, "kind": kind.name, "docno": target.docno, "subject": target.subject,
-        "reason": reason, "requested_by": editor, "key": key,
+        "reason": reason, "requested_by": editor, "key": pii.mask(key, rules),
     }
     line = dumps_line(entry) + "\n"
     batch_id = f"{WITHDRAWAL}-{hashlib.sha256(line.encode()).hexdigest()[:12]}"
@@ -77,8 +80,6 @@ def stage_withdrawal(store: BatchStore, kind: Kind, key: str, reason: str, edito
         })
         created = store.commit_staging(staging, batch_id)
     except BaseException:
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
+        store.discard_staging(staging)
         raise
     return batch_id, target, created

@@ -337,19 +337,73 @@ def test_a_clean_build_killed_in_its_swap_leaves_the_old_site_or_the_new(tmp_pat
     assert leftovers(site.path, "live") == []
 
 
-def test_killed_ingests_staging_folders_are_removed_by_the_next_ingest_or_build(site: SiteRoot, department_csv: Path) -> None:
-    """A staging folder names its process: a dead one's, or one named before names carried a process
-    id, is removed; a running process's is kept."""
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    for name in (f".staging-{dead.pid}-x1", ".staging-ab12cd_e", f".staging-{os.getpid()}-busy"):
-        (site.batches / name).mkdir()
-        (site.batches / name / "records.jsonl.part").write_text("half a batch", encoding="utf-8")
-    result = console(site, "ingest", str(department_csv), "--kind", "penalty", "--today", TODAY)
+def staging_entries(site: SiteRoot) -> list[str]:
+    return [name for name in site.batch_dirs() if name.startswith(".staging-")]
+
+
+# A process that owns a staging folder (as a running ingest does) until its standard input closes.
+_OWNER = """
+import sys
+from pathlib import Path
+from generator.batches import BatchStore
+from generator.settings import load_config
+staging = BatchStore(Path.cwd(), load_config(Path.cwd())).new_staging_dir()
+(staging / "records.jsonl.part").write_text("half a batch", encoding="utf-8")
+print(staging.name, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("command", [["status"], ["review", "penalty-000000000000", "--today", TODAY], ["build", "--today", TODAY]])
+def test_a_killed_ingests_staging_folder_is_removed_by_the_next_command_and_never_shows_in_git(
+        site: SiteRoot, department_csv: Path, command: list[str]) -> None:
+    """`kill -9` during ingest left a .staging-* folder (and, before, only the next ingest or build
+    removed it): now any command that opens the batch store does, and git ignores it meanwhile."""
+    killed = console(site, "ingest", str(department_csv), "--kind", "penalty", "--today", TODAY, fault="ingest:staging")
+    assert killed.returncode == KILLED, killed.stderr
+    left = staging_entries(site)
+    assert left and any(name.endswith(".lock") for name in left) and any(not name.endswith(".lock") for name in left)
+    git = subprocess.run(["git", "init", "-q", str(site.path)], capture_output=True)
+    assert git.returncode == 0
+    shutil.copy(Path(__file__).resolve().parent.parent / ".gitignore", site.path / ".gitignore")
+    untracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "content/batches"], cwd=site.path,
+                               capture_output=True, text=True, check=True).stdout
+    assert ".staging-" not in untracked
+    console(site, *command)
+    assert staging_entries(site) == []
+
+
+def test_a_running_ingests_staging_folder_is_kept_until_its_process_dies(site: SiteRoot) -> None:
+    """Only leftovers go: a folder whose owner still runs is kept by every other command, whatever
+    its process id says; once the owner is killed (`kill -9`), the next command removes it."""
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], cwd=site.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        name = owner.stdout.readline().strip()
+        assert name.startswith(".staging-")
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        # Folders without a lock file (made before locks): leftovers, whatever process id they name.
+        for leftover in (f".staging-{dead.pid}-x1", ".staging-ab12cd_e", f".staging-{os.getpid()}-busy"):
+            (site.batches / leftover).mkdir()
+        assert console(site, "status").returncode == 0
+        assert staging_entries(site) == [name, name + ".lock"]
+        assert console(site, "build", "--today", TODAY).returncode == 0
+        assert staging_entries(site) == [name, name + ".lock"]
+    finally:
+        owner.kill()
+        owner.wait()
+    assert console(site, "status").returncode == 0
+    assert staging_entries(site) == []
+
+
+def test_batch_files_are_0644_and_folders_0755_whatever_the_umask(site: SiteRoot, department_csv: Path) -> None:
+    """A batch folder was made by mkdtemp (0700) and its reports followed the umask."""
+    run = [sys.executable, "-c", "import os, sys; os.umask(0o077); from generator.cli import cli; sys.argv[0] = 'disclose'; cli()"]
+    result = console(site, "ingest", str(department_csv), "--kind", "penalty", "--today", TODAY, python=run)
     assert result.returncode == 0, result.stderr
-    assert [p for p in site.batch_dirs() if p.startswith(".")] == [f".staging-{os.getpid()}-busy"]
-    (site.batches / f".staging-{dead.pid}-x2").mkdir()
-    assert console(site, "build", "--today", TODAY).returncode == 0
-    assert [p for p in site.batch_dirs() if p.startswith(".")] == [f".staging-{os.getpid()}-busy"]
-    ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
-    assert ".staging-*/" in ignored  # never committed by `git add content/batches` while an ingest runs
+    batch = site.batches / result.stdout.strip().splitlines()[-1].removeprefix("batch: ")
+    assert oct(batch.stat().st_mode & 0o777) == oct(0o755)
+    files = {path.name: oct(path.stat().st_mode & 0o777) for path in batch.iterdir()}
+    assert set(files) == {"records.jsonl", "manifest.json", "rejections.csv", "warnings.csv"}
+    assert set(files.values()) == {oct(0o644)}, files
+    assert staging_entries(site) == []

@@ -211,6 +211,19 @@ def test_migrate_refuses_a_batch_changed_since_its_old_approval(site, department
     assert (site.batches / batch / "approval.json").exists()
 
 
+def test_migrate_masks_an_id_number_in_an_old_approvals_editor_name(site, department_csv):
+    """Issue 26: an old approval.json held the editor's name as typed, an ID number too; the log
+    entry that migrates it keeps the name masked."""
+    batch = site.ingest(department_csv, "penalty").batch_id
+    _legacy_approval(site, batch, editor="旧编辑 320902198503057774")
+    site.editor("迁移编辑")
+    assert site.run("migrate", "--editor", "迁移编辑").exit_code == 0
+    log = (site.batches / "publication-log.jsonl").read_text(encoding="utf-8")
+    assert "320902198503057774" not in log
+    assert [e["migrated"] for e in log_entries(site) if e["action"] == "approve"] == [
+        [{"editor": "旧编辑 3209**********7774", "approved_at": "2026-11-20T09:00:00+08:00"}]]
+
+
 def test_repin_adds_blake3_to_a_staged_batch_from_before_it(site, department_csv):
     batch = site.ingest(department_csv, "penalty").batch_id
     path = site.batches / batch / "manifest.json"

@@ -7,17 +7,17 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator import pii
 from generator.checkdigits import (
     USCC_ALPHABET,
     USCC_PLACEHOLDER,
-    find_full_rids,
     is_valid_rid,
     is_valid_uscc,
     rid_check_char,
     rid_problem,
     uscc_check_char,
 )
-from generator.masking import mask_id, mask_ids_in_text
+from generator.masking import mask_id
 
 digits = st.text("0123456789", min_size=1, max_size=1)
 uscc_body = st.builds(
@@ -74,9 +74,9 @@ def test_ids_in_free_text_are_found_and_masked(region, born, seq, before, after)
     body = region + born.strftime("%Y%m%d") + seq
     number = body + rid_check_char(body)
     text = f"{before}（身份证号{number}）{after}"
-    masked = mask_ids_in_text(text)
+    masked = pii.mask(text)
     assert number not in masked
-    assert find_full_rids(masked) == []
+    assert pii.find(masked) == []
     assert mask_id(number) in masked
 
 

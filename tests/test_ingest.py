@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checkdigits import find_full_rids
+from generator import pii
 from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY_DATE, run_console
@@ -121,7 +121,7 @@ def test_no_full_id_number_anywhere_under_content_after_ingest(site, messy):
     for kind in ("penalty", "license"):
         assert site.ingest(messy["files"][kind], kind).exit_code == 0
     text = all_text_under(site.path / "content")
-    assert find_full_rids(text) == []
+    assert pii.find(text) == []
     assert messy["marks"]["person_id"] not in text
     assert messy["marks"]["text_id"] not in text
     assert "3209**********" in text
@@ -294,7 +294,7 @@ def test_id_numbers_in_code_columns_are_masked(site, tmp_path):
     rows[0]["行政相对人代码_2(工商注册号)"] = rid
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert result.exit_code == 0, result.stderr
-    assert find_full_rids(all_text_under(site.path / "content")) == []
+    assert pii.find(all_text_under(site.path / "content")) == []
 
 
 def test_rejection_reasons_never_repeat_a_full_id(site, tmp_path):
@@ -304,7 +304,7 @@ def test_rejection_reasons_never_repeat_a_full_id(site, tmp_path):
     rows[1]["行政相对人类别"] = rid
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert rid not in result.stdout + result.stderr
-    assert find_full_rids(all_text_under(site.path / "content")) == []
+    assert pii.find(all_text_under(site.path / "content")) == []
 
 
 @pytest.mark.parametrize("template", ["x{a}<!-- -->{b}y", "{a}**{b}**", "&#{c};{rest}", "ID{id}", "{fw}"])
@@ -318,8 +318,121 @@ def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or
     rows[0]["违法事实"] = text
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     content = all_text_under(site.path / "content")
-    assert find_full_rids(content) == []
+    assert pii.find(content) == []
     if result.exit_code == 0 and "接收 1 行" in result.stdout:
         stored = read_records(site, result.batch_id)[0]["fields"]["违法事实"]
-        assert find_full_rids(visible_text(render_markdown(stored))) == []
-    assert find_full_rids(visible_text(render_markdown(text))) == []  # the page side holds on its own too
+        assert pii.find(visible_text(render_markdown(stored))) == []
+    assert pii.find(visible_text(render_markdown(text))) == []  # the page side holds on its own too
+
+
+# -- issue 26: personal data in every field and every place -----------------------------------
+
+ISSUE_ID = "320902198503057774"  # the issue's fictional ID numbers (valid check characters)
+SPELLED_IDS = ["320902 19850305 555X", "320902-19850306-3330", "3209021985\u00ad03057774", "32090219850\u034f3057774"]
+
+
+def test_an_id_number_in_a_document_number_or_case_number_rejects_the_row(site, tmp_path):
+    rows = list(synth_rows("penalty", 2, seed=61, today=TODAY_DATE))
+    rows[0]["行政处罚决定书文号"] = f"盐测罚〔2026〕{ISSUE_ID}号"
+    path = write_export(tmp_path / "市场监管局.csv", "penalty", rows)
+    result = site.ingest(path, "penalty")
+    assert result.exit_code == 0 and "接收 1 行" in result.stdout and "拒绝 1 行" in result.stdout
+    line = next(line for line in result.stdout.splitlines() if "第 2 行" in line)  # row 1 is the header
+    assert "市场监管局.csv 第 2 行「行政处罚决定书文号」：含有完整的身份证号码（3209**********7774）" in line
+    assert "不能脱敏" in line
+    assert pii.find(all_text_under(site.path / "content")) == []
+
+    judgments = list(synth_rows("judgment", 2, seed=62, today=TODAY_DATE))
+    judgments[1]["案号"] = f"（2026）苏0902行初{SPELLED_IDS[1]}号"
+    result = site.ingest(write_export(tmp_path / "法院.csv", "judgment", judgments), "judgment")
+    assert "拒绝 1 行" in result.stdout and "「案号」：含有完整的身份证号码" in result.stdout
+    assert pii.find(all_text_under(site.path / "content")) == []
+
+
+@pytest.mark.parametrize("url", [f"https://wenshu.example.invalid/doc?id={ISSUE_ID}",
+                                 "https://wenshu.example.invalid/doc?id=%33%32%30%39%30%32198503057774",
+                                 "https://wenshu.example.invalid/u/138-1234-5678/doc"])
+def test_a_number_in_a_link_rejects_the_row(site, tmp_path, url):
+    rows = list(synth_rows("judgment", 2, seed=63, today=TODAY_DATE))
+    rows[0]["原文链接"] = url
+    result = site.ingest(write_export(tmp_path / "法院.csv", "judgment", rows), "judgment")
+    assert "拒绝 1 行" in result.stdout and "「原文链接」：含有完整的" in result.stdout and "链接不能脱敏" in result.stdout
+    assert pii.find(all_text_under(site.path / "content")) == []
+
+
+def test_a_number_in_the_rest_of_a_natural_key_rejects_the_row(site, tmp_path):
+    rows = list(synth_rows("commendation", 2, seed=64, today=TODAY_DATE))
+    rows[0]["受表彰主体名称"] = f"张某（{ISSUE_ID}）"
+    result = site.ingest(write_export(tmp_path / "c.csv", "commendation", rows), "commendation")
+    assert "拒绝 1 行" in result.stdout and "「受表彰主体名称」：含有完整的身份证号码" in result.stdout
+
+
+@pytest.mark.parametrize("spelled", SPELLED_IDS + ["１３８１２３４５６７８", "138 1234 5678", "+86 13812345678"])
+def test_numbers_in_free_text_are_masked_in_any_spelling(site, tmp_path, spelled):
+    rows = list(synth_rows("penalty", 1, seed=65, today=TODAY_DATE))
+    rows[0]["违法事实"] = f"经查，当事人（{spelled}）存在违法行为。"
+    rows[0]["处罚内容"] = f"联系电话{spelled}，罚款"
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert "接收 1 行" in result.stdout, result.stdout
+    fields = read_records(site, result.batch_id)[0]["fields"]
+    assert pii.find(fields["违法事实"]) == [] and pii.find(fields["处罚内容"]) == []
+    assert "*" in fields["违法事实"] and "*" in fields["处罚内容"]
+    assert pii.find(all_text_under(site.path / "content")) == []
+
+
+def test_a_rejection_reason_that_quotes_the_cell_masks_the_number(site, tmp_path):
+    rows = list(synth_rows("penalty", 2, seed=70, today=TODAY_DATE))
+    rows[0]["处罚决定日期"] = SPELLED_IDS[1]
+    rows[1]["罚款金额(万元)"] = "138 1234 5678元"
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert result.exit_code == 2 and "无法识别的日期格式" in result.stderr
+    assert pii.find(result.stdout + result.stderr) == [] and "3209**********3330" in result.stderr
+    assert not list(site.batches.iterdir())
+
+
+def test_a_mobile_number_in_the_facts_is_masked_as_the_settings_say(site, tmp_path):
+    rows = list(synth_rows("penalty", 1, seed=66, today=TODAY_DATE))
+    rows[0]["违法事实"] = "经查，当事人（手机13812345678）未按规定公示信息。"
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert read_records(site, result.batch_id)[0]["fields"]["违法事实"] == "经查，当事人（手机138****5678）未按规定公示信息。"
+    assert "13812345678" not in all_text_under(site.path / "content")
+
+
+def test_an_id_number_in_the_file_name_source_or_editor_is_masked_in_the_batch(site, tmp_path):
+    rows = list(synth_rows("penalty", 2, seed=67, today=TODAY_DATE))
+    path = write_export(tmp_path / f"张三{ISSUE_ID}-处罚.csv", "penalty", rows)
+    batch = site.ingest(path, "penalty").batch_id
+    manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source_file"] == "张三3209**********7774-处罚.csv" and manifest["source"] == "张三3209**********7774-处罚"
+    other = write_export(tmp_path / "处罚.csv", "penalty", list(synth_rows("penalty", 2, seed=68, today=TODAY_DATE)))
+    result = site.run("ingest", other, "--kind", "penalty", "--today", "2026-11-28", "--source", f"市场监管局 李四 {SPELLED_IDS[0]}")
+    manifest = json.loads((site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source"] == "市场监管局 李四 3209**********555X"
+    assert site.run("approve", batch, "--editor", "测试编辑甲").exit_code == 0
+    docno = rows[0]["行政处罚决定书文号"]
+    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", f"王五 {ISSUE_ID}")
+    assert withdrawal.exit_code == 0, withdrawal.stderr
+    assert pii.find(all_text_under(site.path / "content")) == []
+    manifest = json.loads((site.batches / withdrawal.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source"] == "王五 3209**********7774：信用修复"
+
+
+def test_an_editor_name_with_personal_data_is_refused(site):
+    result = site.run("editor", "init", "赵六-138-1234-5678")
+    assert result.exit_code == 2 and "个人信息" in result.stderr and "13812345678" not in result.stderr + result.stdout
+
+
+def test_bidi_and_invisible_characters_never_reach_pages_downloads_or_search(site, tmp_path):
+    hidden = "\u2066\u2067\u2068\u2069\u034f\u180e\u3164\u202e\u00ad\u200b"
+    rows = list(synth_rows("penalty", 2, seed=69, today=TODAY_DATE))
+    rows[0]["行政相对人名称"] = f"盐城市{hidden[:4]}示例{hidden[4:]}有限公司"
+    rows[0]["违法事实"] = f"经查{hidden}，当事人存在违法行为。"
+    rows[0].update({"处罚决定日期": "2026-11-02", "处罚有效期": "2027-11-02"})  # published on TODAY
+    site.stage_and_approve(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert site.build().exit_code == 0
+    outputs = [f for f in (site.path / "output").rglob("*") if f.suffix in (".html", ".csv", ".json", ".xml")]
+    assert {f.suffix for f in outputs} >= {".html", ".csv", ".json"}
+    for file in outputs + list(site.batches.rglob("*.jsonl")):
+        text = file.read_text(encoding="utf-8", errors="replace")
+        assert not any(char in text for char in hidden), file
+    assert "盐城市示例有限公司" in all_text_under(site.path / "output")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from generator.normalize import CellError, normalize_docno, normalize_header, parse_amount_wan, parse_date
+from generator.normalize import CellError, clean_text, normalize_docno, normalize_header, parse_amount_wan, parse_date
 
 dates = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31))
 
@@ -63,3 +64,50 @@ def test_full_width_digits_in_document_numbers():
 @pytest.mark.parametrize("header", ["行政相对人代码_1(统一社会信用代码)", "行政相对人代码_1（统一社会信用代码）", " 行政相对人代码_1 (统一社会信用代码) ", "行政相对人代码1【统一社会信用代码】"])
 def test_header_variants_normalise_alike(header):
     assert normalize_header(header) == normalize_header("行政相对人代码_1(统一社会信用代码)")
+
+
+# -- invisible characters (issue 26: bidi isolates, U+034F, U+180E and U+3164 survived) ------------
+
+def test_the_invisible_list_is_the_documented_one():
+    """Every format character but the visible prepended concatenation marks, every control but tab,
+    line feed and carriage return (which becomes a line feed), and the printable invisible ones."""
+    import sys
+    import unicodedata
+
+    from generator.normalize import INVISIBLE
+
+    visible_marks = {0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}
+    printable = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0, 0x2028, 0x2029}
+    wanted = {c for c in range(sys.maxunicode + 1) if (unicodedata.category(chr(c)) == "Cf" and c not in visible_marks)
+              or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n\r")} | printable
+    pattern = re.compile(f"[{INVISIBLE}]")
+    assert {c for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))} == wanted
+
+
+@pytest.mark.parametrize("char", ["\u2066", "\u2067", "\u2068", "\u2069", "\u202e", "\u034f", "\u180e", "\u3164", "\u00ad",
+                                  "\u200b", "\u200d", "\ufeff", "\U000e0041", "\x85"])
+def test_invisible_and_bidi_characters_are_removed(char):
+    assert clean_text(f"当事人{char}张三{char}") == "当事人张三"
+    assert clean_text(f"3209{char}02") == "320902"
+
+
+def test_chinese_text_and_variation_selectors_are_kept():
+    name = "葛\U000e0100洪\ufe00（示例）· A&B <公司>"
+    assert clean_text(name) == name
+    assert clean_text("  a\u3000\u2003b  \r\n  c ") == "a b\nc"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_cleaned_text_has_no_invisible_character_and_stays_clean(value):
+    from generator.normalize import INVISIBLE
+
+    cleaned = clean_text(value)
+    assert not re.search(f"[{INVISIBLE}]", cleaned)
+    assert clean_text(cleaned) == cleaned
+    assert cleaned == cleaned.strip()
+
+
+@given(st.text(alphabet=st.characters(whitelist_categories=("Lo", "Nd", "Po", "Ps", "Pe", "Lu", "Ll"), max_codepoint=0xFFFF)))
+def test_printable_cells_without_spaces_are_unchanged(value):
+    assume(not re.search("[\u115f\u1160\u3164\uffa0]", value))
+    assert clean_text(value) == value

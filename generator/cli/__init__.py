@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -42,13 +44,23 @@ class Site:
         return parse_today(value, self.cfg.TIMEZONE)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def parse_today(value: str | None, tz: str = "Asia/Shanghai") -> dt.date:
-    if not value:
+    """The ``--today`` clock: today in ``tz`` when the option is not given; otherwise exactly
+    ``YYYY-MM-DD`` (ASCII digits) naming a real day. An empty value is refused, never the wall clock."""
+    if value is None:
         return dt.datetime.now(ZoneInfo(tz)).date()
+    shown = json.dumps(value, ensure_ascii=False)[:40]  # control characters escaped: one line
+    if not value.strip():
+        raise UserError("--today 的值为空：请写成 YYYY-MM-DD（例如 2026-11-28），或去掉 --today 以上海时间的今天为准")
+    if not _ISO_DAY.fullmatch(value):
+        raise UserError(f"--today 的日期格式应为 YYYY-MM-DD（例如 2026-11-28）：{shown}")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UserError(f"--today 的日期格式应为 YYYY-MM-DD：{value}") from None
+        raise UserError(f"--today 的日期不存在：{shown}") from None
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -37,7 +37,7 @@ def ingest(site: Site, file: Path, kind: str, source: str | None, today: str | N
     click.echo(f"{KINDS[kind].label}：共 {c['rows']} 行，接收 {c['accepted']} 行，拒绝 {c['rejected']} 行，重复 {c['duplicates']} 行，不予公开 {c['withheld']} 行")
     if c["rejected"]:
         click.echo(f"拒绝原因见 {result.rejections_path.relative_to(site.root)}：")
-        for line in rejection_summary(result.rejections_path):
+        for line in rejection_summary(result.rejections_path, source=result.source_file):
             click.echo(line)
     click.echo(f"下一步：disclose review {result.batch_id}，核对后 disclose approve {result.batch_id} --editor 姓名")
     click.echo(f"batch: {result.batch_id}")

@@ -21,6 +21,8 @@ def status(site: Site) -> None:
     if rollback:
         publication.problems.insert(0, rollback)
     batches = store.all()
+    for line in store.damaged():  # cannot be approved; the build does not read them
+        click.echo(f"问题：{line}", err=True)
     if not batches and not publication.problems:
         click.echo("还没有任何批次。用 disclose ingest 导入数据。")
         return

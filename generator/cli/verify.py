@@ -26,12 +26,12 @@ def verify(site: Site, output_dir: Path, today: str | None, demo: bool, full: bo
 
     Use the same --today as the build.
     """
+    day = site.today(today)
     output = output_dir if output_dir.is_absolute() else Path.cwd() / output_dir
     if not output.is_dir() and (site.root / output_dir).is_dir():
         output = site.root / output_dir
     if not output.is_dir():
         raise UserError(f"找不到要核验的网站目录：{output_dir}（先运行 disclose build）")
-    day = site.today(today)
     started = time.monotonic()
     report = verify_site(site.root, site.cfg, output, day, allow_demo_key=demo, full=full)
     for line in report.lines():
