@@ -36,8 +36,10 @@ KEYWORD_WINDOW = 16
 # against the Unicode database of the running Python.
 DIGITS = "0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9"
 CHECK_X = "Xx\uff38\uff58"
-# Between the digit groups of one number: white space, hyphens and dashes, dots.
-SEPARATORS = ("\\s\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
+# Between the digit groups of one number: white space within a line, hyphens and dashes, dots.
+# Never a line break: a line's last number and the next line's first are two numbers (a CSV's
+# "…,17285\r\n2026-01,…" is not the mobile number 172 8520 2601).
+SEPARATORS = (" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
               "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65")
 FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers: letters that show nothing
 
@@ -304,7 +306,8 @@ def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
     if name.endswith((".json", ".js")) and b"\\" in raw:
         text = _JS_ESCAPE.sub(_js_char, raw.decode("utf-8", "replace"))
         raw = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
-    if name.endswith(MARKUP_SUFFIXES):
+    if name.endswith(MARKUP_SUFFIXES):  # a line break in a page's text shows as a space
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
         return [(False, _markup(raw) if b"<" in raw else raw)]
     if b"<" not in raw and b"&" not in raw:
         return [(True, raw)]  # the markup view is the same text
