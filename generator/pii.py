@@ -32,20 +32,27 @@ ID15_KEYWORDS = ("身份证", "身份号码", "证件", "证号")
 CARD_KEYWORDS = ("卡号", "银行卡", "账号", "帐号", "账户", "帐户")
 KEYWORD_WINDOW = 16
 
-# Decimal digits (category Nd) whose compatibility form is an ASCII digit; checked in the tests
-# against the Unicode database of the running Python.
-DIGITS = "0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9"
+# Digits (categories Nd and No) whose compatibility form is one ASCII digit: full-width,
+# mathematical, superscript, subscript and circled ones; checked in the tests against the Unicode
+# database of the running Python.
+SUPERSCRIPT, SUBSCRIPT, CIRCLED = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉", "⓪①②③④⑤⑥⑦⑧⑨"
+DIGITS = ("0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9\u00b2\u00b3\u00b9\u2070\u2074-\u2079"
+          "\u2080-\u2089\u2460-\u2468\u24ea")
 CHECK_X = "Xx\uff38\uff58"
 # Between the digit groups of one number: white space within a line, hyphens and dashes, dots.
-# Never a line break: a line's last number and the next line's first are two numbers (a CSV's
-# "…,17285\r\n2026-01,…" is not the mobile number 172 8520 2601).
+# A line break only where the text is shown in a page (:func:`find`'s ``lines_join``): in a file,
+# a line's last number and the next line's first are two numbers (a CSV's "…,17285\r\n2026-01,…"
+# is not the mobile number 172 8520 2601).
 SEPARATORS = (" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
               "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65")
 FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers: letters that show nothing
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAKS_AS_SPACES = str.maketrans(LINE_BREAKS, " " * len(LINE_BREAKS))
 
 _FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                        **{chr(base + i): str(i) for base in range(0x1D7CE, 0x1D800, 10) for i in range(10)},
-                       **{chr(0x1FBF0 + i): str(i) for i in range(10)}})
+                       **{chr(0x1FBF0 + i): str(i) for i in range(10)},
+                       **{char: str(i) for digits in (SUPERSCRIPT, SUBSCRIPT, CIRCLED) for i, char in enumerate(digits)}})
 _ENOUGH_DIGITS = re.compile(f"(?:[^{DIGITS}]*[{DIGITS}]){{11}}")
 _CHAIN = re.compile(f"[{DIGITS}]+[{CHECK_X}]?(?:[{SEPARATORS}]+[{DIGITS}]+[{CHECK_X}]?)*")
 _GROUP = re.compile(f"([{DIGITS}]+)([{CHECK_X}]?)")
@@ -140,10 +147,16 @@ def _rules(*values: Any) -> MaskRules:
         raise UserError(f"pelicanconf.py 的脱敏设置无效：{exc}") from None
 
 
-def find(text: str) -> list[Finding]:
-    """Every ID, mobile and card number in ``text``, in order, not overlapping."""
+def find(text: str, lines_join: bool = True) -> list[Finding]:
+    """Every ID, mobile and card number in ``text``, in order, not overlapping.
+
+    A cell, a name or a reason is shown in a page's text, where a line break reads as a space: by
+    default a line break separates a number's digit groups like a space does. A whole file's lines
+    (``lines_join=False``, :func:`find_in_file`) are read one by one."""
     if len(text) < 11 or _ENOUGH_DIGITS.match(text) is None:  # each number has 11 digits at least
         return []
+    if lines_join:
+        text = text.translate(_LINE_BREAKS_AS_SPACES)  # same length: positions stay
     view, where = _view(text)
     return [Finding(kind, where[a], where[b - 1] + 1, number) for kind, a, b, number in _numbers(view)]
 
@@ -298,7 +311,7 @@ def find_in_file(name: str, raw: bytes) -> list[Finding]:
 # The same stretches recur on every page (a footer's phone number, an ICP number): remembered.
 @lru_cache(maxsize=4096)
 def _in_window(before: str, window: bytes, plain: bool) -> tuple[Finding, ...]:
-    return tuple(f for f in find(before + _text(window, plain)) if f.start >= len(before))
+    return tuple(f for f in find(before + _text(window, plain), lines_join=False) if f.start >= len(before))
 
 
 def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
@@ -365,14 +378,15 @@ def _gunzip(raw: bytes) -> bytes:
 
 
 # Each byte of a view → its class: ``0`` an ASCII digit, or the lead byte of a character that may
-# be a digit (U+F000–U+FFFF, U+10000–U+3FFFF: full-width and mathematical digits); `` `` white
+# be a digit (U+0080–U+00BF: superscripts; U+2000–U+2FFF: superscripts, subscripts, circled;
+# U+F000–U+FFFF, U+10000–U+3FFFF: full-width and mathematical digits); `` `` white
 # space, ``-``, ``.``, controls and every other non-ASCII byte (separators and invisible
 # characters are among them); ``|`` a *breaker*, always seen and never a digit, separator or
 # invisible: ASCII punctuation and the lead bytes of U+4000–U+9FFF (CJK ideographs). Letters and
 # ``&#;`` keep classes of their own, for character references: ``x``, ``h`` (hex letters), ``a``.
 def _byte_class(byte: int) -> int:
     char = chr(byte)
-    if "0" <= char <= "9" or byte in (0xEF, 0xF0):
+    if "0" <= char <= "9" or byte in (0xC2, 0xE2, 0xEF, 0xF0):
         return ord("0")
     if char in "xX":
         return ord("x")
