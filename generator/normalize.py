@@ -100,7 +100,8 @@ def parse_date(value: object) -> dt.date:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         result = _serial(float(value))
     else:
-        text = half_width(clean_text(str(value))).replace(" ", "")
+        written = clean_text(str(value))  # what messages quote (see parse_amount_wan)
+        text = half_width(written).replace(" ", "")
         if not text:
             raise CellError("日期为空")
         result = None
@@ -111,13 +112,13 @@ def parse_date(value: object) -> dt.date:
                 try:
                     result = dt.date(year, month, day)
                 except ValueError:
-                    raise CellError(f"日期不存在：{text}") from None
+                    raise CellError(f"日期不存在：{written}") from None
                 break
         if result is None:
             if re.fullmatch(r"\d{4,5}(\.0+)?", text):
                 result = _serial(float(text))
             else:
-                raise CellError(f"无法识别的日期格式：{text}（应为 2026-03-05、2026/03/05 或 2026年3月5日）")
+                raise CellError(f"无法识别的日期格式：{written}（应为 2026-03-05、2026/03/05 或 2026年3月5日）")
     if not (MIN_DATE <= result <= MAX_DATE):
         raise CellError(f"日期超出合理范围：{result.isoformat()}")
     return result
@@ -136,21 +137,24 @@ def parse_amount_wan(value: object) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = Decimal(str(value))
     else:
-        text = half_width(clean_text(str(value))).replace(",", "").replace(" ", "")
+        # Messages quote the cell as written, never the digits joined by dropping its commas and
+        # spaces: ``320902200001010001，6`` is a masked ID and a 6, not one 19-digit amount.
+        written = clean_text(str(value))
+        text = half_width(written).replace(",", "").replace(" ", "")
         if text.endswith("万元"):
             text = text[:-2]
         elif text.endswith("元"):
-            raise CellError(f"金额单位应为万元：{text}")
+            raise CellError(f"金额单位应为万元：{written}")
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise CellError(f"金额不是数字：{text}") from None
+            raise CellError(f"金额不是数字：{written}") from None
     if not number.is_finite():
         raise CellError("金额不是数字")
     if number < 0:
-        raise CellError(f"金额不能为负数：{number}")
+        raise CellError(f"金额不能为负数：{value if isinstance(value, (int, float)) else written}")
     if number > Decimal("10000000"):
-        raise CellError(f"金额超出合理范围（万元）：{number}")
+        raise CellError(f"金额超出合理范围（万元）：{value if isinstance(value, (int, float)) else written}")
     return float(number)
 
 

@@ -307,6 +307,24 @@ def test_rejection_reasons_never_repeat_a_full_id(site, tmp_path):
     assert pii.find(all_text_under(site.path / "content")) == []
 
 
+@pytest.mark.parametrize("column,cell", [
+    ("罚款金额(万元)", "{rid}，6"), ("罚款金额(万元)", "{rid} 元"), ("罚款金额(万元)", "-{rid}"), ("罚款金额(万元)", "2 {rid}"),
+    ("处罚决定日期", "2026 {rid}"), ("行政相对人类别", "1\n{mobile}"),
+])
+def test_a_reason_never_joins_a_number_to_its_neighbours(site, tmp_path, column, cell):
+    """The fuzz suite's finds: an amount reason quoted ``320902…0001，6`` as the 19-digit number
+    it parsed (commas and spaces dropped), out of the detector's sight; a cell's line break hid a
+    mobile number from it. Reasons quote the cell as written, and that is masked."""
+    rid, mobile = _rid(), "13812345678"
+    rows = list(synth_rows("penalty", 2, seed=42, today=TODAY_DATE))
+    rows[1][column] = cell.format(rid=rid, mobile=mobile)
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert result.exit_code == 0 and "拒绝 1 行" in result.stdout, result.stdout + result.stderr
+    text = all_text_under(site.path / "content") + result.stdout
+    digits = "".join(c for c in text if c.isdigit())
+    assert rid not in digits and mobile not in digits
+
+
 @pytest.mark.parametrize("template", ["x{a}<!-- -->{b}y", "{a}**{b}**", "&#{c};{rest}", "ID{id}", "{fw}"])
 def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or_pages(site, tmp_path, template):
     from generator.markup import render_markdown, visible_text
