@@ -39,7 +39,7 @@ from typing import Any, Iterable
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
 
-from . import cache
+from . import cache, pii
 from .publication import PublishedRecord
 from .schema import KINDS
 from .writers import write_new_file
@@ -146,7 +146,9 @@ def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     code = brief.get(kind.subject_code or "")
     if code and code != "00000000000000000X":
         tokens.append(fold(str(code)))
-    return tokens
+    # No token reads as a personal number: ingest masked the text as written, but a token is read
+    # after folding and with the brackets gone (``盐罚〔1381〕2345678号`` gives ``13812345678``).
+    return [t for t in tokens if len(t) < 11 or not pii.find(t)]
 
 
 K1 = 1.2  # lunr's default BM25 k1
@@ -411,7 +413,7 @@ def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
 
 
 LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
-_CODE_DIGEST = cache.code_digest("search", "schema")  # what a layout is made by, read when this module is imported
+_CODE_DIGEST = cache.code_digest("search", "schema", "pii")  # what a layout is made by, read when this module is imported
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
 _LAYOUT_ARRAYS = (("offsets", "<i8"), ("shard_starts", "<i8"), ("positions", "<i4"), ("days", "<i4"), ("packed", "<u4"))
 
@@ -460,6 +462,13 @@ def _separator(before: str, first: str) -> str:
     while common < len(before) and common < len(first) and before[common] == first[common]:
         common += 1
     return first[: common + 1]
+
+
+def _boundary(before: str, first: str) -> str:
+    """:func:`_separator`, or the whole of ``first`` where the cut would read as a personal number
+    (the 18-character start of a 20-digit 承诺编码 can pass the ID check)."""
+    cut = _separator(before, first)
+    return first if len(cut) >= 11 and pii.find(cut) else cut
 
 
 def _day_table(layout: SegmentLayout, mask: Any) -> list[list[int]]:
@@ -536,7 +545,7 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
             boundaries.append(None)  # type: ignore[arg-type]
             continue
         first = tokens[present[lo]]
-        boundaries.append("" if not number or not last else _separator(last, first))
+        boundaries.append("" if not number or not last else _boundary(last, first))
         last = tokens[present[hi - 1]]
     following = "\uffff"
     for number in range(shard_count - 1, -1, -1):

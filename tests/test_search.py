@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator import pii
 from generator.search import query_terms, search_records, tokenize
 
 from .conftest import REPO
@@ -49,6 +50,27 @@ def test_bracket_styles_give_the_same_query_terms():
     expected = {t["token"] for t in query_terms(styles[0])} - {"号"}
     for text in styles:
         assert {t["token"] for t in query_terms(text)} - {"号"} >= expected - ({"2026", "1234"} if "20261234" in text else set())
+
+
+def test_no_index_token_reads_as_a_personal_number():
+    """Ingest masks the text as written; a token is read folded and with a document number's
+    brackets gone, so ``〔1381〕2345678`` would give the mobile number 13812345678 (the fuzz suite
+    found it). Such tokens are left out; the rest of the document number is still found."""
+    from generator.search import brief_tokens
+
+    tokens = brief_tokens("penalty", {"行政处罚决定书文号": "盐罚〔1381〕2345678号", "行政相对人名称": "某某店⑬⑧①②③④⑤⑥⑦⑧"})
+    assert "13812345678" not in tokens and not any(pii.find(t) for t in tokens)
+    assert {"1381", "2345678", "盐罚"} <= set(tokens)
+
+
+def test_a_shard_boundary_never_reads_as_a_personal_number():
+    """A boundary is the shortest start of a token that sorts after the last shard's; cut from a
+    20-digit 承诺编码 it can be an 18-digit number that passes the ID check: then it is the whole token."""
+    from generator.search import _boundary, _separator
+
+    before, first = "320902198503057773", "32090219850305777412"
+    assert pii.find(_separator(before, first))
+    assert _boundary(before, first) == first and _boundary("1", "25") == "2"
 
 
 # -- the built index (Python reference of the client's matching) --------------------------------

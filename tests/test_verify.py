@@ -113,6 +113,17 @@ def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(built, copy_of_
     assert full_id() not in result.stdout + result.stderr
 
 
+def test_a_number_in_a_search_term_list_is_found(built, copy_of_site):
+    """The search's shards and manifests are files a reader can fetch: verify reads them too
+    (before, they were skipped, so a token joined from a document number was never looked at)."""
+    shard = sorted((copy_of_site / "search").glob("*/shards/0.json"))[0]
+    shard.write_text(shard.read_text(encoding="utf-8").replace('"invertedIndex":[', '"invertedIndex":[["13812345678",{}],', 1),
+                     encoding="utf-8")
+    result = verify(built, copy_of_site)
+    assert result.exit_code == 1
+    assert f"完整手机号码：{shard.relative_to(copy_of_site).as_posix()}：138****5678" in result.stdout.splitlines()
+
+
 def test_mobile_and_card_numbers_in_a_download_are_found(built, copy_of_site):
     path = copy_of_site / "downloads" / "penalty.csv"
     path.write_text(path.read_text(encoding="utf-8-sig") + "\n联系电话 138-1234-5678，银行卡号 6222 0212 3456 7890 128\n",
