@@ -221,3 +221,22 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(site):
     line = one_line_refusal(result)
     assert str(port) in line and "占用" in line
     assert not (site.path / "output").exists()  # refused before the build: nothing written
+
+
+# -- messages that quote a file name or a cell ----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["导出\n第二行.csv", "导出\r.csv", "导出\u2028.csv", "导出\x1b[31m.csv"])
+def test_a_file_name_with_a_line_break_or_control_character_still_gives_one_line(site, tmp_path, name):
+    """The fuzz suite's file names: a refusal quoting the name printed it over two lines (or let
+    it colour the terminal); it is shown escaped."""
+    path = tmp_path / name
+    path.write_bytes("序号,行政相对人名称\r\n".encode("gb18030"))
+    line = one_line_refusal(site.ingest(path, "penalty"))
+    assert "\x1b" not in line and "导出" in line
+
+
+def test_an_error_that_quotes_a_personal_number_shows_it_masked(site, tmp_path):
+    path = tmp_path / "证件号码320902198503057774.csv"
+    path.write_bytes(b"")
+    line = one_line_refusal(site.ingest(path, "penalty"))
+    assert "320902198503057774" not in line and "3209**********7774" in line

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ..errors import DiscloseError, UserError
+from ..errors import DiscloseError, UserError, one_line
 from ..settings import SETTINGS_FILE, Config, load_config
 
 
@@ -71,7 +71,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except DiscloseError as exc:
-            click.echo(f"错误：{exc}", err=True)
+            click.echo(f"错误：{one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # output piped into `head`: not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -84,7 +84,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # pragma: no cover - last resort, still one line
             if os.environ.get("DISCLOSE_DEBUG"):
                 raise
-            click.echo(f"内部错误：{type(exc).__name__}: {exc}（设置 DISCLOSE_DEBUG=1 可查看详细信息）", err=True)
+            click.echo(f"内部错误：{type(exc).__name__}: {one_line(exc)}（设置 DISCLOSE_DEBUG=1 可查看详细信息）", err=True)
             sys.exit(1)
 
     return wrapper
@@ -99,7 +99,7 @@ def pass_site(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             site = Site(ctx.find_root().obj)
         except UserError as exc:
-            click.echo(f"错误：{exc}", err=True)
+            click.echo(f"错误：{one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         return func(site, *args, **kwargs)
 
