@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install install-test system-deps demo build test bench clean
+.PHONY: install install-test system-deps demo build test bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python bench/site.py $(BENCH_ARGS)
+
+# The fuzz suite's longer run (docs/benchmarks.md, "Fuzzing"); `make test` runs 300 examples.
+FUZZ_EXAMPLES ?= 10000
+fuzz: install-test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 clean:
 	rm -rf output .output.disclose-manifest .cache reports .pytest_cache
