@@ -21,8 +21,8 @@ from decimal import Decimal, InvalidOperation
 # selectors stay: they choose a Han character's glyph in a name. tests/test_normalize.py checks the
 # list against the Unicode database.
 INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-             "\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\ufff9-\ufffb\uffa0\U00013430-\U00013438"
-             "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+             "\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff0-\ufffb\uffa0\U00013430-\U00013438"
+             "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff")
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 _PRINTABLE_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\uffa0]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")

@@ -16,6 +16,7 @@ import html
 import re
 import unicodedata
 import zlib
+from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Callable
@@ -28,8 +29,9 @@ from .errors import UserError
 ID, MOBILE, CARD = "id", "mobile", "card"
 LABELS = {ID: "身份证号码", MOBILE: "手机号码", CARD: "银行卡号"}
 # A 15-digit first-generation ID, or a card number, counts only this close after one of its words.
-ID15_KEYWORDS = ("身份证", "身份号码", "证件", "证号")
-CARD_KEYWORDS = ("卡号", "银行卡", "账号", "帐号", "账户", "帐户")
+ID15_KEYWORDS = ("身份证", "身份号码", "证件", "证号", "身份證", "身份號碼", "證件", "證號")
+CARD_KEYWORDS = ("卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "工资卡", "账号", "帐号", "账户", "帐户",
+                 "卡號", "銀行卡", "信用卡", "借記卡", "儲蓄卡", "賬號", "帳號", "賬戶", "帳戶")
 KEYWORD_WINDOW = 16
 
 # Digits (categories Nd and No) whose compatibility form is one ASCII digit: full-width,
@@ -38,32 +40,56 @@ KEYWORD_WINDOW = 16
 SUPERSCRIPT, SUBSCRIPT, CIRCLED = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉", "⓪①②③④⑤⑥⑦⑧⑨"
 DIGITS = ("0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9\u00b2\u00b3\u00b9\u2070\u2074-\u2079"
           "\u2080-\u2089\u2460-\u2468\u24ea")
-CHECK_X = "Xx\uff38\uff58"
+# A check character: every character whose compatibility form is X or x (full-width, superscript,
+# Roman numeral, circled, mathematical …) and the letters that look like it (Cyrillic, Greek).
+CHECK_X = ("Xx\u02e3\u2093\u2169\u2179\u24cd\u24e7\uff38\uff58\U0001d417\U0001d431\U0001d44b\U0001d465\U0001d47f"
+           "\U0001d499\U0001d4b3\U0001d4cd\U0001d4e7\U0001d501\U0001d51b\U0001d535\U0001d54f\U0001d569\U0001d583"
+           "\U0001d59d\U0001d5b7\U0001d5d1\U0001d5eb\U0001d605\U0001d61f\U0001d639\U0001d653\U0001d66d\U0001d687"
+           "\U0001d6a1\U0001f147\u0425\u0445\u03a7\u03c7")
 # Between the digit groups of one number: white space within a line, hyphens and dashes, dots.
 # A line break only where the text is shown in a page (:func:`find`'s ``lines_join``): in a file,
 # a line's last number and the next line's first are two numbers (a CSV's "…,17285\r\n2026-01,…"
 # is not the mobile number 172 8520 2601).
+# Every dash (Unicode category Pd), the middle dots, box-drawing and katakana long-vowel lines.
 SEPARATORS = (" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
-              "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65")
+              "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65\u058a\u05be\u1400\u1806\u2e17\u2e1a\u2e40\u2e5d\u301c\u3030\u30a0"
+              "\ufe31\ufe32\U00010ead\u0387\u16eb\u2e31\ua78f\u2500\u2501\u30fc\uff70")
 FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers: letters that show nothing
+# Unicode's Default_Ignorable_Code_Point: what a browser draws as nothing, assigned or not (U+2065,
+# U+FFF0–U+FFF8 and most of the tag plane are unassigned, and still invisible).
+DEFAULT_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+                     "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_IGNORABLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE_BREAKS_AS_SPACES = str.maketrans(LINE_BREAKS, " " * len(LINE_BREAKS))
+
+# Characters whose compatibility form holds several digits or a digit with a mark (⑩ 10, ⑴ (1),
+# ⒈ 1., ㉑ 21, ¼ 1⁄4, ㏠ 1日): not read digit by digit, but a text holding one is also read in its
+# compatibility form (:func:`find_folded`). Checked in the tests against the Unicode database.
+EXPANDING = ("\u00bc-\u00be\u2150-\u215f\u2189\u2469-\u249b\u3251-\u325f\u32b1-\u32cb\u3358-\u3370\u3378-\u3379"
+             "\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe\U0001f100-\U0001f10a")
+_EXPANDING = re.compile(f"[{EXPANDING}]")
 
 _FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                        **{chr(base + i): str(i) for base in range(0x1D7CE, 0x1D800, 10) for i in range(10)},
                        **{chr(0x1FBF0 + i): str(i) for i in range(10)},
                        **{char: str(i) for digits in (SUPERSCRIPT, SUBSCRIPT, CIRCLED) for i, char in enumerate(digits)}})
 _ENOUGH_DIGITS = re.compile(f"(?:[^{DIGITS}]*[{DIGITS}]){{11}}")
-_CHAIN = re.compile(f"[{DIGITS}]+[{CHECK_X}]?(?:[{SEPARATORS}]+[{DIGITS}]+[{CHECK_X}]?)*")
-_GROUP = re.compile(f"([{DIGITS}]+)([{CHECK_X}]?)")
-_MOBILE = re.compile(r"(?:0086|86)?1[3-9][0-9]{9}")
+# A check character may follow its digits after separators (``…5555-X``).
+_CHAIN = re.compile(f"[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?(?:[{SEPARATORS}]+[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?)*")
+_GROUP = re.compile(f"([{DIGITS}]+)(?:[{SEPARATORS}]*([{CHECK_X}]))?")
+_MOBILE = re.compile(r"(?:0086|86|0)?1[3-9][0-9]{9}")  # also dialled with a trunk 0
+# Letters glued to digits make an identifier (a record id ``49fbf18621974513``, a licence
+# ``JY13209020012``), unless they are a contact word (``Tel13812345678``, ``wx…``).
+CONTACT_WORDS = ("tel", "phone", "mobile", "mob", "cell", "call", "wx", "vx", "wechat", "weixin", "qq", "whatsapp", "sms", "fax", "v")
 
 
 def is_transparent(char: str) -> bool:
     """A character that shows nothing between two digits: a format or control character (other
     than white space), a combining mark, a filler."""
     category = unicodedata.category(char)
-    return category in ("Cf", "Mn", "Me") or (category == "Cc" and not char.isspace()) or char in FILLERS
+    return (category in ("Cf", "Mn", "Me") or (category == "Cc" and not char.isspace()) or char in FILLERS
+            or _IGNORABLE.match(char) is not None)
 
 
 @cache
@@ -161,6 +187,15 @@ def find(text: str, lines_join: bool = True) -> list[Finding]:
     return [Finding(kind, where[a], where[b - 1] + 1, number) for kind, a, b, number in _numbers(view)]
 
 
+def find_folded(text: str) -> list[Finding]:
+    """The numbers of ``text`` in its compatibility form when it holds an :data:`EXPANDING`
+    character (``3⑳902198503057774`` is an ID there), else none; positions are in the folded text.
+    Such a number cannot be masked in place: ingest rejects its row."""
+    if _EXPANDING.search(text) is None:
+        return []
+    return find(unicodedata.normalize("NFKC", text))
+
+
 def mask(text: str, rules: MaskRules = DEFAULT_RULES) -> str:
     """``text`` with every number found replaced by its masked form (separators and invisible
     characters inside it dropped), until nothing is found: the digits a mask keeps can meet
@@ -228,21 +263,31 @@ def _candidates(view: str, digits: str, where: list[int], check: int) -> list[Nu
         found.append((ID, start, end, digits))
     if 16 <= length <= 19 and luhn.is_valid(digits) and _near(view, start, CARD_KEYWORDS):
         found.append((CARD, start, end, digits))
-    if length in (11, 13, 15) and _MOBILE.fullmatch(digits) and not _touches_letter(view, start, end):
-        found.append((MOBILE, where[length - 11], end, digits[length - 11:]))  # after +86 or 0086: the last 11
+    if length in (11, 12, 13, 15) and _MOBILE.fullmatch(digits) and not _touches_letter(view, start, end):
+        found.append((MOBILE, where[length - 11], end, digits[length - 11:]))  # after +86, 0086 or 0: the last 11
     return found
 
 
 def _touches_letter(view: str, start: int, end: int) -> bool:
     """Digits glued to a Latin letter are part of an identifier (a record id ``49fbf18621974513``),
-    not a mobile number."""
-    return (start > 0 and view[start - 1].isascii() and view[start - 1].isalpha()) or (
-        end < len(view) and view[end].isascii() and view[end].isalpha())
+    not a mobile number, unless the letters before them are a contact word and none follow."""
+    after = end < len(view) and view[end].isascii() and view[end].isalpha()
+    if not (start > 0 and view[start - 1].isascii() and view[start - 1].isalpha()):
+        return after
+    word = start
+    while word > 0 and view[word - 1].isascii() and view[word - 1].isalpha():
+        word -= 1
+    return after or view[word:start].lower() not in CONTACT_WORDS
 
 
 def _near(view: str, start: int, keywords: tuple[str, ...]) -> bool:
-    before = view[max(0, start - KEYWORD_WINDOW):start]
+    """One of ``keywords`` ends within :data:`KEYWORD_WINDOW` characters before ``start``, white
+    space not counted (``卡 号`` is 卡号)."""
+    before = _WHITE.sub("", view[max(0, start - 4 * KEYWORD_WINDOW):start])[-KEYWORD_WINDOW:]
     return any(word in before for word in keywords)
+
+
+_WHITE = re.compile(r"\s+")
 
 
 # -- what a reader sees in an output file ----------------------------------------------------
@@ -321,10 +366,25 @@ def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
         raw = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
     if name.endswith(MARKUP_SUFFIXES):  # a line break in a page's text shows as a space
         raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
-        return [(False, _markup(raw) if b"<" in raw else raw)]
+        if b"<" not in raw:
+            return [(False, raw)]
+        shown = _attributes(raw)  # links' addresses (status bar) and titles (tooltips)
+        return [(False, _markup(raw))] + ([(False, shown)] if shown else [])
     if b"<" not in raw and b"&" not in raw:
         return [(True, raw)]  # the markup view is the same text
     return [(True, raw), (False, _markup(raw))]
+
+
+_ATTRIBUTE = re.compile(rb"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+
+
+def _attributes(raw: bytes) -> bytes:
+    """The values of a page's ``href``, ``src``, ``title`` and ``alt`` attributes, each a block of
+    its own, and, where one holds a ``%``, percent-decoded too (character references are decoded
+    with the rest of the markup view)."""
+    values = [double or single for double, single in _ATTRIBUTE.findall(raw)]
+    encoded = [unquote_to_bytes(v) for v in values if b"%" in v]
+    return b"|".join(values + encoded)
 
 
 def _markup(raw: bytes) -> bytes:

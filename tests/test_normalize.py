@@ -78,14 +78,17 @@ def test_the_invisible_list_is_the_documented_one():
 
     visible_marks = {0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}
     printable = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0, 0x2028, 0x2029}
+    # Default_Ignorable_Code_Point that no character is assigned to yet: browsers draw nothing.
+    unassigned = {0x2065, *range(0xFFF0, 0xFFF9), 0xE0000, *range(0xE0002, 0xE0020), *range(0xE0080, 0xE0100),
+                  *range(0xE01F0, 0xE1000)}
     wanted = {c for c in range(sys.maxunicode + 1) if (unicodedata.category(chr(c)) == "Cf" and c not in visible_marks)
-              or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n\r")} | printable
+              or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n\r")} | printable | unassigned
     pattern = re.compile(f"[{INVISIBLE}]")
     assert {c for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))} == wanted
 
 
 @pytest.mark.parametrize("char", ["\u2066", "\u2067", "\u2068", "\u2069", "\u202e", "\u034f", "\u180e", "\u3164", "\u00ad",
-                                  "\u200b", "\u200d", "\ufeff", "\U000e0041", "\x85"])
+                                  "\u200b", "\u200d", "\ufeff", "\U000e0041", "\x85", "\u2065", "\ufff0", "\U000e0080"])
 def test_invisible_and_bidi_characters_are_removed(char):
     assert clean_text(f"当事人{char}张三{char}") == "当事人张三"
     assert clean_text(f"3209{char}02") == "320902"

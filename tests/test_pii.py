@@ -26,6 +26,7 @@ INVISIBLE = ["\u00ad", "\u034f", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f
              "\u2068", "\u2069", "\u202a", "\u202e", "\u180e", "\u3164", "\ufeff", "\ufe0f", "\u0301"]
 WIDTHS = [lambda d: d, lambda d: chr(0xFF10 + int(d)), lambda d: chr(0x1D7CE + int(d)), lambda d: "⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)],
           lambda d: "₀₁₂₃₄₅₆₇₈₉"[int(d)], lambda d: "⓪①②③④⑤⑥⑦⑧⑨"[int(d)]]
+RID = "320902198503057774"
 CONTEXT = st.text(alphabet="违法事实经查当事人于年月日罚款万元，。：；（）《》、,;:()!?\"'/", max_size=12)
 
 
@@ -159,6 +160,58 @@ def test_the_digits_are_the_characters_that_read_as_one_ascii_digit():
     assert found == wanted
 
 
+def test_the_check_characters_are_those_that_read_as_x():
+    wanted = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.normalize("NFKC", chr(c)) in ("X", "x")}
+    found = {chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(f"[{pii.CHECK_X}]", chr(c))}
+    assert found == wanted | set("\u0425\u0445\u03a7\u03c7")  # and the look-alike letters
+
+
+def test_every_dash_is_a_separator():
+    separator = re.compile(f"[{pii.SEPARATORS}]")
+    assert [hex(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd" and not separator.fullmatch(chr(c))] == []
+
+
+def test_the_expanding_characters_are_those_whose_compatibility_form_holds_a_digit():
+    digit = re.compile(f"[{pii.DIGITS}]")
+    wanted = {chr(c) for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF and not digit.fullmatch(chr(c))
+              and re.search("[0-9]", unicodedata.normalize("NFKC", chr(c)))}
+    assert {chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(f"[{pii.EXPANDING}]", chr(c))} == wanted
+
+
+@pytest.mark.parametrize("text,number", [
+    ("3209021985\u206503057774", RID),  # unassigned, default-ignorable: drawn as nothing
+    ("3209021985\U000e008003057774", RID),
+    ("3209021985\ufff003057774", RID),
+    ("³²⁰⁹⁰²¹⁹⁸⁵⁰³⁰⁵⁵⁵⁵ˣ", "32090219850305555X"),  # a check character in the digits' own style
+    ("₃₂₀₉₀₂₁₉₈₅₀₃₀₅₅₅₅ₓ", "32090219850305555X"),
+    ("③②⓪⑨⓪②①⑨⑧⑤⓪③⓪⑤⑤⑤⑤Ⓧ", "32090219850305555X"),
+    ("32090219850305555Ⅹ", "32090219850305555X"),  # a Roman numeral ten
+    ("32090219850305555Х", "32090219850305555X"),  # Cyrillic
+    ("32090219850305555-X", "32090219850305555X"),  # a separator before the check character
+    ("320902─19850305─7774", RID), ("320902〜19850305〜7774", RID), ("320902\u058a19850305\u05be7774", RID),
+    ("320902ー19850305ー7774", RID), ("320902\u038719850305\u03877774", RID),
+    ("电话013812345678", "13812345678"),  # a trunk 0 before a mobile number
+    ("Tel13812345678", "13812345678"), ("wx13812345678", "13812345678"), ("QQ/微信 V13812345678", "13812345678"),
+    ("信用卡6222021234567890128", "6222021234567890128"), ("借记卡号：6222021234567890128", "6222021234567890128"),
+    ("卡 号 6222021234567890128", "6222021234567890128"), ("卡號6222021234567890128", "6222021234567890128"),
+])
+def test_the_spellings_the_review_found_are_found(text, number):
+    """An independent review's finds (issue 26): each reached a page unmasked."""
+    assert number in [f.number for f in pii.find(text)]
+    assert number not in "".join(c for c in unicodedata.normalize("NFKC", pii.mask(text)) if c.isdigit() or c in "Xx")
+
+
+@pytest.mark.parametrize("text", ["许可编号JY13209020012", "记录 49fbf18621974513", "telx13812345678y"])
+def test_letters_glued_to_digits_make_an_identifier_unless_they_are_a_contact_word(text):
+    assert pii.find(text) == []
+
+
+def test_numbers_in_expanding_characters_are_found_in_the_folded_text():
+    assert [f.number for f in pii.find_folded("盐罚3⑳902198503057774号")] == [RID]
+    assert [f.number for f in pii.find_folded("店⑬⑧⑫③④⑤⑥⑦⑧")] == ["13812345678"]
+    assert pii.find("3⑳902198503057774") == [] and pii.find_folded("3⑳9") == []
+
+
 def test_the_byte_classes_never_hide_a_digit_separator_or_invisible_character():
     """The file scan's soundness rests on these: a digit's UTF-8 lead byte is of class ``0``, a
     separator's or invisible character's bytes are ``0`` or `` ``, and a breaker byte (``|``)
@@ -173,11 +226,12 @@ def test_the_byte_classes_never_hide_a_digit_separator_or_invisible_character():
             assert classes[:1] == b"0" and set(classes[1:]) <= {ord(" ")}, hex(code)
         elif separator.fullmatch(char) or pii.is_transparent(char):
             assert set(classes) <= {ord("0"), ord(" ")}, hex(code)
+        elif re.fullmatch(f"[{pii.CHECK_X}]", char):
+            assert ord("|") not in classes, hex(code)
 
 
 # -- what a reader sees in a file ------------------------------------------------------------
 
-RID = "320902198503057774"
 
 
 @pytest.mark.parametrize("name,content", [
