@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from urllib.parse import unquote
 
 import markdown as md
 import nh3
@@ -55,7 +56,7 @@ def _full_route(text: str) -> str:
     # Markup can split a number that ingest could not see whole ("3209021990**01014410**",
     # an HTML comment, a character reference). If the visible text shows one, show masked text.
     visible = visible_text(cleaned)
-    if pii.find(visible):
+    if pii.find(visible) or pii.find(attribute_text(cleaned), lines_join=False):  # a link's address or title too
         return "<p>" + html.escape(pii.mask(visible), quote=False) + "</p>"
     return cleaned
 
@@ -87,6 +88,16 @@ def clean_html(rendered: str, tags: set[str] = ALLOWED_TAGS, attributes: dict[st
 def visible_text(fragment: str) -> str:
     """The text a reader sees in an HTML fragment (tags dropped, character references decoded)."""
     return html.unescape(re.sub(r"<[^>]*>", "", fragment))
+
+
+_SHOWN_ATTRIBUTE = re.compile(r"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def attribute_text(fragment: str) -> str:
+    """What a reader can also see of an HTML fragment: its links' addresses (in the status bar,
+    percent-decoded) and titles (as tooltips), one per line, character references decoded."""
+    values = [html.unescape("".join(m.groups(""))) for m in _SHOWN_ATTRIBUTE.finditer(fragment)]
+    return "\n".join(v for value in values for v in (value, unquote(value)))
 
 
 def format_amount(value: object) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from . import pii
 from .checkdigits import USCC_PLACEHOLDER, is_valid_rid, is_valid_uscc, rid_problem
-from .markup import sanitized_html, visible_text
+from .markup import attribute_text, sanitized_html, visible_text
 from .masking import mask_id
 from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
@@ -99,8 +99,13 @@ def _idno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 
 
 def _masked(text: str, cfg: Config) -> str:
-    """``text`` with every ID, mobile and card number masked by the site's rules (most cells hold none)."""
-    return pii.mask(text, pii.MaskRules.from_config(cfg)) if pii.find(text) else text
+    """``text`` with every ID, mobile and card number masked by the site's rules (most cells hold none);
+    CellError when a number shows only in the compatibility form (``3⑳902…``: not maskable in place)."""
+    masked = pii.mask(text, pii.MaskRules.from_config(cfg)) if pii.find(text) else text
+    folded = pii.find_folded(masked)
+    if folded:
+        raise CellError(f"含有以⑳、⑴、⒈等特殊数字字符写出的完整{folded[0].label}，请脱敏后重新报送")
+    return masked
 
 
 def _check_length(f: Field, text: str) -> None:
@@ -108,13 +113,23 @@ def _check_length(f: Field, text: str) -> None:
         raise CellError(f"长度超过 {f.max_len} 个字符（实为 {len(text)} 个）")
 
 
+def _refuse_long_number(raw: Any) -> None:
+    """A number cell of 16 digits or more in a text or code column is an ID or card number that
+    Excel stored as a number: it kept 15 digits and shows 16 (``3.209021985030578e+17``)."""
+    if _is_numeric_cell(raw) and abs(raw) >= 1e15:
+        raise CellError("超过 15 位的数字被 Excel 存为数字，已丢失精度（可能是证件号码或卡号）；请把该列设为文本后重新导出")
+
+
 def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    _refuse_long_number(raw)
     text = cell_text(raw)
     _check_length(f, text)
     text = _masked(text, cfg)
     if f.type is T.MARKDOWN and _MARKUP_HINT.search(text):
-        # A number split by markup is invisible here but whole on the page: refuse the cell.
-        found = pii.find(visible_text(sanitized_html(text)))
+        # A number split by markup is invisible here but whole on the page: refuse the cell. So
+        # is one in a link's address or title (``[详见](https://a/?id=&#51;… "…")``).
+        rendered = sanitized_html(text)
+        found = pii.find(visible_text(rendered)) or pii.find(attribute_text(rendered), lines_join=False)
         if found:
             raise CellError(f"含有被标记拆开的完整{found[0].label}，请脱敏后重新报送")
     if f.pattern and not re.match(f.pattern, text):
@@ -123,6 +138,7 @@ def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 
 
 def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    _refuse_long_number(raw)
     text = normalize_code(cell_text(raw))
     _check_length(f, text)
     if f.type is T.USCC:
@@ -181,7 +197,7 @@ def _refuse_personal_data(f: Field, raw: Any, cfg: Config) -> None:
     """A document number, 案号 or other part of a record's key, or a link, cannot be masked: the
     record would become another record, the link another address. A number there rejects the row."""
     text = raw if type(raw) is str else cell_text(raw)  # already cleaned
-    found = pii.find(text) or (pii.find(unquote(text)) if f.type is T.URL else [])
+    found = pii.find(text) or pii.find_folded(text) or (pii.find(unquote(text)) if f.type is T.URL else [])
     if found:
         shown = f"{found[0].label}（{pii.MaskRules.from_config(cfg).masked(found[0])}）"
         if f.type is T.URL:

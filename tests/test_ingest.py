@@ -454,3 +454,46 @@ def test_bidi_and_invisible_characters_never_reach_pages_downloads_or_search(sit
         text = file.read_text(encoding="utf-8", errors="replace")
         assert not any(char in text for char in hidden), file
     assert "盐城市示例有限公司" in all_text_under(site.path / "output")
+
+
+# -- the independent review's finds (issue 26) ----------------------------------------------------
+
+ENTITY_ID = "".join(f"&#{ord(c)};" for c in ISSUE_ID)
+PERCENT_ID = "".join(f"%{ord(c):02X}" for c in ISSUE_ID)
+
+
+@pytest.mark.parametrize("cell", [
+    f'经查[详见](https://a.example/ "{ENTITY_ID}")',  # the title is a tooltip
+    f"经查[详见](https://a.example/?id={ENTITY_ID})",  # the address shows in the status bar
+    f"经查[详见](https://a.example/?id={PERCENT_ID})",
+    f"经查<https://a.example/?id={PERCENT_ID}>",
+])
+def test_a_number_in_a_markdown_links_address_or_title_rejects_the_row(site, tmp_path, cell):
+    """The rendered page carried title="320902…" or href="…?id=320902…" while the check read
+    only the visible text."""
+    rows = list(synth_rows("penalty", 2, seed=64, today=TODAY_DATE))
+    rows[1]["违法事实"] = cell
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert "拒绝 1 行" in result.stdout and "「违法事实」：含有被标记拆开的完整身份证号码" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("column,cell", [("违法事实", "当事人身份证3⑳902198503057774。"), ("行政处罚决定书文号", "盐罚3⑳902198503057774号"),
+                                         ("处罚内容", "联系电话⑬⑧⑫③④⑤⑥⑦⑧")])
+def test_a_number_written_with_multi_digit_characters_rejects_the_row(site, tmp_path, column, cell):
+    """⑳ reads 20: the folded text (a document number's key is stored folded) showed the ID."""
+    rows = list(synth_rows("penalty", 2, seed=65, today=TODAY_DATE))
+    rows[1][column] = cell
+    result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
+    assert "拒绝 1 行" in result.stdout and f"「{column}」：含有" in result.stdout, result.stdout
+    assert pii.find(all_text_under(site.path / "content")) == []
+    assert "320902198503057774" not in all_text_under(site.path / "content")
+
+
+def test_a_long_number_that_excel_stored_as_a_number_rejects_the_row(site, tmp_path):
+    """3.209021985030578e+17 showed 16 of an ID's 18 digits on the page."""
+    rows = list(synth_rows("penalty", 2, seed=66, today=TODAY_DATE))
+    rows[1]["备注"] = 320902198503057774
+    rows[1]["行政相对人代码_4(税务登记号)"] = 3.209021985030578e17
+    result = site.ingest(write_export(tmp_path / "p.xlsx", "penalty", rows, fmt="xlsx"), "penalty")
+    assert "拒绝 1 行" in result.stdout and "已丢失精度" in result.stdout, result.stdout
+    assert "3209021985030" not in all_text_under(site.path / "content")
