@@ -21,7 +21,7 @@ class BuildError(DiscloseError):
     exit_code = 1
 
 
-_UNPRINTABLE = str.maketrans({c: f"\\x{c:02x}" for c in range(32)} | {0x7F: "\\x7f", 0x85: "\\x85", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+_UNPRINTABLE = str.maketrans({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {0x2028: "\\u2028", 0x2029: "\\u2029"})
 
 
 def one_line(message: object) -> str:

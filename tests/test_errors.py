@@ -240,3 +240,10 @@ def test_an_error_that_quotes_a_personal_number_shows_it_masked(site, tmp_path):
     path.write_bytes(b"")
     line = one_line_refusal(site.ingest(path, "penalty"))
     assert "320902198503057774" not in line and "3209**********7774" in line
+
+
+def test_a_usage_error_quoting_a_bad_value_masks_it(site):
+    """click's own message for a bad --kind quoted the value as typed, ID number included."""
+    result = site.run("ingest", "x.csv", "--kind", "320902198503057774\nb")
+    assert result.exit_code == 2
+    assert "320902198503057774" not in result.stdout + result.stderr and "3209**********7774" in result.stderr

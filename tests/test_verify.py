@@ -113,6 +113,18 @@ def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(built, copy_of_
     assert full_id() not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("tag", ['<a href="https://a.example/?id={pct}">详见</a>', '<a href="/x" title="{ent}">详见</a>'])
+def test_a_number_in_a_links_address_or_title_is_found(built, copy_of_site, tag):
+    """A reader sees a link's address in the status bar and its title as a tooltip (issue 26 review)."""
+    number = full_id()
+    tag = tag.format(pct="".join(f"%{ord(c):02X}" for c in number), ent="".join(f"&#{ord(c)};" for c in number))
+    page = next((copy_of_site / "records" / "license").rglob("*.html"))
+    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{tag}"), encoding="utf-8")
+    result = verify(built, copy_of_site)
+    name = page.relative_to(copy_of_site).as_posix()
+    assert f"完整身份证号码：{name}：{number[:4]}**********{number[-4:]}" in result.stdout.splitlines()
+
+
 def test_a_number_in_a_search_term_list_is_found(built, copy_of_site):
     """The search's shards and manifests are files a reader can fetch: verify reads them too
     (before, they were skipped, so a token joined from a document number was never looked at)."""

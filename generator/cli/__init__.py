@@ -110,7 +110,19 @@ key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False, p
 today_option = click.option("--today", metavar="YYYY-MM-DD", help="The clock: the day to act as (default: today in Asia/Shanghai).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class DiscloseGroup(click.Group):
+    """click's group, whose usage errors (a bad ``--kind`` value …) quote the value through
+    :func:`one_line` like our own errors: masked, line breaks escaped."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = one_line(exc.message)
+            raise
+
+
+@click.group(cls=DiscloseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
               help="Site root: the folder holding pelicanconf.py.")
 @click.version_option(package_name="xinyong-yancheng", prog_name="disclose")
