@@ -15,7 +15,9 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import incremental, journal
 from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
@@ -25,9 +27,30 @@ from .progress import timing
 from .settings import SETTINGS_FILE, Config
 from .sitemodel import entity_url, record_url
 
+if TYPE_CHECKING:
+    from .incremental import Manifest
+    from .publication import State
+
 _RENAME_EXCHANGE = 2
-last_apply: incremental.ApplyResult | None = None  # what the last in-place build changed (None: swapped in)
 _AT_FDCWD = -100
+
+
+@dataclass
+class BuildResult:
+    """What a build made, filled in by the generator during the Pelican run (it reaches it through
+    the setting ``DISCLOSE_RESULT``) and by :func:`build` after it."""
+
+    state: "State | None" = None  # the publication state the site was built from
+    old_manifest: "Manifest | None" = None  # the last build's page keys (None: a clean build)
+    manifest: "Manifest | None" = None  # this build's page keys
+    report: Any = None  # the build report's figures, prepared while the page workers finish
+    applied: incremental.ApplyResult | None = None  # what an in-place build changed (None: swapped in)
+
+    @property
+    def total(self) -> int:
+        """The number of published records."""
+        assert self.state is not None
+        return self.state.total
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -72,18 +95,19 @@ def swap_in(new: Path, target: Path) -> None:
 
 
 def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False,
-                     report: bool = True) -> dict:
+                     report: bool = True, result: BuildResult | None = None) -> dict:
     from pelican.settings import read_settings
 
     return read_settings(str(root / SETTINGS_FILE), override={
         "PATH": str(root / "content"),
         "THEME": str(root / "theme"),
         "OUTPUT_PATH": str(output),
-        "DISCLOSE_TODAY": today.isoformat(),
+        "DISCLOSE_TODAY": today,  # the clock, as the command made it
         "PLUGIN_PATHS": [str(root)],
         "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
         "DISCLOSE_FULL": full,
         "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
+        "DISCLOSE_RESULT": result if result is not None else BuildResult(),  # what the generator made
     })
 
 
@@ -109,15 +133,14 @@ def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None =
 
 
 def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False,
-          published_head: Path | None = None, report: bool = True) -> int:
-    """Build the site for ``today`` into ``output``; return the number of published records.
+          published_head: Path | None = None, report: bool = True) -> BuildResult:
+    """Build the site for ``today`` into ``output``; return what it made (:class:`BuildResult`).
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
     changed pages are rendered and applied in place; else, or with ``full``, the whole site is
     rendered into a new folder and swapped in.
     """
-    global last_apply
-    last_apply = None
+    result = BuildResult()
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
     journal.recover(output)  # a killed build's unfinished apply rolled back, its folders freed
@@ -137,7 +160,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-{os.getpid()}-", dir=output.parent))
     try:
-        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full, report)
+        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full, report, result)
         if quiet:
             logging.getLogger("pelican").setLevel(logging.WARNING)
             from pelican.log import console
@@ -152,10 +175,8 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         timing("pelican done")
         if not (tmp / "index.html").exists():
             raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
-        from . import plugin
-
-        assert plugin.last_manifests is not None
-        old, new = plugin.last_manifests
+        old, new = result.old_manifest, result.manifest
+        assert new is not None, "the generator did not run"
         in_units = {f for _key, files in new.units.values() for f in files}
         new.files = [f for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS) if f not in in_units]
         if old is None:
@@ -163,7 +184,7 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             swap_in(tmp, output)
             incremental.save(new, output)
         else:
-            last_apply = incremental.apply(tmp, output, old, new, record_url, entity_url)
+            result.applied = incremental.apply(tmp, output, old, new, record_url, entity_url)
             shutil.rmtree(tmp)
         timing("output applied, manifest saved")
     except BaseException:
@@ -172,17 +193,16 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         abort_workers()  # queued pages must not be written into a folder being removed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from . import plugin
     from .buildreport import write_build_report
 
-    assert plugin.last_state is not None
+    assert result.state is not None
     try:
         if report:
-            write_build_report(root, cfg, plugin.last_state, output, plugin.last_report)
+            write_build_report(root, cfg, result.state, output, result.report)
     finally:
-        if last_apply is not None and last_apply.trash is not None:
-            last_apply.trash.wait()  # the replaced files, freed beside the manifest and the report
+        if result.applied is not None and result.applied.trash is not None:
+            result.applied.trash.wait()  # the replaced files, freed beside the manifest and the report
         if not cfg.BUILD_FREE_DETACHED:
             incremental.wait_detached()
     timing("build report written")
-    return plugin.last_state.total
+    return result

@@ -73,7 +73,11 @@ def site_root(settings: dict[str, Any]) -> Path:
 
 
 def build_today(settings: dict[str, Any]) -> dt.date:
+    """The build's clock: the date ``disclose`` made (or an ISO date given to ``pelican -e``),
+    else today in the site's time zone (a plain ``pelican`` run)."""
     value = settings.get("DISCLOSE_TODAY")
+    if isinstance(value, dt.date):
+        return value
     if value:
         return dt.date.fromisoformat(str(value))
     return dt.datetime.now(ZoneInfo(settings.get("TIMEZONE") or "Asia/Shanghai")).date()
@@ -94,8 +98,11 @@ class DisclosureGenerator(Generator):
         self._card: Callable[[PublishedRecord], str] | None = None  # see _card_maker
 
     def generate_context(self) -> None:
-        global last_state, last_report
-        last_state = last_report = None  # before the fork: the workers need nothing of an earlier build
+        from .build import BuildResult
+
+        # What this build makes, for the caller (disclose build, verify's shadow build); a plain
+        # ``pelican`` run gets one of its own that nobody reads.
+        self.result: BuildResult = self.settings.get("DISCLOSE_RESULT") or BuildResult()
         store = BatchStore(self.root, self.cfg)
         self._fork_workers(store)
         today = build_today(self.settings)
@@ -106,7 +113,7 @@ class DisclosureGenerator(Generator):
         except BaseException:
             self._close_pool()
             raise
-        last_state = self.state
+        self.result.state = self.state
         timing(f"publication state: {self.state.total} records")
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
         self.context.update({
@@ -172,7 +179,6 @@ class DisclosureGenerator(Generator):
 
     def _load_manifest(self) -> None:
         """The last build's page keys (see :mod:`generator.incremental`), if they still apply."""
-        global last_manifests
         import dataclasses
 
         templates_read = {**dataclasses.asdict(self.cfg), "SITENAME": self.settings.get("SITENAME"),
@@ -181,7 +187,7 @@ class DisclosureGenerator(Generator):
         self.manifest = Manifest(fingerprint)
         previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
         self.old = None if not previous or self.settings.get("DISCLOSE_FULL") else incremental.load(Path(previous), fingerprint)
-        last_manifests = (self.old, self.manifest)
+        self.result.old_manifest, self.result.manifest = self.old, self.manifest
         timing(f"manifest: {'incremental' if self.old else 'clean'} build")
 
     def _keep(self, unit: str, key: bytes, files: tuple[str, ...] | None = None) -> bool:
@@ -276,7 +282,7 @@ class DisclosureGenerator(Generator):
     # -- output --------------------------------------------------------------------------------
 
     def generate_output(self, writer: Any) -> None:
-        global last_report, _SIDE
+        global _SIDE
         timing("output: start")
         self.writer = writer
         out = Path(self.output_path)
@@ -312,11 +318,11 @@ class DisclosureGenerator(Generator):
             self.sitemap = []
             timing("sitemap written")
             if side is None:
-                last_report = self._stats_feeds_report()
+                self.result.report = self._stats_feeds_report()
             else:
                 # The report here, on the core this process would leave idle, while the side
                 # process writes the statistics and the feeds.
-                last_report = self._prepare_report(packed=True)
+                self.result.report = self._prepare_report(packed=True)
                 side.result()
                 _SIDE = None
                 timing("side process done")
@@ -876,9 +882,6 @@ ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (contro
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
                      "TODAY", "localsiteurl")
-last_manifests: tuple[Manifest | None, Manifest] | None = None  # (the last build's, this build's) for `disclose build`
-last_state: State | None = None  # the publication state of the latest build in this process (for `disclose build`)
-last_report: Any = None  # the build report of the latest build, prepared while the workers finish (for `disclose build`)
 _ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
 _SIDE: Forked | None = None  # the side process of the build in progress, killed if it fails
 

@@ -111,14 +111,13 @@ def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> tuple["
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
     return the publication state it was built from (the rule checks use it too) and what the
     update moved in and removed (None when the shadow was built anew)."""
-    from . import build as build_module
-    from . import plugin
+    from .build import build
 
     # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
     # is freed by a detached process, as a clean build frees an old site.
-    build_module.build(root, cfg, today, shadow_path(root), full=full, report=False)
-    assert plugin.last_state is not None
-    return plugin.last_state, build_module.last_apply
+    result = build(root, cfg, today, shadow_path(root), full=full, report=False)
+    assert result.state is not None
+    return result.state, result.applied
 
 
 @dataclass

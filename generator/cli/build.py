@@ -27,13 +27,12 @@ def build(site: Site, today: str | None, output: Path, full: bool, published_hea
     unchanged files keep their bytes and modification times. A failure exits 1 and leaves the
     previous output exactly as it was.
     """
-    from .. import build as build_module
-
     day = site.today(today)
     started = time.monotonic()
-    total = run_build(site.root, site.cfg, day, output, full=full, published_head=published_head)
+    result = run_build(site.root, site.cfg, day, output, full=full, published_head=published_head)
+    total = result.total
     how = "全量"
-    applied = build_module.last_apply
+    applied = result.applied
     if applied is not None:
         how = f"增量：新增或更新 {applied.written} 个文件，删除 {applied.deleted} 个"
     click.echo(f"已构建 {output}（{day.isoformat()}，{how}）：公示 {total} 条记录，用时 {time.monotonic() - started:.1f} 秒")

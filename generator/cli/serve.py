@@ -92,7 +92,7 @@ def serve(site: Site, port: int, host: str, output: Path, do_build: bool, today:
     handler = functools.partial(PreviewHandler, directory=str(out))
     with bind(host, port, handler) as server:  # before the build: a port in use writes nothing
         if do_build:
-            total = run_build(site.root, site.cfg, day, out)
+            total = run_build(site.root, site.cfg, day, out).total
             click.echo(f"已构建：公示 {total} 条记录")
         click.echo(f"预览地址：http://{host}:{port}/index.html （按 Ctrl+C 停止）")
         try:
