@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install install-test system-deps demo build test bench fuzz clean
+.PHONY: install install-test system-deps demo build test test-fast bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,10 @@ demo: build
 	$(BIN)/disclose serve --no-build --port $(PORT)
 
 # pytest exits 5 when it collected no tests: that must fail, never pass silently.
+# The quick loop while changing code: the unit tests without the slow and browser ones (~1 min).
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow and not browser" -q $(PYTEST_ARGS)
+
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc

@@ -354,6 +354,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["status"], ["review", "penalty-000000000000", "--today", TODAY], ["build", "--today", TODAY]])
 def test_a_killed_ingests_staging_folder_is_removed_by_the_next_command_and_never_shows_in_git(
         site: SiteRoot, department_csv: Path, command: list[str]) -> None:
@@ -373,6 +374,7 @@ def test_a_killed_ingests_staging_folder_is_removed_by_the_next_command_and_neve
     assert staging_entries(site) == []
 
 
+@pytest.mark.slow
 def test_a_running_ingests_staging_folder_is_kept_until_its_process_dies(site: SiteRoot) -> None:
     """Only leftovers go: a folder whose owner still runs is kept by every other command, whatever
     its process id says; once the owner is killed (`kill -9`), the next command removes it."""

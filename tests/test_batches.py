@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import blake3
+import pytest
 
 from generator.batches import BatchStore
 from generator.settings import load_config
@@ -60,6 +61,7 @@ def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
     assert "已被篡改" in status.stdout and status.exit_code == 1 and batch in status.stdout
 
 
+@pytest.mark.slow
 def test_two_approvals_required_means_two_different_trusted_keys(site, department_csv):
     conf = site.path / "pelicanconf.py"
     conf.write_text(conf.read_text(encoding="utf-8").replace("APPROVALS_REQUIRED = 1", "APPROVALS_REQUIRED = 2"), encoding="utf-8")

@@ -16,6 +16,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, TODAY_DATE
@@ -154,6 +156,7 @@ def test_an_xls_with_a_far_cell_stays_within_the_bound(site, tmp_path):
     assert rss < PEAK_RSS_LIMIT_MB, rss
 
 
+@pytest.mark.slow
 def test_the_bound_leaves_room_for_real_workbooks(site, tmp_path):
     """2,000 rows of 25 columns, well inside the cap, give the records the same rows give as CSV."""
     path = penalty_xlsx(tmp_path, rows=2000)
@@ -182,6 +185,7 @@ def test_a_gb18030_csv_with_cr_only_line_endings_reads_like_crlf(site, departmen
     assert "该文件内容已暂存为批次" in crlf.stdout
 
 
+@pytest.mark.slow
 def test_a_csv_chunk_holds_a_bounded_number_of_cells_however_wide_the_header(site, tmp_path, monkeypatch):
     """A header row with 5,000 trailing empty columns: each chunk is cut to CSV_CHUNK_CELLS cells."""
     import pandas as pd

@@ -415,6 +415,7 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     assert tree_digest(tmp_path / "again") == tree_digest(built["out"])
 
 
+@pytest.mark.slow
 def test_pelican_cli_builds_the_same_site(built, tmp_path):
     site = built["site"]
     pelican = Path(sys.executable).parent / "pelican"
@@ -450,6 +451,7 @@ def test_a_batch_garbled_after_approval_is_reported_as_tampered_not_as_a_crash(s
     assert not (site.path / "output").exists()
 
 
+@pytest.mark.slow
 def test_a_withdrawal_takes_effect_everywhere_on_the_next_build(site, department_csv):
     site.stage_and_approve(department_csv, "penalty")
     assert site.build().exit_code == 0
@@ -502,6 +504,7 @@ def test_a_repeated_markdown_cell_is_rendered_once_and_stays_sanitised():
     assert markup._full_route.cache_info().hits == 1
 
 
+@pytest.mark.slow
 def test_parallel_rendering_is_byte_identical_to_a_single_process_build(built, tmp_path, monkeypatch):
     from generator import publication
 

@@ -220,6 +220,7 @@ class Planted:
         return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
 
 
+@pytest.mark.slow
 def test_planted_pickles_never_run_and_never_change_the_output(site, monkeypatch, tmp_path):
     _site(site, monkeypatch)
     assert site.build().exit_code == 0
@@ -308,6 +309,7 @@ def _forged_value(payload: memoryview) -> bytes:
     return cache.pack(value)
 
 
+@pytest.mark.slow
 def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, monkeypatch):
     """A planted wrong value: each kept file decoded, a value in it changed (a record's 信息来源 and
     subject in the state's rows, the search's display rows, the statistics, the downloads' counts in

@@ -6,6 +6,8 @@ import re
 import shlex
 import shutil
 
+import pytest
+
 from .conftest import REPO, SiteRoot
 
 GUIDE = (REPO / "docs" / "编辑指南.md").read_text(encoding="utf-8")
@@ -17,6 +19,7 @@ def guide_commands() -> list[str]:
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("disclose ")]
 
 
+@pytest.mark.slow
 def test_every_command_in_the_guide_works_as_written(tmp_path, monkeypatch):
     """A new editor on a new site, as the guide tells it: own key, trust on first use, then the day."""
     root = tmp_path / "site"

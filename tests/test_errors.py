@@ -85,6 +85,7 @@ def _damage(path: Path, manifest: dict, case: str) -> None:
     path.write_text("{not json" if edit is None else json.dumps(edit(manifest), ensure_ascii=False), encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(DAMAGE))
 def test_a_damaged_staged_manifest_is_named_with_its_field_by_every_command(site, staged, case):
     """Before: `内部错误：KeyError: 'nonsense'` (review), `KeyError: 'kind'` (status), a Jinja

@@ -91,12 +91,14 @@ def segments(site: SiteRoot) -> list[str]:
     return [name for name, _count in json.loads((site.path / "live" / "search" / "manifest.json").read_text(encoding="utf-8"))["segments"]]
 
 
+@pytest.mark.slow
 def test_a_rebuild_without_changes_rewrites_nothing(live: SiteRoot) -> None:
     outcome = step(live, "same")
     assert outcome["changed"] == [] and outcome["removed"] == []
     assert "新增或更新 0 个文件，删除 0 个" in outcome["stdout"]
 
 
+@pytest.mark.slow
 def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> None:
     export = write_export(live.path.parent / "penalty-new.csv", "penalty",
                           synth_rows("penalty", 5, seed=8, today=dt.date(2026, 11, 25), start=5001, max_days=10))
@@ -118,6 +120,7 @@ def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> Non
     assert all(p.startswith(merged) for p in outcome["removed"]), outcome["removed"]
 
 
+@pytest.mark.slow
 def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
@@ -181,6 +184,7 @@ def sitemap_parts(paths: list[str]) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_the_sitemap_lists_every_page_once(live: SiteRoot) -> None:
     import xml.etree.ElementTree as ET
 
@@ -197,6 +201,7 @@ def test_the_sitemap_lists_every_page_once(live: SiteRoot) -> None:
     assert sorted(locs) == pages
 
 
+@pytest.mark.slow
 def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
     rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
     corrected = dict(rows[3], 许可内容="准予从事相关经营活动（更正：经营范围以许可证为准）")
@@ -222,6 +227,7 @@ def latest_report(site: SiteRoot, output: str) -> dict[str, object]:
     return max(found, key=lambda pair: pair[0])[1]
 
 
+@pytest.mark.slow
 def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: SiteRoot) -> None:
     # An incremental build re-keys only the archives a changed record joins or leaves: the one it
     # left is known from the last build's manifest, not from the state.
@@ -240,12 +246,14 @@ def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: S
     assert rows[4][docno] not in left and second[docno] in left
 
 
+@pytest.mark.slow
 def test_time_passing_expires_records_in_place(live: SiteRoot) -> None:
     later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
     outcome = step(live, "later", today=later)
     assert any(p.startswith("records/penalty/") for p in outcome["removed"])
 
 
+@pytest.mark.slow
 def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> None:
     import shutil
 
@@ -257,6 +265,7 @@ def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> N
     assert tree(live.path / "live").keys() == tree(live.path / "clean-later").keys()
 
 
+@pytest.mark.slow
 def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     css = live.path / "theme" / "templates" / "record.html"
     css.write_text(css.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}<!-- v2 -->", 1), encoding="utf-8")
@@ -273,6 +282,7 @@ def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     assert "<!-- v2 -->" in page.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> None:
     """Two page workers: equal priority while a full build's pages are the longest path, lowered by
     ``BUILD_WORKER_NICE`` once the manifest makes the build incremental. A parallel incremental
@@ -351,6 +361,7 @@ def _parallel_site(tmp_path: Path) -> tuple[SiteRoot, str]:
     return site, next(row["行政处罚决定书文号"] for row in rows if row["行政处罚决定书文号"] in shown)
 
 
+@pytest.mark.slow
 def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_build(tmp_path: Path,
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """An incremental build with workers forks a side process for the statistics, the feeds and the
@@ -393,6 +404,7 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     assert incremental_report["changes"]["removed"][0]["docno"] == docno
 
 
+@pytest.mark.slow
 def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.plugin import DisclosureGenerator
 
@@ -411,6 +423,7 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
     assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
 
 
+@pytest.mark.slow
 def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The files have moved when the forked manifest writer fails: the build saves the manifest
     itself and succeeds, and the next build is incremental."""
@@ -460,6 +473,7 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
     assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
 
 
+@pytest.mark.slow
 def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from generator import forked, plugin

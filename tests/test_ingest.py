@@ -266,6 +266,7 @@ def test_refused_files_exit_2_with_one_line_and_write_nothing(site, tmp_path, ca
     assert site.batch_dirs() == []  # no batch, no staging left behind
 
 
+@pytest.mark.slow
 def test_console_script_contract(site, department_csv):
     """The installed `disclose` command: exit codes and the `batch:` last line."""
     ok = run_console("ingest", str(department_csv), "--kind", "penalty", "--today", "2026-11-28", cwd=site.path)

@@ -84,6 +84,7 @@ def planted(draw) -> tuple[str, str, str]:
     return ("id" if kind == "id15" else kind), number, text
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(planted(), st.lists(planted(), max_size=2))
 def test_a_planted_number_is_found_in_any_spelling(one, others):
@@ -92,6 +93,7 @@ def test_a_planted_number_is_found_in_any_spelling(one, others):
     assert (one[0], one[1]) in found
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(planted(), min_size=1, max_size=3), st.sampled_from([pii.DEFAULT_RULES, pii.MaskRules((6, 4), (3, 4), (6, 4), "#")]))
 def test_masked_text_holds_no_number(items, rules):
@@ -160,6 +162,7 @@ def test_the_digits_are_the_characters_that_read_as_one_ascii_digit():
     assert found == wanted
 
 
+@pytest.mark.slow
 def test_the_check_characters_are_those_that_read_as_x():
     wanted = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.normalize("NFKC", chr(c)) in ("X", "x")}
     found = {chr(c) for c in range(sys.maxunicode + 1) if re.fullmatch(f"[{pii.CHECK_X}]", chr(c))}
@@ -171,6 +174,7 @@ def test_every_dash_is_a_separator():
     assert [hex(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Pd" and not separator.fullmatch(chr(c))] == []
 
 
+@pytest.mark.slow
 def test_the_expanding_characters_are_those_whose_compatibility_form_holds_a_digit():
     digit = re.compile(f"[{pii.DIGITS}]")
     wanted = {chr(c) for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF and not digit.fullmatch(chr(c))
@@ -212,6 +216,7 @@ def test_numbers_in_expanding_characters_are_found_in_the_folded_text():
     assert pii.find("3⑳902198503057774") == [] and pii.find_folded("3⑳9") == []
 
 
+@pytest.mark.slow
 def test_the_byte_classes_never_hide_a_digit_separator_or_invisible_character():
     """The file scan's soundness rests on these: a digit's UTF-8 lead byte is of class ``0``, a
     separator's or invisible character's bytes are ``0`` or `` ``, and a breaker byte (``|``)

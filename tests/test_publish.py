@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import REPO, TODAY
@@ -154,6 +155,7 @@ def test_a_folder_deploy_without_a_stand_by_copy_or_stamps_compares_every_file(t
         sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_a_reader_of_a_deployed_folder_never_sees_two_versions_at_once(tmp_path):
     """A reader opens the target folder (as a web server resolves a path) and reads every page
     through that handle while deploys alternate between two versions: every read is all one
@@ -226,6 +228,7 @@ def test_build_writes_a_report_outside_the_output(site, department_csv):
     assert not list((site.path / "output").rglob("*build*"))  # never published
 
 
+@pytest.mark.slow
 def test_ci_gets_quiet_line_oriented_progress(site, department_csv):
     import sys
 
@@ -271,6 +274,7 @@ def test_a_report_after_an_upgrade_compares_with_the_old_text_list(site, departm
     assert (folder / LAST).exists() and not (folder / LEGACY_LAST).exists()
 
 
+@pytest.mark.slow
 def test_a_damaged_memory_of_the_last_build_only_makes_the_report_list_everything(site, department_csv):
     from generator import cache
     from generator.buildreport import LAST, MEMORY_PURPOSE, PICKLED_LAST

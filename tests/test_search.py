@@ -83,6 +83,7 @@ def demo_records(out: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_index_finds_every_record_by_a_two_character_fragment_and_its_document_number(demo_site):
     folder = demo_site["out"] / "search"
     for record in demo_records(demo_site["out"])[:40]:

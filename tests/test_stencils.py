@@ -20,6 +20,7 @@ from .sitecheck import tree_digest
 HOSTILE = ["<script>alert(1)</script>", "{0}", "{{x}}", "\ue0000\ue001", "a\x00b", "\"'&", "", "罚款人民币壹万元"]
 
 
+@pytest.mark.slow
 def test_a_site_is_the_same_bytes_with_and_without_stencils(tmp_path: Path, messy: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """The messy exports (markup, full ID numbers, odd dates) and synthetic penalties give the
     same tree whether pages are filled from stencils (in this process, or by two page workers)

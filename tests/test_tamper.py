@@ -326,6 +326,7 @@ def test_a_staged_batch_folder_that_is_a_symlink_is_refused(attack, tmp_path):
     refused(attack, attack["staged"], "符号链接")
 
 
+@pytest.mark.slow
 def test_the_untouched_copy_builds_and_verifies(attack):
     """The control: the copy every attack starts from is a good site."""
     result = attack["site"].run("build", "--today", TODAY)
@@ -410,6 +411,7 @@ def test_hostile_files_get_a_one_line_refusal_never_a_traceback(attack, plant):
     assert tree_digest(attack["root"] / "output") == attack["before"]
 
 
+@pytest.mark.slow
 def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_forward(attack):
     """The next build copies the rows of unchanged records from the live downloads: only if the
     files are the ones it wrote (their BLAKE3), never by size, mtime and inode, which an edit in

@@ -40,6 +40,7 @@ def test_a_clean_build_passes(built):
     assert result.stdout.startswith("核验通过")
 
 
+@pytest.mark.slow
 def test_the_installed_command_passes_on_the_demo_content(built):
     result = run_console("verify", str(built["out"]), "--today", TODAY, cwd=built["site"].path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -113,6 +114,7 @@ def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(built, copy_of_
     assert full_id() not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tag", ['<a href="https://a.example/?id={pct}">详见</a>', '<a href="/x" title="{ent}">详见</a>'])
 def test_a_number_in_a_links_address_or_title_is_found(built, copy_of_site, tag):
     """A reader sees a link's address in the status bar and its title as a tooltip (issue 26 review)."""
@@ -223,6 +225,7 @@ def _one_character_edit(path: Path, needle: str) -> None:
     path.write_bytes(edited.encode("utf-8-sig" if path.suffix == ".csv" and text.startswith("\ufeff") else "utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", sorted(EDITS))
 def test_verify_reports_a_one_character_edit_in_every_kind_of_file(built, copy_of_site, what):
     pattern, needle = EDITS[what]
@@ -236,6 +239,7 @@ def test_verify_reports_a_one_character_edit_in_every_kind_of_file(built, copy_o
     assert f"内容与已审核的批次不符：{name}" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_a_hand_edit_survives_no_nightly_verify(site, messy):
     """The attack: a record page edited by hand is kept by the next incremental build, and a
     verify with a warm index (which reads only what changed) still reports it; the edit that was
@@ -253,6 +257,7 @@ def test_a_hand_edit_survives_no_nightly_verify(site, messy):
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_shadow_copy_edited_like_the_site_is_not_trusted(site, messy):
     """Editing the same page in output/ and in verify's own shadow copy: the shadow file changed
     although no verify wrote it, so verify builds the shadow again from the batches."""
@@ -291,6 +296,7 @@ def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     assert proof.plan(site.path, proof.walk(out), 0, index, nothing).todo == [page.relative_to(out).as_posix()]
 
 
+@pytest.mark.slow
 def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_compared(site, messy, monkeypatch):
     """The shadow is not walked on a nightly verify, so a shadow file edited by someone else is
     looked at when its live twin changed: its stamp is not the recorded one and the plan says the
@@ -312,6 +318,7 @@ def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_comp
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0  # the shadow built anew, the page equal
 
 
+@pytest.mark.slow
 def test_a_planted_verify_index_is_not_trusted(site, messy):
     """An index written without the cache key (here: a forged one claiming every file proved, with
     the stamps the files have now) is ignored: verify is a cold one and reports the edit."""
@@ -357,6 +364,7 @@ def test_a_sitemaps_paths_cut_at_once_are_the_ones_found_url_by_url(scheme, host
     assert set(_sitemap_targets(locs)) == slow
 
 
+@pytest.mark.slow
 def test_a_rule_check_runs_again_when_the_published_records_change_though_no_file_did(site, messy, monkeypatch):
     """The downloads, search and sitemap checks are skipped when nothing they read changed since
     they passed — the published ids included. A generator that forgot to rewrite a download (here:
