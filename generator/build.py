@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import incremental, journal
 from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
@@ -45,6 +45,7 @@ class BuildResult:
     manifest: "Manifest | None" = None  # this build's page keys
     report: Any = None  # the build report's figures, prepared while the page workers finish
     applied: incremental.ApplyResult | None = None  # what an in-place build changed (None: swapped in)
+    abort: Callable[[], None] | None = None  # stops the generator's workers and side process
 
     @property
     def total(self) -> int:
@@ -188,9 +189,8 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
             shutil.rmtree(tmp)
         timing("output applied, manifest saved")
     except BaseException:
-        from .plugin import abort_workers
-
-        abort_workers()  # queued pages must not be written into a folder being removed
+        if result.abort is not None:
+            result.abort()  # queued pages must not be written into a folder being removed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     from .buildreport import write_build_report

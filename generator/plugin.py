@@ -103,6 +103,7 @@ class DisclosureGenerator(Generator):
         # What this build makes, for the caller (disclose build, verify's shadow build); a plain
         # ``pelican`` run gets one of its own that nobody reads.
         self.result: BuildResult = self.settings.get("DISCLOSE_RESULT") or BuildResult()
+        self.result.abort = self.abort
         store = BatchStore(self.root, self.cfg)
         self._fork_workers(store)
         today = build_today(self.settings)
@@ -282,7 +283,6 @@ class DisclosureGenerator(Generator):
     # -- output --------------------------------------------------------------------------------
 
     def generate_output(self, writer: Any) -> None:
-        global _SIDE
         timing("output: start")
         self.writer = writer
         out = Path(self.output_path)
@@ -324,7 +324,7 @@ class DisclosureGenerator(Generator):
                 # process writes the statistics and the feeds.
                 self.result.report = self._prepare_report(packed=True)
                 side.result()
-                _SIDE = None
+                self._side = None
                 timing("side process done")
         except BaseException:
             if side is not None:
@@ -469,17 +469,13 @@ class DisclosureGenerator(Generator):
         moment the state and the manifest exist: beside this process's keys, archives, lists and
         sitemap and the workers' pages. It needs nothing else: it groups the government bodies'
         archives (the statistics' third page) itself."""
-        global _SIDE
-        if _SIDE is not None:  # an earlier build's in this process, never waited for (outside `disclose build`)
-            _SIDE.kill()
-        _SIDE = None
         if self._pool is None or self.old is None or not self.cfg.BUILD_SIDE_PROCESS:
             return None
         try:
-            _SIDE = Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
+            return Forked(self._side_work, nice=max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
         except OSError as error:  # no memory or processes left to fork: only slower in-process
             log.warning("side process not started (%s): statistics and feeds in-process", error)
-        return _SIDE
+            return None
 
     def _government_entities(self) -> dict[str, Any]:
         """The government bodies' archives, grouped from the state alone: every entity one of whose
@@ -756,7 +752,6 @@ class DisclosureGenerator(Generator):
         """Fork the page workers now, before the publication state exists: they inherit a small
         heap, so nothing of the parent's million records is copied on write into them. Their
         work and its data arrive pickled with each task (see :meth:`_tasks`)."""
-        global _ACTIVE
         self._pool = None
         self._workers = 0
         workers = self.cfg.BUILD_WORKERS or os.cpu_count() or 1
@@ -764,9 +759,10 @@ class DisclosureGenerator(Generator):
         rows = sum(int(b.manifest.get("counts", {}).get("accepted", 0) or 0) for b, _ in approved)  # an upper bound
         if workers <= 1 or rows < self.cfg.BUILD_PARALLEL_MIN_RECORDS or "fork" not in multiprocessing.get_all_start_methods():
             return
-        _ACTIVE = self
         self._workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        # Each worker gets this generator through the fork (initargs are not pickled with it).
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_bind_worker, initargs=(self,))
         self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
 
     def _yield_workers(self) -> None:
@@ -805,11 +801,17 @@ class DisclosureGenerator(Generator):
         self._results = []
 
     def _close_pool(self) -> None:
-        global _ACTIVE
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
         self._pool = None
-        _ACTIVE = None
+
+    def abort(self) -> None:
+        """Stop the page workers and the side process of a failed build (before its temporary
+        folder is removed): :func:`generator.build.build` calls it through its result."""
+        side, self._side = getattr(self, "_side", None), None
+        if side is not None:
+            side.kill()
+        self._close_pool()
 
     def _wait_for_pages(self) -> None:
         if self._pool is None:
@@ -882,8 +884,6 @@ ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (contro
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
                      "TODAY", "localsiteurl")
-_ACTIVE: "DisclosureGenerator | None" = None  # the generator a forked worker renders for
-_SIDE: Forked | None = None  # the side process of the build in progress, killed if it fails
 
 
 @contextlib.contextmanager
@@ -902,14 +902,6 @@ def long_lived() -> Any:
         gc.freeze()
 
 
-def abort_workers() -> None:
-    """Stop the page workers and the side process of a failed build (before its temporary folder is removed)."""
-    global _SIDE
-    if _SIDE is not None:
-        _SIDE.kill()
-        _SIDE = None
-    if _ACTIVE is not None:
-        _ACTIVE._close_pool()
 
 
 def _pages(task: tuple[str, str, list]) -> int:
@@ -924,9 +916,19 @@ def _task_cost(task: tuple[str, str, Any]) -> int:
     return 17 * task[2][4]  # a search segment: its universe's size
 
 
+class _Worker:
+    """What a page worker process renders for: bound once, when the pool forks it."""
+
+    generator: "DisclosureGenerator | None" = None
+
+
+def _bind_worker(generator: "DisclosureGenerator") -> None:
+    _Worker.generator = generator
+
+
 def _render_in_worker(task: tuple[str, str, list]) -> Any:
-    assert _ACTIVE is not None
-    return _ACTIVE.render_task(task)
+    assert _Worker.generator is not None
+    return _Worker.generator.render_task(task)
 
 
 def _newest_days(records: list[PublishedRecord], count: int) -> list[PublishedRecord]:

@@ -22,13 +22,11 @@ import datetime as dt
 import hashlib
 import html
 import io
-import multiprocessing
 import os
 import posixpath
 import re
 import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -39,6 +37,7 @@ import orjson
 from . import cache, pii, proof
 from .batches import BatchStore
 from .errors import DiscloseError
+from .forked import Forked
 from .ledger import HEAD_FILE, read_head
 from .signing import DEMO_FINGERPRINTS, fingerprint
 from .journal import journal_path
@@ -379,22 +378,24 @@ def _site_path(url: str) -> str | None:
 
 # -- every file's content: full ID numbers and internal links ---------------------------------
 
-_FILES: set[str] = set()  # shared with forked workers
-
-
 def _scan_contents(report: Report, output: Path, names: list[str], files: set[str], workers: int | None,
                    shadow: Path | None) -> list[str]:
     """Compare ``names`` with the shadow (when given) and scan the text ones for full ID numbers and
-    broken links, in worker processes; return the names found equal to the shadow and clean."""
-    global _FILES
-    _FILES = files
+    broken links, in forked children (each takes every ``workers``-th chunk, and inherits ``files``
+    with the fork instead of receiving it pickled); return the names found equal to the shadow and clean."""
     chunks = [(str(output), str(shadow) if shadow else "", names[i : i + 2_000]) for i in range(0, len(names), 2_000)]
     workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(names) > 5_000 and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results: Iterable = list(pool.map(_scan_chunk, chunks))
+    if workers > 1 and len(names) > 5_000 and hasattr(os, "fork"):
+        children = [Forked(lambda share=share: [_scan_chunk(chunk, files) for chunk in chunks[share::workers]])
+                    for share in range(workers)]
+        try:
+            shares = [child.result() for child in children]
+        finally:
+            for child in children:
+                child.kill()
+        results: Iterable = [shares[n % workers][n // workers] for n in range(len(chunks))]  # in chunk order
     else:
-        results = [_scan_chunk(chunk) for chunk in chunks]
+        results = [_scan_chunk(chunk, files) for chunk in chunks]
     equal: list[str] = []
     for found, clean in results:
         for check, line in found:
@@ -403,7 +404,7 @@ def _scan_contents(report: Report, output: Path, names: list[str], files: set[st
     return equal
 
 
-def _scan_chunk(task: tuple[str, str, list[str]]) -> tuple[list[tuple[str, str]], list[str]]:
+def _scan_chunk(task: tuple[str, str, list[str]], files: set[str]) -> tuple[list[tuple[str, str]], list[str]]:
     base, shadow, names = task
     found: list[tuple[str, str]] = []
     clean: list[str] = []
@@ -431,7 +432,7 @@ def _scan_chunk(task: tuple[str, str, list[str]]) -> tuple[list[tuple[str, str]]
                     if key not in resolved:
                         resolved[key] = _link_target(folder, link)
                     target = resolved[key]
-                    if target is not None and target not in _FILES and posixpath.join(target, "index.html") not in _FILES:
+                    if target is not None and target not in files and posixpath.join(target, "index.html") not in files:
                         found.append(("失效链接", f"{name} → {link.decode('utf-8', 'replace')}"))
         if shadow and len(found) == before:
             clean.append(name)
