@@ -368,7 +368,7 @@ def test_home_page_shows_the_newest_records_newest_first(built):
 def test_each_kinds_newest_days_hold_its_newest_records(rows, count):
     import datetime as dt
 
-    from generator.plugin import _newest_days
+    from generator.families import newest_days as _newest_days
     from generator.publication import PublishedRecord, sort_newest_first
     from generator.schema import KINDS as SCHEMAS
 
@@ -561,7 +561,7 @@ def test_the_feeds_newest_records_are_found_among_the_newest_batches(batches, co
     import datetime as dt
     import heapq
 
-    from generator.plugin import _newest_batches
+    from generator.families import newest_batches as _newest_batches
     from generator.publication import PublishedRecord, State
 
     state, seq = State(dt.date(2026, 11, 28)), 0

@@ -134,7 +134,7 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
     held_in = search_files_of(live.path / "live", record)
     withdrawal = live.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    caplog.set_level(logging.DEBUG, logger="generator.plugin")
+    caplog.set_level(logging.DEBUG, logger="generator.tasks")
     outcome = step(live, "withdrawal")
     # The penalties' downloads copied every remaining row from the live files (the clean build: none).
     copies = [r.getMessage().split() for r in caplog.records if r.getMessage().startswith("downloads/penalty:")]
@@ -303,8 +303,8 @@ def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> N
 
     def priorities(generators: list) -> None:
         for generator in generators:
-            if isinstance(generator, DisclosureGenerator) and generator._pool is not None:
-                pids = [p.pid for p in generator._pool._processes.values()]
+            if isinstance(generator, DisclosureGenerator) and generator.workers.parallel:
+                pids = generator.workers.pids()
                 seen.append((os.getpriority(os.PRIO_PROCESS, 0), [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids]))
 
     signals.all_generators_finalized.connect(priorities)
@@ -367,24 +367,24 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     """An incremental build with workers forks a side process for the statistics, the feeds and the
     build report, at the workers' priority: the site is byte for byte a clean build's, and the
     report names the withdrawal."""
-    from generator import plugin
+    from generator import families, parallel
 
     forks: list[int] = []
 
-    class Spy(plugin.Forked):
+    class Spy(parallel.Forked):
         def __init__(self, fn, nice=0):  # noqa: ANN001
             super().__init__(fn, nice)
             forks.append(self.pid)
 
-    original = plugin.DisclosureGenerator._side_work
+    original = families.generate_stats
 
-    def side_work(self):  # noqa: ANN001, ANN202 - runs in the side process: note its priority
+    def generate_stats(out):  # noqa: ANN001, ANN202 - runs in the side process: note its priority
         (tmp_path / "side-nice").write_text(str(os.getpriority(os.PRIO_PROCESS, 0) - parent), encoding="utf-8")
-        return original(self)
+        return original(out)
 
     parent = os.getpriority(os.PRIO_PROCESS, 0)
-    monkeypatch.setattr(plugin, "Forked", Spy)
-    monkeypatch.setattr(plugin.DisclosureGenerator, "_side_work", side_work)
+    monkeypatch.setattr(parallel, "Forked", Spy)
+    monkeypatch.setattr(families, "generate_stats", generate_stats)
     site, docno = _parallel_site(tmp_path)
     assert forks == []  # a clean build has no side process: its workers use both cores
     withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
@@ -406,17 +406,17 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
 
 @pytest.mark.slow
 def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.plugin import DisclosureGenerator
+    from generator import families
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
     withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
 
-    def broken(self, out):  # noqa: ANN001 - runs in the forked side process only
+    def broken(out):  # noqa: ANN001 - runs in the forked side process only
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(DisclosureGenerator, "_write_feeds", broken)
+    monkeypatch.setattr(families, "generate_feeds", broken)
     result = site.build(output="live")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert tree(site.path / "live") == before
@@ -446,7 +446,7 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The side process starts as soon as the state exists; a failure in the main process after
     that kills it (no process left writing into a folder being removed) and keeps the site."""
-    from generator import plugin
+    from generator import parallel, plan
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
@@ -454,7 +454,7 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     started: list[int] = []
 
-    class Spy(plugin.Forked):
+    class Spy(parallel.Forked):
         def __init__(self, fn, nice=0):  # noqa: ANN001
             super().__init__(fn, nice)
             started.append(self.pid)
@@ -462,8 +462,8 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
     def broken(self):  # noqa: ANN001, ANN202 - the main process, after the side process was forked
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(plugin, "Forked", Spy)
-    monkeypatch.setattr(plugin.DisclosureGenerator, "_record_tasks", broken)
+    monkeypatch.setattr(parallel, "Forked", Spy)
+    monkeypatch.setattr(plan.BuildPlan, "record_tasks", broken)
     result = site.build(output="live")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert len(started) == 1
@@ -476,7 +476,7 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
 @pytest.mark.slow
 def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import forked, plugin
+    from generator import forked, parallel
 
     def no_fork(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what os.fork raises without memory
         raise OSError(12, "Cannot allocate memory")
@@ -484,7 +484,7 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_pa
     site, docno = _parallel_site(tmp_path)
     withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    monkeypatch.setattr(plugin, "Forked", no_fork)
+    monkeypatch.setattr(parallel, "Forked", no_fork)
     monkeypatch.setattr(forked, "Forked", no_fork)  # the manifest, then, is saved after the files move
     assert "增量" in site.build(output="live").stdout
     assert "增量" in site.build(output="live").stdout  # the manifest was saved
