@@ -10,7 +10,7 @@ from ..batches import now_iso
 from ..editors import Editors
 from ..errors import UserError
 from ..signing import create_key, key_dir, load_signer
-from . import Site, cli, handle_errors, key_option, pass_site
+from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.group()

@@ -10,7 +10,7 @@ from ..batches import BatchStore, now_iso
 from ..editors import Editors
 from ..migrate import migrate as run_migrate
 from ..signing import load_signer
-from . import Site, cli, handle_errors, key_option, pass_site
+from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.command(name="migrate")
