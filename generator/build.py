@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import incremental, journal
-from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
+from .batches import BatchStore
+from .fileio import forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
 from .ledger import HEAD_FILE, Ledger, read_head
 from .progress import timing

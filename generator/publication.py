@@ -25,8 +25,9 @@ from typing import Any, Callable, Iterable, Mapping
 import orjson
 
 from . import cache
-from .batches import Batch, BatchStore, dumps_line
+from .batches import Batch, BatchStore
 from .entities import entity_key
+from .fileio import dumps_line
 from .errors import BuildError
 from .incremental import digest
 from .ledger import Head

@@ -14,11 +14,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 import click
 
-from .. import pii
+from .. import clock, pii
 from ..errors import DiscloseError, UserError
 from ..settings import SETTINGS_FILE, Config, load_config
 
@@ -61,7 +60,7 @@ def parse_today(value: str | None, tz: str = "Asia/Shanghai") -> dt.date:
     """The ``--today`` clock: today in ``tz`` when the option is not given; otherwise exactly
     ``YYYY-MM-DD`` (ASCII digits) naming a real day. An empty value is refused, never the wall clock."""
     if value is None:
-        return dt.datetime.now(ZoneInfo(tz)).date()
+        return clock.today(tz)
     shown = json.dumps(value, ensure_ascii=False)[:40]  # control characters escaped: one line
     if not value.strip():
         raise UserError("--today 的值为空：请写成 YYYY-MM-DD（例如 2026-11-28），或去掉 --today 以上海时间的今天为准")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..batches import now_iso
+from ..clock import now_iso
 from ..editors import Editors
 from ..errors import UserError
 from ..signing import create_key, key_dir, load_signer

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..batches import BatchStore, now_iso
+from ..batches import BatchStore
+from ..clock import now_iso
 from ..editors import Editors
 from ..migrate import migrate as run_migrate
 from ..signing import load_signer
