@@ -422,10 +422,10 @@ def sort_records(records: list[PublishedRecord]) -> None:
         sort_newest_first(records)
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
 ROWS_PURPOSE = "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
-# What a batch's cached rows are made by: read when this module is imported, so the digest
-# describes the code that runs, even if the files change meanwhile.
-_CODE_DIGEST = cache.code_digest("publication", "schema", "batches", "sitemodel", "normalize", "checkdigits",
-                                 "incremental", libraries=("orjson",))
+# What a batch's cached rows are made by (this module and what it imports, see cache.code_digest):
+# read when this module is imported, so the digest describes the code that runs, even if the files
+# change meanwhile.
+_CODE_DIGEST = cache.code_digest("publication", libraries=("orjson",))
 
 
 def rows_entry(batch: Batch, cfg: Config, folder: Path, approved_at: str) -> cache.Entry:
