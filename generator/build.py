@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import incremental, journal
-from .batches import BatchStore, forget_checksums, prefetch_checksums, wait_for_checksums
+from .batches import BatchStore
+from .fileio import forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
 from .ledger import HEAD_FILE, Ledger, read_head
 from .progress import timing
+from .publication import refuse_problems
 from .settings import SETTINGS_FILE, Config
 from .sitemodel import entity_url, record_url
 
@@ -110,13 +112,6 @@ def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | 
         "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
         "DISCLOSE_RESULT": result if result is not None else BuildResult(),  # what the generator made
     })
-
-
-def refuse_problems(problems: list[str]) -> None:
-    """Stop the build, output untouched, when the publication log or an approved batch does not check out."""
-    if problems:
-        more = f"（另有 {len(problems) - 1} 个问题，disclose status 可列出全部）" if len(problems) > 1 else ""
-        raise BuildError(f"{problems[0]}{more}；已停止构建，网站保持不变")
 
 
 def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None = None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache
-from .batches import atomic_write_text
+from .fileio import atomic_write_text
 from .publication import State, why_not_published
 from .schema import KINDS
 from .settings import Config

@@ -31,6 +31,7 @@ import hmac
 import importlib.metadata
 import logging
 import os
+import re
 import secrets
 import struct
 import sys
@@ -250,16 +251,16 @@ def prune(folder: Path, used: Iterable[Path]) -> None:
 
 # -- what a cached value depends on ---------------------------------------------------------------
 
-def code_digest(*modules: str, libraries: Iterable[str] = ()) -> str:
-    """A digest of the source of ``modules`` (names in this package, e.g. ``"publication"``) and
-    of this module (the file format), the versions of ``libraries`` and Python's: what a cached
-    value was computed by. Each file is read once per process, when first asked for (at import
+def code_digest(*modules: str, lazy: Iterable[str] = (), libraries: Iterable[str] = ()) -> str:
+    """A digest of what a cached value is computed by: the source of ``modules`` (names in this
+    package, e.g. ``"publication"``) and of every module they import at module level, transitively
+    (:func:`code_modules`); of ``lazy``, modules imported inside a function, which are not followed
+    unless declared here, and theirs; of this module (the file format); the versions of
+    ``libraries`` and Python's. Each file is read once per process, when first asked for (at import
     time by the modules that use it), so the digest describes the code that runs."""
     h = hashlib.blake2b(f"python {sys.version}\nmsgpack {msgpack.version}\n".encode(), digest_size=16)
-    for name in sorted({*modules, "cache"}):
-        source = _SOURCES.get(name)
-        if source is None:
-            source = _SOURCES[name] = (Path(__file__).parent / f"{name.replace('.', '/')}.py").read_bytes()
+    for name in sorted(code_modules(*modules, *lazy) | {"cache"}):
+        source = _source(name)
         h.update(f"{name} {len(source)}\n".encode())
         h.update(source)
     for library in sorted(libraries):
@@ -270,7 +271,72 @@ def code_digest(*modules: str, libraries: Iterable[str] = ()) -> str:
     return h.hexdigest()
 
 
+def code_modules(*modules: str) -> frozenset[str]:
+    """``modules`` and every module of this package they import at module level, transitively
+    (``""`` is the package's ``__init__``). Function-level imports are not followed: an import
+    that a value depends on is either at the top or declared (``code_digest(lazy=...)``)."""
+    found = set(modules)
+    todo = list(modules)
+    while todo:
+        for name in module_imports(todo.pop()):
+            if name not in found:
+                found.add(name)
+                todo.append(name)
+    return frozenset(found)
+
+
+def module_imports(name: str) -> frozenset[str]:
+    """The package's modules that module ``name`` imports at module level: its relative
+    ``from .x import y`` and ``from . import x`` statements that start a line (indented ones are
+    inside a function or an ``if TYPE_CHECKING:``). Read from the source, not by importing it;
+    tests/test_imports.py checks it against the syntax tree of every module."""
+    found = _IMPORTS.get(name)
+    if found is None:
+        package = name.split(".") if _is_package(name) else name.split(".")[:-1]
+        targets = set()
+        for dots, module, names in _FROM_IMPORT.findall(_source(name)):
+            base = ".".join(package[: len(package) - (len(dots) - 1)] + (module.decode().split(".") if module else []))
+            if not _is_package(base):  # from .x import y: x
+                targets.add(base)
+                continue
+            for item in _COMMENT.sub(b"", names).strip(b"()\\ \t\n").split(b","):  # from . import x: x if a module
+                sub = f"{base}.{item.split()[0].decode()}".lstrip(".") if item.strip() else ""
+                targets.add(sub if sub and _path(sub) is not None else base)
+        targets.discard(name)
+        found = _IMPORTS[name] = frozenset(targets)
+    return found
+
+
+_FROM_IMPORT = re.compile(rb"^from[ \t]+(\.+)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.MULTILINE)
+_COMMENT = re.compile(rb"#[^\n]*")
+_PACKAGE = Path(__file__).parent
 _SOURCES: dict[str, bytes] = {}
+_IMPORTS: dict[str, frozenset[str]] = {}
+_PATHS: dict[str, Path | None] = {}
+
+
+def _path(name: str) -> Path | None:
+    """The file of module ``name`` of this package (``""``: its ``__init__``), or None."""
+    if name not in _PATHS:
+        base = _PACKAGE.joinpath(*name.split(".")) if name else _PACKAGE
+        found = [path for path in (base.with_suffix(".py") if name else None, base / "__init__.py") if path and path.is_file()]
+        _PATHS[name] = found[0] if found else None
+    return _PATHS[name]
+
+
+def _is_package(name: str) -> bool:
+    path = _path(name)
+    return path is not None and path.name == "__init__.py"
+
+
+def _source(name: str) -> bytes:
+    source = _SOURCES.get(name)
+    if source is None:
+        path = _path(name)
+        if path is None:
+            raise ModuleNotFoundError(f"generator.{name}: no such module")
+        source = _SOURCES[name] = path.read_bytes()
+    return source
 
 
 # -- data-only serialisation ----------------------------------------------------------------------

@@ -28,7 +28,6 @@ from __future__ import annotations
 import array
 import dataclasses
 import filecmp
-import glob
 import hashlib
 import importlib.metadata
 import logging
@@ -46,6 +45,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from . import journal
 from .fileio import iter_tree
 from .journal import DELETE, NEW, REPLACE, fault
+from .journal import _DETACHED, _start_rm, forget, free_detached, manifest_path, wait_detached  # noqa: F401 - moved below (journal), kept importable
 from . import cache
 
 log = logging.getLogger(__name__)
@@ -203,10 +203,6 @@ class Manifest:
 _MANIFEST_FIELDS = tuple(f.name for f in dataclasses.fields(Manifest))
 
 
-def manifest_path(output: Path) -> Path:
-    return output.parent / f".{output.name}.disclose-manifest"
-
-
 MANIFEST_PURPOSE = "build-manifest/4"  # 4: data only, authenticated (generator.cache)
 
 
@@ -249,17 +245,6 @@ def _write(manifest: Manifest, path: Path, atomic: bool) -> None:
     """Write ``manifest`` to ``path`` (an OSError when it cannot be: the apply saves it again)."""
     if not cache.write(_entry(path, manifest.fingerprint), [cache.pack(manifest.as_data())], atomic=atomic):
         raise OSError(f"build manifest not written: {path}")
-
-
-def forget(output: Path) -> None:
-    """Drop the manifest: the next build of ``output`` is a clean one. Also drops manifests a
-    killed build left half-written (``….new-<pid>``, see :func:`apply`)."""
-    manifest_path(output).unlink(missing_ok=True)
-    path = manifest_path(output)
-    for pending in path.parent.glob(f"{glob.escape(path.name)}.new-*"):
-        pid = pending.name.rsplit("-", 1)[-1]
-        if not (pid.isdigit() and int(pid) != os.getpid() and journal.running(int(pid))):
-            pending.unlink(missing_ok=True)
 
 
 def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = ()) -> str:
@@ -363,38 +348,6 @@ def abandoned_trash(live: Path) -> list[Path]:
     """Trash folders beside ``live`` whose build is no longer running (interrupted while its old
     files were being freed). A folder's name carries its build's process id."""
     return journal.abandoned(live.parent, f".{live.name}.replaced-")
-
-
-def free_detached(folders: list[Path]) -> subprocess.Popen | None:
-    """Free ``folders`` (old outputs, abandoned trash) in a detached ``rm -r`` that outlives the
-    build, as ``git gc --auto`` detaches: their pages are no longer the site. If it is killed
-    (a CI container ends), the next build finds the folder by its name and frees it again
-    (:func:`abandoned_trash`)."""
-    process = _start_rm(folders, detached=True) if folders else None
-    if process is not None:
-        _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
-    return process
-
-
-def _start_rm(folders: list[Path], detached: bool) -> subprocess.Popen | None:
-    """``rm -r`` of ``folders`` in another process (in its own session if ``detached``); without
-    ``rm`` they are freed here and None is returned."""
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True} if detached else {}
-    try:
-        return subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, **quiet)
-    except OSError:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-        return None
-
-
-def wait_detached() -> None:
-    """Wait for this process's detached frees (tests, and callers that need the disk space)."""
-    while _DETACHED:
-        _DETACHED.pop().wait()
-
-
-_DETACHED: list[subprocess.Popen] = []
 
 
 def _is_empty(folder: Path) -> bool:

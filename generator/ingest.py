@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__, journal, pii
-from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore, both_digests, dumps_line, now_iso, sha256_file, write_json
+from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore
+from .clock import now_iso
+from .fileio import both_digests, dumps_line, sha256_file, write_json
 from .errors import UserError
 from .markup import neutralise_cell
 from .normalize import normalize_docno

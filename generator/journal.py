@@ -57,11 +57,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import json
 import logging
 import os
 import shutil
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -118,6 +120,53 @@ def abandoned(folder: Path, prefix: str) -> list[Path]:
                 continue  # another run, still at work
             found.append(path)
     return found
+
+
+def manifest_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.disclose-manifest"
+
+
+def forget(output: Path) -> None:
+    """Drop the manifest: the next build of ``output`` is a clean one. Also drops manifests a
+    killed build left half-written (``….new-<pid>``, see :func:`apply`)."""
+    manifest_path(output).unlink(missing_ok=True)
+    path = manifest_path(output)
+    for pending in path.parent.glob(f"{glob.escape(path.name)}.new-*"):
+        pid = pending.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and int(pid) != os.getpid() and running(int(pid))):
+            pending.unlink(missing_ok=True)
+
+
+def free_detached(folders: list[Path]) -> subprocess.Popen | None:
+    """Free ``folders`` (old outputs, abandoned trash) in a detached ``rm -r`` that outlives the
+    build, as ``git gc --auto`` detaches: their pages are no longer the site. If it is killed
+    (a CI container ends), the next build finds the folder by its name and frees it again
+    (:func:`abandoned_trash`)."""
+    process = _start_rm(folders, detached=True) if folders else None
+    if process is not None:
+        _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
+    return process
+
+
+def _start_rm(folders: list[Path], detached: bool) -> subprocess.Popen | None:
+    """``rm -r`` of ``folders`` in another process (in its own session if ``detached``); without
+    ``rm`` they are freed here and None is returned."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True} if detached else {}
+    try:
+        return subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, **quiet)
+    except OSError:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def wait_detached() -> None:
+    """Wait for this process's detached frees (tests, and callers that need the disk space)."""
+    while _DETACHED:
+        _DETACHED.pop().wait()
+
+
+_DETACHED: list[subprocess.Popen] = []
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -230,8 +279,6 @@ def recover(output: Path) -> int:
             except (ValueError, AttributeError, RecursionError, TypeError):
                 entry = None
             if entry is None:  # never written so by this code: the output cannot be trusted
-                from .incremental import forget
-
                 forget(output)
                 log.warning("%s 无法读取，无法撤回上次中断的更新：将全量构建 %s", path.name, output.name)
             else:
@@ -241,8 +288,6 @@ def recover(output: Path) -> int:
             _fsync_folder(path.parent)
         finally:
             os.close(fd)
-    from .incremental import free_detached
-
     free_detached(abandoned(output.parent, f".{output.name}.building-"))
     return undone
 
@@ -262,8 +307,6 @@ def _valid(output: Path, entry: Any) -> bool:
     ops, folders = entry.get("ops"), entry.get("folders")
     if entry.get("kind") != "apply" or not isinstance(ops, list) or not isinstance(folders, list):
         return False
-    from .incremental import manifest_path
-
     if (not sibling(entry.get("trash"), f".{output.name}.replaced-") or entry.get("manifest") != manifest_path(output).name
             or not isinstance(entry.get("kept_manifest"), bool) or os.path.islink(output)):
         return False

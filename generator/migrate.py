@@ -15,7 +15,8 @@ from typing import Any
 
 from . import ledger as publog
 from . import pii
-from .batches import APPROVAL, MANIFEST, Batch, BatchStore, both_digests, write_json
+from .batches import APPROVAL, MANIFEST, Batch, BatchStore
+from .fileio import both_digests, write_json
 from .errors import UserError
 from .signing import Signer
 

@@ -27,7 +27,7 @@ from . import cache
 from .incremental import KEY_SIZE
 from .ledger import HEAD_FILE, Head
 from .markup import neutralise_cell
-from .publication import PublishedRecord, replayed
+from .publication import PublishedRecord, make_record
 from .schema import Kind
 from .sitemodel import record_url
 from .writers import write_new_file
@@ -112,7 +112,7 @@ class DownloadRecords(Sequence):
 
     def __getitem__(self, index: int) -> PublishedRecord:  # type: ignore[override]
         rid, ends, basis, path, offset, key = self.rows[index]
-        return replayed(self.kind_name, rid, "", "", "", ends, basis, _NO_BRIEF, path, offset, 0, (), key, None)
+        return make_record(self.kind_name, rid, "", "", "", ends, basis, _NO_BRIEF, path, offset, 0, (), key, None)
 
     def keys(self) -> list[bytes]:
         return [row[5] for row in self.rows]

@@ -25,7 +25,9 @@ from typing import Any, Callable, Iterable, Mapping
 import orjson
 
 from . import cache
-from .batches import Batch, BatchStore, dumps_line
+from .batches import Batch, BatchStore
+from .entities import entity_key
+from .fileio import dumps_line
 from .errors import BuildError
 from .incremental import digest
 from .ledger import Head
@@ -166,15 +168,15 @@ class PublishedRecord:
         return f"PublishedRecord({self.kind}, {self.id})"
 
     def __reduce__(self) -> Any:
-        """Pickled as :func:`replayed`'s arguments: a million of them travel to the page workers
+        """Pickled as :func:`make_record`'s arguments: a million of them travel to the page workers
         (record pages, then again inside the archives). The default pickling of a slotted object
         (a state dict per record) took 6.5 µs to write and 6.7 µs to read a record, this 3.2 and
         3.0 µs (1,000 records, median of 20)."""
-        return (replayed, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
+        return (make_record, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
                              self._path, self._offset, self.seq, self.entity, self.key, self.order, self._fields))
 
 
-def replayed(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
+def make_record(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
               brief: dict[str, Any], path: str, offset: int, seq: int, entity: tuple[str, str] | tuple[()], key: bytes,
               order: int | None, fields: dict[str, Any] | None = None) -> PublishedRecord:
     """A :class:`PublishedRecord` of a replayed row (or of a download row, or unpickled), its slots
@@ -420,10 +422,10 @@ def sort_records(records: list[PublishedRecord]) -> None:
         sort_newest_first(records)
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
 ROWS_PURPOSE = "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
-# What a batch's cached rows are made by: read when this module is imported, so the digest
-# describes the code that runs, even if the files change meanwhile.
-_CODE_DIGEST = cache.code_digest("publication", "schema", "batches", "sitemodel", "normalize", "checkdigits",
-                                 "incremental", libraries=("orjson",))
+# What a batch's cached rows are made by (this module and what it imports, see cache.code_digest):
+# read when this module is imported, so the digest describes the code that runs, even if the files
+# change meanwhile.
+_CODE_DIGEST = cache.code_digest("publication", libraries=("orjson",))
 
 
 def rows_entry(batch: Batch, cfg: Config, folder: Path, approved_at: str) -> cache.Entry:
@@ -612,8 +614,6 @@ def line_chunks(path: Path, size: int | None = None) -> list[tuple[int, int]]:
 def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start: int = 0, end: int | None = None,
                batch_id: str = "", approved_day: str = "") -> list[tuple]:
     """:func:`start_batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
-    from .sitemodel import entity_key  # sitemodel builds on this module
-
     kind = KINDS[kind_name]
     rows = []
     with open(path, "rb") as fh:
@@ -638,13 +638,18 @@ def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start:
     return rows
 
 
+def refuse_problems(problems: list[str]) -> None:
+    """Stop the build, output untouched, when the publication log or an approved batch does not check out."""
+    if problems:
+        more = f"（另有 {len(problems) - 1} 个问题，disclose status 可列出全部）" if len(problems) > 1 else ""
+        raise BuildError(f"{problems[0]}{more}；已停止构建，网站保持不变")
+
+
 def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True, start_chunks: ChunkStart | None = None) -> State:
     """Replay approved batches; raise :class:`BuildError` naming every tampered batch.
     ``start_chunks``: how to parse uncached batches in parallel (see :func:`start_batch_rows`)."""
     publication = store.publication()
     if publication.problems and strict:
-        from .build import refuse_problems
-
         refuse_problems(publication.problems)
     approved = publication.approved
     state = State(today)
@@ -687,7 +692,7 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
             if brief[date] > iso_today or (ends is not None and ends < iso_today):
                 unpublished((row, kind_name, rid, brief))
                 continue
-            pending[rid] = replayed(kind_name, rid, batch_id, source, approved_at, ends, basis, brief, path, here, row, entity, key, order)
+            pending[rid] = make_record(kind_name, rid, batch_id, source, approved_at, ends, basis, brief, path, here, row, entity, key, order)
         state.sources.append((first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name))
     # `pending` holds each record once, inserted when its row was replayed: in approval order.
     state.in_order = list(pending.values())

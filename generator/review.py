@@ -14,7 +14,8 @@ from typing import Any
 
 import jinja2
 
-from .batches import REJECTIONS, WARNINGS, Batch, BatchStore, atomic_write_text
+from .batches import REJECTIONS, WARNINGS, Batch, BatchStore
+from .fileio import atomic_write_text
 from .markup import format_amount, format_date
 from .publication import PublishedRecord, compute_state, publication_end
 from .schema import KINDS

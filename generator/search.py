@@ -413,7 +413,7 @@ def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
 
 
 LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
-_CODE_DIGEST = cache.code_digest("search", "schema", "pii")  # what a layout is made by, read when this module is imported
+_CODE_DIGEST = cache.code_digest("search")  # what a layout is made by (this module and its imports), read when this module is imported
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
 _LAYOUT_ARRAYS = (("offsets", "<i8"), ("shard_starts", "<i8"), ("positions", "<i4"), ("days", "<i4"), ("packed", "<u4"))
 

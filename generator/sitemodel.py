@@ -7,21 +7,15 @@ title, so pages are permanent and Chinese names never go through a slugifier.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from markupsafe import Markup
 
-from .checkdigits import USCC_PLACEHOLDER
+from .entities import entity_key, short_hash  # noqa: F401 - entity_key re-exported: it lives below publication
 from .markup import format_amount, format_date, render_markdown
-from .normalize import half_width
 from .publication import PublishedRecord, State
-from .schema import KINDS, PERSON_CATEGORIES, Kind, T
-
-
-def short_hash(text: str, length: int = 16) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+from .schema import KINDS, Kind, T
 
 
 def record_url(kind: str, rid: str) -> str:
@@ -43,22 +37,6 @@ def group_url(kind: str, group: str, key: str, page: int = 1) -> str:
 
 def entity_url(eid: str) -> str:
     return f"entities/{eid[:2]}/{eid}.html"
-
-
-def entity_key(kind: Kind, fields: dict[str, Any]) -> tuple[str, str] | None:
-    """(entity id, key text) for a legal person or body; None for natural persons."""
-    category = str(fields.get(kind.subject_category or "", ""))
-    if category in PERSON_CATEGORIES:
-        return None
-    code = str(fields.get(kind.subject_code or "", ""))
-    if len(code) == 18 and code != USCC_PLACEHOLDER:  # validated at ingest
-        key = "code:" + code
-    else:
-        name = half_width(str(fields.get(kind.subject, ""))).replace(" ", "")
-        if not name:
-            return None
-        key = "name:" + name
-    return short_hash("entity\x1f" + key), key
 
 
 def record_entity(kind: Kind, record: PublishedRecord) -> tuple[str, str] | None:

@@ -31,7 +31,7 @@ OTHER_COUNTY = "市级或未识别"
 STATS_CACHE_DIR = ".cache/stats"  # under the site root; safe to delete
 COUNTS_PURPOSE = "stats-counts/2"  # the overview's parts per batch (2: data only, authenticated: generator.cache)
 TIMELINESS_PURPOSE = "stats-timeliness/2"
-_CODE_DIGEST = cache.code_digest("stats")  # this module's code, as imported
+_CODE_DIGEST = cache.code_digest("stats")  # this module's code and its imports', as imported
 
 
 @dataclass

@@ -173,7 +173,7 @@ class Checked:
             self.keep(name, key)
 
 
-_CODE = cache.code_digest("verify", "sitemodel", "publication")
+_CODE = cache.code_digest("verify")  # this module and its imports (sitemodel, publication, proof …)
 
 
 def _published_digests(state: State) -> dict[str, str]:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__, pii
-from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore, both_digests, dumps_line, now_iso, write_json
+from .batches import MANIFEST, RECORDS, WITHDRAWAL, BatchStore
+from .clock import now_iso
+from .fileio import both_digests, dumps_line, write_json
 from .errors import UserError
 from .normalize import normalize_docno
 from .publication import compute_state

@@ -97,18 +97,18 @@ def test_a_batch_checksum_read_again_sees_a_change_made_in_the_same_build(tmp_pa
     import os
     import time
 
-    from generator import batches
+    from generator import fileio
 
-    monkeypatch.setattr(batches, "_RACY_NS", 0)  # remember at once (normally: files older than 2 s)
+    monkeypatch.setattr(fileio, "_RACY_NS", 0)  # remember at once (normally: files older than 2 s)
     path = tmp_path / "records.jsonl"
     path.write_bytes(b'{"id": "a", "fields": {"x": 1}}\n')
-    first = batches.sha256_file(path)
-    assert batches.sha256_file(path) == first and (str(path), "sha256") in batches._DIGESTS_SEEN
+    first = fileio.sha256_file(path)
+    assert fileio.sha256_file(path) == first and (str(path), "sha256") in fileio._DIGESTS_SEEN
     stat = path.stat()
     time.sleep(0.05)  # past the file system's timestamp tick
     path.write_bytes(b'{"id": "a", "fields": {"x": 2}}\n')
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert batches.sha256_file(path) != first
+    assert fileio.sha256_file(path) != first
 
 
 def test_each_build_reads_every_batch_again(site, department_csv):
@@ -116,16 +116,16 @@ def test_each_build_reads_every_batch_again(site, department_csv):
     long-lived server, a test run) is never trusted by the next build."""
     import os
 
-    from generator import batches
+    from generator import fileio
 
     batch = site.stage_and_approve(department_csv, "penalty")
     path = site.batches / batch / "records.jsonl"
     st = os.stat(path)
     stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    batches._DIGESTS_SEEN[(str(path), "blake3")] = (stamp, "0" * 64)  # what a stale memo would say
+    fileio._DIGESTS_SEEN[(str(path), "blake3")] = (stamp, "0" * 64)  # what a stale memo would say
     result = site.build()
     assert result.exit_code == 0, result.output
-    assert batches._DIGESTS_SEEN.get((str(path), "blake3"), (None, ""))[1] != "0" * 64
+    assert fileio._DIGESTS_SEEN.get((str(path), "blake3"), (None, ""))[1] != "0" * 64
 
 
 def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_changes(tmp_path):
@@ -133,7 +133,7 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     import os
     import time
 
-    from generator.batches import file_digest, forget_checksums, prefetch_checksums, sha256_file, wait_for_checksums
+    from generator.fileio import file_digest, forget_checksums, prefetch_checksums, sha256_file, wait_for_checksums
 
     files = []
     for number in range(5):

@@ -600,11 +600,11 @@ def test_records_and_archives_sent_to_the_workers_arrive_whole():
     """Records and archives travel to the page workers pickled (by their own ``__reduce__``)."""
     import pickle
 
-    from generator.publication import PublishedRecord, replayed
+    from generator.publication import PublishedRecord, make_record
     from generator.sitemodel import Entity
 
-    stored = replayed("penalty", "r1", "b1", "测试局", "2026-11-20T09:00:00", None, "行政处罚", {"x": "甲"}, "/b/records.jsonl",
-                      120, 7, ("e1", "code:1"), b"k" * 8, 3)
+    stored = make_record("penalty", "r1", "b1", "测试局", "2026-11-20T09:00:00", None, "行政处罚", {"x": "甲"}, "/b/records.jsonl",
+                         120, 7, ("e1", "code:1"), b"k" * 8, 3)
     full = PublishedRecord("license", "r2", {"y": "乙"}, "b2", "测试局", "2026-11-21T09:00:00", "2027-11-21", "行政许可")
     entity = Entity("e1", "code:1", "测试公司", "1", "法人", {"penalty": [stored]})
     for record in (stored, full):

@@ -147,6 +147,47 @@ def test_arrays_sets_and_registered_records_come_back_and_nothing_else_is_writte
         cache.unpack(renamed)
 
 
+# -- what a cached value depends on -------------------------------------------------------------
+
+def _package(folder: Path, files: dict[str, str], monkeypatch) -> None:
+    """Make ``cache.code_digest`` read the package ``files`` (name → source) in ``folder``."""
+    folder.mkdir(exist_ok=True)
+    for name, source in files.items():
+        (folder / name).write_text(source, encoding="utf-8")
+    monkeypatch.setattr(cache, "_PACKAGE", folder)
+    for memo in ("_SOURCES", "_IMPORTS", "_PATHS"):  # a fresh process: every file read again
+        monkeypatch.setattr(cache, memo, {})
+
+
+def test_a_new_top_level_import_changes_the_digest_of_the_modules_above_it(tmp_path, monkeypatch):
+    files = {"cache.py": "", "__init__.py": "", "a.py": "from . import b\n", "b.py": "X = 1\n",
+             "c.py": "Y = 1\n", "d.py": "Z = 1\n"}
+    _package(tmp_path / "pkg", files, monkeypatch)
+    before = cache.code_digest("a")
+    assert cache.code_modules("a") == {"a", "b"}
+
+    files["b.py"] = "from .c import (\n    Y,  # a comment\n)\n\n\ndef f():\n    from .d import Z\n"
+    _package(tmp_path / "pkg", files, monkeypatch)
+    assert cache.code_modules("a") == {"a", "b", "c"}  # d is imported inside a function: not followed
+    assert cache.code_modules("a", "d") == {"a", "b", "c", "d"}
+    after = cache.code_digest("a")
+    assert after != before
+
+    files["c.py"] = "Y = 2\n"  # a change in the new dependency reaches the digest
+    _package(tmp_path / "pkg", files, monkeypatch)
+    assert cache.code_digest("a") != after
+    plain, lazy = cache.code_digest("a"), cache.code_digest("a", lazy=("d",))
+    files["d.py"] = "Z = 2\n"  # a lazily imported module counts only when declared
+    _package(tmp_path / "pkg", files, monkeypatch)
+    assert cache.code_digest("a") == plain and cache.code_digest("a", lazy=("d",)) != lazy
+
+
+def test_the_state_rows_digest_covers_what_parses_them():
+    found = cache.code_modules("publication")
+    assert {"publication", "schema", "normalize", "checkdigits", "entities", "batches", "incremental"} <= found
+    assert "sitemodel" not in found and "plugin" not in found  # above publication: not what makes its rows
+
+
 def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path):
     from types import SimpleNamespace
 

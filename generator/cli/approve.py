@@ -8,7 +8,7 @@ import click
 
 from ..batches import BatchStore
 from ..signing import load_signer
-from . import Site, cli, handle_errors, key_option, pass_site
+from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.command()

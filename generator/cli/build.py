@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..build import build as run_build
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 @cli.command()

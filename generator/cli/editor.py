@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..batches import now_iso
+from ..clock import now_iso
 from ..editors import Editors
 from ..errors import UserError
 from ..signing import create_key, key_dir, load_signer
-from . import Site, cli, handle_errors, key_option, pass_site
+from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.group()

@@ -10,7 +10,7 @@ from ..ingest import ingest as run_ingest
 from ..ingest import rejection_summary
 from ..progress import StageProgress
 from ..schema import KIND_NAMES, KINDS
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 @cli.command()

@@ -12,7 +12,7 @@ import click
 from .. import ledger as publog
 from ..errors import UserError
 from ..signing import NAMESPACE
-from . import Site, cli, handle_errors, pass_site
+from .common import Site, cli, handle_errors, pass_site
 
 ACTION_LABELS = {"trust": "信任编辑", "revoke": "撤销编辑", "approve": "审核批次"}
 

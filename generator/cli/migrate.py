@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..batches import BatchStore, now_iso
+from ..batches import BatchStore
+from ..clock import now_iso
 from ..editors import Editors
 from ..migrate import migrate as run_migrate
 from ..signing import load_signer
-from . import Site, cli, handle_errors, key_option, pass_site
+from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.command(name="migrate")

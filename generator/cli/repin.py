@@ -6,7 +6,7 @@ import click
 
 from ..batches import BatchStore
 from ..errors import UserError
-from . import Site, cli, handle_errors, pass_site
+from .common import Site, cli, handle_errors, pass_site
 
 
 @cli.command(name="repin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..review import write_review
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 @cli.command()

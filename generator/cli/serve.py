@@ -12,7 +12,7 @@ import click
 
 from ..build import build as run_build
 from ..errors import UserError
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 class PreviewHandler(http.server.SimpleHTTPRequestHandler):

@@ -6,7 +6,7 @@ import click
 
 from ..batches import STATE_LABELS, BatchStore
 from ..build import rollback_problem
-from . import Site, cli, handle_errors, pass_site
+from .common import Site, cli, handle_errors, pass_site
 
 
 @cli.command()

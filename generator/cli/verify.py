@@ -9,7 +9,7 @@ import click
 
 from ..errors import BuildError, UserError
 from ..verify import verify_site
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 @cli.command()

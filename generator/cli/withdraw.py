@@ -7,7 +7,7 @@ import click
 from ..batches import BatchStore
 from ..schema import KIND_NAMES, KINDS
 from ..withdrawals import stage_withdrawal
-from . import Site, cli, handle_errors, pass_site, today_option
+from .common import Site, cli, handle_errors, pass_site, today_option
 
 
 @cli.command()
