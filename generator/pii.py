@@ -19,7 +19,7 @@ import zlib
 from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from stdnum import luhn
 

@@ -319,7 +319,8 @@ def test_a_clean_build_killed_in_its_swap_leaves_the_old_site_or_the_new(tmp_pat
 
     killed = console(site, "build", "--today", TODAY, "--output", "live", "--full", fault="swap:exchanged")
     assert killed.returncode == KILLED and snapshot(site.path / "live") == new
-    assert [p for p in leftovers(site.path, "live") if p.startswith(".live.building-")]  # the old site
+    aside = [p for p in leftovers(site.path, "live") if p.startswith(".live.building-")]
+    assert len(aside) == 1 and snapshot(site.path / aside[0]) == old  # the old site, whole
     assert build(site).returncode == 0 and snapshot(site.path / "live") == new
     assert leftovers(site.path, "live") == []
 
