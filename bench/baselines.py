@@ -34,44 +34,87 @@ def articles(count: int) -> dict:
         body = "\n".join(f"- **{k}**：{v}" for k, v in row.items() if v)
         (site / "content" / f"r{n}.md").write_text(
             f"Title: {row['行政相对人名称']} {row['行政处罚决定书文号']}\nDate: {row['处罚决定日期']}\nCategory: 行政处罚\n"
-            f"Tags: {row['处罚机关']}\nSlug: r{n}\n\n{body}\n", encoding="utf-8")
-    (site / "pelicanconf.py").write_text('SITENAME = "baseline"\nTIMEZONE = "Asia/Shanghai"\nDEFAULT_LANG = "zh"\n'
-                                         'FEED_ALL_ATOM = None\nCATEGORY_FEED_ATOM = None\n', encoding="utf-8")
+            f"Tags: {row['处罚机关']}\nSlug: r{n}\n\n{body}\n",
+            encoding="utf-8",
+        )
+    (site / "pelicanconf.py").write_text(
+        'SITENAME = "baseline"\nTIMEZONE = "Asia/Shanghai"\nDEFAULT_LANG = "zh"\n'
+        "FEED_ALL_ATOM = None\nCATEGORY_FEED_ATOM = None\n",
+        encoding="utf-8",
+    )
     pelican = str(Path(sys.executable).parent / "pelican")
-    wall, rss = timed([pelican, "content", "-s", "pelicanconf.py", "-o", "output", "-q"], cwd=site)[:2]
+    wall, rss = timed([pelican, "content", "-s", "pelicanconf.py", "-o", "output", "-q"], cwd=site)[
+        :2
+    ]
     shutil.rmtree(site)
-    return {"records": count, "seconds": round(wall, 1), "peak_rss_mib": round(rss), "records_per_s": round(count / wall)}
+    return {
+        "records": count,
+        "seconds": round(wall, 1),
+        "peak_rss_mib": round(rss),
+        "records_per_s": round(count / wall),
+    }
 
 
 def monolithic(count: int) -> dict:
     docs = []
     for n, row in enumerate(synth_rows("penalty", count, seed=9, today=TODAY, max_days=330)):
-        docs.append((format(n, "x"), tokenize(row["行政相对人名称"]) + tokenize(row["行政处罚决定书文号"]) + tokenize(row["处罚机关"])
-                     + [row["行政相对人代码_1(统一社会信用代码)"].lower()] if row.get("行政相对人代码_1(统一社会信用代码)") else []))
+        docs.append(
+            (
+                format(n, "x"),
+                tokenize(row["行政相对人名称"])
+                + tokenize(row["行政处罚决定书文号"])
+                + tokenize(row["处罚机关"])
+                + [row["行政相对人代码_1(统一社会信用代码)"].lower()]
+                if row.get("行政相对人代码_1(统一社会信用代码)")
+                else [],
+            )
+        )
     started = time.perf_counter()
     index = lunr_index_reference(docs)
     built = time.perf_counter() - started
     path = REPO / "bench" / "runs" / "monolithic.json"
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     lunr_js = REPO / "node_modules" / "lunr" / "lunr.js"
-    script = (f"const lunr=require({json.dumps(str(lunr_js))});lunr.Pipeline.registerFunction(t=>t,'xyycFold');"
-              f"const t=process.hrtime.bigint();const d=JSON.parse(require('fs').readFileSync({json.dumps(str(path))},'utf8'));"
-              "const i=lunr.Index.load(d);const ms=Number(process.hrtime.bigint()-t)/1e6;global.gc&&global.gc();"
-              "console.log(JSON.stringify({load_ms:Math.round(ms),heap_mb:Math.round(process.memoryUsage().heapUsed/2**20)}))")
-    node = json.loads(subprocess.run(["node", "--expose-gc", "-e", script], capture_output=True, text=True, check=True).stdout)
+    script = (
+        f"const lunr=require({json.dumps(str(lunr_js))});lunr.Pipeline.registerFunction(t=>t,'xyycFold');"
+        f"const t=process.hrtime.bigint();const d=JSON.parse(require('fs').readFileSync({json.dumps(str(path))},'utf8'));"
+        "const i=lunr.Index.load(d);const ms=Number(process.hrtime.bigint()-t)/1e6;global.gc&&global.gc();"
+        "console.log(JSON.stringify({load_ms:Math.round(ms),heap_mb:Math.round(process.memoryUsage().heapUsed/2**20)}))"
+    )
+    node = json.loads(
+        subprocess.run(
+            ["node", "--expose-gc", "-e", script], capture_output=True, text=True, check=True
+        ).stdout
+    )
     size = path.stat().st_size
     path.unlink()
-    return {"records": count, "build_seconds": round(built, 1), "json_mib": round(size / 2**20, 1), **node,
-            "first_query_kib": round(size / 1024)}
+    return {
+        "records": count,
+        "build_seconds": round(built, 1),
+        "json_mib": round(size / 2**20, 1),
+        **node,
+        "first_query_kib": round(size / 1024),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--monolithic", type=int, default=10_000)
     args = parser.parse_args()
-    print(json.dumps({"machine": machine(), "pelican_articles": articles(args.articles), "monolithic_lunr": monolithic(args.monolithic)},
-                     ensure_ascii=False, indent=1))
+    print(
+        json.dumps(
+            {
+                "machine": machine(),
+                "pelican_articles": articles(args.articles),
+                "monolithic_lunr": monolithic(args.monolithic),
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,14 @@ def _tree_rss_kib(root_pid: int) -> int:
             status = Path(f"/proc/{entry}/status").read_text()
         except OSError:
             continue
-        ppid = next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("PPid:")), "0")
+        ppid = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in status.splitlines()
+                if line.startswith("PPid:")
+            ),
+            "0",
+        )
         children.setdefault(int(ppid or 0), []).append(int(entry))
     total, todo = 0, [root_pid]
     while todo:
@@ -93,12 +100,16 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None, interval: float = 
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     import threading
 
     out: dict[str, str] = {}
-    reader = threading.Thread(target=lambda: out.update(zip(("stdout", "stderr"), proc.communicate())))
+    reader = threading.Thread(
+        target=lambda: out.update(zip(("stdout", "stderr"), proc.communicate()))
+    )
     reader.start()
     while reader.is_alive():
         cost = time.thread_time()
@@ -106,11 +117,23 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None, interval: float = 
         cost = time.thread_time() - cost
         reader.join(max(interval, cost / SAMPLER_SHARE))
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the build's workers count: it waited for them
-    result = subprocess.CompletedProcess(cmd, proc.returncode, out.get("stdout", ""), out.get("stderr", ""))
+    after = resource.getrusage(
+        resource.RUSAGE_CHILDREN
+    )  # the build's workers count: it waited for them
+    result = subprocess.CompletedProcess(
+        cmd, proc.returncode, out.get("stdout", ""), out.get("stderr", "")
+    )
     if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
-    return Run(wall, peak / 1024, result, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime)
+        raise SystemExit(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\n{result.stdout}\n{result.stderr}"
+        )
+    return Run(
+        wall,
+        peak / 1024,
+        result,
+        after.ru_utime - before.ru_utime,
+        after.ru_stime - before.ru_stime,
+    )
 
 
 def median(values: list[float]) -> float:
@@ -174,7 +197,10 @@ def remove_tree(folder: Path) -> None:
     """Delete a folder with ``rm -rf`` (C, no Python object per file), else ``shutil.rmtree``."""
     if not folder.exists():
         return
-    if shutil.which("rm") and subprocess.run(["rm", "-rf", "--", str(folder)], check=False).returncode == 0:
+    if (
+        shutil.which("rm")
+        and subprocess.run(["rm", "-rf", "--", str(folder)], check=False).returncode == 0
+    ):
         return
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -43,7 +43,10 @@ def create(folder: str, count: int, size: int, tag: str) -> float:
         os.close(fd)
         if (i + 1) % 100_000 == 0:
             now, used = time.perf_counter(), time.process_time()
-            print(f"  {tag} {i + 1}: {100_000 / (now - mark):,.0f} files/s, CPU {100 * (used - cpu) / (now - mark):.0f} %", file=sys.stderr)
+            print(
+                f"  {tag} {i + 1}: {100_000 / (now - mark):,.0f} files/s, CPU {100 * (used - cpu) / (now - mark):.0f} %",
+                file=sys.stderr,
+            )
             mark, cpu = now, used
     return count / (time.perf_counter() - start)
 
@@ -69,10 +72,16 @@ def replace(folder: str, count: int, size: int, settle: float) -> dict[str, floa
 
     path = lambda name, i: os.path.join(folder, name, f"{i}.html")  # noqa: E731
     result = {
-        "replace an existing file": per_file(lambda i: os.replace(path("staged", i), path("live", i))),
+        "replace an existing file": per_file(
+            lambda i: os.replace(path("staged", i), path("live", i))
+        ),
         "rename to a new name": per_file(lambda i: os.replace(path("staged-2", i), path("new", i))),
-        "hard link the old, then replace": per_file(lambda i: (os.link(path("live-3", i), path("kept", i)),
-                                                                os.replace(path("staged-3", i), path("live-3", i)))),
+        "hard link the old, then replace": per_file(
+            lambda i: (
+                os.link(path("live-3", i), path("kept", i)),
+                os.replace(path("staged-3", i), path("live-3", i)),
+            )
+        ),
     }
     start = time.perf_counter()
     shutil.rmtree(os.path.join(folder, "kept"))
@@ -84,12 +93,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100_000, help="files per process")
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--size", type=int, default=6_500, help="bytes per file (a record page is ~6.5 KB)")
-    parser.add_argument("--replace", action="store_true", help="time replacing live files instead (one process)")
-    parser.add_argument("--settle", type=float, default=35.0, help="seconds to wait before timing --replace")
+    parser.add_argument(
+        "--size", type=int, default=6_500, help="bytes per file (a record page is ~6.5 KB)"
+    )
+    parser.add_argument(
+        "--replace", action="store_true", help="time replacing live files instead (one process)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=35.0, help="seconds to wait before timing --replace"
+    )
     args = parser.parse_args()
     if args.replace:
-        print(f"replacing files, {args.files} files of {args.size} B — {machine()}", file=sys.stderr)
+        print(
+            f"replacing files, {args.files} files of {args.size} B — {machine()}", file=sys.stderr
+        )
         folder = tempfile.mkdtemp(prefix="files-", dir=REPO / "bench" / "runs")
         try:
             for label, micros in replace(folder, args.files, args.size, args.settle).items():
@@ -97,12 +114,20 @@ def main() -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    print(f"file creation, {args.procs} × {args.files} files of {args.size} B — {machine()}", file=sys.stderr)
+    print(
+        f"file creation, {args.procs} × {args.files} files of {args.size} B — {machine()}",
+        file=sys.stderr,
+    )
     folder = tempfile.mkdtemp(prefix="files-", dir=REPO / "bench" / "runs")
     try:
         with multiprocessing.Pool(args.procs) as pool:
-            rates = pool.starmap(create, [(folder, args.files, args.size, f"p{n}") for n in range(args.procs)])
-        print(f"  total: {sum(rates):,.0f} files/s ({', '.join(f'{r:,.0f}' for r in rates)} per process)", file=sys.stderr)
+            rates = pool.starmap(
+                create, [(folder, args.files, args.size, f"p{n}") for n in range(args.procs)]
+            )
+        print(
+            f"  total: {sum(rates):,.0f} files/s ({', '.join(f'{r:,.0f}' for r in rates)} per process)",
+            file=sys.stderr,
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

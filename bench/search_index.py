@@ -36,14 +36,29 @@ def records(total: int) -> list[PublishedRecord]:
     for kind_name, share in MIX.items():
         kind = KINDS[kind_name]
         keep = [kind.subject, kind.docno, kind.authority, kind.date, kind.subject_code]
-        for n, row in enumerate(synth_rows(kind_name, max(1, round(total * share)), seed=7, today=TODAY, max_days=330)):
+        for n, row in enumerate(
+            synth_rows(kind_name, max(1, round(total * share)), seed=7, today=TODAY, max_days=330)
+        ):
             fields = {k: row[k] for k in keep if k and row.get(k)}
-            out.append(PublishedRecord(kind_name, f"{kind_name[:2]}{n:014x}", fields, "bench", "", "2026-11-20T09:00:00+08:00", None, ""))
+            out.append(
+                PublishedRecord(
+                    kind_name,
+                    f"{kind_name[:2]}{n:014x}",
+                    fields,
+                    "bench",
+                    "",
+                    "2026-11-20T09:00:00+08:00",
+                    None,
+                    "",
+                )
+            )
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=3)
     args = parser.parse_args()
@@ -56,27 +71,52 @@ def main() -> None:
     generated = time.perf_counter() - started
     started = time.perf_counter()
     authorities = sorted({(r.kind, str(r.fields.get(KINDS[r.kind].authority, ""))) for r in recs})
-    manifest = build_search(out, recs, [{"name": a, "kind": KINDS[k].label, "count": 1, "url": "index.html"} for k, a in authorities],
-                            load_config(REPO))
+    manifest = build_search(
+        out,
+        recs,
+        [
+            {"name": a, "kind": KINDS[k].label, "count": 1, "url": "index.html"}
+            for k, a in authorities
+        ],
+        load_config(REPO),
+    )
     indexed = time.perf_counter() - started
     # The real search page, from a real (small) build of the theme.
-    page = (REPO / "output" / "search" / "index.html")
+    page = REPO / "output" / "search" / "index.html"
     if not page.exists():
-        raise SystemExit("build the demo first (disclose build) so that output/search/index.html exists")
+        raise SystemExit(
+            "build the demo first (disclose build) so that output/search/index.html exists"
+        )
     shutil.copy(page, out / "search" / "index.html")
     files = [p for p in (out / "search").rglob("*") if p.is_file()]
-    print(f"{args.records} records: generated in {generated:.0f} s, search index built in {indexed:.0f} s — "
-          f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, {len(manifest['segments'])} segment(s), "
-          f"manifest {(out / 'search' / 'manifest.json').stat().st_size / 1024:.0f} KiB", file=sys.stderr)
+    print(
+        f"{args.records} records: generated in {generated:.0f} s, search index built in {indexed:.0f} s — "
+        f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, {len(manifest['segments'])} segment(s), "
+        f"manifest {(out / 'search' / 'manifest.json').stat().st_size / 1024:.0f} KiB",
+        file=sys.stderr,
+    )
     rows = [r for r in recs if r.kind == "penalty"]
     del recs
     (out / "downloads").mkdir(exist_ok=True)
     sample = [rows[i] for i in range(0, len(rows), max(1, len(rows) // 50))]
-    (out / "downloads" / "penalty.json").write_text(json.dumps({"records": [r.fields for r in sample]}, ensure_ascii=False), encoding="utf-8")
+    (out / "downloads" / "penalty.json").write_text(
+        json.dumps({"records": [r.fields for r in sample]}, ensure_ascii=False), encoding="utf-8"
+    )
     from bench.site import pick_queries
 
     queries = measure_queries(out, pick_queries(out, args.queries))
-    print(json.dumps({"records": args.records, "machine": machine(), "index_seconds": round(indexed), "queries": queries}, ensure_ascii=False, indent=1))
+    print(
+        json.dumps(
+            {
+                "records": args.records,
+                "machine": machine(),
+                "index_seconds": round(indexed),
+                "queries": queries,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

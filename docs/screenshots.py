@@ -30,8 +30,11 @@ IMAGES = REPO / "docs" / "images"
 SHOTS = [
     ("editors-review-report.png", "review", 1280, False),
     ("editors-site-home.png", "index.html", 1280, False),
-    *[(f"stats-{slug}-{width}.png", f"stats/{slug}.html", width, True)
-      for slug in ("index", "timeliness", "government") for width in (320, 1280)],
+    *[
+        (f"stats-{slug}-{width}.png", f"stats/{slug}.html", width, True)
+        for slug in ("index", "timeliness", "government")
+        for width in (320, 1280)
+    ],
 ]
 
 
@@ -46,20 +49,30 @@ def main() -> None:
             shutil.copytree(REPO / name, root / name)
         shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
         cfg = load_config(root)
-        pending = next(p.name for p in sorted((root / "content" / "batches").iterdir())
-                       if p.is_dir() and "待审核" in p.joinpath("manifest.json").read_text(encoding="utf-8"))
+        pending = next(
+            p.name
+            for p in sorted((root / "content" / "batches").iterdir())
+            if p.is_dir() and "待审核" in p.joinpath("manifest.json").read_text(encoding="utf-8")
+        )
         review = write_review(root, cfg, pending, DEMO_DAY)
         build(root, cfg, DEMO_DAY, root / "output")
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root / "output"))
+        handler = functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(root / "output")
+        )
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+                )
                 for name, path, width, full in SHOTS:
-                    page = browser.new_page(viewport={"width": width, "height": 900 if width > 600 else 740},
-                                            device_scale_factor=1, locale="zh-CN")
+                    page = browser.new_page(
+                        viewport={"width": width, "height": 900 if width > 600 else 740},
+                        device_scale_factor=1,
+                        locale="zh-CN",
+                    )
                     page.goto(review.as_uri() if path == "review" else f"{base}/{path}")
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(IMAGES / name), full_page=full)

@@ -16,15 +16,15 @@ import os
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
-
+from typing import Any
 
 from . import ledger as publog
 from . import signing
-from .errors import UserError
 from .clock import now_iso
+from .errors import UserError
 from .fileio import both_digests, file_digest, write_json
 from .settings import Config
 
@@ -42,7 +42,9 @@ class Batch:
 
     path: Path
     manifest: dict[str, Any]
-    checked_digest: str = ""  # the records' pinned digest as last read, when it matched every approval
+    checked_digest: str = (
+        ""  # the records' pinned digest as last read, when it matched every approval
+    )
 
     @property
     def id(self) -> str:
@@ -86,12 +88,24 @@ class Batch:
         between batches after staging are not what an editor reviews or approves. Raises
         :class:`UserError` (``review`` and ``approve`` refuse such a batch)."""
         path = self.records_path
-        sha256, blake3_digest = both_digests(path) if path.is_file() and not _is_link(path) else ("", "")
-        seed = sha256 if self.kind == WITHDRAWAL else hashlib.sha256((self.kind + sha256).encode()).hexdigest()
+        sha256, blake3_digest = (
+            both_digests(path) if path.is_file() and not _is_link(path) else ("", "")
+        )
+        seed = (
+            sha256
+            if self.kind == WITHDRAWAL
+            else hashlib.sha256((self.kind + sha256).encode()).hexdigest()
+        )
         pinned = self.manifest.get("records_blake3")
-        if not sha256 or sha256 != self.manifest["records_sha256"] or (pinned and pinned != blake3_digest) or (
-                self.id != f"{self.kind}-{seed[:12]}"):
-            raise UserError(f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请删除该批次文件夹后重新导入原始文件")
+        if (
+            not sha256
+            or sha256 != self.manifest["records_sha256"]
+            or (pinned and pinned != blake3_digest)
+            or (self.id != f"{self.kind}-{seed[:12]}")
+        ):
+            raise UserError(
+                f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请删除该批次文件夹后重新导入原始文件"
+            )
         return sha256, blake3_digest
 
     def legacy_approvals(self) -> list[dict[str, Any]]:
@@ -104,8 +118,12 @@ class Batch:
             approvals = json.loads(path.read_text(encoding="utf-8")).get("approvals", [])
         except (ValueError, UnicodeDecodeError, AttributeError):
             raise UserError(f"{path} 不是有效的 JSON 审核文件") from None
-        if not isinstance(approvals, list) or not all(isinstance(a, dict) and isinstance(a.get("editor"), str)
-                                                      and isinstance(a.get("approved_at"), str) for a in approvals):
+        if not isinstance(approvals, list) or not all(
+            isinstance(a, dict)
+            and isinstance(a.get("editor"), str)
+            and isinstance(a.get("approved_at"), str)
+            for a in approvals
+        ):
             raise UserError(f"{path} 的 approvals 字段格式不对（每条应有 editor 与 approved_at）")
         return approvals
 
@@ -113,9 +131,17 @@ class Batch:
         """'staged', 'approved' or 'tampered' by ``approval.json`` alone (``disclose migrate``, ``repin``)."""
         approvals, pinned = self.legacy_approvals(), self.digest_field
         actual = actual if actual is not None else self.actual_digest()
-        if approvals and (not actual or any(a.get(pinned) != actual for a in approvals) or self.manifest.get(pinned) != actual):
+        if approvals and (
+            not actual
+            or any(a.get(pinned) != actual for a in approvals)
+            or self.manifest.get(pinned) != actual
+        ):
             return "tampered"
-        return "approved" if len({a["editor"] for a in approvals}) >= cfg.APPROVALS_REQUIRED else "staged"
+        return (
+            "approved"
+            if len({a["editor"] for a in approvals}) >= cfg.APPROVALS_REQUIRED
+            else "staged"
+        )
 
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
@@ -131,15 +157,32 @@ _TEXT, _COUNT = "text", "count"
 # Every field a command reads from a manifest, with its type and whether it must be there. Batches
 # staged before BLAKE3 have no records_blake3; only withdrawals have target_kind.
 MANIFEST_FIELDS: dict[str, tuple[str, bool]] = {
-    "kind": (_TEXT, True), "kind_label": (_TEXT, True), "source": (_TEXT, True), "staged_at": (_TEXT, True),
-    "records_sha256": (_TEXT, True), "records_blake3": (_TEXT, False), "counts": ("counts", True),
-    "batch_id": (_TEXT, False), "target_kind": (_TEXT, False), "source_file": (_TEXT, False),
-    "source_format": (_TEXT, False), "source_encoding": ("text or null", False), "source_sha256": (_TEXT, False),
-    "header_row": (_COUNT, False), "columns": ("texts", False), "ignored_columns": ("texts", False),
-    "validated_on": (_TEXT, False), "tool_version": (_TEXT, False),
+    "kind": (_TEXT, True),
+    "kind_label": (_TEXT, True),
+    "source": (_TEXT, True),
+    "staged_at": (_TEXT, True),
+    "records_sha256": (_TEXT, True),
+    "records_blake3": (_TEXT, False),
+    "counts": ("counts", True),
+    "batch_id": (_TEXT, False),
+    "target_kind": (_TEXT, False),
+    "source_file": (_TEXT, False),
+    "source_format": (_TEXT, False),
+    "source_encoding": ("text or null", False),
+    "source_sha256": (_TEXT, False),
+    "header_row": (_COUNT, False),
+    "columns": ("texts", False),
+    "ignored_columns": ("texts", False),
+    "validated_on": (_TEXT, False),
+    "tool_version": (_TEXT, False),
 }
-_TYPE_LABELS = {_TEXT: "文本", _COUNT: "非负整数", "text or null": "文本或 null", "texts": "文本列表",
-                "counts": "各项为非负整数的对象（rows、accepted、rejected、duplicates、withheld）"}
+_TYPE_LABELS = {
+    _TEXT: "文本",
+    _COUNT: "非负整数",
+    "text or null": "文本或 null",
+    "texts": "文本列表",
+    "counts": "各项为非负整数的对象（rows、accepted、rejected、duplicates、withheld）",
+}
 
 
 def manifest_problem(manifest: dict[str, Any]) -> str:
@@ -156,7 +199,11 @@ def manifest_problem(manifest: dict[str, Any]) -> str:
             return isinstance(value, int) and not isinstance(value, bool) and value >= 0
         if shape == "texts":
             return isinstance(value, list) and all(isinstance(v, str) for v in value)
-        return isinstance(value, dict) and all(fits(v, _COUNT) for v in value.values()) and "accepted" in value
+        return (
+            isinstance(value, dict)
+            and all(fits(v, _COUNT) for v in value.values())
+            and "accepted" in value
+        )
 
     for name, (shape, required) in MANIFEST_FIELDS.items():
         if name not in manifest:
@@ -166,7 +213,11 @@ def manifest_problem(manifest: dict[str, Any]) -> str:
             return f"字段“{name}”应为{_TYPE_LABELS[shape]}，却是 {json.dumps(manifest[name], ensure_ascii=False)[:40]}"
     for name in ("kind", "target_kind"):
         value = manifest.get(name)
-        if value is not None and value not in KINDS and not (name == "kind" and value == WITHDRAWAL):
+        if (
+            value is not None
+            and value not in KINDS
+            and not (name == "kind" and value == WITHDRAWAL)
+        ):
             return f"字段“{name}”的值“{value[:40]}”不是已知的记录类型"
     return ""
 
@@ -194,7 +245,9 @@ class Publication:
     """What the publication log and the batches say together (:meth:`BatchStore.publication`)."""
 
     ledger: publog.Ledger
-    approved: list[tuple[Batch, dict[str, Any]]]  # in publication order: (batch, {"approved_at", "editor", "n"})
+    approved: list[
+        tuple[Batch, dict[str, Any]]
+    ]  # in publication order: (batch, {"approved_at", "editor", "n"})
     problems: list[str]  # one Chinese line each: the build refuses to run on any
     states: dict[str, str]  # batch id → 'staged' | 'partial' | 'approved' | 'tampered'
 
@@ -202,7 +255,9 @@ class Publication:
         return [entry["by"] for entry in self.ledger.approvals.get(batch_id, [])]
 
 
-STAGING = ".staging-"  # a batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
+STAGING = (
+    ".staging-"  # a batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
+)
 FILE_MODE, FOLDER_MODE = 0o644, 0o755  # a batch's files and folder, whatever the umask
 _HELD: dict[str, int] = {}  # this process's staging folders → the descriptor holding their lock
 
@@ -261,7 +316,12 @@ def remove_stale_staging(folder: Path) -> list[str]:
                 path.unlink(missing_ok=True)
             finally:
                 os.close(fd)
-        elif path.is_dir() and not path.is_symlink() and name + ".lock" not in names and str(path) not in _HELD:
+        elif (
+            path.is_dir()
+            and not path.is_symlink()
+            and name + ".lock" not in names
+            and str(path) not in _HELD
+        ):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
@@ -300,9 +360,16 @@ class BatchStore:
 
     def get(self, batch_id: str) -> Batch:
         path = self.dir / batch_id
-        if not batch_id or "/" in batch_id or batch_id.startswith(".") or not (path / MANIFEST).exists():
+        if (
+            not batch_id
+            or "/" in batch_id
+            or batch_id.startswith(".")
+            or not (path / MANIFEST).exists()
+        ):
             known = ", ".join(b.id for b in self.all()[-5:])
-            raise UserError(f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）")
+            raise UserError(
+                f"找不到批次“{batch_id}”（可用 disclose status 查看全部批次{'；最近的有：' + known if known else ''}）"
+            )
         return Batch(path, _checked_manifest(path / MANIFEST))
 
     def new_staging_dir(self) -> Path:
@@ -319,7 +386,9 @@ class BatchStore:
                 continue
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX)
-            except OSError as exc:  # a file system without locks: cleaners cannot lock it either, and keep it
+            except (
+                OSError
+            ) as exc:  # a file system without locks: cleaners cannot lock it either, and keep it
                 if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
                     os.close(fd)
                     raise
@@ -379,13 +448,21 @@ class BatchStore:
         if self.dir.is_dir():
             for path in sorted(self.dir.iterdir()):
                 name = path.name
-                if name.startswith(".") or name in ledger.approvals or not (path.is_dir() or _is_link(path)):
+                if (
+                    name.startswith(".")
+                    or name in ledger.approvals
+                    or not (path.is_dir() or _is_link(path))
+                ):
                     continue
                 if _is_link(path):
-                    problems.append(f"{self.cfg.BATCHES_DIR}/{name} 是符号链接：批次必须是站点里的普通文件夹")
+                    problems.append(
+                        f"{self.cfg.BATCHES_DIR}/{name} 是符号链接：批次必须是站点里的普通文件夹"
+                    )
                 elif (path / APPROVAL).exists():
-                    problems.append(f"批次 {name} 有 approval.json，但发布日志中没有它的签名审核（伪造的审核文件，"
-                                    "或迁移前的旧站点：请运行 disclose migrate）")
+                    problems.append(
+                        f"批次 {name} 有 approval.json，但发布日志中没有它的签名审核（伪造的审核文件，"
+                        "或迁移前的旧站点：请运行 disclose migrate）"
+                    )
                 elif any(_is_link(p) for p in path.iterdir()):
                     problems.append(f"批次 {name} 含有符号链接文件：批次文件必须是普通文件")
                 elif (path / MANIFEST).exists():
@@ -394,7 +471,12 @@ class BatchStore:
         for batch_id, entry in ledger.completed(self.cfg.APPROVALS_REQUIRED):
             if batch_id in batches:
                 states[batch_id] = "approved"
-                approved.append((batches[batch_id], {"approved_at": entry["at"], "editor": entry["by"], "n": entry["n"]}))
+                approved.append(
+                    (
+                        batches[batch_id],
+                        {"approved_at": entry["at"], "editor": entry["by"], "n": entry["n"]},
+                    )
+                )
         for batch_id in batches:
             states.setdefault(batch_id, "partial")
         return Publication(ledger, approved, problems, states)
@@ -407,13 +489,19 @@ class BatchStore:
         if _is_link(path) or _is_link(path / MANIFEST) or _is_link(path / RECORDS):
             return None, f"批次 {batch_id} 或其文件是符号链接：批次必须是站点里的普通文件夹和文件"
         if not (path / MANIFEST).is_file() or not (path / RECORDS).is_file():
-            return None, f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；已审核的批次不能删除，只能撤下其记录"
+            return (
+                None,
+                f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；已审核的批次不能删除，只能撤下其记录",
+            )
         manifest = _read_manifest(path / MANIFEST)
         if manifest is None:
             return None, f"批次 {batch_id} 的 manifest.json 无法读取（不是有效的 JSON）"
         batch = Batch(path, manifest)
         if publog.manifest_digest(manifest) != entry["manifest_sha256"]:
-            return None, f"批次 {batch_id} 的 manifest.json 在审核后被修改（信息来源、列名等与签名时不符）"
+            return (
+                None,
+                f"批次 {batch_id} 的 manifest.json 在审核后被修改（信息来源、列名等与签名时不符）",
+            )
         if manifest.get("kind") != entry["kind"]:
             return None, f"批次 {batch_id} 的类型在审核后被修改"
         problem = manifest_problem(manifest)
@@ -436,9 +524,13 @@ class BatchStore:
             name = signer.name
             trusted = ledger.editors.get(name)
             if trusted is None:
-                raise UserError(f"编辑 {name} 不在本站受信任的编辑名单中（disclose editor list 查看；由受信任的编辑运行 disclose editor trust 加入）")
+                raise UserError(
+                    f"编辑 {name} 不在本站受信任的编辑名单中（disclose editor list 查看；由受信任的编辑运行 disclose editor trust 加入）"
+                )
             if trusted != signer.public_key():
-                raise UserError(f"所用密钥不是本站为编辑 {name} 登记的公钥（指纹 {signing.fingerprint(trusted)}）")
+                raise UserError(
+                    f"所用密钥不是本站为编辑 {name} 登记的公钥（指纹 {signing.fingerprint(trusted)}）"
+                )
             batch = self.get(batch_id)
             if _is_link(batch.path) or any(_is_link(p) for p in batch.path.iterdir()):
                 raise UserError(f"批次 {batch.id} 或其文件是符号链接，拒绝审核")
@@ -449,15 +541,33 @@ class BatchStore:
             if any(entry["by"] == name for entry in earlier):
                 return batch, f"批次 {batch.id} 已由 {name} 审核过"
             digest = publog.manifest_digest(batch.manifest)
-            if earlier and (earlier[0]["records_blake3"], earlier[0]["manifest_sha256"]) != (actual, digest):
+            if earlier and (earlier[0]["records_blake3"], earlier[0]["manifest_sha256"]) != (
+                actual,
+                digest,
+            ):
                 raise UserError(f"批次 {batch.id} 的数据与已有审核记录不符，拒绝审核")
-            entry = publog.append(paths, ledger, signer, "approve", at or now_iso(self.cfg), batch=batch.id, kind=batch.kind,
-                                  records_blake3=actual, manifest_sha256=digest)
+            entry = publog.append(
+                paths,
+                ledger,
+                signer,
+                "approve",
+                at or now_iso(self.cfg),
+                batch=batch.id,
+                kind=batch.kind,
+                records_blake3=actual,
+                manifest_sha256=digest,
+            )
         editors = {e["by"] for e in ledger.approvals[batch.id]}
         if len(editors) >= self.cfg.APPROVALS_REQUIRED:
-            return batch, f"批次 {batch.id} 已审核通过（发布日志第 {entry['n'] + 1} 条），将在下一次构建时发布"
+            return (
+                batch,
+                f"批次 {batch.id} 已审核通过（发布日志第 {entry['n'] + 1} 条），将在下一次构建时发布",
+            )
         need = self.cfg.APPROVALS_REQUIRED - len(editors)
-        return batch, f"已记录 {name} 的签名审核；批次 {batch.id} 还需另外 {need} 位编辑审核后才会发布"
+        return (
+            batch,
+            f"已记录 {name} 的签名审核；批次 {batch.id} 还需另外 {need} 位编辑审核后才会发布",
+        )
 
     def repin(self) -> tuple[list[str], list[str]]:
         """Pin every batch staged before BLAKE3 by its BLAKE3 digest too (``disclose repin``), once
@@ -471,13 +581,25 @@ class BatchStore:
                 continue
             # Both digests from one read of the same bytes: a file swapped in between two reads
             # must not get the BLAKE3 pin of bytes nobody approved.
-            sha256, digest = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
-            if not sha256 or batch.manifest.get("records_sha256") != sha256 or batch.legacy_state(self.cfg, sha256) == "tampered":
+            sha256, digest = (
+                both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
+            )
+            if (
+                not sha256
+                or batch.manifest.get("records_sha256") != sha256
+                or batch.legacy_state(self.cfg, sha256) == "tampered"
+            ):
                 refused.append(batch.id)
                 continue
             approvals = batch.legacy_approvals()
             if approvals:
-                write_json(batch.path / APPROVAL, {"batch_id": batch.id, "approvals": [{**a, "records_blake3": digest} for a in approvals]})
+                write_json(
+                    batch.path / APPROVAL,
+                    {
+                        "batch_id": batch.id,
+                        "approvals": [{**a, "records_blake3": digest} for a in approvals],
+                    },
+                )
             write_json(batch.path / MANIFEST, {**batch.manifest, "records_blake3": digest})
             repinned.append(batch.id)
         return repinned, refused
@@ -488,4 +610,9 @@ class BatchStore:
         return publication.approved, publication.problems
 
 
-STATE_LABELS = {"staged": "待审核", "partial": "审核中", "approved": "已审核", "tampered": "已被篡改"}
+STATE_LABELS = {
+    "staged": "待审核",
+    "partial": "审核中",
+    "approved": "已审核",
+    "tampered": "已被篡改",
+}

@@ -15,14 +15,15 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import incremental, journal
 from .batches import BatchStore
-from .fileio import forget_checksums, prefetch_checksums, wait_for_checksums
 from .errors import BuildError
+from .fileio import forget_checksums, prefetch_checksums, wait_for_checksums
 from .ledger import HEAD_FILE, Ledger, read_head
 from .progress import timing
 from .publication import refuse_problems
@@ -42,11 +43,13 @@ class BuildResult:
     """What a build made, filled in by the generator during the Pelican run (it reaches it through
     the setting ``DISCLOSE_RESULT``) and by :func:`build` after it."""
 
-    state: "State | None" = None  # the publication state the site was built from
-    old_manifest: "Manifest | None" = None  # the last build's page keys (None: a clean build)
-    manifest: "Manifest | None" = None  # this build's page keys
+    state: State | None = None  # the publication state the site was built from
+    old_manifest: Manifest | None = None  # the last build's page keys (None: a clean build)
+    manifest: Manifest | None = None  # this build's page keys
     report: Any = None  # the build report's figures, prepared while the page workers finish
-    applied: incremental.ApplyResult | None = None  # what an in-place build changed (None: swapped in)
+    applied: incremental.ApplyResult | None = (
+        None  # what an in-place build changed (None: swapped in)
+    )
     abort: Callable[[], None] | None = None  # stops the generator's workers and side process
 
     @property
@@ -80,13 +83,19 @@ def swap_in(new: Path, target: Path) -> None:
         if target.exists():
             # A fresh name each time: a detached free of an earlier build with this process id
             # (a container's entrypoint, a test process) may still hold the old one.
-            trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-{os.getpid()}-", dir=target.parent))
+            trash = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{target.name}.replaced-{os.getpid()}-", dir=target.parent
+                )
+            )
             leftovers.append(trash)
             if _exchange(new, target):
                 journal.fault("swap", "exchanged")
                 os.rename(new, trash)  # the old site, now at `new` (onto the empty folder)
             else:
-                with journal.swap(target, old=trash, new=new):  # no output folder between the two renames
+                with journal.swap(
+                    target, old=trash, new=new
+                ):  # no output folder between the two renames
                     os.rename(target, trash)
                     journal.fault("swap", "aside")
                     os.rename(new, target)
@@ -97,21 +106,33 @@ def swap_in(new: Path, target: Path) -> None:
         incremental.free_detached(leftovers)
 
 
-def pelican_settings(root: Path, output: Path, today: dt.date, previous: Path | None = None, full: bool = False,
-                     report: bool = True, result: BuildResult | None = None) -> dict:
+def pelican_settings(
+    root: Path,
+    output: Path,
+    today: dt.date,
+    previous: Path | None = None,
+    full: bool = False,
+    report: bool = True,
+    result: BuildResult | None = None,
+) -> dict:
     from pelican.settings import read_settings
 
-    return read_settings(str(root / SETTINGS_FILE), override={
-        "PATH": str(root / "content"),
-        "THEME": str(root / "theme"),
-        "OUTPUT_PATH": str(output),
-        "DISCLOSE_TODAY": today,  # the clock, as the command made it
-        "PLUGIN_PATHS": [str(root)],
-        "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
-        "DISCLOSE_FULL": full,
-        "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
-        "DISCLOSE_RESULT": result if result is not None else BuildResult(),  # what the generator made
-    })
+    return read_settings(
+        str(root / SETTINGS_FILE),
+        override={
+            "PATH": str(root / "content"),
+            "THEME": str(root / "theme"),
+            "OUTPUT_PATH": str(output),
+            "DISCLOSE_TODAY": today,  # the clock, as the command made it
+            "PLUGIN_PATHS": [str(root)],
+            "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
+            "DISCLOSE_FULL": full,
+            "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
+            "DISCLOSE_RESULT": result
+            if result is not None
+            else BuildResult(),  # what the generator made
+        },
+    )
 
 
 def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None = None) -> str:
@@ -123,13 +144,23 @@ def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None =
     for path in (published_head, output / HEAD_FILE):
         head = read_head(path) if path is not None else None
         if head is not None and not ledger.extends(head):
-            return (f"发布日志没有延续上次发布的日志头（{path.name}：第 {head.entries} 条，{head.hash[:12]}…）："
-                    "日志被改写、删减或回退到旧版本")
+            return (
+                f"发布日志没有延续上次发布的日志头（{path.name}：第 {head.entries} 条，{head.hash[:12]}…）："
+                "日志被改写、删减或回退到旧版本"
+            )
     return ""
 
 
-def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = True, full: bool = False,
-          published_head: Path | None = None, report: bool = True) -> BuildResult:
+def build(
+    root: Path,
+    cfg: Config,
+    today: dt.date,
+    output: Path,
+    quiet: bool = True,
+    full: bool = False,
+    published_head: Path | None = None,
+    report: bool = True,
+) -> BuildResult:
     """Build the site for ``today`` into ``output``; return what it made (:class:`BuildResult`).
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
@@ -146,7 +177,10 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     # hashed on every core while Pelican is imported.
     forget_checksums()
     store = BatchStore(root, cfg)
-    prefetch_checksums([(batch.records_path, batch.algorithm) for batch in store.all()], cfg.BUILD_WORKERS or os.cpu_count() or 1)
+    prefetch_checksums(
+        [(batch.records_path, batch.algorithm) for batch in store.all()],
+        cfg.BUILD_WORKERS or os.cpu_count() or 1,
+    )
     from pelican import Pelican
 
     publication = store.publication()
@@ -154,9 +188,13 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
     rollback = rollback_problem(publication.ledger, output, published_head)
     refuse_problems(([rollback] if rollback else []) + publication.problems)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-{os.getpid()}-", dir=output.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{output.name}.building-{os.getpid()}-", dir=output.parent)
+    )
     try:
-        settings = pelican_settings(root, tmp, today, output if output.is_dir() else None, full, report, result)
+        settings = pelican_settings(
+            root, tmp, today, output if output.is_dir() else None, full, report, result
+        )
         if quiet:
             logging.getLogger("pelican").setLevel(logging.WARNING)
             from pelican.log import console
@@ -174,7 +212,11 @@ def build(root: Path, cfg: Config, today: dt.date, output: Path, quiet: bool = T
         old, new = result.old_manifest, result.manifest
         assert new is not None, "the generator did not run"
         in_units = {f for _key, files in new.units.values() for f in files}
-        new.files = [f for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS) if f not in in_units]
+        new.files = [
+            f
+            for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS)
+            if f not in in_units
+        ]
         if old is None:
             incremental.forget(output)
             swap_in(tmp, output)

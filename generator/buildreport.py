@@ -23,15 +23,23 @@ from .settings import Config
 REPORT_MAX_ITEMS = 5_000  # per list; the counts are always complete
 LAST = "last-published.msgpack"
 LEGACY_LAST = "last-published.tsv"  # written by builds before 2026-11-28: id, kind, batch per line
-PICKLED_LAST = "last-published.pickle"  # written before 2026-12-07: never read (a pickle runs code), deleted
+PICKLED_LAST = (
+    "last-published.pickle"  # written before 2026-12-07: never read (a pickle runs code), deleted
+)
 
-Groups = dict[tuple[str, str], str]  # (kind, batch of the version shown) → its record ids in approval order, newline-joined
+Groups = dict[
+    tuple[str, str], str
+]  # (kind, batch of the version shown) → its record ids in approval order, newline-joined
 
 
 def published_groups(state: State) -> Groups:
     """The published ids of each (kind, batch), one string each: made, compared, saved and read
     back at C speed, so that a batch whose published records did not change costs a ``memcmp``."""
-    return {(kind, batch_id): "\n".join(map(_ID, records)) for batch_id, kind, records in state.by_source() if records}
+    return {
+        (kind, batch_id): "\n".join(map(_ID, records))
+        for batch_id, kind, records in state.by_source()
+        if records
+    }
 
 
 _ID = operator.attrgetter("id")
@@ -59,7 +67,10 @@ def _read_last(folder: Path) -> Groups:
     one pickled before 2026-12-07 is not (the first report after that lists every record as new)."""
     if (folder / LAST).exists():
         try:
-            groups = {(kind, batch): ids for kind, batch, ids in cache.unpack(cache.read(_memory_entry(folder)))}
+            groups = {
+                (kind, batch): ids
+                for kind, batch, ids in cache.unpack(cache.read(_memory_entry(folder)))
+            }
         except Exception:  # noqa: BLE001 - damaged or not authentic: this report lists everything as new
             return {}
         valid = all(type(part) is str for key, ids in groups.items() for part in (*key, ids))
@@ -85,9 +96,13 @@ def _describe(state: State, rid: str, kind: str) -> dict[str, Any]:
     latest = state.find_latest(rid)
     brief = latest.brief if latest is not None else {}
     schema = KINDS.get(kind)
-    return {"id": rid, "kind": kind, "kind_label": schema.label if schema else kind,
-            "subject": str(brief.get(schema.subject, "")) if schema else "",
-            "docno": str(brief.get(schema.docno, "")) if schema else ""}
+    return {
+        "id": rid,
+        "kind": kind,
+        "kind_label": schema.label if schema else kind,
+        "subject": str(brief.get(schema.subject, "")) if schema else "",
+        "docno": str(brief.get(schema.docno, "")) if schema else "",
+    }
 
 
 def build_report(state: State, previous: Groups, current: Groups | None = None) -> dict[str, Any]:
@@ -98,7 +113,11 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
     current = published_groups(state) if current is None else current
     # Only the groups that differ can hold a record that came, went or moved: a record id is
     # published from one batch at a time.
-    differ = [key for key in sorted(current.keys() | previous.keys()) if current.get(key) != previous.get(key)]
+    differ = [
+        key
+        for key in sorted(current.keys() | previous.keys())
+        if current.get(key) != previous.get(key)
+    ]
     now_groups = {key: set(_ids(current.get(key))) for key in differ}
     before_groups = {key: set(_ids(previous.get(key))) for key in differ}
     current_ids: set[str] = set().union(*now_groups.values())
@@ -111,16 +130,36 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
     updated_ids = sorted(moved - appeared)
     removed_ids = sorted(previous_ids - current_ids)
     # Each listed id is described once; a removed one is also explained (why_not_published).
-    state.expect_lookups(sum(min(len(ids), REPORT_MAX_ITEMS) for ids in (new_ids, updated_ids, removed_ids, removed_ids)))
+    state.expect_lookups(
+        sum(
+            min(len(ids), REPORT_MAX_ITEMS)
+            for ids in (new_ids, updated_ids, removed_ids, removed_ids)
+        )
+    )
     now = _where(now_groups, new_ids[:REPORT_MAX_ITEMS] + updated_ids[:REPORT_MAX_ITEMS])
     before = _where(before_groups, updated_ids[:REPORT_MAX_ITEMS] + removed_ids[:REPORT_MAX_ITEMS])
-    new = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1]} for rid in new_ids[:REPORT_MAX_ITEMS]]
-    updated = [{**_describe(state, rid, now[rid][0]), "batch": now[rid][1], "previous_batch": before[rid][1]}
-               for rid in updated_ids[:REPORT_MAX_ITEMS]]
+    new = [
+        {**_describe(state, rid, now[rid][0]), "batch": now[rid][1]}
+        for rid in new_ids[:REPORT_MAX_ITEMS]
+    ]
+    updated = [
+        {
+            **_describe(state, rid, now[rid][0]),
+            "batch": now[rid][1],
+            "previous_batch": before[rid][1],
+        }
+        for rid in updated_ids[:REPORT_MAX_ITEMS]
+    ]
     removed = []
     for rid in removed_ids[:REPORT_MAX_ITEMS]:
         reason, detail, batch = why_not_published(state, rid)
-        removed.append({**_describe(state, rid, before[rid][0]), "reason": f"{reason}：{detail}" if detail else reason, "batch": batch})
+        removed.append(
+            {
+                **_describe(state, rid, before[rid][0]),
+                "reason": f"{reason}：{detail}" if detail else reason,
+                "batch": batch,
+            }
+        )
     counts = {"new": len(new_ids), "updated": len(updated_ids), "removed": len(removed_ids)}
     return {
         "today": state.today.isoformat(),
@@ -154,10 +193,14 @@ class PreparedReport:
 def prepare_build_report(root: Path, cfg: Config, state: State) -> PreparedReport:
     """Compare ``state`` with the last successful build; nothing is written."""
     current = published_groups(state)
-    return PreparedReport(state, build_report(state, _read_last(root / cfg.REPORTS_DIR / "build"), current), current)
+    return PreparedReport(
+        state, build_report(state, _read_last(root / cfg.REPORTS_DIR / "build"), current), current
+    )
 
 
-def write_build_report(root: Path, cfg: Config, state: State, output: Path, prepared: PreparedReport | None = None) -> Path:
+def write_build_report(
+    root: Path, cfg: Config, state: State, output: Path, prepared: PreparedReport | None = None
+) -> Path:
     """Write the report (``prepared`` for ``state``, or computed now) and remember this build.
     Called once the build is live: a failed build leaves the last report and its memory alone."""
     from .review import render_report
@@ -168,14 +211,25 @@ def write_build_report(root: Path, cfg: Config, state: State, output: Path, prep
         prepared = prepare_build_report(root, cfg, state)
     report, current = dict(prepared.report), prepared.current
     report["output"] = str(output)
-    report["publication_log"] = state.log_head.as_json()  # the head this build published (rollback protection)
+    report["publication_log"] = (
+        state.log_head.as_json()
+    )  # the head this build published (rollback protection)
     day = _report_name(folder, state.today.isoformat())
-    atomic_write_text(folder / f"{day}.json", json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(
+        folder / f"{day}.json",
+        json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+    )
     labels = {kind: schema.label for kind, schema in KINDS.items()}
-    atomic_write_text(folder / f"{day}.html", render_report(root, cfg, "build_report.html", report=report, labels=labels,
-                                                            max_items=REPORT_MAX_ITEMS))
+    atomic_write_text(
+        folder / f"{day}.html",
+        render_report(
+            root, cfg, "build_report.html", report=report, labels=labels, max_items=REPORT_MAX_ITEMS
+        ),
+    )
     # Per (kind, batch) in approval order (published_groups): deterministic, and not sorted again.
-    if not cache.write(_memory_entry(folder), [current if isinstance(current, bytes) else memory(current)]):
+    if not cache.write(
+        _memory_entry(folder), [current if isinstance(current, bytes) else memory(current)]
+    ):
         raise OSError(f"memory of this build not written: {folder / LAST}")
     (folder / LEGACY_LAST).unlink(missing_ok=True)
     (folder / PICKLED_LAST).unlink(missing_ok=True)

@@ -37,8 +37,9 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import blake3
 import msgpack
@@ -54,6 +55,7 @@ KEEP_SECONDS = 86_400  # a cache file no build has used for this long may be del
 
 
 # -- the key ------------------------------------------------------------------------------------
+
 
 def mac_key() -> bytes:
     """The 32-byte key every cache file is authenticated with, never stored in a cache.
@@ -94,7 +96,9 @@ def _key_from_file(path: Path | None) -> bytes:
             try:
                 return _derive(_read_key_file(path))
             except FileNotFoundError:
-                with contextlib.suppress(FileExistsError):  # another process made it first: that one is used
+                with contextlib.suppress(
+                    FileExistsError
+                ):  # another process made it first: that one is used
                     _create_key_file(path)
                 return _derive(_read_key_file(path))
         except (OSError, ValueError) as error:
@@ -127,6 +131,7 @@ def _create_key_file(path: Path) -> None:
 
 
 # -- entries ------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
@@ -164,7 +169,9 @@ def write(found: Entry, parts: Sequence[Any], atomic: bool = True) -> bool:
     joined); False when it cannot be written (a cache that cannot be written is only slower).
     ``atomic``: through a temporary file and a rename, so a reader never sees half of it."""
     path = found.path
-    parts = [memoryview(part).cast("B") for part in parts]  # bytes as they are in memory (arrays too)
+    parts = [
+        memoryview(part).cast("B") for part in parts
+    ]  # bytes as they are in memory (arrays too)
     head = MAGIC + _tag(found.purpose, found.key, parts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +258,7 @@ def prune(folder: Path, used: Iterable[Path]) -> None:
 
 # -- what a cached value depends on ---------------------------------------------------------------
 
+
 def code_digest(*modules: str, lazy: Iterable[str] = (), libraries: Iterable[str] = ()) -> str:
     """A digest of what a cached value is computed by: the source of ``modules`` (names in this
     package, e.g. ``"publication"``) and of every module they import at module level, transitively
@@ -258,7 +266,9 @@ def code_digest(*modules: str, lazy: Iterable[str] = (), libraries: Iterable[str
     unless declared here, and theirs; of this module (the file format); the versions of
     ``libraries`` and Python's. Each file is read once per process, when first asked for (at import
     time by the modules that use it), so the digest describes the code that runs."""
-    h = hashlib.blake2b(f"python {sys.version}\nmsgpack {msgpack.version}\n".encode(), digest_size=16)
+    h = hashlib.blake2b(
+        f"python {sys.version}\nmsgpack {msgpack.version}\n".encode(), digest_size=16
+    )
     for name in sorted(code_modules(*modules, *lazy) | {"cache"}):
         source = _source(name)
         h.update(f"{name} {len(source)}\n".encode())
@@ -295,11 +305,16 @@ def module_imports(name: str) -> frozenset[str]:
         package = name.split(".") if _is_package(name) else name.split(".")[:-1]
         targets = set()
         for dots, module, names in _FROM_IMPORT.findall(_source(name)):
-            base = ".".join(package[: len(package) - (len(dots) - 1)] + (module.decode().split(".") if module else []))
+            base = ".".join(
+                package[: len(package) - (len(dots) - 1)]
+                + (module.decode().split(".") if module else [])
+            )
             if not _is_package(base):  # from .x import y: x
                 targets.add(base)
                 continue
-            for item in _COMMENT.sub(b"", names).strip(b"()\\ \t\n").split(b","):  # from . import x: x if a module
+            for item in (
+                _COMMENT.sub(b"", names).strip(b"()\\ \t\n").split(b",")
+            ):  # from . import x: x if a module
                 sub = f"{base}.{item.split()[0].decode()}".lstrip(".") if item.strip() else ""
                 targets.add(sub if sub and _path(sub) is not None else base)
         targets.discard(name)
@@ -307,7 +322,9 @@ def module_imports(name: str) -> frozenset[str]:
     return found
 
 
-_FROM_IMPORT = re.compile(rb"^from[ \t]+(\.+)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.MULTILINE)
+_FROM_IMPORT = re.compile(
+    rb"^from[ \t]+(\.+)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.MULTILINE
+)
 _COMMENT = re.compile(rb"#[^\n]*")
 _PACKAGE = Path(__file__).parent
 _SOURCES: dict[str, bytes] = {}
@@ -319,7 +336,11 @@ def _path(name: str) -> Path | None:
     """The file of module ``name`` of this package (``""``: its ``__init__``), or None."""
     if name not in _PATHS:
         base = _PACKAGE.joinpath(*name.split(".")) if name else _PACKAGE
-        found = [path for path in (base.with_suffix(".py") if name else None, base / "__init__.py") if path and path.is_file()]
+        found = [
+            path
+            for path in (base.with_suffix(".py") if name else None, base / "__init__.py")
+            if path and path.is_file()
+        ]
         _PATHS[name] = found[0] if found else None
     return _PATHS[name]
 
@@ -373,13 +394,19 @@ def _default(obj: Any) -> msgpack.ExtType:
     if kind is set or kind is frozenset:
         return msgpack.ExtType(_SET if kind is set else _FROZENSET, pack(list(obj)))
     if kind is int:  # past 64 bits (MessagePack's own integers hold the others)
-        return msgpack.ExtType(_BIGINT, obj.to_bytes((obj.bit_length() + 8) // 8, "big", signed=True))
+        return msgpack.ExtType(
+            _BIGINT, obj.to_bytes((obj.bit_length() + 8) // 8, "big", signed=True)
+        )
     if kind is array.array:
         return msgpack.ExtType(_ARRAY, obj.typecode.encode("ascii") + obj.tobytes())
     if kind in _RECORD_NAMES:
         values = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
         return msgpack.ExtType(_RECORD, pack([_RECORD_NAMES[kind], values]))
-    if kind.__module__ == "numpy" and kind.__name__ == "ndarray" and obj.dtype.kind in _NDARRAY_KINDS:
+    if (
+        kind.__module__ == "numpy"
+        and kind.__name__ == "ndarray"
+        and obj.dtype.kind in _NDARRAY_KINDS
+    ):
         return msgpack.ExtType(_NDARRAY, pack([obj.dtype.str, list(obj.shape), obj.tobytes()]))
     raise TypeError(f"cannot cache a {kind.__module__}.{kind.__qualname__}")
 
@@ -419,15 +446,20 @@ def _ext(code: int, data: bytes) -> Any:
 
 def pack(value: Any) -> bytes:
     """``value`` as MessagePack; TypeError for anything that would not come back as it is."""
-    return msgpack.packb(value, default=_default, strict_types=True, use_bin_type=True, datetime=False)
+    return msgpack.packb(
+        value, default=_default, strict_types=True, use_bin_type=True, datetime=False
+    )
 
 
 def unpack(data: Buffer) -> Any:
     """What :func:`pack` made (any error for anything else: callers treat it as a miss)."""
-    return msgpack.unpackb(data, ext_hook=_ext, raw=False, use_list=True, strict_map_key=False, timestamp=0)
+    return msgpack.unpackb(
+        data, ext_hook=_ext, raw=False, use_list=True, strict_map_key=False, timestamp=0
+    )
 
 
 # -- a payload of several parts -----------------------------------------------------------------
+
 
 def join_parts(parts: Sequence[Any]) -> list[Any]:
     """Parts (bytes-like: bytes, memoryviews, NumPy arrays) to write one after the other

@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -25,25 +26,35 @@ ALERT = "#b3261e"
 GRID = "#d5dbe3"
 TEXT = "#1f2933"
 
-matplotlib.rcParams.update({
-    "svg.fonttype": "none",
-    "svg.hashsalt": "xinyong-yancheng",
-    "font.family": "sans-serif",
-    "font.sans-serif": ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "DejaVu Sans"],
-    "font.size": FONT_PT,
-    "axes.edgecolor": GRID,
-    "text.color": TEXT,
-    "axes.labelcolor": TEXT,
-    "xtick.color": TEXT,
-    "ytick.color": TEXT,
-})
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "xinyong-yancheng",
+        "font.family": "sans-serif",
+        "font.sans-serif": [
+            "Noto Sans CJK SC",
+            "Source Han Sans SC",
+            "WenQuanYi Zen Hei",
+            "Microsoft YaHei",
+            "DejaVu Sans",
+        ],
+        "font.size": FONT_PT,
+        "axes.edgecolor": GRID,
+        "text.color": TEXT,
+        "axes.labelcolor": TEXT,
+        "xtick.color": TEXT,
+        "ytick.color": TEXT,
+    }
+)
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
 def _svg(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a build machine without CJK fonts: glyph warnings, same layout rules
+        warnings.simplefilter(
+            "ignore"
+        )  # a build machine without CJK fonts: glyph warnings, same layout rules
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "信用盐城"})
     return buffer.getvalue()
 
@@ -52,8 +63,14 @@ def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.1f}%" if percent else f"{int(value):,}"
 
 
-def hbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = False,
-             alert: Sequence[bool] | None = None, threshold: float | None = None) -> bytes:
+def hbar_svg(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    percent: bool = False,
+    alert: Sequence[bool] | None = None,
+    threshold: float | None = None,
+) -> bytes:
     """Horizontal bars, one per label, each label written above its bar and its value after it."""
     rows = max(1, len(labels))
     fig = Figure(figsize=(WIDTH_IN, 0.2 + 0.56 * rows))
@@ -63,9 +80,18 @@ def hbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = 
         y = rows - 1 - i
         flagged = bool(alert and alert[i])
         ax.barh(y, value, height=0.38, color=ALERT if flagged else COLOR)
-        ax.text(0, y + 0.27, ("⚠ " if flagged else "") + str(label), va="bottom", ha="left", fontsize=FONT_PT,
-                color=ALERT if flagged else TEXT)
-        ax.text(value + top * 0.02, y, _fmt(value, percent), va="center", ha="left", fontsize=FONT_PT)
+        ax.text(
+            0,
+            y + 0.27,
+            ("⚠ " if flagged else "") + str(label),
+            va="bottom",
+            ha="left",
+            fontsize=FONT_PT,
+            color=ALERT if flagged else TEXT,
+        )
+        ax.text(
+            value + top * 0.02, y, _fmt(value, percent), va="center", ha="left", fontsize=FONT_PT
+        )
     if threshold is not None:
         ax.axvline(threshold, color=ALERT, linewidth=1, linestyle="--")
     ax.set_xlim(0, top)
@@ -89,7 +115,9 @@ def _month_axis(ax: Any, labels: Sequence[str], every: int) -> None:
         ax.spines[side].set_visible(False)
 
 
-def vbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = False, every: int = 6) -> bytes:
+def vbar_svg(
+    labels: Sequence[str], values: Sequence[float], *, percent: bool = False, every: int = 6
+) -> bytes:
     """Vertical bars over time (months)."""
     fig, ax = _time_axes()
     ax.bar(range(len(labels)), values, color=COLOR, width=0.7)
@@ -103,10 +131,23 @@ def vbar_svg(labels: Sequence[str], values: Sequence[float], *, percent: bool = 
     return _svg(fig)
 
 
-def line_svg(labels: Sequence[str], values: Sequence[float | None], *, threshold: float | None = None, every: int = 6) -> bytes:
+def line_svg(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    threshold: float | None = None,
+    every: int = 6,
+) -> bytes:
     """A share over time (0–1), gaps where a month has no records; the threshold as a dashed line."""
     fig, ax = _time_axes()
-    ax.plot(range(len(labels)), [float("nan") if v is None else v for v in values], color=COLOR, marker="o", markersize=3, linewidth=1.6)
+    ax.plot(
+        range(len(labels)),
+        [float("nan") if v is None else v for v in values],
+        color=COLOR,
+        marker="o",
+        markersize=3,
+        linewidth=1.6,
+    )
     if threshold is not None:
         ax.axhline(threshold, color=ALERT, linewidth=1, linestyle="--")
     _month_axis(ax, labels, every)

@@ -20,7 +20,7 @@ from .synthetic import make_rid, make_uscc, synth_rows, write_export
 
 DEMO_DAY = dt.date(2026, 11, 20)
 HOSTILE_SCRIPT = '<script>alert("xss")</script>当事人拒不改正'
-HOSTILE_IMG = '<img src=x onerror=alert(1)>'
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://evil.invalid","点我")'
 
 
@@ -35,45 +35,118 @@ def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]
         rows = _premask(rows)
     rng = random.Random(5)
     marks: dict[str, str] = {}
-    base = {**rows[0], "处罚决定日期": "2026-11-10", "处罚有效期": "2027-11-10", "处罚类别": "罚款", "罚款金额(万元)": "0.5",
-            "处罚内容": "罚款0.5万元"}
+    base = {
+        **rows[0],
+        "处罚决定日期": "2026-11-10",
+        "处罚有效期": "2027-11-10",
+        "处罚类别": "罚款",
+        "罚款金额(万元)": "0.5",
+        "处罚内容": "罚款0.5万元",
+    }
     # Natural person with a full, valid ID number: must be masked.
     person_id = make_rid(rng, "320902", dt.date(1990, 1, 1))
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9001号", "行政相对人名称": "陈某某", "行政相对人类别": "自然人", CODE1: "",
-                 "法定代表人": "", "法定代表人证件号码": "", "证件类型": "身份证", "证件号码": person_id})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9001号",
+            "行政相对人名称": "陈某某",
+            "行政相对人类别": "自然人",
+            CODE1: "",
+            "法定代表人": "",
+            "法定代表人证件号码": "",
+            "证件类型": "身份证",
+            "证件号码": person_id,
+        }
+    )
     marks["person_id"] = person_id
     if not full_ids:
         rows[-1]["证件号码"] = mask_id(person_id)
     # A full ID number hidden in free text.
     text_id = make_rid(rng, "320903", dt.date(1985, 5, 5))
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9002号", "违法事实": f"当事人负责人（身份证号{text_id}）未按规定履行义务。"})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9002号",
+            "违法事实": f"当事人负责人（身份证号{text_id}）未按规定履行义务。",
+        }
+    )
     marks["text_id"] = text_id
     if not full_ids:
         rows[-1]["违法事实"] = rows[-1]["违法事实"].replace(text_id, mask_id(text_id))
     # Hostile markup and a formula.
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9003号", "行政相对人名称": f"盐城市示例{HOSTILE_IMG}科技有限公司",
-                 CODE1: make_uscc(rng), "违法事实": HOSTILE_SCRIPT, "违法行为类型": FORMULA})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9003号",
+            "行政相对人名称": f"盐城市示例{HOSTILE_IMG}科技有限公司",
+            CODE1: make_uscc(rng),
+            "违法事实": HOSTILE_SCRIPT,
+            "违法行为类型": FORMULA,
+        }
+    )
     # 个体工商户 with the placeholder code and a 工商注册号.
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9004号", "行政相对人名称": "盐城市亭湖区示例小吃店", "行政相对人类别": "个体工商户",
-                 CODE1: "00000000000000000X", "行政相对人代码_2(工商注册号)": "320902600123456", "法定代表人": ""})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9004号",
+            "行政相对人名称": "盐城市亭湖区示例小吃店",
+            "行政相对人类别": "个体工商户",
+            CODE1: "00000000000000000X",
+            "行政相对人代码_2(工商注册号)": "320902600123456",
+            "法定代表人": "",
+        }
+    )
     # Full-width digits in a code and a date written the Chinese way / as an Excel serial.
     code = make_uscc(rng)
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚（2026）9005号", CODE1: code.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
-                 "处罚决定日期": "2026年3月5日", "处罚有效期": "46452"})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚（2026）9005号",
+            CODE1: code.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+            "处罚决定日期": "2026年3月5日",
+            "处罚有效期": "46452",
+        }
+    )
     marks["fullwidth_code"] = code
     # Expired by its own 公示截止期.
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9006号", "行政相对人名称": "盐城市示例过期商贸有限公司", "公示截止期": "2026-06-30",
-                 "处罚决定日期": "2026-01-05"})
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9006号",
+            "行政相对人名称": "盐城市示例过期商贸有限公司",
+            "公示截止期": "2026-06-30",
+            "处罚决定日期": "2026-01-05",
+        }
+    )
     # Bad rows: each must be rejected with its reason.
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9101号", CODE1: "91320902MA1XXXXXX0"})  # bad check digit
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9102号", "处罚决定日期": "2027-01-01"})  # future
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9103号", "处罚机关": ""})  # missing required
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9104号", "行政相对人类别": "自然人", CODE1: "", "法定代表人": "",
-                 "证件类型": "身份证", "证件号码": person_id[:-1] + ("0" if person_id[-1] != "0" else "1")})  # bad ID check digit
+    rows.append(
+        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9101号", CODE1: "91320902MA1XXXXXX0"}
+    )  # bad check digit
+    rows.append(
+        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9102号", "处罚决定日期": "2027-01-01"}
+    )  # future
+    rows.append(
+        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9103号", "处罚机关": ""}
+    )  # missing required
+    rows.append(
+        {
+            **base,
+            "行政处罚决定书文号": "盐市监罚〔2026〕9104号",
+            "行政相对人类别": "自然人",
+            CODE1: "",
+            "法定代表人": "",
+            "证件类型": "身份证",
+            "证件号码": person_id[:-1] + ("0" if person_id[-1] != "0" else "1"),
+        }
+    )  # bad ID check digit
     if not full_ids:
         rows[-1]["证件号码"] = "3209021990"  # too short to be an ID: rejected all the same
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9105号", "罚款金额(万元)": "2000元"})  # wrong unit
-    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9106号", "处罚决定日期": "2026-02-30"})  # no such day
+    rows.append(
+        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9105号", "罚款金额(万元)": "2000元"}
+    )  # wrong unit
+    rows.append(
+        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9106号", "处罚决定日期": "2026-02-30"}
+    )  # no such day
     # Exact duplicate (counts once) and a same-key clash (both rejected).
     rows.append(dict(rows[1]))
     rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9201号", "处罚内容": "版本一"})
@@ -109,28 +182,54 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
 
     headers = [MESSY_HEADERS.get(c, c) for c in export_columns("penalty")]
     files = {
-        "penalty": write_export(folder / "市场监管局-行政处罚-2026年11月.csv", "penalty", penalty, encoding="gb18030",
-                                title="盐城市示例市场监督管理局行政处罚信息报送表（2026年11月）", headers=headers, blank_rows=1),
-        "license": write_export(folder / "行政审批局-行政许可-2026年11月.xlsx", "license", prep(list(synth_rows("license", 25, seed=12, today=DEMO_DAY))),
-                                fmt="xlsx", title="行政许可信息"),
+        "penalty": write_export(
+            folder / "市场监管局-行政处罚-2026年11月.csv",
+            "penalty",
+            penalty,
+            encoding="gb18030",
+            title="盐城市示例市场监督管理局行政处罚信息报送表（2026年11月）",
+            headers=headers,
+            blank_rows=1,
+        ),
+        "license": write_export(
+            folder / "行政审批局-行政许可-2026年11月.xlsx",
+            "license",
+            prep(list(synth_rows("license", 25, seed=12, today=DEMO_DAY))),
+            fmt="xlsx",
+            title="行政许可信息",
+        ),
     }
     judgments = list(synth_rows("judgment", 6, seed=13, today=DEMO_DAY))
-    judgments[0]["全文"] = "## 判决\n\n<iframe src=\"https://evil.invalid\"></iframe>[原文](javascript:alert(1))\n\n<b onclick=\"alert(1)\">驳回</b>"
-    files["judgment"] = write_export(folder / "市法院-司法裁判.xls", "judgment", judgments, fmt="xls", blank_rows=2)
+    judgments[0]["全文"] = (
+        '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:alert(1))\n\n<b onclick="alert(1)">驳回</b>'
+    )
+    files["judgment"] = write_export(
+        folder / "市法院-司法裁判.xls", "judgment", judgments, fmt="xls", blank_rows=2
+    )
     pledges = list(synth_rows("pledge", 12, seed=14, today=DEMO_DAY))
     pledges[0]["公开类型"] = "不可公开"
     pledges[0]["承诺人名称"] = "盐城市示例不公开承诺单位"
-    files["pledge"] = write_export(folder / "公共资源交易中心-信用承诺.csv", "pledge", pledges, encoding="utf-8-sig")
+    files["pledge"] = write_export(
+        folder / "公共资源交易中心-信用承诺.csv", "pledge", pledges, encoding="utf-8-sig"
+    )
     dishonesty = list(synth_rows("dishonesty", 6, seed=15, today=DEMO_DAY))
     dishonesty[0]["容错纠错"] = "是"
     dishonesty[0]["失信主体名称"] = "盐城市示例容错单位"
-    files["dishonesty"] = write_export(folder / "市信用办-政务失信.csv", "dishonesty", dishonesty, encoding="utf-8")
-    files["commendation"] = write_export(folder / "市信用办-守信激励.csv", "commendation", list(synth_rows("commendation", 8, seed=16, today=DEMO_DAY)),
-                                         encoding="gb18030")
+    files["dishonesty"] = write_export(
+        folder / "市信用办-政务失信.csv", "dishonesty", dishonesty, encoding="utf-8"
+    )
+    files["commendation"] = write_export(
+        folder / "市信用办-守信激励.csv",
+        "commendation",
+        list(synth_rows("commendation", 8, seed=16, today=DEMO_DAY)),
+        encoding="gb18030",
+    )
     pending = prep(list(synth_rows("penalty", 5, seed=17, today=DEMO_DAY, start=500)))
     for row in pending:
         row["行政相对人名称"] = row["行政相对人名称"].replace("示例", "待审示例")
-    files["pending"] = write_export(folder / "生态环境局-行政处罚-待审核.csv", "penalty", pending, encoding="gb18030")
+    files["pending"] = write_export(
+        folder / "生态环境局-行政处罚-待审核.csv", "penalty", pending, encoding="gb18030"
+    )
     return {"files": files, "marks": marks}
 
 
@@ -161,15 +260,33 @@ def build_demo(root: Path) -> None:
     info = write_messy_exports(exports, full_ids=False)
     store = BatchStore(root, cfg)
     editor = demo_signer()
-    Editors(root, cfg).trust(editor.name, editor.public_key(), editor, at="2026-11-20T08:00:00+08:00")
+    Editors(root, cfg).trust(
+        editor.name, editor.public_key(), editor, at="2026-11-20T08:00:00+08:00"
+    )
     minute = 0
     for kind, path in info["files"].items():
-        result = ingest(path, KINDS["penalty" if kind == "pending" else kind], None, cfg, root, DEMO_DAY, staged_at="2026-11-20T17:00:00+08:00")
+        result = ingest(
+            path,
+            KINDS["penalty" if kind == "pending" else kind],
+            None,
+            cfg,
+            root,
+            DEMO_DAY,
+            staged_at="2026-11-20T17:00:00+08:00",
+        )
         if kind != "pending":
             minute += 1
             store.approve(result.batch_id, editor, at=f"2026-11-21T09:{minute:02d}:00+08:00")
-    withdrawal, _, _ = stage_withdrawal(store, KINDS["penalty"], info["marks"]["withdraw_docno"], "信用修复", "示例编辑乙", cfg, DEMO_DAY,
-                                        staged_at="2026-11-22T09:30:00+08:00")
+    withdrawal, _, _ = stage_withdrawal(
+        store,
+        KINDS["penalty"],
+        info["marks"]["withdraw_docno"],
+        "信用修复",
+        "示例编辑乙",
+        cfg,
+        DEMO_DAY,
+        staged_at="2026-11-22T09:30:00+08:00",
+    )
     store.approve(withdrawal, editor, at="2026-11-22T10:00:00+08:00")
 
 

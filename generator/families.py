@@ -9,24 +9,46 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import cache
 from .buildreport import PreparedReport
 from .incremental import digest_keys
-from .outputs import (sitemap_part_files, write_feed, write_log_head, write_robots, write_sitemap, write_sitemap_index,
-                      write_sitemap_part, write_table_csv)
+from .outputs import (
+    sitemap_part_files,
+    write_feed,
+    write_log_head,
+    write_robots,
+    write_sitemap,
+    write_sitemap_index,
+    write_sitemap_part,
+    write_table_csv,
+)
 from .plan import RECORD_KEY, BuildPlan
 from .progress import timing
 from .publication import PublishedRecord, State, published_years
 from .render import Renderer
 from .schema import KINDS
-from .search import CACHE_DIR as SEARCH_CACHE_DIR, write_search_top
+from .search import CACHE_DIR as SEARCH_CACHE_DIR
+from .search import write_search_top
 from .settings import Config
-from .sitemodel import (GOVERNMENT_CATEGORIES, Entity, authority_id, build_entities, entity_url, group_url, groups, kind_url,
-                        paginate, record_entity, record_url, summary)
+from .sitemodel import (
+    GOVERNMENT_CATEGORIES,
+    Entity,
+    authority_id,
+    build_entities,
+    entity_url,
+    group_url,
+    groups,
+    kind_url,
+    paginate,
+    record_entity,
+    record_url,
+    summary,
+)
 from .stats import STATS_CACHE_DIR, STATS_PAGES
 from .tasks import DownloadsWritten, SegmentWritten
 
@@ -52,20 +74,39 @@ class Output:
     entities: dict[str, Entity] = field(default_factory=dict)
     sitemap: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def page(self, name: str, template: str, lastmod: str | None = None, relative: bool = True, in_sitemap: bool = True,
-             **kwargs: Any) -> None:
-        self.renderer.write(self.writer, name, template, relative=relative, site_url=self.site_url, **kwargs)
+    def page(
+        self,
+        name: str,
+        template: str,
+        lastmod: str | None = None,
+        relative: bool = True,
+        in_sitemap: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.renderer.write(
+            self.writer, name, template, relative=relative, site_url=self.site_url, **kwargs
+        )
         if in_sitemap and name.endswith(".html") and name != "404.html":
             self.sitemap.append((name, lastmod))
 
 
 # -- home, search page, 404 ----------------------------------------------------------------------
 
+
 def generate_home(out: Output) -> None:
     # = sorted(every record, reverse=True)[:N], from the part of each kind that can hold them.
-    candidates = [r for records in out.state.published.values() for r in newest_days(records, out.cfg.HOME_NEWEST)]
+    candidates = [
+        r
+        for records in out.state.published.values()
+        for r in newest_days(records, out.cfg.HOME_NEWEST)
+    ]
     newest = heapq.nlargest(out.cfg.HOME_NEWEST, candidates, key=lambda r: (r.date, r.id))
-    out.page("index.html", "index.html", newest=[summary(KINDS[r.kind], r) for r in newest], DATA_DATE=out.today)
+    out.page(
+        "index.html",
+        "index.html",
+        newest=[summary(KINDS[r.kind], r) for r in newest],
+        DATA_DATE=out.today,
+    )
     out.page("search/index.html", "search.html", DATA_DATE=out.today)
     out.page("404.html", "404.html", relative=False)  # served at any depth: root-absolute links
 
@@ -84,6 +125,7 @@ def newest_days(records: list[PublishedRecord], count: int) -> list[PublishedRec
 
 # -- lists -------------------------------------------------------------------------------------
 
+
 def generate_lists(out: Output) -> list[dict[str, Any]]:
     """Every kind's list, its authority and month groups and their lists; the authorities (for
     search). A kind none of whose records came, went or changed since the last build has the same
@@ -91,18 +133,26 @@ def generate_lists(out: Output) -> list[dict[str, Any]]:
     plan = out.plan
     authorities: list[dict[str, Any]] = []
     make_card = out.renderer.card_maker()
-    lists = plan.manifest.data["lists"] = {}  # kind → its units, in sitemap order, and its authorities
+    lists = plan.manifest.data[
+        "lists"
+    ] = {}  # kind → its units, in sitemap order, and its authorities
     old_lists = plan.old.data.get("lists", {}) if plan.old is not None else {}
     for kind_name in KINDS:
         kept = old_lists.get(kind_name)
-        if plan.old is not None and kind_name in plan.unchanged_kinds and kept is not None \
-                and all(u in plan.old.units for u in kept["units"]):
+        if (
+            plan.old is not None
+            and kind_name in plan.unchanged_kinds
+            and kept is not None
+            and all(u in plan.old.units for u in kept["units"])
+        ):
             for unit in kept["units"]:
                 out.sitemap += [(name, None) for name in plan.keep_as_before(unit)]
             authorities += kept["authorities"]
             lists[kind_name] = kept
             continue
-        cards: dict[str, bytes] = {}  # one kind at a time, as UTF-8 (half the memory of str), made when a page needs it
+        cards: dict[
+            str, bytes
+        ] = {}  # one kind at a time, as UTF-8 (half the memory of str), made when a page needs it
 
         def card(record: PublishedRecord, cards: dict[str, bytes] = cards) -> bytes:
             found = cards.get(record.id)
@@ -116,35 +166,82 @@ def generate_lists(out: Output) -> list[dict[str, Any]]:
     return authorities
 
 
-def _kind_lists(out: Output, kind_name: str, card: Callable[[PublishedRecord], bytes]) -> tuple[list[str], list[dict[str, Any]]]:
+def _kind_lists(
+    out: Output, kind_name: str, card: Callable[[PublishedRecord], bytes]
+) -> tuple[list[str], list[dict[str, Any]]]:
     """One kind's list, its group indexes and the groups' lists: their units, and its authorities."""
     kind, records = KINDS[kind_name], out.state.published[kind_name]
-    units = [write_list(out, lambda p: kind_url(kind_name, p), records, card, "list.html", f"{kind.label}信息",
-                        out.cfg.LIST_MAX_PAGES, kind=kind, section="all")]
+    units = [
+        write_list(
+            out,
+            lambda p: kind_url(kind_name, p),
+            records,
+            card,
+            "list.html",
+            f"{kind.label}信息",
+            out.cfg.LIST_MAX_PAGES,
+            kind=kind,
+            section="all",
+        )
+    ]
     own: list[dict[str, Any]] = []
     for by, folder in GROUPS.items():
         grouped = groups(records, kind, by)
         keys = sorted(grouped, reverse=(by == "month"))
-        index = [{"name": key, "count": len(grouped[key]),
-                  "url": group_url(kind_name, folder, authority_id(key) if by == "authority" else key)} for key in keys]
+        index = [
+            {
+                "name": key,
+                "count": len(grouped[key]),
+                "url": group_url(
+                    kind_name, folder, authority_id(key) if by == "authority" else key
+                ),
+            }
+            for key in keys
+        ]
         name = f"kinds/{kind_name}/{folder}/index.html"
         units.append(name)
         out.sitemap.append((name, None))
-        if not out.plan.keep(name, digest_keys(("groups.html", kind_name, by), [repr(index).encode("utf-8")]), (name,)):
+        if not out.plan.keep(
+            name,
+            digest_keys(("groups.html", kind_name, by), [repr(index).encode("utf-8")]),
+            (name,),
+        ):
             out.page(name, "groups.html", kind=kind, by=by, groups=index, in_sitemap=False)
         if by == "authority":
-            own += [{"name": g["name"], "kind": kind.label, "count": g["count"], "url": g["url"]} for g in index]
+            own += [
+                {"name": g["name"], "kind": kind.label, "count": g["count"], "url": g["url"]}
+                for g in index
+            ]
         for key in keys:
             slug = authority_id(key) if by == "authority" else key
             label = key if by == "authority" else f"{key[:4]}年{int(key[5:7])}月"
-            units.append(write_list(out, lambda p, f=folder, s=slug: group_url(kind_name, f, s, p), grouped[key], card, "list.html",
-                                    f"{kind.label}信息：{label}", out.cfg.LIST_MAX_PAGES if by == "authority" else 0,
-                                    kind=kind, section=by, group_label=label))
+            units.append(
+                write_list(
+                    out,
+                    lambda p, f=folder, s=slug: group_url(kind_name, f, s, p),
+                    grouped[key],
+                    card,
+                    "list.html",
+                    f"{kind.label}信息：{label}",
+                    out.cfg.LIST_MAX_PAGES if by == "authority" else 0,
+                    kind=kind,
+                    section=by,
+                    group_label=label,
+                )
+            )
     return units, own
 
 
-def write_list(out: Output, base_url: Callable[[int], str], records: list, card: Callable, template: str, title: str,
-               max_pages: int = 0, **extra: Any) -> str:
+def write_list(
+    out: Output,
+    base_url: Callable[[int], str],
+    records: list,
+    card: Callable,
+    template: str,
+    title: str,
+    max_pages: int = 0,
+    **extra: Any,
+) -> str:
     """A paginated list, newest first, as one keyed unit named by its first page (returned);
     ``max_pages`` > 0 keeps only that many pages (the month lists hold every record; a kind's
     or an authority's list shows the newest)."""
@@ -158,14 +255,25 @@ def write_list(out: Output, base_url: Callable[[int], str], records: list, card:
     # One key for the whole list: its page count and total are on every page, so a record
     # that comes or goes changes all its pages anyway; an unchanged list costs one digest.
     extra_key = sorted((k, getattr(v, "name", v)) for k, v in extra.items())
-    key = digest_keys((template, title, len(records), size, extra_key), map(RECORD_KEY, records[:shown]))
+    key = digest_keys(
+        (template, title, len(records), size, extra_key), map(RECORD_KEY, records[:shown])
+    )
     if out.plan.keep(names[0], key, names):
         return names[0]
     for page, name in enumerate(names, start=1):
         chunk = records[(page - 1) * size : page * size]
-        params = dict(title=title, page_no=page, page_count=pages, page_urls={p: names[p - 1] for p in page_window(page, pages)},
-                      prev_url=names[page - 2] if page > 1 else None, next_url=names[page] if page < pages else None,
-                      first_url=names[0], last_url=names[-1], total=len(records), shown=shown)
+        params = dict(
+            title=title,
+            page_no=page,
+            page_count=pages,
+            page_urls={p: names[p - 1] for p in page_window(page, pages)},
+            prev_url=names[page - 2] if page > 1 else None,
+            next_url=names[page] if page < pages else None,
+            first_url=names[0],
+            last_url=names[-1],
+            total=len(records),
+            shown=shown,
+        )
         cards = out.renderer.cards_html(b"".join(map(card, chunk)).decode("utf-8"), name)
         out.page(name, template, cards=cards, in_sitemap=False, **params, **extra)
     return names[0]
@@ -177,6 +285,7 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int]:
 
 
 # -- search --------------------------------------------------------------------------------------
+
 
 def generate_search_top(out: Output, authorities: list[dict[str, Any]]) -> None:
     """The search's manifest and its lists of authorities and years (the segments: workers)."""
@@ -195,6 +304,7 @@ def finish_search(out: Output, results: list[Any]) -> None:
 
 # -- sitemap, robots.txt, the log head -----------------------------------------------------------
 
+
 def generate_sitemap(out: Output) -> None:
     """``sitemap.xml``: one file for a small site; past ``SITEMAP_MAX_URLS`` an index over parts
     that keep their bytes from night to night. The pages other than records and archives
@@ -208,7 +318,9 @@ def generate_sitemap(out: Output) -> None:
     pages = list(dict.fromkeys(out.sitemap))
     if len(pages) + out.state.total + len(plan.entity_ids) <= limit:
         urls = pages + [url for _name, members in plan.segments for url in _record_urls(members)]
-        write_sitemap(out.path, out.base, urls + [(entity_url(eid), None) for eid in plan.entity_ids], limit)
+        write_sitemap(
+            out.path, out.base, urls + [(entity_url(eid), None) for eid in plan.entity_ids], limit
+        )
     else:
         files = list(write_sitemap_part(out.path, out.base, "pages", pages, limit))
         for name, members in plan.segments:
@@ -240,12 +352,16 @@ def _entity_sitemaps(out: Output) -> list[str]:
         unit, part = f"sitemaps/entities-{first}", f"entities-{first}"
         old = plan.old.units.get(unit) if plan.old is not None else None
         if old is not None and changed is not None and first not in changed:
-            key, names = old  # no archive in it came or went: its ids, so its key and files, are the last build's
+            key, names = (
+                old  # no archive in it came or went: its ids, so its key and files, are the last build's
+            )
         else:
             names = sitemap_part_files(part, end - start, limit)
             key = digest_keys(part, (eid.encode() for eid in ids[start:end]))
         if not plan.keep(unit, key, names):
-            write_sitemap_part(out.path, out.base, part, [(entity_url(eid), None) for eid in ids[start:end]], limit)
+            write_sitemap_part(
+                out.path, out.base, part, [(entity_url(eid), None) for eid in ids[start:end]], limit
+            )
         files += names
         start = end
     return files
@@ -253,27 +369,49 @@ def _entity_sitemaps(out: Output) -> list[str]:
 
 # -- statistics and feeds (in the side process of an incremental build) ----------------------------
 
+
 def generate_stats(out: Output) -> None:
     """统计与监测: three pages, each chart a static SVG beside its data table and CSV."""
     from .charts import hbar_svg, line_svg, vbar_svg
     from .stats import all_pages
 
-    pages = all_pages(out.state, out.entities, out.cfg, out.root / STATS_CACHE_DIR, out.plan.manifest.fingerprint)
+    pages = all_pages(
+        out.state, out.entities, out.cfg, out.root / STATS_CACHE_DIR, out.plan.manifest.fingerprint
+    )
     charts = out.path / "stats" / "charts"
     charts.mkdir(parents=True, exist_ok=True)
     for page in pages:
         for section in page.sections:
-            write_table_csv(out.path / "stats" / f"{section.name}.csv", section.table.columns, section.table.rows)
+            write_table_csv(
+                out.path / "stats" / f"{section.name}.csv",
+                section.table.columns,
+                section.table.rows,
+            )
             if section.chart == "hbar":
-                svg = hbar_svg(section.labels, section.values, percent=section.percent, alert=section.alert, threshold=section.threshold)
+                svg = hbar_svg(
+                    section.labels,
+                    section.values,
+                    percent=section.percent,
+                    alert=section.alert,
+                    threshold=section.threshold,
+                )
             elif section.chart == "vbar":
                 svg = vbar_svg(section.labels, section.values, percent=section.percent)
             else:
                 svg = line_svg(section.labels, section.values, threshold=section.threshold)
             (charts / f"{section.name}.svg").write_bytes(svg)
     nav = [(p.slug, p.title) for p in pages]
-    for page in pages:  # in the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them
-        out.page(f"stats/{page.slug}.html", "stats.html", page=page, stats_nav=nav, DATA_DATE=out.today, in_sitemap=False)
+    for (
+        page
+    ) in pages:  # in the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them
+        out.page(
+            f"stats/{page.slug}.html",
+            "stats.html",
+            page=page,
+            stats_nav=nav,
+            DATA_DATE=out.today,
+            in_sitemap=False,
+        )
     timing("statistics written")
 
 
@@ -291,9 +429,20 @@ def government_entities(state: State) -> dict[str, Entity]:
         field_name = kind.subject_category or ""
         records = state.published[kind_name]
         # One comprehension a kind, with the entity computed at replay (10^6 records a build).
-        candidates.update(e[0] for r in records if (e := r.entity if r.entity is not None else record_entity(kind, r))
-                          and (e[1][:6] == "code:1" or (field_name and str(r.brief.get(field_name, "") or "") in GOVERNMENT_CATEGORIES)))
-    return {eid: entity for eid, entity in build_entities(state, candidates).items() if entity.is_government}
+        candidates.update(
+            e[0]
+            for r in records
+            if (e := r.entity if r.entity is not None else record_entity(kind, r))
+            and (
+                e[1][:6] == "code:1"
+                or (field_name and str(r.brief.get(field_name, "") or "") in GOVERNMENT_CATEGORIES)
+            )
+        )
+    return {
+        eid: entity
+        for eid, entity in build_entities(state, candidates).items()
+        if entity.is_government
+    }
 
 
 def generate_feeds(out: Output) -> None:
@@ -301,25 +450,46 @@ def generate_feeds(out: Output) -> None:
     size = out.cfg.FEED_SIZE
 
     def newest(records: list) -> list:
-        return heapq.nlargest(size, records, key=lambda r: (r.approved_at, r.date, r.id))  # = sorted(…)[:N]
+        return heapq.nlargest(
+            size, records, key=lambda r: (r.approved_at, r.date, r.id)
+        )  # = sorted(…)[:N]
 
     def entries(ordered: list) -> list[dict[str, Any]]:
         result = []
         for r in ordered:
             s = summary(KINDS[r.kind], r)
-            result.append({"url": f"{out.base}/{s['url']}", "title": f"{s['kind_label']}：{s['subject']} {s['docno']}",
-                           "summary": f"{s['authority']} {s['date_text']} {s['extra']}".strip(), "published": r.approved_at})
+            result.append(
+                {
+                    "url": f"{out.base}/{s['url']}",
+                    "title": f"{s['kind_label']}：{s['subject']} {s['docno']}",
+                    "summary": f"{s['authority']} {s['date_text']} {s['extra']}".strip(),
+                    "published": r.approved_at,
+                }
+            )
         return result
 
     # The newest of all are among each kind's newest (ids are unique: a total order), so every
     # record is keyed once, not twice; and a kind's newest are in its newest batches.
-    per_kind = {kind_name: newest(records) for kind_name, records in newest_batches(out.state, size).items()}
+    per_kind = {
+        kind_name: newest(records) for kind_name, records in newest_batches(out.state, size).items()
+    }
     everything = newest([r for records in per_kind.values() for r in records])
     name = out.cfg.SITENAME
-    write_feed(out.path / "feeds/all.atom.xml", f"{name}：最新公示", f"{out.base}/feeds/all.atom.xml", out.base, entries(everything))
+    write_feed(
+        out.path / "feeds/all.atom.xml",
+        f"{name}：最新公示",
+        f"{out.base}/feeds/all.atom.xml",
+        out.base,
+        entries(everything),
+    )
     for kind_name, kind in KINDS.items():
-        write_feed(out.path / f"feeds/{kind_name}.atom.xml", f"{name}：{kind.label}", f"{out.base}/feeds/{kind_name}.atom.xml",
-                   out.base, entries(per_kind[kind_name]))
+        write_feed(
+            out.path / f"feeds/{kind_name}.atom.xml",
+            f"{name}：{kind.label}",
+            f"{out.base}/feeds/{kind_name}.atom.xml",
+            out.base,
+            entries(per_kind[kind_name]),
+        )
     timing("feeds written")
 
 
@@ -341,14 +511,25 @@ def newest_batches(state: State, count: int) -> dict[str, list[PublishedRecord]]
 
 # -- the downloads' catalog, once the workers wrote the downloads ----------------------------------
 
+
 def generate_downloads_page(out: Output, results: list[Any]) -> None:
     written = dict(out.plan.kept_downloads)
-    written.update((r.kind, (r.catalog, r.index)) for r in results if isinstance(r, DownloadsWritten))
+    written.update(
+        (r.kind, (r.catalog, r.index)) for r in results if isinstance(r, DownloadsWritten)
+    )
     catalogs = {kind_name: catalog for kind_name, (catalog, _index) in written.items()}
     out.plan.manifest.data["downloads"] = catalogs
-    out.plan.manifest.data["download_rows"] = {kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None}
+    out.plan.manifest.data["download_rows"] = {
+        kind_name: index for kind_name, (_catalog, index) in written.items() if index is not None
+    }
     catalog = [entry for kind_name in KINDS for entry in catalogs[kind_name]]
-    out.page("downloads/index.html", "downloads.html", files=catalog, DATA_DATE=out.today, in_sitemap=False)
+    out.page(
+        "downloads/index.html",
+        "downloads.html",
+        files=catalog,
+        DATA_DATE=out.today,
+        in_sitemap=False,
+    )
     timing("downloads page written")
 
 
@@ -364,4 +545,3 @@ def prepare_report(out: Output, wanted: bool, packed: bool = False) -> PreparedR
         prepared.current = memory(prepared.current)
     timing("build report prepared")
     return prepared
-

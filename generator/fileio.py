@@ -9,8 +9,9 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import blake3
 
@@ -119,13 +120,16 @@ def prefetch_checksums(files: list[tuple[Path, str]], threads: int) -> None:
     """Start hashing ``files`` ((path, algorithm) pairs) in background threads, biggest first:
     both hashers release the GIL, so the files are read on every core while the build imports
     Pelican and reads its settings; :func:`file_digest` then finds them in its memo."""
+
     def size(item: tuple[Path, str]) -> int:
         try:
             return item[0].stat().st_size
         except OSError:
             return 0
 
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="digest")
+    pool = concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, threads), thread_name_prefix="digest"
+    )
     for path, algorithm in sorted(files, key=size, reverse=True):
         _PENDING[(str(path), algorithm)] = pool.submit(_digest_memo, path, algorithm)
     pool.shutdown(wait=False)

@@ -21,7 +21,8 @@ import signal
 import struct
 import sys
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class Forked:
@@ -162,8 +163,10 @@ def stream(produce: Callable[[], Iterator[Any]], memory_limit: int | None = None
                     raise value
         _, status = os.waitpid(pid, 0)
         pid = 0
-        memory = (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV)) or (
-            os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OUT_OF_MEMORY)
+        memory = (
+            os.WIFSIGNALED(status)
+            and os.WTERMSIG(status) in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV)
+        ) or (os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OUT_OF_MEMORY)
         raise ChildDied(status, memory)
     finally:
         if pid:
@@ -187,7 +190,9 @@ def _address_space() -> int:
         return 0
 
 
-def _stream_child(produce: Callable[[], Iterator[Any]], limit: int | None, read: int, write: int) -> None:
+def _stream_child(
+    produce: Callable[[], Iterator[Any]], limit: int | None, read: int, write: int
+) -> None:
     """The child of :func:`stream`: cap its memory, send each item, then ``end`` or the error."""
     status = 1
     try:
@@ -196,8 +201,12 @@ def _stream_child(produce: Callable[[], Iterator[Any]], limit: int | None, read:
         os.dup2(devnull, 2)
         if limit and _address_space():
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+            resource.setrlimit(
+                resource.RLIMIT_AS,
+                (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard),
+            )
         with os.fdopen(write, "wb") as pipe:
+
             def send(outcome: str, value: Any) -> None:
                 data = pickle.dumps((outcome, value), protocol=5)
                 pipe.write(_FRAME.pack(len(data)))

@@ -38,27 +38,51 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from . import journal
+from . import cache, journal
 from .fileio import iter_tree
-from .journal import DELETE, NEW, REPLACE, fault
-from .journal import _DETACHED, _start_rm, forget, free_detached, manifest_path, wait_detached  # noqa: F401 - moved below (journal), kept importable
-from . import cache
+from .journal import (  # noqa: F401 - moved below (journal), kept importable
+    _DETACHED,
+    DELETE,
+    NEW,
+    REPLACE,
+    _start_rm,
+    fault,
+    forget,
+    free_detached,
+    manifest_path,
+    wait_detached,
+)
 
 log = logging.getLogger(__name__)
 
 FORMAT = 3  # 3: record keys kept per batch (BatchEntry)
 KEY_SIZE = 12  # bytes: collisions are out of reach at 10^8 pages (2^96)
 KEYED_TOP_FOLDERS = ("records", "entities")  # every file below these is keyed, never walked
-LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "lunr", "nh3", "bleach", "matplotlib", "pandas", "numpy", "orjson")
+LIBRARIES = (
+    "pelican",
+    "jinja2",
+    "markdown",
+    "markupsafe",
+    "lunr",
+    "nh3",
+    "bleach",
+    "matplotlib",
+    "pandas",
+    "numpy",
+    "orjson",
+)
 
 
 def digest(*parts: Any) -> bytes:
     """An input key of :data:`KEY_SIZE` bytes."""
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=KEY_SIZE).digest()
+    return hashlib.blake2b(
+        "\x1f".join(map(str, parts)).encode("utf-8"), digest_size=KEY_SIZE
+    ).digest()
 
 
 def digest_keys(head: Any, keys: Iterable[bytes]) -> bytes:
@@ -81,7 +105,9 @@ def batch_entry(kind: str, records: Sequence[Any]) -> BatchEntry:
     batch none of whose records came, went or changed costs a few ``memcmp`` at 10^6 records,
     where a dict of record id → key cost seconds to make, compare, pickle and load."""
     ids: str | tuple[str, ...] = "\n".join(map(_ID, records))
-    if ids.count("\n") != max(0, len(records) - 1):  # never for the 16-hex ids records.record_id makes
+    if ids.count("\n") != max(
+        0, len(records) - 1
+    ):  # never for the 16-hex ids records.record_id makes
         ids = tuple(map(_ID, records))
     keys = list(map(_KEY, records))
     return (kind, ids, b"".join(keys), array.array("I", map(len, keys)).tobytes())
@@ -103,10 +129,16 @@ def entry_keys(entry: BatchEntry) -> dict[str, bytes]:
 
 def differing_batches(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry]) -> list[str]:
     """The ids of the batches whose entries differ between two manifests (or are in only one), sorted."""
-    return [batch_id for batch_id in sorted(old.keys() | new.keys()) if old.get(batch_id) != new.get(batch_id)]
+    return [
+        batch_id
+        for batch_id in sorted(old.keys() | new.keys())
+        if old.get(batch_id) != new.get(batch_id)
+    ]
 
 
-def record_changes(old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry]) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
+def record_changes(
+    old: Mapping[str, BatchEntry], new: Mapping[str, BatchEntry]
+) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
     """(before, now): kind → record id → key, over the batches whose entries differ between the
     ``old`` and the ``new`` manifest (a batch in only one of them included). A record id is
     published from one batch at a time, so a record that came, went, moved to another batch or
@@ -130,8 +162,11 @@ def _pack_keys(keys: dict[str, bytes]) -> Any:
     of the time of reading it. Any other dict (an id with a newline, a key that is not
     ``KEY_SIZE`` bytes) is kept as it is."""
     ids = "\n".join(keys)
-    if ids.count("\n") != max(0, len(keys) - 1) or not set(map(type, keys.values())) <= {bytes} \
-            or not set(map(len, keys.values())) <= {KEY_SIZE}:
+    if (
+        ids.count("\n") != max(0, len(keys) - 1)
+        or not set(map(type, keys.values())) <= {bytes}
+        or not set(map(len, keys.values())) <= {KEY_SIZE}
+    ):
         return keys
     return (PACKED_KEYS, ids, b"".join(keys.values()))
 
@@ -147,7 +182,10 @@ def _unpack_keys(packed: Any) -> dict[str, bytes]:
             raise ValueError(tag)
         if not blob:
             return {}
-        keys = map(blob.__getitem__, map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)))
+        keys = map(
+            blob.__getitem__,
+            map(slice, range(0, len(blob), KEY_SIZE), range(KEY_SIZE, len(blob) + 1, KEY_SIZE)),
+        )
         return dict(zip(ids.split("\n"), keys, strict=True))
     except (TypeError, ValueError) as error:
         raise ValueError(f"archive keys: {error}") from None
@@ -159,11 +197,17 @@ class Manifest:
 
     fingerprint: str = ""
     output_signature: str = ""
-    batches: dict[str, BatchEntry] = field(default_factory=dict)  # approved batch id → its published records (batch_entry)
+    batches: dict[str, BatchEntry] = field(
+        default_factory=dict
+    )  # approved batch id → its published records (batch_entry)
     entities: dict[str, bytes] = field(default_factory=dict)  # entity id → key
-    units: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)  # name → (key, its files)
+    units: dict[str, tuple[bytes, tuple[str, ...]]] = field(
+        default_factory=dict
+    )  # name → (key, its files)
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build
-    data: dict[str, Any] = field(default_factory=dict)  # what a skipped unit still provides (download catalogs)
+    data: dict[str, Any] = field(
+        default_factory=dict
+    )  # what a skipped unit still provides (download catalogs)
 
     def as_data(self) -> dict[str, Any]:
         """What the next build reads back (:func:`save`, :func:`load`): the fields, the archives'
@@ -173,25 +217,37 @@ class Manifest:
         return found
 
     @classmethod
-    def of_data(cls, data: Any) -> "Manifest":
+    def of_data(cls, data: Any) -> Manifest:
         """The manifest :meth:`as_data` gave (ValueError or TypeError for anything else)."""
         if type(data) is not dict or data.keys() != set(_MANIFEST_FIELDS):
             raise ValueError("not a build manifest")
         return cls(**{**data, "entities": _unpack_keys(data["entities"])})
 
-    def record_changes(self, old: "Manifest") -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
+    def record_changes(
+        self, old: Manifest
+    ) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
         """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin
         asks when it queues the pages, the apply when it removes files: ~1 s each at 10^6)."""
         memo = self.__dict__.get("changes")
-        if memo is None or memo[0] is not old.batches or memo[1] is not self.batches:  # the batches are set once a build
-            memo = self.__dict__["changes"] = (old.batches, self.batches, *record_changes(old.batches, self.batches))
+        if (
+            memo is None or memo[0] is not old.batches or memo[1] is not self.batches
+        ):  # the batches are set once a build
+            memo = self.__dict__["changes"] = (
+                old.batches,
+                self.batches,
+                *record_changes(old.batches, self.batches),
+            )
         return memo[2], memo[3]
 
-    def removed_since(self, old: "Manifest", record_url: Any, entity_url: Any) -> list[str]:
+    def removed_since(self, old: Manifest, record_url: Any, entity_url: Any) -> list[str]:
         """Files ``old`` listed that this build no longer has, sorted (set differences by id: the
         1.8 million paths of a 10^6 site are never formatted)."""
         before, now = self.record_changes(old)
-        gone = {record_url(kind, rid) for kind, keys in before.items() for rid in keys.keys() - now.get(kind, {}).keys()}
+        gone = {
+            record_url(kind, rid)
+            for kind, keys in before.items()
+            for rid in keys.keys() - now.get(kind, {}).keys()
+        }
         gone.update(entity_url(eid) for eid in old.entities.keys() - self.entities.keys())
         files = {f for _key, unit in self.units.values() for f in unit}
         files.update(self.files)
@@ -223,7 +279,11 @@ def load(output: Path, fingerprint: str) -> Manifest | None:
     return manifest
 
 
-SIGNED = ("index.html", "search/manifest.json", "sitemap.xml")  # rewritten by every build that changes anything
+SIGNED = (
+    "index.html",
+    "search/manifest.json",
+    "sitemap.xml",
+)  # rewritten by every build that changes anything
 
 
 def signature(output: Path) -> str:
@@ -243,7 +303,9 @@ def save(manifest: Manifest, output: Path) -> None:
 
 def _write(manifest: Manifest, path: Path, atomic: bool) -> None:
     """Write ``manifest`` to ``path`` (an OSError when it cannot be: the apply saves it again)."""
-    if not cache.write(_entry(path, manifest.fingerprint), [cache.pack(manifest.as_data())], atomic=atomic):
+    if not cache.write(
+        _entry(path, manifest.fingerprint), [cache.pack(manifest.as_data())], atomic=atomic
+    ):
         raise OSError(f"build manifest not written: {path}")
 
 
@@ -251,10 +313,14 @@ def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = 
     """Everything every page depends on: theme files, generator code, library versions, and the
     ``settings`` the templates read (our :class:`~generator.settings.Config`, site name and URL)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"format {FORMAT}\npython {sys.version}\n".encode())  # Python's Unicode tables: NFKC in the search tokens
+    h.update(
+        f"format {FORMAT}\npython {sys.version}\n".encode()
+    )  # Python's Unicode tables: NFKC in the search tokens
     package = Path(__file__).resolve().parent
     for base in (root / "theme", package):
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        for path in sorted(
+            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ):
             h.update(f"{path.relative_to(base).as_posix()}\n".encode())
             h.update(path.read_bytes())
     for name in LIBRARIES:
@@ -290,8 +356,12 @@ class Trash:
     waited for: at 10^6 records an old output takes minutes to delete."""
 
     def __init__(self, live: Path):
-        self.abandoned = abandoned_trash(live)  # freed detached, not waited for (:func:`free_detached`)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{live.name}.replaced-{os.getpid()}-", dir=live.parent))
+        self.abandoned = abandoned_trash(
+            live
+        )  # freed detached, not waited for (:func:`free_detached`)
+        self.folder = Path(
+            tempfile.mkdtemp(prefix=f".{live.name}.replaced-{os.getpid()}-", dir=live.parent)
+        )
         self.folders = [self.folder]
         self.count = 0
         self.process: subprocess.Popen | None = None
@@ -360,8 +430,12 @@ def _is_empty(folder: Path) -> bool:
 @dataclass
 class ApplyResult:
     unchanged: int = 0  # rendered, byte-identical to the live file, not moved (mtime kept)
-    trash: Trash | None = None  # the replaced and removed files, being freed (wait() before exiting)
-    moved: list[str] = field(default_factory=list)  # files new or changed, moved into the live folder
+    trash: Trash | None = (
+        None  # the replaced and removed files, being freed (wait() before exiting)
+    )
+    moved: list[str] = field(
+        default_factory=list
+    )  # files new or changed, moved into the live folder
     removed: list[str] = field(default_factory=list)  # files deleted from it
 
     @property
@@ -373,7 +447,9 @@ class ApplyResult:
         return len(self.removed)
 
 
-def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: Any, entity_url: Any) -> ApplyResult:
+def apply(
+    staging: Path, live: Path, old: Manifest, new: Manifest, record_url: Any, entity_url: Any
+) -> ApplyResult:
     """Move the staged files into ``live`` and delete what the new site no longer has.
 
     New and changed files go first and deletions last, so a page is never linked to one that is
@@ -391,7 +467,9 @@ def apply(staging: Path, live: Path, old: Manifest, new: Manifest, record_url: A
     fault("apply", "journal")
     saver = None
     try:
-        forget(live)  # the old manifest is kept in the trash; code that reads no journal sees no manifest
+        forget(
+            live
+        )  # the old manifest is kept in the trash; code that reads no journal sees no manifest
         fault("apply", "forget")
         saver = _save_beside(new, staging, live)
         _move(staging, live, ops, result)
@@ -446,8 +524,9 @@ def _save_beside(new: Manifest, staging: Path, live: Path) -> Any:
         return None
 
 
-def _plan(staging: Path, live: Path, removed: list[str],
-          result: ApplyResult) -> tuple[list[tuple[str, str]], list[str]]:
+def _plan(
+    staging: Path, live: Path, removed: list[str], result: ApplyResult
+) -> tuple[list[tuple[str, str]], list[str]]:
     """The apply's operations in order, decided before any is done (the journal): each staged file
     that differs from the live one replaces it (REPLACE) or is added (NEW), then each ``removed``
     file goes (DELETE); and the folders the new files need, parents first."""

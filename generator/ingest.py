@@ -16,16 +16,17 @@ import json
 import os
 import re
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import __version__, journal, pii
 from .batches import MANIFEST, RECORDS, REJECTIONS, WARNINGS, BatchStore
 from .clock import now_iso
-from .fileio import both_digests, dumps_line, sha256_file, write_json
 from .errors import UserError
+from .fileio import both_digests, dumps_line, sha256_file, write_json
 from .markup import neutralise_cell
 from .normalize import normalize_docno
 from .readers import open_export, row_dict
@@ -57,7 +58,9 @@ class _Report:
         self.rows: list[tuple[int, str, str]] = []  # first few, for the console
 
     def add(self, row: int, column: str, reason: str, value: Any = "") -> None:
-        reason = pii.mask(reason, self.rules)  # a reason may quote the cell ("无法识别的日期格式：…")
+        reason = pii.mask(
+            reason, self.rules
+        )  # a reason may quote the cell ("无法识别的日期格式：…")
         shown = pii.mask(cell_text(value), self.rules)[:60] if value not in (None, "") else ""
         if column.endswith("证件号码") and shown:
             shown = "（已隐去）"
@@ -80,14 +83,24 @@ def _is_note_row(raw: dict[str, Any]) -> bool:
     return not filled or (len(filled) == 1 and bool(_NOTE.match(filled[0])))
 
 
-def ingest(path: Path, kind: Kind, source: str | None, cfg: Config, root: Path, today: dt.date,
-           progress: Callable[[int], None] | None = None, staged_at: str | None = None) -> IngestResult:
+def ingest(
+    path: Path,
+    kind: Kind,
+    source: str | None,
+    cfg: Config,
+    root: Path,
+    today: dt.date,
+    progress: Callable[[int], None] | None = None,
+    staged_at: str | None = None,
+) -> IngestResult:
     """Stage ``path`` as a batch of ``kind``; raise :class:`UserError` if the file is unusable."""
     export = open_export(path, kind, cfg.HEADER_SCAN_ROWS, cfg.CSV_CHUNK_ROWS)
     store = BatchStore(root, cfg)  # removes what killed ingests left
     staging = store.new_staging_dir()
     try:
-        return _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at)
+        return _ingest_into(
+            staging, export, path, kind, source, cfg, store, today, progress, staged_at
+        )
     except BaseException:
         store.discard_staging(staging)
         raise
@@ -111,8 +124,14 @@ class Outcome:
     warnings: list[tuple[str, str, Any]] = field(default_factory=list)
 
 
-def validate_rows(kind_name: str, rows: list[tuple[int, list[Any]]], columns: dict[int, str], width: int,
-                  today: dt.date, cfg: Config) -> list[Outcome]:
+def validate_rows(
+    kind_name: str,
+    rows: list[tuple[int, list[Any]]],
+    columns: dict[int, str],
+    width: int,
+    today: dt.date,
+    cfg: Config,
+) -> list[Outcome]:
     """Validate, normalise and mask a chunk of rows (pure; runs in worker processes)."""
     kind = KINDS[kind_name]
     outcomes = []
@@ -130,7 +149,14 @@ def validate_rows(kind_name: str, rows: list[tuple[int, list[Any]]], columns: di
             result.errors.append(("（整行）", f"该行比表头多出 {extra} 个非空单元格，可能错位"))
         warnings = [(c, r, raw.get(c, "")) for c, r in result.warnings]
         if not result.ok:
-            outcomes.append(Outcome(row_no, "rejected", errors=[(c, r, raw.get(c, "")) for c, r in result.errors], warnings=warnings))
+            outcomes.append(
+                Outcome(
+                    row_no,
+                    "rejected",
+                    errors=[(c, r, raw.get(c, "")) for c, r in result.errors],
+                    warnings=warnings,
+                )
+            )
             continue
         fields = result.fields
         fields_json = dumps_line(fields)
@@ -138,14 +164,21 @@ def validate_rows(kind_name: str, rows: list[tuple[int, list[Any]]], columns: di
         rid = record_id(kind, fields)
         reason = withheld_reason(kind, fields, cfg)
         # The canonical record line (sorted keys, as dumps_line would write it), serialising fields once.
-        line = (f'{{"docno_key":{dumps_line(normalize_docno(str(fields[kind.docno])))},"fields":{fields_json},'
-                f'"id":"{rid}","public":{"false" if reason else "true"},"row":{row_no}'
-                + (f',"withheld":{dumps_line(reason)}' if reason else "") + "}")
-        outcomes.append(Outcome(row_no, "record", line, row_hash, rid, not reason, warnings=warnings))
+        line = (
+            f'{{"docno_key":{dumps_line(normalize_docno(str(fields[kind.docno])))},"fields":{fields_json},'
+            f'"id":"{rid}","public":{"false" if reason else "true"},"row":{row_no}'
+            + (f',"withheld":{dumps_line(reason)}' if reason else "")
+            + "}"
+        )
+        outcomes.append(
+            Outcome(row_no, "record", line, row_hash, rid, not reason, warnings=warnings)
+        )
     return outcomes
 
 
-def _chunks(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+def _chunks(
+    rows: Iterator[tuple[int, list[Any]]], size: int
+) -> Iterator[list[tuple[int, list[Any]]]]:
     chunk: list[tuple[int, list[Any]]] = []
     for item in rows:
         chunk.append(item)
@@ -178,7 +211,9 @@ def _validated(export, kind: Kind, today: dt.date, cfg: Config, workers: int) ->
             yield from pending.popleft().result()
 
 
-def _ingest_into(staging, export, path, kind, source, cfg, store, today, progress, staged_at) -> IngestResult:
+def _ingest_into(
+    staging, export, path, kind, source, cfg, store, today, progress, staged_at
+) -> IngestResult:
     rules = pii.MaskRules.from_config(cfg)
     rejections = _Report(staging / REJECTIONS, rules)
     warnings = _Report(staging / WARNINGS, rules)
@@ -208,7 +243,9 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
                 continue
             if outcome.row_hash in seen_rows:
                 counts["duplicates"] += 1
-                warnings.add(row_no, "（整行）", f"与第 {seen_rows[outcome.row_hash]} 行完全相同，只计一次")
+                warnings.add(
+                    row_no, "（整行）", f"与第 {seen_rows[outcome.row_hash]} 行完全相同，只计一次"
+                )
                 continue
             seen_rows[outcome.row_hash] = row_no
             if outcome.rid in keys:
@@ -223,12 +260,19 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
     # Second pass: rows that share a natural key with a different row are all rejected.
     clash_rows = {row: rid for rid, rows in clashes.items() for row in rows}
     key_label = "+".join(kind.natural_key)
-    with part.open(encoding="utf-8") as src, (staging / RECORDS).open("w", encoding="utf-8", newline="\n") as dst:
+    with (
+        part.open(encoding="utf-8") as src,
+        (staging / RECORDS).open("w", encoding="utf-8", newline="\n") as dst,
+    ):
         for line in src:
             record = json.loads(line) if clash_rows else None
             if record is not None and record["row"] in clash_rows:
                 others = [r for r in clashes[record["id"]] if r != record["row"]]
-                rejections.add(record["row"], key_label, f"与第 {'、'.join(map(str, others))} 行的{key_label}相同但内容不同，两行均被拒绝")
+                rejections.add(
+                    record["row"],
+                    key_label,
+                    f"与第 {'、'.join(map(str, others))} 行的{key_label}相同但内容不同，两行均被拒绝",
+                )
                 counts["rejected"] += 1
                 continue
             counts["accepted"] += 1
@@ -246,7 +290,9 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
         example = f"，例如第 {first[0]} 行“{first[1]}”：{first[2]}" if first else ""
         if counts["rows"] == 0:
             raise UserError(f"{path.name}：只有表头，没有数据行（表头在第 {export.header_row} 行）")
-        raise UserError(f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）")
+        raise UserError(
+            f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）"
+        )
 
     records_sha, records_blake3 = both_digests(staging / RECORDS)
     batch_id = f"{kind.name}-{hashlib.sha256((kind.name + records_sha).encode()).hexdigest()[:12]}"
@@ -273,8 +319,14 @@ def _ingest_into(staging, export, path, kind, source, cfg, store, today, progres
     write_json(staging / MANIFEST, manifest)
     created = store.commit_staging(staging, batch_id)
     messages = [] if created else [f"该文件内容已暂存为批次 {batch_id}，未重复创建"]
-    return IngestResult(batch_id, created, counts, store.dir / batch_id / REJECTIONS, messages, manifest["source_file"])
-
+    return IngestResult(
+        batch_id,
+        created,
+        counts,
+        store.dir / batch_id / REJECTIONS,
+        messages,
+        manifest["source_file"],
+    )
 
 
 def rejection_summary(path: Path, limit: int = 10, source: str = "") -> list[str]:

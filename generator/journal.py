@@ -64,8 +64,9 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from .errors import BuildError
 
@@ -115,7 +116,7 @@ def abandoned(folder: Path, prefix: str) -> list[Path]:
         for path in sorted(folder.iterdir()):
             if not path.name.startswith(prefix):
                 continue
-            pid = path.name[len(prefix):].split("-")[0]
+            pid = path.name[len(prefix) :].split("-")[0]
             if pid.isdigit() and int(pid) != os.getpid() and running(int(pid)):
                 continue  # another run, still at work
             found.append(path)
@@ -144,16 +145,24 @@ def free_detached(folders: list[Path]) -> subprocess.Popen | None:
     (:func:`abandoned_trash`)."""
     process = _start_rm(folders, detached=True) if folders else None
     if process is not None:
-        _DETACHED.append(process)  # referenced until exit: Python warns about a collected running child
+        _DETACHED.append(
+            process
+        )  # referenced until exit: Python warns about a collected running child
     return process
 
 
 def _start_rm(folders: list[Path], detached: bool) -> subprocess.Popen | None:
     """``rm -r`` of ``folders`` in another process (in its own session if ``detached``); without
     ``rm`` they are freed here and None is returned."""
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True} if detached else {}
+    quiet = (
+        {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+        if detached
+        else {}
+    )
     try:
-        return subprocess.Popen(["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, **quiet)
+        return subprocess.Popen(
+            ["rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL, **quiet
+        )
     except OSError:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
@@ -185,7 +194,7 @@ class Journal:
         self.output, self.entry, self.fd = output, entry, fd
 
     @classmethod
-    def begin(cls, output: Path, entry: dict) -> "Journal":
+    def begin(cls, output: Path, entry: dict) -> Journal:
         path = journal_path(output)
         entry = {"format": FORMAT, "pid": os.getpid(), **entry}
         pending = path.with_name(f"{path.name}.new-{os.getpid()}")
@@ -193,8 +202,10 @@ class Journal:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX)  # before the journal has its name: never seen unlocked
             data = memoryview(json.dumps(entry).encode("utf-8"))
-            while data:  # on this descriptor only: closing any other one of the file would drop the lock
-                data = data[os.write(fd, data):]
+            while (
+                data
+            ):  # on this descriptor only: closing any other one of the file would drop the lock
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
             os.rename(pending, path)
             _fsync_folder(path.parent)
@@ -225,8 +236,13 @@ class Journal:
             self.fd = -1
 
 
-def begin_apply(output: Path, trash: Path, ops: Sequence[tuple[str, str]], folders: Sequence[str],
-                manifest: Path) -> Journal:
+def begin_apply(
+    output: Path,
+    trash: Path,
+    ops: Sequence[tuple[str, str]],
+    folders: Sequence[str],
+    manifest: Path,
+) -> Journal:
     """Keep the old ``manifest`` in ``trash`` (a hard link) and write the apply's journal."""
     kept = trash / KEPT_MANIFEST
     try:
@@ -235,8 +251,17 @@ def begin_apply(output: Path, trash: Path, ops: Sequence[tuple[str, str]], folde
         kept = None
     except OSError:  # a file system without hard links
         shutil.copy2(manifest, kept)
-    return Journal.begin(output, {"kind": "apply", "trash": trash.name, "manifest": manifest.name,
-                                  "kept_manifest": kept is not None, "folders": list(folders), "ops": list(ops)})
+    return Journal.begin(
+        output,
+        {
+            "kind": "apply",
+            "trash": trash.name,
+            "manifest": manifest.name,
+            "kept_manifest": kept is not None,
+            "folders": list(folders),
+            "ops": list(ops),
+        },
+    )
 
 
 @contextlib.contextmanager
@@ -270,7 +295,9 @@ def recover(output: Path) -> int:
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
-                raise BuildError(f"另一个构建正在更新 {output.name}（{path.name} 被锁定），请等它结束后再构建") from None
+                raise BuildError(
+                    f"另一个构建正在更新 {output.name}（{path.name} 被锁定），请等它结束后再构建"
+                ) from None
             data = b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
             try:
                 entry = json.loads(data)
@@ -280,10 +307,16 @@ def recover(output: Path) -> int:
                 entry = None
             if entry is None:  # never written so by this code: the output cannot be trusted
                 forget(output)
-                log.warning("%s 无法读取，无法撤回上次中断的更新：将全量构建 %s", path.name, output.name)
+                log.warning(
+                    "%s 无法读取，无法撤回上次中断的更新：将全量构建 %s", path.name, output.name
+                )
             else:
                 undone = _roll_back(output, entry)
-                log.warning("上次构建在更新 %s 时中断：已撤回它改动的 %d 个文件，恢复为中断前的网站", output.name, undone)
+                log.warning(
+                    "上次构建在更新 %s 时中断：已撤回它改动的 %d 个文件，恢复为中断前的网站",
+                    output.name,
+                    undone,
+                )
             path.unlink()
             _fsync_folder(path.parent)
         finally:
@@ -299,18 +332,33 @@ def _valid(output: Path, entry: Any) -> bool:
     link on the way) or be one of the output's own sibling folders."""
     if not isinstance(entry, dict) or entry.get("format") != FORMAT:
         return False
+
     def sibling(name: Any, *prefixes: str) -> bool:
-        return (isinstance(name, str) and "/" not in name and "\0" not in name and name.startswith(prefixes)
-                and not os.path.islink(output.parent / name))
+        return (
+            isinstance(name, str)
+            and "/" not in name
+            and "\0" not in name
+            and name.startswith(prefixes)
+            and not os.path.islink(output.parent / name)
+        )
+
     if entry.get("kind") == "swap":
-        return sibling(entry.get("old"), f".{output.name}.") and sibling(entry.get("new"), f".{output.name}.")
+        return sibling(entry.get("old"), f".{output.name}.") and sibling(
+            entry.get("new"), f".{output.name}."
+        )
     ops, folders = entry.get("ops"), entry.get("folders")
     if entry.get("kind") != "apply" or not isinstance(ops, list) or not isinstance(folders, list):
         return False
-    if (not sibling(entry.get("trash"), f".{output.name}.replaced-") or entry.get("manifest") != manifest_path(output).name
-            or not isinstance(entry.get("kept_manifest"), bool) or os.path.islink(output)):
+    if (
+        not sibling(entry.get("trash"), f".{output.name}.replaced-")
+        or entry.get("manifest") != manifest_path(output).name
+        or not isinstance(entry.get("kept_manifest"), bool)
+        or os.path.islink(output)
+    ):
         return False
-    if not all(isinstance(op, list) and len(op) == 2 and op[0] in (NEW, REPLACE, DELETE) for op in ops):
+    if not all(
+        isinstance(op, list) and len(op) == 2 and op[0] in (NEW, REPLACE, DELETE) for op in ops
+    ):
         return False
     return all(_inside(output, rel) for rel in [*folders, *(rel for _op, rel in ops)])
 
@@ -349,7 +397,9 @@ def _roll_back(output: Path, entry: dict) -> int:
         if op == NEW or not os.path.lexists(kept):
             continue  # not changed yet: the live file is the old one
         if op == DELETE:
-            (output / rel).parent.mkdir(parents=True, exist_ok=True)  # the apply removes emptied folders
+            (output / rel).parent.mkdir(
+                parents=True, exist_ok=True
+            )  # the apply removes emptied folders
         # Onto the new file; onto the old one itself (replace killed between link and rename), rename
         # does nothing and the link stays in the trash.
         os.rename(kept, output / rel)

@@ -33,9 +33,10 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import signing
 from .errors import UserError
@@ -43,9 +44,14 @@ from .fileio import atomic_write_bytes, dumps_line
 
 LOG = "publication-log.jsonl"
 ALLOWED_SIGNERS = "allowed_signers"
-HEAD_FILE = "log-head.json"  # deployed with the site: the log head it publishes (rollback protection)
-ACTIONS = {"trust": ("editor", "public_key"), "revoke": ("editor",),
-           "approve": ("batch", "kind", "records_blake3", "manifest_sha256")}
+HEAD_FILE = (
+    "log-head.json"  # deployed with the site: the log head it publishes (rollback protection)
+)
+ACTIONS = {
+    "trust": ("editor", "public_key"),
+    "revoke": ("editor",),
+    "approve": ("batch", "kind", "records_blake3", "manifest_sha256"),
+}
 COMMON = ("n", "prev", "action", "at", "by", "key", "sig")
 
 
@@ -77,8 +83,12 @@ class Ledger:
     entries: list[dict[str, Any]] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)  # SHA-256 of each entry's line
     editors: dict[str, str] = field(default_factory=dict)  # name → public key, trusted now
-    approvals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # batch id → its approve entries
-    problems: list[str] = field(default_factory=list)  # one Chinese line each; the build refuses on any
+    approvals: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # batch id → its approve entries
+    problems: list[str] = field(
+        default_factory=list
+    )  # one Chinese line each; the build refuses on any
 
     @property
     def head(self) -> Head:
@@ -86,7 +96,9 @@ class Ledger:
 
     def extends(self, head: Head) -> bool:
         """True when this log is ``head``'s log with entries after it (or the same)."""
-        return head.entries == 0 or (len(self.hashes) >= head.entries and self.hashes[head.entries - 1] == head.hash)
+        return head.entries == 0 or (
+            len(self.hashes) >= head.entries and self.hashes[head.entries - 1] == head.hash
+        )
 
     def completed(self, required: int) -> list[tuple[str, dict[str, Any]]]:
         """(batch id, the approve entry that gave it ``required`` different editors), in log order."""
@@ -96,7 +108,9 @@ class Ledger:
             keys: set[str] = set()
             for entry in entries:
                 editors.add(entry["by"])
-                keys.add(entry["key"])  # the signing key's fingerprint: two names with one key count once
+                keys.add(
+                    entry["key"]
+                )  # the signing key's fingerprint: two names with one key count once
                 if min(len(editors), len(keys)) >= required:
                     done.append((batch_id, entry))
                     break
@@ -104,9 +118,14 @@ class Ledger:
 
     def allowed_signers(self) -> str:
         """``content/editors/allowed_signers`` as the log makes it (OpenSSH's allowed-signers format)."""
-        lines = ["# 受信任的编辑（由 disclose editor trust / revoke 生成，勿手工修改：构建会核对它与发布日志是否一致）",
-                 f"# 核验签名：ssh-keygen -Y verify -f allowed_signers -I 编辑名 -n {signing.NAMESPACE} -s 签名文件 < 内容文件"]
-        lines += [f'{name} namespaces="{signing.NAMESPACE}" {key}' for name, key in sorted(self.editors.items())]
+        lines = [
+            "# 受信任的编辑（由 disclose editor trust / revoke 生成，勿手工修改：构建会核对它与发布日志是否一致）",
+            f"# 核验签名：ssh-keygen -Y verify -f allowed_signers -I 编辑名 -n {signing.NAMESPACE} -s 签名文件 < 内容文件",
+        ]
+        lines += [
+            f'{name} namespaces="{signing.NAMESPACE}" {key}'
+            for name, key in sorted(self.editors.items())
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -152,11 +171,15 @@ def read(paths: LogPaths) -> Ledger:
     if lines and lines[-1] == b"":
         lines.pop()
     elif data:
-        ledger.problems.append(f"发布日志 {paths.log.name} 的最后一行不完整（缺少换行）：文件被截断或手工修改")
+        ledger.problems.append(
+            f"发布日志 {paths.log.name} 的最后一行不完整（缺少换行）：文件被截断或手工修改"
+        )
     for number, line in enumerate(lines):
         problem = _check_entry(ledger, number, line)
         if problem:
-            ledger.problems.append(f"发布日志第 {number + 1} 条：{problem}；已停止（日志之后的内容不再采信）")
+            ledger.problems.append(
+                f"发布日志第 {number + 1} 条：{problem}；已停止（日志之后的内容不再采信）"
+            )
             break
     _check_allowed_signers(paths, ledger)
     return ledger
@@ -168,10 +191,18 @@ def _check_entry(ledger: Ledger, number: int, line: bytes) -> str:
         entry = json.loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return "不是一行完整的 JSON（文件被截断或手工修改）"
-    if not isinstance(entry, dict) or not isinstance(entry.get("action"), str) or entry["action"] not in ACTIONS:
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("action"), str)
+        or entry["action"] not in ACTIONS
+    ):
         return "不是发布日志条目（action 缺失或未知）"
     action = entry["action"]
-    missing = [name for name in (*COMMON, *ACTIONS[action]) if not isinstance(entry.get(name), int if name == "n" else str)]
+    missing = [
+        name
+        for name in (*COMMON, *ACTIONS[action])
+        if not isinstance(entry.get(name), int if name == "n" else str)
+    ]
     if missing:
         return f"缺少或不合格的字段：{'、'.join(missing)}"
     extra = set(entry) - set(COMMON) - set(ACTIONS[action]) - {"migrated"}
@@ -226,7 +257,14 @@ def _apply(ledger: Ledger, entry: dict[str, Any]) -> str:
         if not signing.NAME_PATTERN.fullmatch(name):
             return "编辑名无效"
         fingerprint = signing.fingerprint(key)
-        holder = next((n for n, k in ledger.editors.items() if signing.fingerprint(k) == fingerprint and n != name), None)
+        holder = next(
+            (
+                n
+                for n, k in ledger.editors.items()
+                if signing.fingerprint(k) == fingerprint and n != name
+            ),
+            None,
+        )
         if holder:
             return f"这把密钥已属于编辑“{holder}”：一把密钥只能属于一位编辑"
         ledger.editors[name] = key
@@ -237,8 +275,11 @@ def _apply(ledger: Ledger, entry: dict[str, Any]) -> str:
         approvals = ledger.approvals.setdefault(entry["batch"], [])
         if any(a["by"] == entry["by"] for a in approvals):
             return f"“{entry['by']}”对批次 {entry['batch']} 的审核重复出现（重放）"
-        if approvals and (approvals[0]["records_blake3"], approvals[0]["manifest_sha256"], approvals[0]["kind"]) != (
-                entry["records_blake3"], entry["manifest_sha256"], entry["kind"]):
+        if approvals and (
+            approvals[0]["records_blake3"],
+            approvals[0]["manifest_sha256"],
+            approvals[0]["kind"],
+        ) != (entry["records_blake3"], entry["manifest_sha256"], entry["kind"]):
             return f"批次 {entry['batch']} 的两次审核签的不是同一份数据"
         approvals.append(entry)
     return ""
@@ -246,7 +287,9 @@ def _apply(ledger: Ledger, entry: dict[str, Any]) -> str:
 
 def _check_allowed_signers(paths: LogPaths, ledger: Ledger) -> None:
     if _is_link(paths.allowed_signers) or _is_link(paths.editors):
-        ledger.problems.append(f"{paths.allowed_signers} 是符号链接：受信任编辑名单必须是站点里的普通文件")
+        ledger.problems.append(
+            f"{paths.allowed_signers} 是符号链接：受信任编辑名单必须是站点里的普通文件"
+        )
         return
     try:
         text = paths.allowed_signers.read_text(encoding="utf-8")
@@ -257,17 +300,28 @@ def _check_allowed_signers(paths: LogPaths, ledger: Ledger) -> None:
     if not ledger.entries and text is None:
         return
     if text != ledger.allowed_signers():
-        ledger.problems.append(f"受信任编辑名单 {paths.allowed_signers} 与发布日志不符（被手工修改或缺失）；"
-                               "名单只能用 disclose editor trust / revoke 修改")
+        ledger.problems.append(
+            f"受信任编辑名单 {paths.allowed_signers} 与发布日志不符（被手工修改或缺失）；"
+            "名单只能用 disclose editor trust / revoke 修改"
+        )
 
 
-def append(paths: LogPaths, ledger: Ledger, signer: signing.Signer, action: str, at: str, **body: Any) -> dict[str, Any]:
+def append(
+    paths: LogPaths, ledger: Ledger, signer: signing.Signer, action: str, at: str, **body: Any
+) -> dict[str, Any]:
     """Sign and append one entry to a log read (and found without problems) under :meth:`LogPaths.locked`."""
     if ledger.problems:
         raise UserError(ledger.problems[0])
     public_key = signer.public_key()
-    entry: dict[str, Any] = {"n": len(ledger.entries), "prev": ledger.head.hash, "action": action, "at": at,
-                             "by": signer.name, "key": signing.fingerprint(public_key), **body}
+    entry: dict[str, Any] = {
+        "n": len(ledger.entries),
+        "prev": ledger.head.hash,
+        "action": action,
+        "at": at,
+        "by": signer.name,
+        "key": signing.fingerprint(public_key),
+        **body,
+    }
     entry["sig"] = signer.sign(signed_bytes(entry))
     line = dumps_line(entry).encode("utf-8")
     problem = _check_entry(ledger, entry["n"], line)
@@ -285,7 +339,12 @@ def read_head(path: Path) -> Head | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries, head = data["entries"], data["head"]
-        if type(entries) is not int or entries < 0 or not isinstance(head, str) or (entries > 0) != bool(head):
+        if (
+            type(entries) is not int
+            or entries < 0
+            or not isinstance(head, str)
+            or (entries > 0) != bool(head)
+        ):
             raise ValueError
         return Head(entries, head)
     except FileNotFoundError:

@@ -56,7 +56,9 @@ def _full_route(text: str) -> str:
     # Markup can split a number that ingest could not see whole ("3209021990**01014410**",
     # an HTML comment, a character reference). If the visible text shows one, show masked text.
     visible = visible_text(cleaned)
-    if pii.find(visible) or pii.find(attribute_text(cleaned), lines_join=False):  # a link's address or title too
+    if pii.find(visible) or pii.find(
+        attribute_text(cleaned), lines_join=False
+    ):  # a link's address or title too
         return "<p>" + html.escape(pii.mask(visible), quote=False) + "</p>"
     return cleaned
 
@@ -70,10 +72,17 @@ def sanitized_html(text: str) -> str:
 
 # Guide pages may also have section headings with their anchors (Markdown's toc extension).
 PAGE_TAGS = ALLOWED_TAGS | {"h1", "h2"}
-PAGE_ATTRIBUTES = {**ALLOWED_ATTRIBUTES, **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")}}
+PAGE_ATTRIBUTES = {
+    **ALLOWED_ATTRIBUTES,
+    **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")},
+}
 
 
-def clean_html(rendered: str, tags: set[str] = ALLOWED_TAGS, attributes: dict[str, set[str]] = ALLOWED_ATTRIBUTES) -> str:
+def clean_html(
+    rendered: str,
+    tags: set[str] = ALLOWED_TAGS,
+    attributes: dict[str, set[str]] = ALLOWED_ATTRIBUTES,
+) -> str:
     """HTML through an nh3 allow-list (by default a record's: :data:`ALLOWED_TAGS`, :data:`ALLOWED_ATTRIBUTES`)."""
     return nh3.clean(
         rendered,
@@ -90,7 +99,9 @@ def visible_text(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]*>", "", fragment))
 
 
-_SHOWN_ATTRIBUTE = re.compile(r"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_SHOWN_ATTRIBUTE = re.compile(
+    r"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE
+)
 
 
 def attribute_text(fragment: str) -> str:

@@ -16,8 +16,8 @@ from typing import Any
 from . import ledger as publog
 from . import pii
 from .batches import APPROVAL, MANIFEST, Batch, BatchStore
-from .fileio import both_digests, write_json
 from .errors import UserError
+from .fileio import both_digests, write_json
 from .signing import Signer
 
 
@@ -32,14 +32,18 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
     cfg, paths = store.cfg, store.log_paths
     rules = pii.MaskRules.from_config(cfg)  # an old approval's editor name may hold an ID number
     if len({s.name for s in signers}) < cfg.APPROVALS_REQUIRED:
-        raise UserError(f"本站要求 {cfg.APPROVALS_REQUIRED} 位编辑审核：迁移也需要同样多位编辑签名（多次给出 --editor）")
+        raise UserError(
+            f"本站要求 {cfg.APPROVALS_REQUIRED} 位编辑审核：迁移也需要同样多位编辑签名（多次给出 --editor）"
+        )
     legacy = [b for b in store.all() if (b.path / APPROVAL).exists()]
     result = Migration()
     ordered: list[tuple[str, Batch, list[dict[str, Any]]]] = []
     tampered = []
     for batch in legacy:
         approvals = batch.legacy_approvals()
-        sha256, blake3 = both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
+        sha256, blake3 = (
+            both_digests(batch.records_path) if batch.records_path.exists() else ("", "")
+        )
         actual = blake3 if batch.digest_field == "records_blake3" else sha256
         if batch.legacy_state(cfg, actual) == "tampered":
             tampered.append(batch.id)
@@ -53,7 +57,9 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
             result.repinned.append(batch.id)
         ordered.append((completing["approved_at"], batch, approvals))
     if tampered:
-        raise UserError(f"批次 {'、'.join(tampered)} 的数据与旧审核记录不符（已被修改），迁移未进行；请查明原因后删除这些批次并重新导入")
+        raise UserError(
+            f"批次 {'、'.join(tampered)} 的数据与旧审核记录不符（已被修改），迁移未进行；请查明原因后删除这些批次并重新导入"
+        )
     ordered.sort(key=lambda item: (item[0], item[1].id))
     with paths.locked():
         ledger = publog.read(paths)
@@ -61,10 +67,14 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
             raise UserError(f"发布日志有问题，不能迁移：{ledger.problems[0]}")
         if any(e["action"] == "approve" and "migrated" not in e for e in ledger.entries):
             # Approving now goes through the log: an approval.json that appears later is forged, never migrated.
-            raise UserError(f"本站已用发布日志签名审核，不再迁移 approval.json（批次 {'、'.join(b.id for b in legacy) or '-'} 的审核文件应删除并调查来源）")
+            raise UserError(
+                f"本站已用发布日志签名审核，不再迁移 approval.json（批次 {'、'.join(b.id for b in legacy) or '-'} 的审核文件应删除并调查来源）"
+            )
         for signer in signers:
             if ledger.editors.get(signer.name) != signer.public_key():
-                raise UserError(f"编辑 {signer.name} 不是本站受信任的编辑（或密钥不符）：先用 disclose editor trust 信任")
+                raise UserError(
+                    f"编辑 {signer.name} 不是本站受信任的编辑（或密钥不符）：先用 disclose editor trust 信任"
+                )
         for approved_at, batch, approvals in ordered:
             if batch.id in result.repinned:
                 write_json(batch.path / MANIFEST, batch.manifest)
@@ -72,9 +82,21 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
             for signer in signers:
                 if signer.name in done:
                     continue
-                publog.append(paths, ledger, signer, "approve", approved_at, batch=batch.id, kind=batch.kind,
-                              records_blake3=batch.manifest["records_blake3"], manifest_sha256=publog.manifest_digest(batch.manifest),
-                              migrated=[{"editor": pii.mask(a["editor"], rules), "approved_at": a["approved_at"]} for a in approvals])
+                publog.append(
+                    paths,
+                    ledger,
+                    signer,
+                    "approve",
+                    approved_at,
+                    batch=batch.id,
+                    kind=batch.kind,
+                    records_blake3=batch.manifest["records_blake3"],
+                    manifest_sha256=publog.manifest_digest(batch.manifest),
+                    migrated=[
+                        {"editor": pii.mask(a["editor"], rules), "approved_at": a["approved_at"]}
+                        for a in approvals
+                    ],
+                )
             result.signed.append(batch.id)
         for batch in legacy:
             (batch.path / APPROVAL).unlink(missing_ok=True)

@@ -20,9 +20,11 @@ from decimal import Decimal, InvalidOperation
 # inherent vowels, the Mongolian free variation selectors, line and paragraph separators. Variation
 # selectors stay: they choose a Han character's glyph in a name. tests/test_normalize.py checks the
 # list against the Unicode database.
-INVISIBLE = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-             "\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff0-\ufffb\uffa0\U00013430-\U00013438"
-             "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff")
+INVISIBLE = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff0-\ufffb\uffa0\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff"
+)
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 _PRINTABLE_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\uffa0]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -38,8 +40,13 @@ def clean_text(value: str) -> str:
         return ""
     # Fast path (most cells): printable (no control, format or separator character), no edge or
     # double spaces, and, beyond ASCII, none of the few invisible characters that count as printable.
-    if value.isprintable() and value[0] != " " and value[-1] != " " and "  " not in value and (
-            value.isascii() or not _PRINTABLE_INVISIBLE.search(value)):
+    if (
+        value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+        and "  " not in value
+        and (value.isascii() or not _PRINTABLE_INVISIBLE.search(value))
+    ):
         return value
     text = _INVISIBLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
@@ -74,7 +81,9 @@ def normalize_header(value: str) -> str:
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _DATE_PATTERNS = [
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(
+        r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    ),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 ]
@@ -118,7 +127,9 @@ def parse_date(value: object) -> dt.date:
             if re.fullmatch(r"\d{4,5}(\.0+)?", text):
                 result = _serial(float(text))
             else:
-                raise CellError(f"无法识别的日期格式：{written}（应为 2026-03-05、2026/03/05 或 2026年3月5日）")
+                raise CellError(
+                    f"无法识别的日期格式：{written}（应为 2026-03-05、2026/03/05 或 2026年3月5日）"
+                )
     if not (MIN_DATE <= result <= MAX_DATE):
         raise CellError(f"日期超出合理范围：{result.isoformat()}")
     return result
@@ -131,6 +142,7 @@ def _serial(serial: float) -> dt.date:
 
 
 # -- amounts -----------------------------------------------------------------------------
+
 
 def parse_amount_wan(value: object) -> float:
     """An amount in 万元 → float ≥ 0. ``2000元`` is refused: the column's unit is 万元."""
@@ -154,7 +166,9 @@ def parse_amount_wan(value: object) -> float:
     if number < 0:
         raise CellError(f"金额不能为负数：{value if isinstance(value, (int, float)) else written}")
     if number > Decimal("10000000"):
-        raise CellError(f"金额超出合理范围（万元）：{value if isinstance(value, (int, float)) else written}")
+        raise CellError(
+            f"金额超出合理范围（万元）：{value if isinstance(value, (int, float)) else written}"
+        )
     return float(number)
 
 

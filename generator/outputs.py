@@ -12,12 +12,12 @@ import json
 import os
 from array import array
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from math import isfinite
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import blake3
@@ -42,8 +42,14 @@ def download_columns(kind: Kind) -> list[str]:
 def _row(kind: Kind, record: PublishedRecord, base: str) -> dict[str, Any]:
     fields = record.fields
     row = {f.name: fields.get(f.name, "") for f in kind.public_fields}
-    row.update({"记录编号": record.id, "公示截止日期": record.ends or "", "公示依据": record.basis,
-                "页面地址": f"{base}/{record_url(kind.name, record.id)}"})
+    row.update(
+        {
+            "记录编号": record.id,
+            "公示截止日期": record.ends or "",
+            "公示依据": record.basis,
+            "页面地址": f"{base}/{record_url(kind.name, record.id)}",
+        }
+    )
     return row
 
 
@@ -60,7 +66,9 @@ def _json_row(row: dict[str, Any]) -> bytes:
             return orjson.dumps(row, option=_SORT_KEYS)
         except TypeError:
             pass
-    return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[str], bytes]:
@@ -68,7 +76,10 @@ def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[st
     ``neutralise_cell`` on each cell of :func:`_row` and its JSON (:func:`_json_row`), with one Python call
     a row instead of one a cell: a full build formats every row of 10^6 records."""
     row = _row(kind, record, base)
-    cells = [v if type(v) is str and v[:1] not in _FORMULA_START else neutralise_cell(v) for v in row.values()]
+    cells = [
+        v if type(v) is str and v[:1] not in _FORMULA_START else neutralise_cell(v)
+        for v in row.values()
+    ]
     return cells, _json_row(row)
 
 
@@ -112,7 +123,9 @@ class DownloadRecords(Sequence):
 
     def __getitem__(self, index: int) -> PublishedRecord:  # type: ignore[override]
         rid, ends, basis, path, offset, key = self.rows[index]
-        return make_record(self.kind_name, rid, "", "", "", ends, basis, _NO_BRIEF, path, offset, 0, (), key, None)
+        return make_record(
+            self.kind_name, rid, "", "", "", ends, basis, _NO_BRIEF, path, offset, 0, (), key, None
+        )
 
     def keys(self) -> list[bytes]:
         return [row[5] for row in self.rows]
@@ -121,8 +134,13 @@ class DownloadRecords(Sequence):
 _NO_BRIEF: dict[str, Any] = {}  # never read: a download row is made from the record's fields
 
 
-def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], base: str,
-                    previous: tuple[Path, RowIndex] | None = None) -> tuple[list[dict[str, Any]], RowIndex, int]:
+def write_downloads(
+    out: Path,
+    kind: Kind,
+    records: Sequence[PublishedRecord],
+    base: str,
+    previous: tuple[Path, RowIndex] | None = None,
+) -> tuple[list[dict[str, Any]], RowIndex, int]:
     """``downloads/<kind>.csv`` (UTF-8 with BOM, formula cells neutralised) and ``.json``; return
     their catalog entries, their :class:`RowIndex` and how many records' rows were copied.
 
@@ -136,9 +154,15 @@ def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], b
     line = _Line()
     writer = csv.writer(line, lineterminator="\r\n")
     writer.writerow(columns)
-    json_head = '{"kind":%s,"label":%s,"count":%d,"columns":%s,"records":[' % (
-        json.dumps(kind.name), json.dumps(kind.label, ensure_ascii=False), len(records), json.dumps(columns, ensure_ascii=False))
-    keys = records.keys() if isinstance(records, DownloadRecords) else [record.key for record in records]
+    json_head = (
+        f'{{"kind":{json.dumps(kind.name)},"label":{json.dumps(kind.label, ensure_ascii=False)},'
+        f'"count":{len(records):d},"columns":{json.dumps(columns, ensure_ascii=False)},"records":['
+    )
+    keys = (
+        records.keys()
+        if isinstance(records, DownloadRecords)
+        else [record.key for record in records]
+    )
     copied = 0
 
     def formatted(record: PublishedRecord) -> tuple[bytes, bytes]:
@@ -146,8 +170,15 @@ def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], b
         writer.writerow(cells)
         return line.text.encode("utf-8"), json_bytes
 
-    with _LiveRows(previous, kind.name) as live, csv_path.open("wb") as csv_fh, json_path.open("wb") as json_fh:
-        rows = _Rows(_Sink(csv_fh, ("\ufeff" + line.text).encode("utf-8")), _Sink(json_fh, json_head.encode("utf-8")))
+    with (
+        _LiveRows(previous, kind.name) as live,
+        csv_path.open("wb") as csv_fh,
+        json_path.open("wb") as json_fh,
+    ):
+        rows = _Rows(
+            _Sink(csv_fh, ("\ufeff" + line.text).encode("utf-8")),
+            _Sink(json_fh, json_head.encode("utf-8")),
+        )
         try:
             # Records whose rows follow each other in the live files (all but the changed ones, as
             # a kind's order rarely changes) are copied a block at a time: one withdrawal among
@@ -183,10 +214,25 @@ def write_downloads(out: Path, kind: Kind, records: Sequence[PublishedRecord], b
             rows.json.abandon()
             raise
         digests = (rows.csv.hexdigest(), rows.json.hexdigest())  # the hashing threads, joined
-    catalog = [_file_info(csv_path, out, kind, len(records), "CSV", digests[0]), _file_info(json_path, out, kind, len(records), "JSON", digests[1])]
-    indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""  # records built without keys: no index
-    return catalog, RowIndex(indexed, rows.csv_offsets, rows.json_start, rows.json_end, digests,
-                             (_blake3(csv_path), _blake3(json_path))), copied
+    catalog = [
+        _file_info(csv_path, out, kind, len(records), "CSV", digests[0]),
+        _file_info(json_path, out, kind, len(records), "JSON", digests[1]),
+    ]
+    indexed = (
+        b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""
+    )  # records built without keys: no index
+    return (
+        catalog,
+        RowIndex(
+            indexed,
+            rows.csv_offsets,
+            rows.json_start,
+            rows.json_end,
+            digests,
+            (_blake3(csv_path), _blake3(json_path)),
+        ),
+        copied,
+    )
 
 
 COPY_ROWS = 8192  # live rows read and written at a time (~7 MB of penalties' CSV)
@@ -195,7 +241,7 @@ COPY_ROWS = 8192  # live rows read and written at a time (~7 MB of penalties' CS
 class _Rows:
     """The two download files being written, and where each record's rows are in them."""
 
-    def __init__(self, csv_sink: "_Sink", json_sink: "_Sink"):
+    def __init__(self, csv_sink: _Sink, json_sink: _Sink):
         self.csv, self.json, self.count = csv_sink, json_sink, 0
         self.csv_offsets, self.json_start, self.json_end = array("q"), array("q"), array("q")
 
@@ -209,7 +255,9 @@ class _Rows:
         self.json_end.append(self.json.size)
         self.count += 1
 
-    def add_block(self, csv_bytes: bytes, csv_at: array, json_bytes: bytes, json_start: array, json_end: array) -> None:
+    def add_block(
+        self, csv_bytes: bytes, csv_at: array, json_bytes: bytes, json_start: array, json_end: array
+    ) -> None:
         """Consecutive records' rows as another file holds them (their JSON objects with the
         separators between them), with their offsets in that file."""
         shift = self.csv.size - csv_at[0]
@@ -248,7 +296,9 @@ class _Sink:
     def _hash_pending(self) -> None:
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending, self._pending_size = [], 0
-        if len(self._queued) >= HASH_QUEUE:  # the file is written faster than hashed: wait, not hold it all
+        if (
+            len(self._queued) >= HASH_QUEUE
+        ):  # the file is written faster than hashed: wait, not hold it all
             self._queued.popleft().result()
         self._queued.append(self._hasher.submit(self.hash.update, data))
 
@@ -291,13 +341,20 @@ class _LiveRows:
             return  # no live files: every row is formatted (closed on exit)
         index = self.index
         if index.blake3:
-            same = tuple(hashlib.file_digest(f, blake3.blake3).hexdigest()
-                         for f in self.files) == index.blake3
+            same = (
+                tuple(hashlib.file_digest(f, blake3.blake3).hexdigest() for f in self.files)
+                == index.blake3
+            )
         else:
-            same = tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files) == index.digests
-        if same \
-                and len(index.keys) == KEY_SIZE * len(index.json_start):
-            self.spans = {index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i for i in range(len(index.json_start))}
+            same = (
+                tuple(hashlib.file_digest(f, "sha256").hexdigest() for f in self.files)
+                == index.digests
+            )
+        if same and len(index.keys) == KEY_SIZE * len(index.json_start):
+            self.spans = {
+                index.keys[i * KEY_SIZE : (i + 1) * KEY_SIZE]: i
+                for i in range(len(index.json_start))
+            }
 
     def copy(self, first: int, count: int, rows: _Rows) -> int:
         """Append the rows of the live files' records ``first`` to ``first + count`` to ``rows``,
@@ -307,13 +364,25 @@ class _LiveRows:
         while done < count:
             lo = first + done
             hi = min(first + count, lo + COPY_ROWS)
-            csv_span, json_span = (index.csv[lo], index.csv[hi]), (index.json_start[lo], index.json_end[hi - 1])
+            csv_span, json_span = (
+                (index.csv[lo], index.csv[hi]),
+                (index.json_start[lo], index.json_end[hi - 1]),
+            )
             csv_bytes = os.pread(csv_fd, csv_span[1] - csv_span[0], csv_span[0])
             json_bytes = os.pread(json_fd, json_span[1] - json_span[0], json_span[0])
-            if len(csv_bytes) != csv_span[1] - csv_span[0] or len(json_bytes) != json_span[1] - json_span[0]:
+            if (
+                len(csv_bytes) != csv_span[1] - csv_span[0]
+                or len(json_bytes) != json_span[1] - json_span[0]
+            ):
                 self.spans.clear()
                 break
-            rows.add_block(csv_bytes, index.csv[lo:hi], json_bytes, index.json_start[lo:hi], index.json_end[lo:hi])
+            rows.add_block(
+                csv_bytes,
+                index.csv[lo:hi],
+                json_bytes,
+                index.json_start[lo:hi],
+                index.json_end[lo:hi],
+            )
             done = hi - first
         return done
 
@@ -321,7 +390,7 @@ class _LiveRows:
         for handle in self.files:
             handle.close()
 
-    def __enter__(self) -> "_LiveRows":
+    def __enter__(self) -> _LiveRows:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -350,18 +419,29 @@ def write_table_csv(path: Path, columns: list[str], rows: Iterable[list[Any]]) -
     path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
 
 
-def _file_info(path: Path, out: Path, kind: Kind, count: int, fmt: str, digest: str) -> dict[str, Any]:
-    return {"kind": kind.name, "label": kind.label, "format": fmt, "path": path.relative_to(out).as_posix(),
-            "count": count, "size": path.stat().st_size, "sha256": digest}
+def _file_info(
+    path: Path, out: Path, kind: Kind, count: int, fmt: str, digest: str
+) -> dict[str, Any]:
+    return {
+        "kind": kind.name,
+        "label": kind.label,
+        "format": fmt,
+        "path": path.relative_to(out).as_posix(),
+        "count": count,
+        "size": path.stat().st_size,
+        "sha256": digest,
+    }
 
 
-def write_feed(path: Path, title: str, feed_url: str, site_url: str, entries: list[dict[str, Any]]) -> None:
+def write_feed(
+    path: Path, title: str, feed_url: str, site_url: str, entries: list[dict[str, Any]]
+) -> None:
     """An Atom 1.0 feed; ``entries`` carry id, url, title, summary, published (ISO datetime)."""
     updated = max((e["published"] for e in entries), default="2000-01-01T00:00:00+08:00")
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">\n',
         f"<title>{escape(title)}</title>\n<id>{escape(feed_url)}</id>\n",
-        f"<link rel=\"self\" href={quoteattr(feed_url)}/>\n<link href={quoteattr(site_url + '/')}/>\n",
+        f'<link rel="self" href={quoteattr(feed_url)}/>\n<link href={quoteattr(site_url + "/")}/>\n',
         f"<updated>{updated}</updated>\n",
     ]
     for e in entries:
@@ -378,11 +458,18 @@ def write_feed(path: Path, title: str, feed_url: str, site_url: str, entries: li
 def _urlset(base: str, items: Iterable[tuple[str, str | None]]) -> bytes:
     prefix = escape(base + "/")  # escaping is per character, so the prefix is escaped once
     # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
-    body = "".join([f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n"
-                    if m else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
-                    for u, m in items])
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}'
-            '</urlset>\n').encode("utf-8")
+    body = "".join(
+        [
+            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n"
+            if m
+            else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
+            for u, m in items
+        ]
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}'
+        "</urlset>\n"
+    ).encode()
 
 
 def sitemap_part_files(name: str, count: int, max_urls: int) -> tuple[str, ...]:
@@ -393,7 +480,9 @@ def sitemap_part_files(name: str, count: int, max_urls: int) -> tuple[str, ...]:
     return tuple(f"sitemaps/{name}-{n}.xml" for n in range(1, -(-count // max_urls) + 1))
 
 
-def write_sitemap_part(out: Path, base: str, name: str, urls: list[tuple[str, str | None]], max_urls: int) -> tuple[str, ...]:
+def write_sitemap_part(
+    out: Path, base: str, name: str, urls: list[tuple[str, str | None]], max_urls: int
+) -> tuple[str, ...]:
     """One part of a big site's sitemap (see :func:`sitemap_part_files`); its files."""
     files = sitemap_part_files(name, len(urls), max_urls)
     (out / "sitemaps").mkdir(exist_ok=True)
@@ -405,16 +494,24 @@ def write_sitemap_part(out: Path, base: str, name: str, urls: list[tuple[str, st
 def write_sitemap_index(out: Path, base: str, files: Iterable[str]) -> None:
     """``sitemap.xml`` as an index over sitemap files."""
     body = "".join(f"<sitemap><loc>{escape(base + '/' + n)}</loc></sitemap>\n" for n in files)
-    write_new_file(out / "sitemap.xml", (f'<?xml version="1.0" encoding="utf-8"?>\n'
-                                         f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</sitemapindex>\n'
-                                         ).encode("utf-8"))
+    write_new_file(
+        out / "sitemap.xml",
+        (
+            f'<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</sitemapindex>\n'
+        ).encode(),
+    )
 
 
-def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], max_urls: int) -> list[str]:
+def write_sitemap(
+    out: Path, base: str, urls: Iterable[tuple[str, str | None]], max_urls: int
+) -> list[str]:
     """``sitemap.xml``, or a sitemap index over ``sitemaps/sitemap-N.xml`` past ``max_urls``.
     (A big site's build writes its sitemap in parts that keep their bytes from night to night:
     :func:`write_sitemap_part`.)"""
-    ordered = list(dict.fromkeys(urls))  # the generator's order is deterministic; sorting 1.8 million costs seconds
+    ordered = list(
+        dict.fromkeys(urls)
+    )  # the generator's order is deterministic; sorting 1.8 million costs seconds
     if len(ordered) <= max_urls:
         write_new_file(out / "sitemap.xml", _urlset(base, ordered))
         return ["sitemap.xml"]
@@ -426,8 +523,12 @@ def write_sitemap(out: Path, base: str, urls: Iterable[tuple[str, str | None]], 
 def write_log_head(out: Path, head: Head) -> None:
     """``log-head.json``: the publication-log head this site publishes. A later build whose log does
     not extend it is refused (rollback protection); CI can pass the deployed copy to the build."""
-    (out / HEAD_FILE).write_text(json.dumps(head.as_json(), sort_keys=True) + "\n", encoding="utf-8", newline="\n")
+    (out / HEAD_FILE).write_text(
+        json.dumps(head.as_json(), sort_keys=True) + "\n", encoding="utf-8", newline="\n"
+    )
 
 
 def write_robots(out: Path, base: str) -> None:
-    (out / "robots.txt").write_text(f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n", encoding="utf-8", newline="\n")
+    (out / "robots.txt").write_text(
+        f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n", encoding="utf-8", newline="\n"
+    )

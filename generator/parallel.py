@@ -23,8 +23,9 @@ import gc
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .forked import Forked
 from .progress import StageProgress
@@ -62,9 +63,15 @@ class Workers:
         self._progress: StageProgress | None = None
         self._pool: ProcessPoolExecutor | None = None
         if count > 1 and can_fork():
-            self._pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_bind, initargs=(runner,))
-            self._pool.submit(int).result()  # a fork pool starts all its processes on the first task
+            self._pool = ProcessPoolExecutor(
+                max_workers=count,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_bind,
+                initargs=(runner,),
+            )
+            self._pool.submit(
+                int
+            ).result()  # a fork pool starts all its processes on the first task
         self.count = count if self._pool is not None else 0
 
     @property
@@ -79,10 +86,16 @@ class Workers:
             return
         for process in list(getattr(self._pool, "_processes", {}).values()):
             with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
+                os.setpriority(
+                    os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+                )
 
     def pids(self) -> list[int]:
-        return [process.pid for process in getattr(self._pool, "_processes", {}).values()] if self._pool else []
+        return (
+            [process.pid for process in getattr(self._pool, "_processes", {}).values()]
+            if self._pool
+            else []
+        )
 
     def run_now(self, tasks: list[Any], here: Callable[[Any], Any]) -> Callable[[], list[Any]]:
         """Hand ``tasks`` to the workers at once, outside the queue; the returned call waits for
@@ -93,7 +106,9 @@ class Workers:
         futures = [self._pool.submit(_run, (task, None)) for task in tasks]
 
         def results() -> list[Any]:
-            done = {i: here(tasks[i]) for i in range(len(futures) - 1, -1, -1) if futures[i].cancel()}
+            done = {
+                i: here(tasks[i]) for i in range(len(futures) - 1, -1, -1) if futures[i].cancel()
+            }
             return [done[i] if i in done else future.result() for i, future in enumerate(futures)]
 
         return results
@@ -107,7 +122,9 @@ class Workers:
 
     def start(self, label: str) -> None:
         """Count the queued pages for the progress line; without workers, run the tasks now."""
-        self._progress = progress = StageProgress(label, sum(task.pages for task in self.tasks), "页")
+        self._progress = progress = StageProgress(
+            label, sum(task.pages for task in self.tasks), "页"
+        )
         if self._pool is None:
             self._results = []
             for task in self.tasks:
@@ -116,7 +133,9 @@ class Workers:
             progress.close()
             return
         for future, task in zip(self._futures, self.tasks):
-            future.add_done_callback(lambda f, n=task.pages: None if f.cancelled() else progress.advance(n))
+            future.add_done_callback(
+                lambda f, n=task.pages: None if f.cancelled() else progress.advance(n)
+            )
 
     def wait(self) -> list[Any]:
         """Every queued task's result, in queue order; a worker's error is raised here (the build
@@ -130,7 +149,10 @@ class Workers:
                     results[index] = self.runner.run(self.tasks[index])
                     if self._progress is not None:
                         self._progress.advance(self.tasks[index].pages)
-            self._results = [results[i] if i in results else future.result() for i, future in enumerate(self._futures)]
+            self._results = [
+                results[i] if i in results else future.result()
+                for i, future in enumerate(self._futures)
+            ]
         finally:
             if self._progress is not None:
                 self._progress.close()

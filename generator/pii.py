@@ -16,10 +16,10 @@ import html
 import re
 import unicodedata
 import zlib
-from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from stdnum import luhn
 
@@ -30,35 +30,62 @@ ID, MOBILE, CARD = "id", "mobile", "card"
 LABELS = {ID: "身份证号码", MOBILE: "手机号码", CARD: "银行卡号"}
 # A 15-digit first-generation ID, or a card number, counts only this close after one of its words.
 ID15_KEYWORDS = ("身份证", "身份号码", "证件", "证号", "身份證", "身份號碼", "證件", "證號")
-CARD_KEYWORDS = ("卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "工资卡", "账号", "帐号", "账户", "帐户",
-                 "卡號", "銀行卡", "信用卡", "借記卡", "儲蓄卡", "賬號", "帳號", "賬戶", "帳戶")
+CARD_KEYWORDS = (
+    "卡号",
+    "银行卡",
+    "信用卡",
+    "借记卡",
+    "储蓄卡",
+    "工资卡",
+    "账号",
+    "帐号",
+    "账户",
+    "帐户",
+    "卡號",
+    "銀行卡",
+    "信用卡",
+    "借記卡",
+    "儲蓄卡",
+    "賬號",
+    "帳號",
+    "賬戶",
+    "帳戶",
+)
 KEYWORD_WINDOW = 16
 
 # Digits (categories Nd and No) whose compatibility form is one ASCII digit: full-width,
 # mathematical, superscript, subscript and circled ones; checked in the tests against the Unicode
 # database of the running Python.
 SUPERSCRIPT, SUBSCRIPT, CIRCLED = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉", "⓪①②③④⑤⑥⑦⑧⑨"
-DIGITS = ("0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9\u00b2\u00b3\u00b9\u2070\u2074-\u2079"
-          "\u2080-\u2089\u2460-\u2468\u24ea")
+DIGITS = (
+    "0-9\uff10-\uff19\U0001d7ce-\U0001d7ff\U0001fbf0-\U0001fbf9\u00b2\u00b3\u00b9\u2070\u2074-\u2079"
+    "\u2080-\u2089\u2460-\u2468\u24ea"
+)
 # A check character: every character whose compatibility form is X or x (full-width, superscript,
 # Roman numeral, circled, mathematical …) and the letters that look like it (Cyrillic, Greek).
-CHECK_X = ("Xx\u02e3\u2093\u2169\u2179\u24cd\u24e7\uff38\uff58\U0001d417\U0001d431\U0001d44b\U0001d465\U0001d47f"
-           "\U0001d499\U0001d4b3\U0001d4cd\U0001d4e7\U0001d501\U0001d51b\U0001d535\U0001d54f\U0001d569\U0001d583"
-           "\U0001d59d\U0001d5b7\U0001d5d1\U0001d5eb\U0001d605\U0001d61f\U0001d639\U0001d653\U0001d66d\U0001d687"
-           "\U0001d6a1\U0001f147\u0425\u0445\u03a7\u03c7")
+CHECK_X = (
+    "Xx\u02e3\u2093\u2169\u2179\u24cd\u24e7\uff38\uff58\U0001d417\U0001d431\U0001d44b\U0001d465\U0001d47f"
+    "\U0001d499\U0001d4b3\U0001d4cd\U0001d4e7\U0001d501\U0001d51b\U0001d535\U0001d54f\U0001d569\U0001d583"
+    "\U0001d59d\U0001d5b7\U0001d5d1\U0001d5eb\U0001d605\U0001d61f\U0001d639\U0001d653\U0001d66d\U0001d687"
+    "\U0001d6a1\U0001f147\u0425\u0445\u03a7\u03c7"
+)
 # Between the digit groups of one number: white space within a line, hyphens and dashes, dots.
 # A line break only where the text is shown in a page (:func:`find`'s ``lines_join``): in a file,
 # a line's last number and the next line's first are two numbers (a CSV's "…,17285\r\n2026-01,…"
 # is not the mobile number 172 8520 2601).
 # Every dash (Unicode category Pd), the middle dots, box-drawing and katakana long-vowel lines.
-SEPARATORS = (" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
-              "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65\u058a\u05be\u1400\u1806\u2e17\u2e1a\u2e40\u2e5d\u301c\u3030\u30a0"
-              "\ufe31\ufe32\U00010ead\u0387\u16eb\u2e31\ua78f\u2500\u2501\u30fc\uff70")
+SEPARATORS = (
+    " \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
+    "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65\u058a\u05be\u1400\u1806\u2e17\u2e1a\u2e40\u2e5d\u301c\u3030\u30a0"
+    "\ufe31\ufe32\U00010ead\u0387\u16eb\u2e31\ua78f\u2500\u2501\u30fc\uff70"
+)
 FILLERS = "\u115f\u1160\u3164\uffa0"  # Hangul fillers: letters that show nothing
 # Unicode's Default_Ignorable_Code_Point: what a browser draws as nothing, assigned or not (U+2065,
 # U+FFF0–U+FFF8 and most of the tag plane are unassigned, and still invisible).
-DEFAULT_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-                     "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+DEFAULT_IGNORABLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
 _IGNORABLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE_BREAKS_AS_SPACES = str.maketrans(LINE_BREAKS, " " * len(LINE_BREAKS))
@@ -66,30 +93,62 @@ _LINE_BREAKS_AS_SPACES = str.maketrans(LINE_BREAKS, " " * len(LINE_BREAKS))
 # Characters whose compatibility form holds several digits or a digit with a mark (⑩ 10, ⑴ (1),
 # ⒈ 1., ㉑ 21, ¼ 1⁄4, ㏠ 1日): not read digit by digit, but a text holding one is also read in its
 # compatibility form (:func:`find_folded`). Checked in the tests against the Unicode database.
-EXPANDING = ("\u00bc-\u00be\u2150-\u215f\u2189\u2469-\u249b\u3251-\u325f\u32b1-\u32cb\u3358-\u3370\u3378-\u3379"
-             "\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe\U0001f100-\U0001f10a")
+EXPANDING = (
+    "\u00bc-\u00be\u2150-\u215f\u2189\u2469-\u249b\u3251-\u325f\u32b1-\u32cb\u3358-\u3370\u3378-\u3379"
+    "\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe\U0001f100-\U0001f10a"
+)
 _EXPANDING = re.compile(f"[{EXPANDING}]")
 
-_FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
-                       **{chr(base + i): str(i) for base in range(0x1D7CE, 0x1D800, 10) for i in range(10)},
-                       **{chr(0x1FBF0 + i): str(i) for i in range(10)},
-                       **{char: str(i) for digits in (SUPERSCRIPT, SUBSCRIPT, CIRCLED) for i, char in enumerate(digits)}})
+_FOLD = str.maketrans(
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        **{chr(base + i): str(i) for base in range(0x1D7CE, 0x1D800, 10) for i in range(10)},
+        **{chr(0x1FBF0 + i): str(i) for i in range(10)},
+        **{
+            char: str(i)
+            for digits in (SUPERSCRIPT, SUBSCRIPT, CIRCLED)
+            for i, char in enumerate(digits)
+        },
+    }
+)
 _ENOUGH_DIGITS = re.compile(f"(?:[^{DIGITS}]*[{DIGITS}]){{11}}")
 # A check character may follow its digits after separators (``…5555-X``).
-_CHAIN = re.compile(f"[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?(?:[{SEPARATORS}]+[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?)*")
+_CHAIN = re.compile(
+    f"[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?(?:[{SEPARATORS}]+[{DIGITS}]+(?:[{SEPARATORS}]*[{CHECK_X}])?)*"
+)
 _GROUP = re.compile(f"([{DIGITS}]+)(?:[{SEPARATORS}]*([{CHECK_X}]))?")
 _MOBILE = re.compile(r"(?:0086|86|0)?1[3-9][0-9]{9}")  # also dialled with a trunk 0
 # Letters glued to digits make an identifier (a record id ``49fbf18621974513``, a licence
 # ``JY13209020012``), unless they are a contact word (``Tel13812345678``, ``wx…``).
-CONTACT_WORDS = ("tel", "phone", "mobile", "mob", "cell", "call", "wx", "vx", "wechat", "weixin", "qq", "whatsapp", "sms", "fax", "v")
+CONTACT_WORDS = (
+    "tel",
+    "phone",
+    "mobile",
+    "mob",
+    "cell",
+    "call",
+    "wx",
+    "vx",
+    "wechat",
+    "weixin",
+    "qq",
+    "whatsapp",
+    "sms",
+    "fax",
+    "v",
+)
 
 
 def is_transparent(char: str) -> bool:
     """A character that shows nothing between two digits: a format or control character (other
     than white space), a combining mark, a filler."""
     category = unicodedata.category(char)
-    return (category in ("Cf", "Mn", "Me") or (category == "Cc" and not char.isspace()) or char in FILLERS
-            or _IGNORABLE.match(char) is not None)
+    return (
+        category in ("Cf", "Mn", "Me")
+        or (category == "Cc" and not char.isspace())
+        or char in FILLERS
+        or _IGNORABLE.match(char) is not None
+    )
 
 
 @cache
@@ -103,7 +162,9 @@ def _transparent_pattern() -> re.Pattern[str]:
         elif start is not None:
             ranges.append((start, cp - 1))
             start = None
-    body = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+    body = "".join(
+        re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges
+    )
     return re.compile(f"[{body}\U00010000-\U0010ffff]")
 
 
@@ -134,31 +195,59 @@ class MaskRules:
 
     def __post_init__(self) -> None:
         # Every masked number must hide a digit, or masking would not end (and would hide nothing).
-        for name, (start, end), shortest in (("ID", self.id_keep, 15), ("MOBILE", self.mobile_keep, 11), ("CARD", self.card_keep, 16)):
+        for name, (start, end), shortest in (
+            ("ID", self.id_keep, 15),
+            ("MOBILE", self.mobile_keep, 11),
+            ("CARD", self.card_keep, 16),
+        ):
             if start < 0 or end < 0 or start + end >= shortest:
-                raise ValueError(f"{name}_MASK_KEEP_START + {name}_MASK_KEEP_END 应小于 {shortest}（脱敏后至少隐去一位）")
-        if len(self.char) != 1 or re.fullmatch(f"[{DIGITS}{CHECK_X}{SEPARATORS}]", self.char) or is_transparent(self.char):
-            raise ValueError("ID_MASK_CHAR 应为一个既不是数字、也不是分隔符或不可见字符的字符，例如 *")
+                raise ValueError(
+                    f"{name}_MASK_KEEP_START + {name}_MASK_KEEP_END 应小于 {shortest}（脱敏后至少隐去一位）"
+                )
+        if (
+            len(self.char) != 1
+            or re.fullmatch(f"[{DIGITS}{CHECK_X}{SEPARATORS}]", self.char)
+            or is_transparent(self.char)
+        ):
+            raise ValueError(
+                "ID_MASK_CHAR 应为一个既不是数字、也不是分隔符或不可见字符的字符，例如 *"
+            )
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "MaskRules":
+    def from_config(cls, cfg: Any) -> MaskRules:
         """The site's rules (:class:`generator.settings.Config`); a one-line error for a rule that hides
         nothing. Asked for once per cell at ingest, so remembered per configuration object."""
         known = _RULES_OF.get(id(cfg))
         if known is not None and known[0] is cfg:
             return known[1]
-        rules = _rules(cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.MOBILE_MASK_KEEP_START, cfg.MOBILE_MASK_KEEP_END,
-                       cfg.CARD_MASK_KEEP_START, cfg.CARD_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+        rules = _rules(
+            cfg.ID_MASK_KEEP_START,
+            cfg.ID_MASK_KEEP_END,
+            cfg.MOBILE_MASK_KEEP_START,
+            cfg.MOBILE_MASK_KEEP_END,
+            cfg.CARD_MASK_KEEP_START,
+            cfg.CARD_MASK_KEEP_END,
+            cfg.ID_MASK_CHAR,
+        )
         if len(_RULES_OF) > 64:
             _RULES_OF.clear()
-        _RULES_OF[id(cfg)] = (cfg, rules)  # the configuration is kept, so its id is not reused while here
+        _RULES_OF[id(cfg)] = (
+            cfg,
+            rules,
+        )  # the configuration is kept, so its id is not reused while here
         return rules
 
     def masked(self, finding: Finding) -> str:
         """``320902198503057774`` → ``3209**********7774``, ``13812345678`` → ``138****5678``."""
-        start, end = {ID: self.id_keep, MOBILE: self.mobile_keep, CARD: self.card_keep}[finding.kind]
+        start, end = {ID: self.id_keep, MOBILE: self.mobile_keep, CARD: self.card_keep}[
+            finding.kind
+        ]
         number = finding.number
-        return number[:start] + self.char * (len(number) - start - end) + (number[len(number) - end:] if end else "")
+        return (
+            number[:start]
+            + self.char * (len(number) - start - end)
+            + (number[len(number) - end :] if end else "")
+        )
 
 
 DEFAULT_RULES = MaskRules()
@@ -184,7 +273,9 @@ def find(text: str, lines_join: bool = True) -> list[Finding]:
     if lines_join:
         text = text.translate(_LINE_BREAKS_AS_SPACES)  # same length: positions stay
     view, where = _view(text)
-    return [Finding(kind, where[a], where[b - 1] + 1, number) for kind, a, b, number in _numbers(view)]
+    return [
+        Finding(kind, where[a], where[b - 1] + 1, number) for kind, a, b, number in _numbers(view)
+    ]
 
 
 def find_folded(text: str) -> list[Finding]:
@@ -203,7 +294,7 @@ def mask(text: str, rules: MaskRules = DEFAULT_RULES) -> str:
     while found := find(text):
         parts, last = [], 0
         for finding in found:
-            parts += [text[last:finding.start], rules.masked(finding)]
+            parts += [text[last : finding.start], rules.masked(finding)]
             last = finding.end
         text = "".join(parts) + text[last:]
     return text
@@ -215,7 +306,9 @@ def _view(text: str) -> tuple[str, list[int] | range]:
     if not gone:
         return text, range(len(text))
     kept = list(zip([0] + [i + 1 for i in gone], gone + [len(text)]))
-    return "".join(text[begin:end] for begin, end in kept), [i for begin, end in kept for i in range(begin, end)]
+    return "".join(text[begin:end] for begin, end in kept), [
+        i for begin, end in kept for i in range(begin, end)
+    ]
 
 
 _PRIORITY = {ID: 0, CARD: 1, MOBILE: 2}
@@ -263,8 +356,14 @@ def _candidates(view: str, digits: str, where: list[int], check: int) -> list[Nu
         found.append((ID, start, end, digits))
     if 16 <= length <= 19 and luhn.is_valid(digits) and _near(view, start, CARD_KEYWORDS):
         found.append((CARD, start, end, digits))
-    if length in (11, 12, 13, 15) and _MOBILE.fullmatch(digits) and not _touches_letter(view, start, end):
-        found.append((MOBILE, where[length - 11], end, digits[length - 11:]))  # after +86, 0086 or 0: the last 11
+    if (
+        length in (11, 12, 13, 15)
+        and _MOBILE.fullmatch(digits)
+        and not _touches_letter(view, start, end)
+    ):
+        found.append(
+            (MOBILE, where[length - 11], end, digits[length - 11 :])
+        )  # after +86, 0086 or 0: the last 11
     return found
 
 
@@ -283,7 +382,7 @@ def _touches_letter(view: str, start: int, end: int) -> bool:
 def _near(view: str, start: int, keywords: tuple[str, ...]) -> bool:
     """One of ``keywords`` ends within :data:`KEYWORD_WINDOW` characters before ``start``, white
     space not counted (``卡 号`` is 卡号)."""
-    before = _WHITE.sub("", view[max(0, start - 4 * KEYWORD_WINDOW):start])[-KEYWORD_WINDOW:]
+    before = _WHITE.sub("", view[max(0, start - 4 * KEYWORD_WINDOW) : start])[-KEYWORD_WINDOW:]
     return any(word in before for word in keywords)
 
 
@@ -305,14 +404,24 @@ def _by_first_letter(names: list[str]) -> str:
     heads: dict[str, list[str]] = {}
     for name in names:
         heads.setdefault(name[0], []).append(name[1:])
-    return "|".join(head + (f"(?:{'|'.join(sorted(filter(None, tails), key=len, reverse=True))})" + ("?" if "" in tails else "")
-                            if any(tails) else "") for head, tails in sorted(heads.items()))
+    return "|".join(
+        head
+        + (
+            f"(?:{'|'.join(sorted(filter(None, tails), key=len, reverse=True))})"
+            + ("?" if "" in tails else "")
+            if any(tails)
+            else ""
+        )
+        for head, tails in sorted(heads.items())
+    )
 
 
 # Tag names in lower or upper case (what HTML writers and sanitisers produce): matching them 3×
 # faster than ignoring case. A mixed-case ``<Span>`` counts as a tag that ends a block.
 _NAMES = _INLINE.split() + _INLINE.upper().split()
-_INLINE_TAG = re.compile(rb"<(?:/?(?:" + _by_first_letter(_NAMES).encode() + rb")(?=[\s/>])[^>]*|[!?][^>]*)>")
+_INLINE_TAG = re.compile(
+    rb"<(?:/?(?:" + _by_first_letter(_NAMES).encode() + rb")(?=[\s/>])[^>]*|[!?][^>]*)>"
+)
 _BR_TAG = re.compile(rb"<(?:br|BR)(?=[\s/>])[^>]*>")
 _ANY_TAG = re.compile(rb"<[A-Za-z/][^>]*>")
 _JS_ESCAPE = re.compile(r"\\(?:u\{([0-9A-Fa-f]{1,6})\}|u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))")
@@ -326,8 +435,10 @@ def reader_views(name: str, raw: bytes) -> list[str]:
     show it were it markup (a JSON string is often shown in a page). ``.gz`` files are inflated."""
     if name.endswith(".gz"):
         raw, name = _gunzip(raw), name[:-3]
-    return [view.decode("utf-8", "replace") if plain else html.unescape(view.decode("utf-8", "replace"))
-            for plain, view in _views(name, raw)]
+    return [
+        view.decode("utf-8", "replace") if plain else html.unescape(view.decode("utf-8", "replace"))
+        for plain, view in _views(name, raw)
+    ]
 
 
 def find_in_file(name: str, raw: bytes) -> list[Finding]:
@@ -347,7 +458,9 @@ def find_in_file(name: str, raw: bytes) -> list[Finding]:
             if windows and match.start() < windows[-1][1]:
                 continue
             end = classes.find(b"|", match.end())
-            windows.append((max(classes.rfind(b"|", 0, match.start()), 0), len(classes) if end < 0 else end))
+            windows.append(
+                (max(classes.rfind(b"|", 0, match.start()), 0), len(classes) if end < 0 else end)
+            )
         for start, end in windows:
             found += _in_window(_shown(view, classes, start, plain), view[start:end], plain)
     return found
@@ -356,14 +469,18 @@ def find_in_file(name: str, raw: bytes) -> list[Finding]:
 # The same stretches recur on every page (a footer's phone number, an ICP number): remembered.
 @lru_cache(maxsize=4096)
 def _in_window(before: str, window: bytes, plain: bool) -> tuple[Finding, ...]:
-    return tuple(f for f in find(before + _text(window, plain), lines_join=False) if f.start >= len(before))
+    return tuple(
+        f for f in find(before + _text(window, plain), lines_join=False) if f.start >= len(before)
+    )
 
 
 def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
     """(plain, bytes) of each view before decoding: escapes read, tags replaced."""
     if name.endswith((".json", ".js")) and b"\\" in raw:
         text = _JS_ESCAPE.sub(_js_char, raw.decode("utf-8", "replace"))
-        raw = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
+        raw = (
+            text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
+        )
     if name.endswith(MARKUP_SUFFIXES):  # a line break in a page's text shows as a space
         raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
         if b"<" not in raw:
@@ -375,7 +492,9 @@ def _views(name: str, raw: bytes) -> list[tuple[bool, bytes]]:
     return [(True, raw), (False, _markup(raw))]
 
 
-_ATTRIBUTE = re.compile(rb"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_ATTRIBUTE = re.compile(
+    rb"""\s(?:href|src|title|alt)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE
+)
 
 
 def _attributes(raw: bytes) -> bytes:
@@ -465,4 +584,6 @@ _BYTE_CLASSES = bytes(_byte_class(b) for b in range(256))
 # separator: counting it as a digit only finds more).
 _RUN = re.compile(rb"0(?:[ ]*+0){10}(?:[ ]*+0)*+")
 _REFERENCE = rb"(?>0|&(?:#(?:0++|[xX][0h]++)|[ahx]++);?+)"
-_RUN_REFERENCES = re.compile(_REFERENCE + rb"(?:[ ]*+" + _REFERENCE + rb"){10}(?:[ ]*+" + _REFERENCE + rb")*+")
+_RUN_REFERENCES = re.compile(
+    _REFERENCE + rb"(?:[ ]*+" + _REFERENCE + rb"){10}(?:[ ]*+" + _REFERENCE + rb")*+"
+)

@@ -35,7 +35,9 @@ SEQ = operator.attrgetter("seq")
 class BuildPlan:
     """The manifest of this build (``manifest``) against the live site's (``old``, None on a clean build)."""
 
-    def __init__(self, root: Path, cfg: Config, state: State, manifest: Manifest, old: Manifest | None):
+    def __init__(
+        self, root: Path, cfg: Config, state: State, manifest: Manifest, old: Manifest | None
+    ):
         self.root, self.cfg, self.state = root, cfg, state
         self.manifest, self.old = manifest, old
         # Archives that can have changed: those of a changed record's new and old version and of a
@@ -44,26 +46,47 @@ class BuildPlan:
         self.unchanged_kinds: set[str] = set()  # kinds none of whose records changed, came or went
         self.entities: dict[str, Entity] = {}
         self.entity_ids: list[str] = []  # every archive of the site, sorted
-        self.segments: list[tuple[str, list[PublishedRecord]]] = []  # search segments: name, published members
+        self.segments: list[
+            tuple[str, list[PublishedRecord]]
+        ] = []  # search segments: name, published members
         self.segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
-        self.universes: dict[str, tuple[str, int, int]] = {}  # segment → universe key, first seq, end seq
+        self.universes: dict[
+            str, tuple[str, int, int]
+        ] = {}  # segment → universe key, first seq, end seq
         self.kept_downloads: dict[str, tuple[list, RowIndex | None]] = {}
         self._entity_todo: list[str] = []
 
     @classmethod
-    def load(cls, root: Path, cfg: Config, state: State, templates_read: dict[str, Any], context: list[Any],
-             previous_output: str | None, full: bool) -> "BuildPlan":
+    def load(
+        cls,
+        root: Path,
+        cfg: Config,
+        state: State,
+        templates_read: dict[str, Any],
+        context: list[Any],
+        previous_output: str | None,
+        full: bool,
+    ) -> BuildPlan:
         """The plan against the live site at ``previous_output``, if its manifest still applies
         (same fingerprint: code, theme, ``templates_read`` settings and the pages' ``context``)."""
         fingerprint = incremental.fingerprint(root, templates_read, context)
-        old = None if not previous_output or full else incremental.load(Path(previous_output), fingerprint)
+        old = (
+            None
+            if not previous_output or full
+            else incremental.load(Path(previous_output), fingerprint)
+        )
         timing(f"manifest: {'incremental' if old else 'clean'} build")
         return cls(root, cfg, state, Manifest(fingerprint), old)
 
     @staticmethod
     def templates_read(cfg: Config, settings: dict[str, Any], base: str) -> dict[str, Any]:
         """The settings the templates read: a change to any of them changes every page."""
-        return {**dataclasses.asdict(cfg), "SITENAME": settings.get("SITENAME"), "SITEURL": settings.get("SITEURL"), "BASE": base}
+        return {
+            **dataclasses.asdict(cfg),
+            "SITENAME": settings.get("SITENAME"),
+            "SITEURL": settings.get("SITEURL"),
+            "BASE": base,
+        }
 
     @property
     def incremental(self) -> bool:
@@ -94,9 +117,15 @@ class BuildPlan:
         # record's input key (publication.record_key, archive id included) comes with the state's
         # cached rows.
         by_source = self.state.by_source()
-        entries = self.manifest.batches = {batch_id: batch_entry(kind_name, records) for batch_id, kind_name, records in by_source}
+        entries = self.manifest.batches = {
+            batch_id: batch_entry(kind_name, records) for batch_id, kind_name, records in by_source
+        }
         if self.old is None:
-            return [RecordPages(kind_name, chunk) for kind_name, records in self.state.published.items() for chunk in chunks_of(records)]
+            return [
+                RecordPages(kind_name, chunk)
+                for kind_name, records in self.state.published.items()
+                for chunk in chunks_of(records)
+            ]
         # Only the batches whose entries differ can hold a record that came, went or changed.
         before, now = self.manifest.record_changes(self.old)
         differ = set(incremental.differing_batches(self.old.batches, entries))
@@ -104,7 +133,9 @@ class BuildPlan:
         for batch_id, kind_name, records in by_source:
             if batch_id in differ:
                 old = before.get(kind_name, {})
-                changed_by_kind.setdefault(kind_name, []).extend(r for r in records if old.get(r.id) != r.key)
+                changed_by_kind.setdefault(kind_name, []).extend(
+                    r for r in records if old.get(r.id) != r.key
+                )
         tasks = []
         assert self.affected is not None
         for kind_name in self.state.published:
@@ -113,9 +144,17 @@ class BuildPlan:
             tasks += [RecordPages(kind_name, chunk) for chunk in chunks_of(changed)]
             gone = old.keys() - keys.keys()
             if not changed and not gone:
-                self.unchanged_kinds.add(kind_name)  # its records, in the same order (ids and dates are in the keys)
-            touched = [r.key for r in changed] + [old[r.id] for r in changed if r.id in old] + [old[rid] for rid in gone]
-            self.affected.update(entry[KEY_SIZE:].decode() for entry in touched if len(entry) > KEY_SIZE)
+                self.unchanged_kinds.add(
+                    kind_name
+                )  # its records, in the same order (ids and dates are in the keys)
+            touched = (
+                [r.key for r in changed]
+                + [old[r.id] for r in changed if r.id in old]
+                + [old[rid] for rid in gone]
+            )
+            self.affected.update(
+                entry[KEY_SIZE:].decode() for entry in touched if len(entry) > KEY_SIZE
+            )
         return tasks
 
     # -- archives (信用档案) --------------------------------------------------------------------------
@@ -132,13 +171,19 @@ class BuildPlan:
         else:
             affected = self.affected
             self.entities = build_entities(self.state, affected | old_government)
-            kept = self.manifest.entities = dict(self.old.entities)  # in id order, then those added since
+            kept = self.manifest.entities = dict(
+                self.old.entities
+            )  # in id order, then those added since
             for eid in affected:
                 kept.pop(eid, None)
             present = affected.intersection(self.entities)
             self._entity_todo = sorted(present)
-            self.entity_ids = sorted([*kept, *present])  # sorted runs: Timsort merges them in linear time
-            government = (old_government - affected) | {eid for eid in present if self.entities[eid].is_government}
+            self.entity_ids = sorted(
+                [*kept, *present]
+            )  # sorted runs: Timsort merges them in linear time
+            government = (old_government - affected) | {
+                eid for eid in present if self.entities[eid].is_government
+            }
         self.manifest.data["government"] = government
         timing(f"entities: {len(self.entity_ids)}, {len(self.entities)} grouped")
 
@@ -149,8 +194,15 @@ class BuildPlan:
         keys = self.manifest.entities  # those of unchanged archives already there (group_entities)
         for eid in self._entity_todo:
             entity = self.entities[eid]
-            head = (entity.name, entity.code, entity.category, [(k, len(entity.records[k])) for k in KINDS if k in entity.records])
-            keys[eid] = key = digest_keys(head, (r.key for k in KINDS for r in entity.records.get(k, ())))
+            head = (
+                entity.name,
+                entity.code,
+                entity.category,
+                [(k, len(entity.records[k])) for k in KINDS if k in entity.records],
+            )
+            keys[eid] = key = digest_keys(
+                head, (r.key for k in KINDS for r in entity.records.get(k, ()))
+            )
             if old.get(eid) != key:
                 changed.append(entity)
         return [ArchivePages(chunk) for chunk in chunks_of(changed)]
@@ -165,7 +217,11 @@ class BuildPlan:
         for kind_name, records in self.state.published.items():
             files = (f"downloads/{kind_name}.csv", f"downloads/{kind_name}.json")
             unit = f"downloads/{kind_name}"
-            if self.old is not None and kind_name in self.unchanged_kinds and unit in self.old.units:
+            if (
+                self.old is not None
+                and kind_name in self.unchanged_kinds
+                and unit in self.old.units
+            ):
                 key = self.old.units[unit][0]  # the same records with the same keys: the same files
             else:
                 key = digest_keys(kind_name, map(RECORD_KEY, records))
@@ -173,8 +229,16 @@ class BuildPlan:
                 self.kept_downloads[kind_name] = (kept[kind_name], rows.get(kind_name))
             else:  # with the live files' row index: unchanged records' rows are copied, not formatted
                 # A row's index key is its record's page key (KEY_SIZE bytes): the archive id is not in the row.
-                tasks.append(KindDownloads(kind_name, [(r.id, r.ends, r.basis, r._path, r._offset, r.key[:KEY_SIZE]) for r in records],
-                                           rows.get(kind_name)))
+                tasks.append(
+                    KindDownloads(
+                        kind_name,
+                        [
+                            (r.id, r.ends, r.basis, r._path, r._offset, r.key[:KEY_SIZE])
+                            for r in records
+                        ],
+                        rows.get(kind_name),
+                    )
+                )
         return tasks
 
     # -- search ------------------------------------------------------------------------------------
@@ -190,17 +254,25 @@ class BuildPlan:
         # The state's records in approval order: a segment is a slice of them, its seqs a slice of these.
         ordered = self.state.in_order
         seqs = np.fromiter(map(SEQ, ordered), dtype=np.int64, count=len(ordered))
-        spans = search.segment_cuts([(first, stop) for first, stop, *_ in self.state.sources], search.segment_capacity(self.cfg))
+        spans = search.segment_cuts(
+            [(first, stop) for first, stop, *_ in self.state.sources],
+            search.segment_capacity(self.cfg),
+        )
         bounds = np.searchsorted(seqs, [seq for span in spans for seq in span]).tolist()
         # (name, first seq, end seq, its records' slice of the state's order); a segment none of
         # whose rows is published has no files.
-        listed = [(f"s{number}", start, stop, bounds[2 * number], bounds[2 * number + 1])
-                  for number, (start, stop) in enumerate(spans) if bounds[2 * number] < bounds[2 * number + 1]]
+        listed = [
+            (f"s{number}", start, stop, bounds[2 * number], bounds[2 * number + 1])
+            for number, (start, stop) in enumerate(spans)
+            if bounds[2 * number] < bounds[2 * number + 1]
+        ]
         self.segments = [(name, ordered[lo:hi]) for name, _start, _stop, lo, hi in listed]
         old = self.old.data.get("search", {}) if self.old is not None else {}
         kept = self.manifest.data["search"] = {}
-        for (name, members), (_name, start, stop, lo, hi) in zip(self.segments, listed):
-            universe = search.universe_key(self.state.sources, start, stop, self.manifest.fingerprint)
+        for (name, _members), (_name, start, stop, lo, hi) in zip(self.segments, listed):
+            universe = search.universe_key(
+                self.state.sources, start, stop, self.manifest.fingerprint
+            )
             published = seqs[lo:hi] - start  # ascending, as the state's order is
             mask = np.zeros(stop - start, dtype=bool)
             mask[published] = True
@@ -211,9 +283,16 @@ class BuildPlan:
             if self.keep(f"search/{name}", key):
                 continue
             before = old.get(name)
-            previous = np.flatnonzero(np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[: stop - start]) \
-                if before is not None and before[0] == universe else None
-            cached = search.layout_entry(self.root, universe).path.is_file()  # else the worker asks (SegmentMissing)
+            previous = (
+                np.flatnonzero(
+                    np.unpackbits(np.frombuffer(before[1], dtype=np.uint8))[: stop - start]
+                )
+                if before is not None and before[0] == universe
+                else None
+            )
+            cached = search.layout_entry(
+                self.root, universe
+            ).path.is_file()  # else the worker asks (SegmentMissing)
             rows = None if cached else self.universe_rows(name)
             tasks.append(SearchSegment(name, universe, published, previous, rows, stop - start))
         return tasks
@@ -226,13 +305,20 @@ class BuildPlan:
         unpublished = self.state.unpublished
         lo = bisect.bisect_left(unpublished, start, key=operator.itemgetter(0))
         hi = bisect.bisect_left(unpublished, stop, key=operator.itemgetter(0))
-        return [(r.seq - start, r.kind, r.id, r.brief) for r in members] + \
-            [(seq - start, kind, rid, brief) for seq, kind, rid, brief in unpublished[lo:hi]]
+        return [(r.seq - start, r.kind, r.id, r.brief) for r in members] + [
+            (seq - start, kind, rid, brief) for seq, kind, rid, brief in unpublished[lo:hi]
+        ]
 
     def segment_written(self, name: str, files: list[str]) -> None:
         """A written segment's files, for the manifest."""
         unit = f"search/{name}"
-        self.manifest.units[unit] = (self.manifest.units[unit][0], tuple(f"search/{name}/{rel}" for rel in files))
+        self.manifest.units[unit] = (
+            self.manifest.units[unit][0],
+            tuple(f"search/{name}/{rel}" for rel in files),
+        )
 
     def search_layouts_used(self) -> list[Path]:
-        return [search.layout_entry(self.root, universe).path for universe, *_span in self.universes.values()]
+        return [
+            search.layout_entry(self.root, universe).path
+            for universe, *_span in self.universes.values()
+        ]

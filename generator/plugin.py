@@ -12,16 +12,17 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pelican import signals
 from pelican.generators import Generator
 
+from . import families
 from .batches import BatchStore
 from .buildreport import PreparedReport
-from . import families
 from .families import Output
 from .forked import Forked
 from .markup import PAGE_ATTRIBUTES, PAGE_TAGS, clean_html, format_amount, format_date
@@ -74,22 +75,57 @@ class DisclosureGenerator(Generator):
         self.result: BuildResult = self.settings.get("DISCLOSE_RESULT") or BuildResult()
         self.result.abort = self.abort
         store = BatchStore(self.root, self.cfg)
-        self.renderer = Renderer(self.get_template, {}, stencils=self.cfg.RENDER_STENCILS and self.env.autoescape is True)
+        self.renderer = Renderer(
+            self.get_template, {}, stencils=self.cfg.RENDER_STENCILS and self.env.autoescape is True
+        )
         previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
-        runner = TaskRunner(self.cfg, self.root, Path(self.output_path), self.settings, self.renderer, previous, self.base)
-        self.workers = Workers(runner, self._worker_count(store))  # forked before the state: a small heap to inherit
+        runner = TaskRunner(
+            self.cfg,
+            self.root,
+            Path(self.output_path),
+            self.settings,
+            self.renderer,
+            previous,
+            self.base,
+        )
+        self.workers = Workers(
+            runner, self._worker_count(store)
+        )  # forked before the state: a small heap to inherit
         today = build_today(self.settings)
-        self.state = self._compute_state(store, today)  # tampered batches raise here, before anything is written
+        self.state = self._compute_state(
+            store, today
+        )  # tampered batches raise here, before anything is written
         self._fill_context(today)
-        self.plan = BuildPlan.load(self.root, self.cfg, self.state, BuildPlan.templates_read(self.cfg, self.settings, self.base),
-                                   [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]], previous, bool(self.settings.get("DISCLOSE_FULL")))
+        self.plan = BuildPlan.load(
+            self.root,
+            self.cfg,
+            self.state,
+            BuildPlan.templates_read(self.cfg, self.settings, self.base),
+            [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]],
+            previous,
+            bool(self.settings.get("DISCLOSE_FULL")),
+        )
         self.result.old_manifest, self.result.manifest = self.plan.old, self.plan.manifest
-        if self.plan.incremental:  # the main process's stages are the longest path: the workers yield
+        if (
+            self.plan.incremental
+        ):  # the main process's stages are the longest path: the workers yield
             self.workers.lower_priority(max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
-        self.out = Output(self.cfg, self.root, Path(self.output_path), self.base, self.settings.get("SITEURL", ""),
-                          self.context["TODAY"], self.state, self.plan, self.renderer, self.context.get("pages", []))
+        self.out = Output(
+            self.cfg,
+            self.root,
+            Path(self.output_path),
+            self.base,
+            self.settings.get("SITEURL", ""),
+            self.context["TODAY"],
+            self.state,
+            self.plan,
+            self.renderer,
+            self.context.get("pages", []),
+        )
         self._side = self._start_side()
-        with long_lived():  # a key and an archive id per record, and the archives: they live until the end
+        with (
+            long_lived()
+        ):  # a key and an archive id per record, and the archives: they live until the end
             self._queue_work()
             self.plan.group_entities()
         self.out.entities = self.plan.entities
@@ -99,7 +135,9 @@ class DisclosureGenerator(Generator):
         out = self.out
         out.writer = writer
         self._submit(self.plan.archive_tasks())
-        self.workers.start("记录页与信用档案")  # record pages and archives render in the workers meanwhile
+        self.workers.start(
+            "记录页与信用档案"
+        )  # record pages and archives render in the workers meanwhile
         timing("workers started")
         families.generate_home(out)
         try:
@@ -108,7 +146,9 @@ class DisclosureGenerator(Generator):
             families.stats_in_sitemap(out)
             families.generate_search_top(out, authorities)
             timing("search manifest written")
-            families.generate_sitemap(out)  # needs no worker's result: made while the workers finish
+            families.generate_sitemap(
+                out
+            )  # needs no worker's result: made while the workers finish
             timing("sitemap written")
             self.result.report = self._stats_feeds_report()
         except BaseException:
@@ -131,12 +171,21 @@ class DisclosureGenerator(Generator):
 
     def _compute_state(self, store: BatchStore, today: dt.date) -> State:
         """The publication state; the workers parse an uncached batch's chunks meanwhile."""
+
         def start_chunks(chunks: list[Chunk]) -> Callable[[], list[list[tuple] | bytes]]:
-            return self.workers.run_now([ParseChunk(chunk) for chunk in chunks], lambda task: parse_rows(self.cfg, *task.chunk))
+            return self.workers.run_now(
+                [ParseChunk(chunk) for chunk in chunks],
+                lambda task: parse_rows(self.cfg, *task.chunk),
+            )
 
         try:
             with long_lived():
-                state = compute_state(store, self.cfg, today, start_chunks=start_chunks if self.workers.parallel else None)
+                state = compute_state(
+                    store,
+                    self.cfg,
+                    today,
+                    start_chunks=start_chunks if self.workers.parallel else None,
+                )
         except BaseException:
             self.workers.close()
             raise
@@ -146,16 +195,18 @@ class DisclosureGenerator(Generator):
 
     def _fill_context(self, today: dt.date) -> None:
         pages = sorted(self.context.get("pages", []), key=lambda p: p.slug)
-        self.context.update({
-            # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
-            "NAV_KINDS": [(name, kind.label) for name, kind in KINDS.items()],
-            "GUIDE_LINKS": [(p.title, p.url) for p in pages],
-            "KINDS": KINDS,
-            "KIND_COUNTS": {k: len(v) for k, v in self.state.published.items()},
-            "TOTAL_RECORDS": self.state.total,
-            "TODAY": today.isoformat(),
-            "SITE": self.cfg,
-        })
+        self.context.update(
+            {
+                # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
+                "NAV_KINDS": [(name, kind.label) for name, kind in KINDS.items()],
+                "GUIDE_LINKS": [(p.title, p.url) for p in pages],
+                "KINDS": KINDS,
+                "KIND_COUNTS": {k: len(v) for k, v in self.state.published.items()},
+                "TOTAL_RECORDS": self.state.total,
+                "TODAY": today.isoformat(),
+                "SITE": self.cfg,
+            }
+        )
         self.renderer.page_context = {key: self.context.get(key) for key in PAGE_CONTEXT_KEYS}
 
     def _queue_work(self) -> None:
@@ -168,7 +219,13 @@ class DisclosureGenerator(Generator):
         records = self.plan.record_tasks()
         first = max(self.workers.count, 0)
         self._submit(records[:first])
-        self._submit(sorted(self.plan.download_tasks() + self.plan.search_tasks(), key=lambda task: task.cost, reverse=True))
+        self._submit(
+            sorted(
+                self.plan.download_tasks() + self.plan.search_tasks(),
+                key=lambda task: task.cost,
+                reverse=True,
+            )
+        )
         self._submit(records[first:])
 
     def _submit(self, tasks: list[Any]) -> None:
@@ -180,7 +237,9 @@ class DisclosureGenerator(Generator):
         for index, result in enumerate(results):
             if isinstance(result, SegmentMissing):
                 task = self.workers.tasks[index]
-                results[index] = self.workers.runner.run(dataclasses.replace(task, rows=self.plan.universe_rows(task.name)))
+                results[index] = self.workers.runner.run(
+                    dataclasses.replace(task, rows=self.plan.universe_rows(task.name))
+                )
         return results
 
     def _stats_feeds_report(self) -> PreparedReport | None:
@@ -204,13 +263,20 @@ class DisclosureGenerator(Generator):
         """In an incremental build of a big site the statistics and the feeds run in a forked side
         process, at the workers' priority, from the moment the state and the plan exist. It needs
         nothing else: it groups the government bodies' archives (the statistics' third page) itself."""
-        if not self.workers.parallel or not self.plan.incremental or not self.cfg.BUILD_SIDE_PROCESS:
+        if (
+            not self.workers.parallel
+            or not self.plan.incremental
+            or not self.cfg.BUILD_SIDE_PROCESS
+        ):
             return None
         return fork_side(self._side_work, self.cfg.BUILD_WORKER_NICE)
 
     def _side_work(self) -> None:
-        out = dataclasses.replace(self.out, writer=DisclosureWriter(self.output_path, settings=self.settings),
-                                  entities=families.government_entities(self.state))
+        out = dataclasses.replace(
+            self.out,
+            writer=DisclosureWriter(self.output_path, settings=self.settings),
+            entities=families.government_entities(self.state),
+        )
         families.generate_stats(out)
         families.generate_feeds(out)
 
@@ -236,7 +302,9 @@ def add_filters(pelican: Any) -> None:
     """Our Jinja filters for every generator (Pelican's pages use the same base template)."""
     filters = dict(pelican.settings.get("JINJA_FILTERS") or {})
     long_term = Config.from_mapping(pelican.settings).LONG_TERM_DATE
-    filters.update({"cn_date": lambda value: format_date(value, long_term), "amount": format_amount})
+    filters.update(
+        {"cn_date": lambda value: format_date(value, long_term), "amount": format_amount}
+    )
     pelican.settings["JINJA_FILTERS"] = filters
 
 

@@ -38,13 +38,17 @@ class StageProgress:
         self.label, self.total, self.unit, self.every = label, total, unit, every
         self.mode = progress_mode()
         self.done = 0
-        self._next = 0 if total else every  # a small file's ingest prints nothing before its one-line result
+        self._next = (
+            0 if total else every
+        )  # a small file's ingest prints nothing before its one-line result
         self._lock = threading.Lock()
         self._bar: Any = None
         if self.mode == "bar":
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit=unit, desc=label, file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total, unit=unit, desc=label, file=sys.stderr, leave=False, dynamic_ncols=True
+            )
 
     def advance(self, count: int = 1) -> None:
         if not self.mode or not count:
@@ -60,7 +64,11 @@ class StageProgress:
         if self.total:
             percent = self.done * 100 // self.total
             if percent >= self._next:
-                print(f"{self.label}：{percent}%（{self.done}/{self.total} {self.unit}）", file=sys.stderr, flush=True)
+                print(
+                    f"{self.label}：{percent}%（{self.done}/{self.total} {self.unit}）",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 self._next = (percent // 10 + 1) * 10
         elif self.done >= self._next:
             print(f"{self.label}：{self.done} {self.unit}", file=sys.stderr, flush=True)

@@ -85,7 +85,9 @@ def _index_entry(root: Path, output: Path) -> cache.Entry:
     """The index of ``output``'s proof, authenticated like every cache (:mod:`generator.cache`): an
     index planted or edited by anyone without the cache key reads as missing, and the next verify is
     a cold one."""
-    return cache.Entry(root / SHADOW_DIR / INDEX, INDEX_PURPOSE, repr((str(output.resolve()),)).encode("utf-8"))
+    return cache.Entry(
+        root / SHADOW_DIR / INDEX, INDEX_PURPOSE, repr((str(output.resolve()),)).encode("utf-8")
+    )
 
 
 def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | None:
@@ -94,7 +96,9 @@ def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | Non
     value = cache.get(_index_entry(root, output))
     try:
         paths, lives, shadows = value
-        if not len(paths) == len(lives) == len(shadows) or not all(isinstance(x, str) for x in (*paths[:1], *lives[:1], *shadows[:1])):
+        if not len(paths) == len(lives) == len(shadows) or not all(
+            isinstance(x, str) for x in (*paths[:1], *lives[:1], *shadows[:1])
+        ):
             return None
         return dict(zip(paths, zip(lives, shadows)))
     except (TypeError, ValueError):
@@ -104,10 +108,15 @@ def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | Non
 def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
     """Three parallel lists (MessagePack: twice as fast to read back as lines of text)."""
     paths = list(index)
-    cache.put(_index_entry(root, output), [paths, [index[p][0] for p in paths], [index[p][1] for p in paths]])
+    cache.put(
+        _index_entry(root, output),
+        [paths, [index[p][0] for p in paths], [index[p][1] for p in paths]],
+    )
 
 
-def build_shadow(root: Path, cfg: Config, today: dt.date, full: bool) -> tuple["State", "ApplyResult | None"]:
+def build_shadow(
+    root: Path, cfg: Config, today: dt.date, full: bool
+) -> tuple[State, ApplyResult | None]:
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
     return the publication state it was built from (the rule checks use it too) and what the
     update moved in and removed (None when the shadow was built anew)."""
@@ -157,14 +166,21 @@ class _Done:
         pass
 
 
-def plan(root: Path, live: Tree, started_ns: int, index: dict[str, tuple[Stamp, Stamp]],
-         applied: "ApplyResult | None") -> Plan:
+def plan(
+    root: Path,
+    live: Tree,
+    started_ns: int,
+    index: dict[str, tuple[Stamp, Stamp]],
+    applied: ApplyResult | None,
+) -> Plan:
     """Decide what to compare, given the ``live`` folder's files. The shadow is walked only when it
     was built anew (``applied`` None) or there is no index; else its files are the index's, updated
     by what this run's shadow build moved in and removed, and a shadow file is looked at only when
     its live twin must be compared with it."""
     base = shadow_path(root)
-    shadow = walk(base) if applied is None or not index else _shadow_from_index(base, index, applied)
+    shadow = (
+        walk(base) if applied is None or not index else _shadow_from_index(base, index, applied)
+    )
     todo, confirmed, untrusted = [], {}, []
     for path, live_stamp in live.files.items():
         shadow_stamp = shadow.files.get(path)
@@ -191,7 +207,9 @@ def plan(root: Path, live: Tree, started_ns: int, index: dict[str, tuple[Stamp, 
     return Plan(live, shadow, sorted(todo), confirmed, missing, extra, untrusted)
 
 
-def _shadow_from_index(base: Path, index: dict[str, tuple[Stamp, Stamp]], applied: "ApplyResult") -> Tree:
+def _shadow_from_index(
+    base: Path, index: dict[str, tuple[Stamp, Stamp]], applied: ApplyResult
+) -> Tree:
     """The shadow's files without walking it: the index's, less what the update removed, and what
     it moved in with their stamps now (only these are stat'ed, with their ctimes)."""
     tree = Tree({path: shadow for path, (_live, shadow) in index.items()})
@@ -219,7 +237,9 @@ def settled(proof: Plan, now_ns: int | None = None) -> dict[str, Stamp]:
     return stamps
 
 
-def record(proof: Plan, equal: list[str], now_ns: int | None = None) -> dict[str, tuple[Stamp, Stamp]]:
+def record(
+    proof: Plan, equal: list[str], now_ns: int | None = None
+) -> dict[str, tuple[Stamp, Stamp]]:
     """The index after this run: every shadow file, with the live file's stamp where it is proved
     equal. A file compared now is proved when it was found equal (and clean) and did not change
     too recently to be sure (same ctime tick); otherwise its live stamp is left blank, so the next
@@ -229,6 +249,9 @@ def record(proof: Plan, equal: list[str], now_ns: int | None = None) -> dict[str
     index.update(proof.confirmed)
     proved = set(equal)
     for path in proof.todo:
-        sure = path in proved and now_ns - max(proof.live.ctimes[path], proof.shadow.ctimes[path]) > _RACY_NS
+        sure = (
+            path in proved
+            and now_ns - max(proof.live.ctimes[path], proof.shadow.ctimes[path]) > _RACY_NS
+        )
         index[path] = (proof.live.files[path] if sure else "", proof.shadow.files[path])
     return index

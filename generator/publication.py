@@ -18,17 +18,18 @@ import operator
 import os
 import re
 import sys
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 import orjson
 
 from . import cache
 from .batches import Batch, BatchStore
 from .entities import entity_key
-from .fileio import dumps_line
 from .errors import BuildError
+from .fileio import dumps_line
 from .incremental import digest
 from .ledger import Head
 from .schema import KINDS, Kind
@@ -58,7 +59,9 @@ def rule_in_force(rules: Iterable[Mapping[str, Any]], decided: dt.date) -> Mappi
     return max(applicable, key=lambda r: r["from"])
 
 
-def publication_end(kind: Kind, fields: Mapping[str, Any], cfg: Config) -> tuple[dt.date | None, str]:
+def publication_end(
+    kind: Kind, fields: Mapping[str, Any], cfg: Config
+) -> tuple[dt.date | None, str]:
     """Last day a record may be shown, and the basis (公示截止期 wins; else the dated rule).
 
     ``None`` means no fixed end. An end before the decision date means never published.
@@ -79,8 +82,16 @@ def publication_end(kind: Kind, fields: Mapping[str, Any], cfg: Config) -> tuple
 
 def brief_names(kind: Kind) -> tuple[str, ...]:
     """The few fields every page, list, archive and search entry needs; the rest stay on disk."""
-    names = [kind.subject, kind.subject_category, kind.subject_code, kind.docno, kind.authority, kind.date, kind.source,
-             *kind.summary_fields]
+    names = [
+        kind.subject,
+        kind.subject_category,
+        kind.subject_code,
+        kind.docno,
+        kind.authority,
+        kind.date,
+        kind.source,
+        *kind.summary_fields,
+    ]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
@@ -137,18 +148,54 @@ class PublishedRecord:
     keeps that dict.
     """
 
-    __slots__ = ("kind", "id", "brief", "batch_id", "source", "approved_at", "ends", "basis", "_path", "_offset", "_fields", "seq", "entity",
-                 "key", "order")
+    __slots__ = (
+        "kind",
+        "id",
+        "brief",
+        "batch_id",
+        "source",
+        "approved_at",
+        "ends",
+        "basis",
+        "_path",
+        "_offset",
+        "_fields",
+        "seq",
+        "entity",
+        "key",
+        "order",
+    )
 
-    def __init__(self, kind: str, id: str, fields: dict[str, Any] | None, batch_id: str, source: str, approved_at: str,
-                 ends: str | None, basis: str, *, brief: dict[str, Any] | None = None, path: str | None = None,
-                 offset: int = 0, seq: int = 0, entity: tuple[str, str] | tuple[()] | None = None, key: bytes = b"",
-                 order: int | None = None):
+    def __init__(
+        self,
+        kind: str,
+        id: str,
+        fields: dict[str, Any] | None,
+        batch_id: str,
+        source: str,
+        approved_at: str,
+        ends: str | None,
+        basis: str,
+        *,
+        brief: dict[str, Any] | None = None,
+        path: str | None = None,
+        offset: int = 0,
+        seq: int = 0,
+        entity: tuple[str, str] | tuple[()] | None = None,
+        key: bytes = b"",
+        order: int | None = None,
+    ):
         self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
         self.seq = seq  # position of this version among all approved rows, in approval order (search segments)
-        self.entity = entity  # (entity id, key) of its 信用档案, () for none, None when not computed yet
-        self.key = key  # the input key of its page and its archive's id (see record_key), b"" until known
-        self.order = order  # its place in its kind's lists (see newest_first_order), None if unknown
+        self.entity = (
+            entity  # (entity id, key) of its 信用档案, () for none, None when not computed yet
+        )
+        self.key = (
+            key  # the input key of its page and its archive's id (see record_key), b"" until known
+        )
+        self.order = (
+            order  # its place in its kind's lists (see newest_first_order), None if unknown
+        )
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})
@@ -172,19 +219,64 @@ class PublishedRecord:
         (record pages, then again inside the archives). The default pickling of a slotted object
         (a state dict per record) took 6.5 µs to write and 6.7 µs to read a record, this 3.2 and
         3.0 µs (1,000 records, median of 20)."""
-        return (make_record, (self.kind, self.id, self.batch_id, self.source, self.approved_at, self.ends, self.basis, self.brief,
-                             self._path, self._offset, self.seq, self.entity, self.key, self.order, self._fields))
+        return (
+            make_record,
+            (
+                self.kind,
+                self.id,
+                self.batch_id,
+                self.source,
+                self.approved_at,
+                self.ends,
+                self.basis,
+                self.brief,
+                self._path,
+                self._offset,
+                self.seq,
+                self.entity,
+                self.key,
+                self.order,
+                self._fields,
+            ),
+        )
 
 
-def make_record(kind: str, rid: str, batch_id: str, source: str, approved_at: str, ends: str | None, basis: str,
-              brief: dict[str, Any], path: str, offset: int, seq: int, entity: tuple[str, str] | tuple[()], key: bytes,
-              order: int | None, fields: dict[str, Any] | None = None) -> PublishedRecord:
+def make_record(
+    kind: str,
+    rid: str,
+    batch_id: str,
+    source: str,
+    approved_at: str,
+    ends: str | None,
+    basis: str,
+    brief: dict[str, Any],
+    path: str,
+    offset: int,
+    seq: int,
+    entity: tuple[str, str] | tuple[()],
+    key: bytes,
+    order: int | None,
+    fields: dict[str, Any] | None = None,
+) -> PublishedRecord:
     """A :class:`PublishedRecord` of a replayed row (or of a download row, or unpickled), its slots
     set directly: a third of the time of ``__init__`` with keywords (about 2 s of the state at 10^6
     records)."""
     record = _NEW(PublishedRecord)
-    record.kind, record.id, record.batch_id, record.source, record.approved_at = kind, rid, batch_id, source, approved_at
-    record.ends, record.basis, record.brief, record._fields, record._path, record._offset = ends, basis, brief, fields, path, offset
+    record.kind, record.id, record.batch_id, record.source, record.approved_at = (
+        kind,
+        rid,
+        batch_id,
+        source,
+        approved_at,
+    )
+    record.ends, record.basis, record.brief, record._fields, record._path, record._offset = (
+        ends,
+        basis,
+        brief,
+        fields,
+        path,
+        offset,
+    )
     record.seq, record.entity, record.key, record.order = seq, entity, key, order
     return record
 
@@ -211,11 +303,20 @@ class Latest:
         return load_line(str(self.batch.records_path), self.offset)
 
     @staticmethod
-    def of_row(batch: Batch, approved_at: str, row: tuple, previous: "Latest | None") -> "Latest":
+    def of_row(batch: Batch, approved_at: str, row: tuple, previous: Latest | None) -> Latest:
         """The version in ``row`` (a :func:`start_batch_rows` row), after ``previous`` of the same id."""
         here, _rid, brief, public, withheld, docno_key, *_ = row
-        return Latest(batch.kind, batch, here, public, withheld, docno_key, brief, approved_at,
-                      previous.first_approved_at if previous is not None else approved_at)
+        return Latest(
+            batch.kind,
+            batch,
+            here,
+            public,
+            withheld,
+            docno_key,
+            brief,
+            approved_at,
+            previous.first_approved_at if previous is not None else approved_at,
+        )
 
 
 @dataclass
@@ -302,7 +403,11 @@ class State:
         self.expect_lookups(1)
         found: Latest | None = None
         for number, (batch, approved_at, rows) in enumerate(self.replayed_rows):
-            i = self._row_index[number].get(rid) if self._row_index is not None else _last_index(self._row_ids[number], rid)
+            i = (
+                self._row_index[number].get(rid)
+                if self._row_index is not None
+                else _last_index(self._row_ids[number], rid)
+            )
             if i is not None:
                 found = Latest.of_row(batch, approved_at, rows[i], found)
         return found
@@ -315,7 +420,10 @@ class State:
             return
         self._lookups += count
         if self._lookups > FIND_BY_SCAN:
-            self._row_index = [{row[1]: i for i, row in enumerate(rows)} for _batch, _at, rows in self.replayed_rows]
+            self._row_index = [
+                {row[1]: i for i, row in enumerate(rows)}
+                for _batch, _at, rows in self.replayed_rows
+            ]
             self._row_ids = None  # the scans' copy of the ids is no longer needed
         elif self._row_ids is None:
             self._row_ids = [list(map(_ROW_ID, rows)) for _batch, _at, rows in self.replayed_rows]
@@ -326,13 +434,18 @@ class State:
         groups its records by their batch, in seq order."""
         if not self.sources:
             groups: dict[tuple[str, str], list[PublishedRecord]] = {}
-            for record in sorted((r for records in self.published.values() for r in records), key=lambda r: (r.seq, r.id)):
+            for record in sorted(
+                (r for records in self.published.values() for r in records),
+                key=lambda r: (r.seq, r.id),
+            ):
                 groups.setdefault((record.batch_id, record.kind), []).append(record)
             return [(batch_id, kind, records) for (batch_id, kind), records in groups.items()]
         ordered, found = self.in_order, []
         for first, stop, batch_id, _sha, _approved_at, kind in self.sources:
             lo = bisect.bisect_left(ordered, first, key=_SEQ)
-            found.append((batch_id, kind, ordered[lo : bisect.bisect_left(ordered, stop, lo, key=_SEQ)]))
+            found.append(
+                (batch_id, kind, ordered[lo : bisect.bisect_left(ordered, stop, lo, key=_SEQ)])
+            )
         return found
 
     def published_ids(self) -> set[str]:
@@ -420,8 +533,12 @@ def sort_records(records: list[PublishedRecord]) -> None:
         records.sort(key=_ORDER)
     else:
         sort_newest_first(records)
+
+
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
-ROWS_PURPOSE = "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
+ROWS_PURPOSE = (
+    "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
+)
 # What a batch's cached rows are made by (this module and what it imports, see cache.code_digest):
 # read when this module is imported, so the digest describes the code that runs, even if the files
 # change meanwhile.
@@ -432,14 +549,33 @@ def rows_entry(batch: Batch, cfg: Config, folder: Path, approved_at: str) -> cac
     """The cache entry of an approved batch's rows, keyed by everything they are made from: the
     batch's id, its records' checked digest, its manifest (its ``source`` is every record's
     信息来源 unless the record names one), its approval time, the period rules and this code."""
-    manifest = hashlib.blake2b(dumps_line(batch.manifest).encode("utf-8"), digest_size=16).hexdigest()
+    manifest = hashlib.blake2b(
+        dumps_line(batch.manifest).encode("utf-8"), digest_size=16
+    ).hexdigest()
     rules = repr((cfg.PUBLICATION_RULES, cfg.PENALTY_SEVERITY, _BRIEF))
-    return cache.entry(folder, ROWS_PURPOSE, batch.id, batch.algorithm, batch.checked_digest, manifest, approved_at,
-                       rules, _CODE_DIGEST, prefix=f"{batch.id}-")
+    return cache.entry(
+        folder,
+        ROWS_PURPOSE,
+        batch.id,
+        batch.algorithm,
+        batch.checked_digest,
+        manifest,
+        approved_at,
+        rules,
+        _CODE_DIGEST,
+        prefix=f"{batch.id}-",
+    )
 
 
-def record_key(batch_id: str, offset: int, ends: str | None, basis: str, approved_day: str, source: str,
-               entity: tuple[str, str] | tuple[()] | None) -> bytes:
+def record_key(
+    batch_id: str,
+    offset: int,
+    ends: str | None,
+    basis: str,
+    approved_day: str,
+    source: str,
+    entity: tuple[str, str] | tuple[()] | None,
+) -> bytes:
     """A published record's input key (:mod:`generator.incremental`): what its page, its list
     entries, its archive entry, its download rows and its search entry are made from, then the id
     of its archive, so that the next build knows which archive a changed or removed record left."""
@@ -447,8 +583,13 @@ def record_key(batch_id: str, offset: int, ends: str | None, basis: str, approve
     return key + entity[0].encode() if entity else key
 
 
-def start_batch_rows(batch: Batch, cfg: Config, folder: Path | None, start_chunks: ChunkStart | None = None,
-                     approved_at: str = "") -> Callable[[], list[tuple]]:
+def start_batch_rows(
+    batch: Batch,
+    cfg: Config,
+    folder: Path | None,
+    start_chunks: ChunkStart | None = None,
+    approved_at: str = "",
+) -> Callable[[], list[tuple]]:
     """Start reading an approved batch's rows; the returned call waits for them.
 
     A row per record line: (offset, id, brief, public, withheld, docno_key, ends, basis, source,
@@ -472,8 +613,10 @@ def start_batch_rows(batch: Batch, cfg: Config, folder: Path | None, start_chunk
         if cached is not None:
             return lambda: cached
     source = batch.manifest.get("source", "")
-    chunks = [(str(batch.records_path), batch.kind, source, start, end, batch.id, approved_at[:10])
-              for start, end in line_chunks(batch.records_path)]
+    chunks = [
+        (str(batch.records_path), batch.kind, source, start, end, batch.id, approved_at[:10])
+        for start, end in line_chunks(batch.records_path)
+    ]
     if start_chunks is not None and len(chunks) > 1:
         parts = start_chunks(chunks)
     else:
@@ -483,7 +626,9 @@ def start_batch_rows(batch: Batch, cfg: Config, folder: Path | None, start_chunk
         found: list[tuple] = []
         packed: list[bytes] | None = []
         for part in parts():
-            if isinstance(part, bytes):  # a worker's rows, packed there: the cache takes the bytes as they are
+            if isinstance(
+                part, bytes
+            ):  # a worker's rows, packed there: the cache takes the bytes as they are
                 if packed is not None:
                     packed.append(part)
                 found.extend(unpack_rows(part))
@@ -493,7 +638,9 @@ def start_batch_rows(batch: Batch, cfg: Config, folder: Path | None, start_chunk
                 try:
                     packed.append(pack_rows(part))
                 except (TypeError, ValueError, OverflowError):
-                    packed = None  # rows that are not plain data (see pack_rows): parsed again next time
+                    packed = (
+                        None  # rows that are not plain data (see pack_rows): parsed again next time
+                    )
         if found_entry is not None and packed is not None:
             cache.write(found_entry, cache.join_parts(packed))
         return found
@@ -528,18 +675,51 @@ def pack_rows(rows: list[tuple]) -> bytes:
     makes the same rows again, value for value and type for type."""
     if not rows:
         return cache.pack([_PACKED_ROWS, 0])
-    (offsets, ids, briefs, public, withheld, docno_keys, ends, basis, sources, entities, keys,
-     orders) = map(list, zip(*rows))
+    (
+        offsets,
+        ids,
+        briefs,
+        public,
+        withheld,
+        docno_keys,
+        ends,
+        basis,
+        sources,
+        entities,
+        keys,
+        orders,
+    ) = map(list, zip(*rows))
     shapes: dict[tuple[str, ...], int] = {}
     shape_of, values = [], []
     for brief in briefs:
         shape_of.append(shapes.setdefault(tuple(brief), len(shapes)))
         values.extend(brief.values())
     no_order = [i for i, order in enumerate(orders) if order is None]
-    orders = [b"" if order is None else order.to_bytes((order.bit_length() + 7) // 8, "big") for order in orders]
-    return cache.pack([_PACKED_ROWS, len(rows), offsets, ids, [list(shape) for shape in shapes], shape_of,
-                       _shared(values), public, _shared(withheld), docno_keys, _shared(ends), _shared(basis),
-                       _shared(sources), [list(entity) for entity in entities], keys, orders, no_order])
+    orders = [
+        b"" if order is None else order.to_bytes((order.bit_length() + 7) // 8, "big")
+        for order in orders
+    ]
+    return cache.pack(
+        [
+            _PACKED_ROWS,
+            len(rows),
+            offsets,
+            ids,
+            [list(shape) for shape in shapes],
+            shape_of,
+            _shared(values),
+            public,
+            _shared(withheld),
+            docno_keys,
+            _shared(ends),
+            _shared(basis),
+            _shared(sources),
+            [list(entity) for entity in entities],
+            keys,
+            orders,
+            no_order,
+        ]
+    )
 
 
 def unpack_rows(data: Any) -> list[tuple]:
@@ -549,10 +729,27 @@ def unpack_rows(data: Any) -> list[tuple]:
         raise ValueError(f"not packed rows: {head!r}")
     if not count:
         return []
-    (offsets, ids, shapes, shape_of, values, public, withheld, docno_keys, ends, basis, sources, entities, keys, orders,
-     no_order) = columns
+    (
+        offsets,
+        ids,
+        shapes,
+        shape_of,
+        values,
+        public,
+        withheld,
+        docno_keys,
+        ends,
+        basis,
+        sources,
+        entities,
+        keys,
+        orders,
+        no_order,
+    ) = columns
     names = [tuple(map(sys.intern, shape)) for shape in shapes]
-    if sum(len(names[shape]) * n for shape, n in collections.Counter(shape_of).items()) != len(values[1]):
+    if sum(len(names[shape]) * n for shape, n in collections.Counter(shape_of).items()) != len(
+        values[1]
+    ):
         raise ValueError("packed rows' briefs do not add up")
     flat = iter(_unshared(values))
     # Each brief takes its shape's count of values from the one iterator (zip stops at the names).
@@ -560,8 +757,23 @@ def unpack_rows(data: Any) -> list[tuple]:
     orders = list(map(int.from_bytes, orders))
     for i in no_order:
         orders[i] = None
-    rows = list(zip(offsets, ids, briefs, public, _unshared(withheld), docno_keys, _unshared(ends), _unshared(basis),
-                    _unshared(sources), map(tuple, entities), keys, orders, strict=True))
+    rows = list(
+        zip(
+            offsets,
+            ids,
+            briefs,
+            public,
+            _unshared(withheld),
+            docno_keys,
+            _unshared(ends),
+            _unshared(basis),
+            _unshared(sources),
+            map(tuple, entities),
+            keys,
+            orders,
+            strict=True,
+        )
+    )
     if len(rows) != count:
         raise ValueError("packed rows do not add up")
     return rows
@@ -611,8 +823,16 @@ def line_chunks(path: Path, size: int | None = None) -> list[tuple[int, int]]:
     return list(zip(bounds, bounds[1:]))
 
 
-def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start: int = 0, end: int | None = None,
-               batch_id: str = "", approved_day: str = "") -> list[tuple]:
+def parse_rows(
+    cfg: Config,
+    path: str,
+    kind_name: str,
+    batch_source: str,
+    start: int = 0,
+    end: int | None = None,
+    batch_id: str = "",
+    approved_day: str = "",
+) -> list[tuple]:
     """:func:`start_batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
     kind = KINDS[kind_name]
     rows = []
@@ -630,22 +850,55 @@ def parse_rows(cfg: Config, path: str, kind_name: str, batch_source: str, start:
             public = record.get("public", True)
             ends, basis = publication_end(kind, fields, cfg) if public else (None, "")
             brief = brief_of(kind, fields)
-            iso_ends, source, entity = ends.isoformat() if ends else None, sys.intern(str(fields.get(kind.source or "", "") or batch_source)), entity_key(kind, brief) or ()
-            key = record_key(batch_id, here, iso_ends, basis, approved_day, source, entity) if public else b""
+            iso_ends, source, entity = (
+                ends.isoformat() if ends else None,
+                sys.intern(str(fields.get(kind.source or "", "") or batch_source)),
+                entity_key(kind, brief) or (),
+            )
+            key = (
+                record_key(batch_id, here, iso_ends, basis, approved_day, source, entity)
+                if public
+                else b""
+            )
             order = newest_first_order(fields[kind.date], record["id"]) if public else None
-            rows.append((here, record["id"], brief, public, record.get("withheld", ""), record.get("docno_key", ""), iso_ends,
-                         sys.intern(basis), source, entity, key, order))
+            rows.append(
+                (
+                    here,
+                    record["id"],
+                    brief,
+                    public,
+                    record.get("withheld", ""),
+                    record.get("docno_key", ""),
+                    iso_ends,
+                    sys.intern(basis),
+                    source,
+                    entity,
+                    key,
+                    order,
+                )
+            )
     return rows
 
 
 def refuse_problems(problems: list[str]) -> None:
     """Stop the build, output untouched, when the publication log or an approved batch does not check out."""
     if problems:
-        more = f"（另有 {len(problems) - 1} 个问题，disclose status 可列出全部）" if len(problems) > 1 else ""
+        more = (
+            f"（另有 {len(problems) - 1} 个问题，disclose status 可列出全部）"
+            if len(problems) > 1
+            else ""
+        )
         raise BuildError(f"{problems[0]}{more}；已停止构建，网站保持不变")
 
 
-def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: bool = True, start_chunks: ChunkStart | None = None) -> State:
+def compute_state(
+    store: BatchStore,
+    cfg: Config,
+    today: dt.date,
+    *,
+    strict: bool = True,
+    start_chunks: ChunkStart | None = None,
+) -> State:
     """Replay approved batches; raise :class:`BuildError` naming every tampered batch.
     ``start_chunks``: how to parse uncached batches in parallel (see :func:`start_batch_rows`)."""
     publication = store.publication()
@@ -662,14 +915,29 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
     withdrawn, pending_pop = state.withdrawn, pending.pop  # locals: ~10^6 rows
     # Every batch's rows started before the first is replayed: the workers parse ahead.
     folder = store.root / CACHE_DIR
-    started = {batch.id: start_batch_rows(batch, cfg, folder, start_chunks, sys.intern(approval["approved_at"]))
-               for batch, approval in approved if not batch.is_withdrawal}
-    cache.prune(folder, [rows_entry(batch, cfg, folder, approval["approved_at"]).path
-                         for batch, approval in approved if not batch.is_withdrawal and batch.checked_digest])
+    started = {
+        batch.id: start_batch_rows(
+            batch, cfg, folder, start_chunks, sys.intern(approval["approved_at"])
+        )
+        for batch, approval in approved
+        if not batch.is_withdrawal
+    }
+    cache.prune(
+        folder,
+        [
+            rows_entry(batch, cfg, folder, approval["approved_at"]).path
+            for batch, approval in approved
+            if not batch.is_withdrawal and batch.checked_digest
+        ],
+    )
     for batch, approval in approved:
         if batch.is_withdrawal:
             for entry in batch.iter_records():
-                state.withdrawn[entry["id"]] = {**entry, "batch_id": batch.id, "approved_at": approval["approved_at"]}
+                state.withdrawn[entry["id"]] = {
+                    **entry,
+                    "batch_id": batch.id,
+                    "approved_at": approval["approved_at"],
+                }
                 dropped = pending.pop(entry["id"], None)
                 if dropped is not None:
                     unpublished((dropped.seq, dropped.kind, dropped.id, dropped.brief))
@@ -680,7 +948,20 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
         first_row = row + 1
         rows = started.pop(batch.id)()
         state.replayed_rows.append((batch, approved_at, rows))
-        for here, rid, brief, public, _withheld, _docno_key, ends, basis, source, entity, key, order in rows:
+        for (
+            here,
+            rid,
+            brief,
+            public,
+            _withheld,
+            _docno_key,
+            ends,
+            basis,
+            source,
+            entity,
+            key,
+            order,
+        ) in rows:
             row += 1
             if withdrawn:
                 withdrawn.pop(rid, None)
@@ -692,8 +973,25 @@ def compute_state(store: BatchStore, cfg: Config, today: dt.date, *, strict: boo
             if brief[date] > iso_today or (ends is not None and ends < iso_today):
                 unpublished((row, kind_name, rid, brief))
                 continue
-            pending[rid] = make_record(kind_name, rid, batch_id, source, approved_at, ends, basis, brief, path, here, row, entity, key, order)
-        state.sources.append((first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name))
+            pending[rid] = make_record(
+                kind_name,
+                rid,
+                batch_id,
+                source,
+                approved_at,
+                ends,
+                basis,
+                brief,
+                path,
+                here,
+                row,
+                entity,
+                key,
+                order,
+            )
+        state.sources.append(
+            (first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name)
+        )
     # `pending` holds each record once, inserted when its row was replayed: in approval order.
     state.in_order = list(pending.values())
     for record in state.in_order:

@@ -15,9 +15,10 @@ import functools
 import io
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import forked
 from .errors import UserError
@@ -28,7 +29,16 @@ XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BLOCK = 1 << 20
 CSV_CHUNK_CELLS = 2_000_000  # cells per CSV chunk: ~100 MB of Python objects at most
-BINARY_MAGICS = (b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf", b"BM")
+BINARY_MAGICS = (
+    b"\x89PNG",
+    b"%PDF",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"\x1f\x8b",
+    b"Rar!",
+    b"7z\xbc\xaf",
+    b"BM",
+)
 
 
 @dataclass
@@ -74,30 +84,43 @@ def _match_header(cells: list[Any], mapping: dict[str, str]) -> dict[int, str]:
     return found
 
 
-def _find_header(path: Path, rows: list[list[Any]], kind: Kind, scan: int) -> tuple[int, dict[int, str], list[str]]:
+def _find_header(
+    path: Path, rows: list[list[Any]], kind: Kind, scan: int
+) -> tuple[int, dict[int, str], list[str]]:
     """Index of the header row among the first ``scan`` rows, its column map and ignored headers."""
     mapping = header_map(kind)
     best: tuple[int, dict[int, str]] | None = None
     for index, cells in enumerate(rows[:scan]):
         found = _match_header(cells, mapping)
-        if len(set(found.values())) >= 2 and (best is None or len(set(found.values())) > len(set(best[1].values()))):
+        if len(set(found.values())) >= 2 and (
+            best is None or len(set(found.values())) > len(set(best[1].values()))
+        ):
             best = (index, found)
     if best is None:
-        raise UserError(f"{path.name}：前 {scan} 行中找不到“{kind.label}”的表头行（请确认 --kind 是否正确、文件是否为数据导出表）")
+        raise UserError(
+            f"{path.name}：前 {scan} 行中找不到“{kind.label}”的表头行（请确认 --kind 是否正确、文件是否为数据导出表）"
+        )
     index, found = best
     seen: dict[str, int] = {}
     for pos, name in sorted(found.items()):
         if name in seen:
-            raise UserError(f"{path.name}：第 {index + 1} 行表头中“{name}”出现了两次（第 {seen[name] + 1} 列和第 {pos + 1} 列）")
+            raise UserError(
+                f"{path.name}：第 {index + 1} 行表头中“{name}”出现了两次（第 {seen[name] + 1} 列和第 {pos + 1} 列）"
+            )
         seen[name] = pos
     missing = [name for name in kind.required if name not in seen]
     if missing:
         raise UserError(f"{path.name}：缺少必填列“{'”“'.join(missing)}”（表头在第 {index + 1} 行）")
-    ignored = [str(c).strip() for pos, c in enumerate(rows[index]) if pos not in found and c not in (None, "") and str(c).strip()]
+    ignored = [
+        str(c).strip()
+        for pos, c in enumerate(rows[index])
+        if pos not in found and c not in (None, "") and str(c).strip()
+    ]
     return index, found, ignored
 
 
 # -- text (CSV/TSV) --------------------------------------------------------------------------
+
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; refuse anything else.
@@ -120,7 +143,9 @@ def detect_encoding(path: Path) -> str:
             return encoding
         failure = failure or (line, encoding)
     line = failure[0] if failure else 1
-    raise UserError(f"{path.name}：无法识别文件编码，第 {line} 行附近有无法解码的字节（支持 UTF-8、GB18030/GBK、UTF-16，请另存为 CSV UTF-8 后重试）")
+    raise UserError(
+        f"{path.name}：无法识别文件编码，第 {line} 行附近有无法解码的字节（支持 UTF-8、GB18030/GBK、UTF-16，请另存为 CSV UTF-8 后重试）"
+    )
 
 
 def _first_undecodable_line(path: Path, encoding: str) -> int | None:
@@ -178,9 +203,19 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             chunks = pd.read_csv(
-                path, sep=delimiter, encoding=encoding, header=None, skiprows=skip_lines,
-                names=list(range(width + slack)), dtype=str, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, chunksize=chunk_rows, engine="c", quoting=csv.QUOTE_MINIMAL,
+                path,
+                sep=delimiter,
+                encoding=encoding,
+                header=None,
+                skiprows=skip_lines,
+                names=list(range(width + slack)),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                chunksize=chunk_rows,
+                engine="c",
+                quoting=csv.QUOTE_MINIMAL,
             )
             row_no = index + 1
             for chunk in chunks:
@@ -190,7 +225,9 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
         except pd.errors.ParserError as exc:
             line = re.search(r"line (\d+)", str(exc))
             where = f"第 {int(line.group(1)) + skip_lines} 行" if line else "某一行"
-            raise UserError(f"{path.name}：{where}的字段数远多于表头（{width} 列），文件可能已损坏或分隔符不一致") from None
+            raise UserError(
+                f"{path.name}：{where}的字段数远多于表头（{width} 列），文件可能已损坏或分隔符不一致"
+            ) from None
 
     return Export(path, "csv", encoding, index + 1, columns, ignored, rows, width)
 
@@ -198,7 +235,9 @@ def _open_csv(path: Path, kind: Kind, scan: int, chunk_rows: int) -> Export:
 def row_dict(values: list[Any] | tuple, columns: dict[int, str], width: int) -> dict[str, Any]:
     """Cell values → {canonical column: cell}, flagging blank rows and cells beyond the header."""
     row = {name: values[pos] for pos, name in columns.items() if pos < len(values)}
-    extra = [v for v in values[width:] if v not in ("", None) and not (isinstance(v, float) and v != v)]
+    extra = [
+        v for v in values[width:] if v not in ("", None) and not (isinstance(v, float) and v != v)
+    ]
     if extra:
         row["__extra__"] = len(extra)
     if all((v is None or str(v).strip() == "") for v in values):
@@ -230,7 +269,9 @@ def _open_excel(path: Path, kind: Kind, scan: int, fmt: str) -> Export:
     import python_calamine  # noqa: F401 - imported before the fork, never under another thread's import lock
 
     limit = excel_memory_limit(path.stat().st_size)
-    messages = forked.stream(functools.partial(_excel_messages, path, kind, scan), memory_limit=limit)
+    messages = forked.stream(
+        functools.partial(_excel_messages, path, kind, scan), memory_limit=limit
+    )
     _, index, columns, ignored, width = _excel_next(path, messages, limit)
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
@@ -248,12 +289,16 @@ def _excel_next(path: Path, messages: Iterator[Any], limit: int) -> Any:
         raise
     except (forked.ChildDied, MemoryError) as exc:
         if isinstance(exc, MemoryError) or exc.out_of_memory:
-            raise UserError(f"{path.name}：读取该文件需要的内存超过上限 {limit >> 20} MB（文件大小的 {EXCEL_MEMORY_PER_BYTE} 倍，至少 "
-                            f"{EXCEL_MEMORY_FLOOR >> 20} MB），已拒绝：工作表的已用区域过大（如远处单元格 XFD1048576 有内容，"
-                            "或文件声明了过大的区域）；请在 Excel 中删除数据区以外的行和列后另存，再导入") from None
+            raise UserError(
+                f"{path.name}：读取该文件需要的内存超过上限 {limit >> 20} MB（文件大小的 {EXCEL_MEMORY_PER_BYTE} 倍，至少 "
+                f"{EXCEL_MEMORY_FLOOR >> 20} MB），已拒绝：工作表的已用区域过大（如远处单元格 XFD1048576 有内容，"
+                "或文件声明了过大的区域）；请在 Excel 中删除数据区以外的行和列后另存，再导入"
+            ) from None
         raise UserError(f"{path.name}：Excel 文件已损坏，读取进程异常退出") from None
     except Exception as exc:  # calamine's own error types for broken files, and its panics
-        raise UserError(f"{path.name}：Excel 文件已损坏或不完整，无法读取（{type(exc).__name__}）") from None
+        raise UserError(
+            f"{path.name}：Excel 文件已损坏或不完整，无法读取（{type(exc).__name__}）"
+        ) from None
 
 
 def _excel_messages(path: Path, kind: Kind, scan: int) -> Iterator[Any]:
@@ -265,7 +310,9 @@ def _excel_messages(path: Path, kind: Kind, scan: int) -> Iterator[Any]:
         workbook = CalamineWorkbook.from_path(str(path))
         names = workbook.sheet_names
     except Exception as exc:  # calamine raises its own error types for broken files
-        raise UserError(f"{path.name}：Excel 文件已损坏或不完整，无法读取（{type(exc).__name__}）") from None
+        raise UserError(
+            f"{path.name}：Excel 文件已损坏或不完整，无法读取（{type(exc).__name__}）"
+        ) from None
     last_error: UserError | None = None
     for name in names:
         try:
@@ -273,7 +320,9 @@ def _excel_messages(path: Path, kind: Kind, scan: int) -> Iterator[Any]:
             rows = _sheet_rows(sheet)
             head = list(itertools.islice(rows, scan))
         except Exception as exc:
-            raise UserError(f"{path.name}：工作表“{name}”无法读取，文件可能已损坏（{type(exc).__name__}）") from None
+            raise UserError(
+                f"{path.name}：工作表“{name}”无法读取，文件可能已损坏（{type(exc).__name__}）"
+            ) from None
         if not head:
             continue
         try:
@@ -282,7 +331,7 @@ def _excel_messages(path: Path, kind: Kind, scan: int) -> Iterator[Any]:
             last_error = exc
             continue
         yield "header", index, columns, ignored, len(head[index])
-        numbered = zip(itertools.count(index + 2), itertools.chain(head[index + 1:], rows))
+        numbered = zip(itertools.count(index + 2), itertools.chain(head[index + 1 :], rows))
         while chunk := list(itertools.islice(numbered, _EXCEL_CHUNK)):
             yield chunk
         return
@@ -316,8 +365,12 @@ def open_export(path: Path, kind: Kind, scan: int = 30, chunk_rows: int = 50_000
     if magic.startswith(XLS_MAGIC):
         return _open_excel(path, kind, scan, "xls")
     if path.suffix.lower() in (".xlsx", ".xls", ".xlsm"):
-        raise UserError(f"{path.name}：扩展名是 Excel，但内容不是有效的 Excel 文件（文件可能已损坏）")
-    binary = magic.startswith(BINARY_MAGICS) or (b"\x00" in head and not magic.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
+        raise UserError(
+            f"{path.name}：扩展名是 Excel，但内容不是有效的 Excel 文件（文件可能已损坏）"
+        )
+    binary = magic.startswith(BINARY_MAGICS) or (
+        b"\x00" in head and not magic.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    )
     if binary:
         raise UserError(f"{path.name}：不是表格文件（CSV/XLSX/XLS）")
     return _open_csv(path, kind, scan, chunk_rows)

@@ -9,15 +9,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from . import pii
 from .checkdigits import USCC_PLACEHOLDER, is_valid_rid, is_valid_uscc, rid_problem
 from .markup import attribute_text, sanitized_html, visible_text
 from .masking import mask_id
-from .normalize import CellError, clean_text, half_width, normalize_code, normalize_docno, parse_amount_wan, parse_date
+from .normalize import (
+    CellError,
+    clean_text,
+    half_width,
+    normalize_code,
+    normalize_docno,
+    parse_amount_wan,
+    parse_date,
+)
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
 from .settings import Config
 
@@ -85,7 +94,11 @@ def _amount(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> float:
 
 def _idno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     """Validate when it is a 身份证 number, then mask: personal data never enters content/ (§5)."""
-    if isinstance(raw, float) and not raw.is_integer() or (_is_numeric_cell(raw) and abs(raw) >= 2**53):
+    if (
+        isinstance(raw, float)
+        and not raw.is_integer()
+        or (_is_numeric_cell(raw) and abs(raw) >= 2**53)
+    ):
         raise CellError("证件号码被 Excel 存为数字，已丢失精度；请把该列设为文本后重新导出")
     text = normalize_code(cell_text(raw))
     id_type = half_width(cell_text(row.get(_ISSUE_ID_TYPE.get(f.name, ""), ""))).replace(" ", "")
@@ -117,7 +130,9 @@ def _refuse_long_number(raw: Any) -> None:
     """A number cell of 16 digits or more in a text or code column is an ID or card number that
     Excel stored as a number: it kept 15 digits and shows 16 (``3.209021985030578e+17``)."""
     if _is_numeric_cell(raw) and abs(raw) >= 1e15:
-        raise CellError("超过 15 位的数字被 Excel 存为数字，已丢失精度（可能是证件号码或卡号）；请把该列设为文本后重新导出")
+        raise CellError(
+            "超过 15 位的数字被 Excel 存为数字，已丢失精度（可能是证件号码或卡号）；请把该列设为文本后重新导出"
+        )
 
 
 def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
@@ -129,7 +144,9 @@ def _text(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
         # A number split by markup is invisible here but whole on the page: refuse the cell. So
         # is one in a link's address or title (``[详见](https://a/?id=&#51;… "…")``).
         rendered = sanitized_html(text)
-        found = pii.find(visible_text(rendered)) or pii.find(attribute_text(rendered), lines_join=False)
+        found = pii.find(visible_text(rendered)) or pii.find(
+            attribute_text(rendered), lines_join=False
+        )
         if found:
             raise CellError(f"含有被标记拆开的完整{found[0].label}，请脱敏后重新报送")
     if f.pattern and not re.match(f.pattern, text):
@@ -145,7 +162,11 @@ def _code(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
         if text != USCC_PLACEHOLDER and not is_valid_uscc(text):
             raise CellError(f"统一社会信用代码无效（校验位或格式错误）：{pii.mask(text)}")
         # A valid credit code names an organisation; only an all-digit one can also be an ID number.
-        return mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR) if text[:17].isdigit() and is_valid_rid(text) else text
+        return (
+            mask_id(text, cfg.ID_MASK_KEEP_START, cfg.ID_MASK_KEEP_END, cfg.ID_MASK_CHAR)
+            if text[:17].isdigit() and is_valid_rid(text)
+            else text
+        )
     # A 个体工商户's 税务登记号 or 注册号 is often the owner's ID number: it is personal data.
     return _masked(text, cfg)
 
@@ -173,7 +194,9 @@ def _multi_enum(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
     parts = [p.strip() for p in _MULTI_SPLIT.split(half_width(text)) if p.strip()]
     unknown = [p for p in parts if p not in f.enum]
     if unknown or not parts:
-        raise CellError(f"取值“{pii.mask('、'.join(unknown) or text)}”不在允许范围内（{'/'.join(f.enum)}）")
+        raise CellError(
+            f"取值“{pii.mask('、'.join(unknown) or text)}”不在允许范围内（{'/'.join(f.enum)}）"
+        )
     return ";".join(dict.fromkeys(parts))
 
 
@@ -186,18 +209,32 @@ def _url(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 
 
 # One normaliser per field type: a cell → its normalised value, or CellError with the reason.
-HANDLERS = {T.TEXT: _text, T.MARKDOWN: _text, T.DATE: _date, T.AMOUNT: _amount, T.IDNO: _idno, T.USCC: _code,
-            T.CODE: _code, T.DOCNO: _docno, T.ENUM: _enum, T.MULTI_ENUM: _multi_enum, T.URL: _url}
+HANDLERS = {
+    T.TEXT: _text,
+    T.MARKDOWN: _text,
+    T.DATE: _date,
+    T.AMOUNT: _amount,
+    T.IDNO: _idno,
+    T.USCC: _code,
+    T.CODE: _code,
+    T.DOCNO: _docno,
+    T.ENUM: _enum,
+    T.MULTI_ENUM: _multi_enum,
+    T.URL: _url,
+}
 _MARKUP_HINT = re.compile(r"[<&*_`\\\[]")  # only such text can render differently from how it reads
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
-
 
 
 def _refuse_personal_data(f: Field, raw: Any, cfg: Config) -> None:
     """A document number, 案号 or other part of a record's key, or a link, cannot be masked: the
     record would become another record, the link another address. A number there rejects the row."""
     text = raw if type(raw) is str else cell_text(raw)  # already cleaned
-    found = pii.find(text) or pii.find_folded(text) or (pii.find(unquote(text)) if f.type is T.URL else [])
+    found = (
+        pii.find(text)
+        or pii.find_folded(text)
+        or (pii.find(unquote(text)) if f.type is T.URL else [])
+    )
     if found:
         shown = f"{found[0].label}（{pii.MaskRules.from_config(cfg).masked(found[0])}）"
         if f.type is T.URL:
@@ -209,8 +246,14 @@ def _is_empty(raw: Any) -> bool:
     return cell_text(raw) == ""
 
 
-def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, cfg: Config,
-                  cache: dict[tuple[str, Any], tuple[bool, Any]] | None = None) -> RowResult:
+def normalize_row(
+    kind: Kind,
+    raw: Mapping[str, Any],
+    row: int,
+    today: dt.date,
+    cfg: Config,
+    cache: dict[tuple[str, Any], tuple[bool, Any]] | None = None,
+) -> RowResult:
     """Validate and normalise one row (``raw``: canonical column name → cell).
 
     ``cache`` memoises cell results per (column, value) across the rows of a chunk: columns such
@@ -226,7 +269,11 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
             if f.required:
                 result.errors.append((f.name, "必填项为空"))
             continue
-        key = (f.name, value) if cache is not None and f.type is not T.IDNO and type(value) is str else None
+        key = (
+            (f.name, value)
+            if cache is not None and f.type is not T.IDNO and type(value) is str
+            else None
+        )
         hit = cache.get(key) if key is not None else None
         if hit is None:
             try:
@@ -246,7 +293,11 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
         condition = fields.get(rule.when)
         if condition is None or condition not in rule.values:
             continue
-        if isinstance(rule, RequiredWhen) and rule.field not in fields and not any(c == rule.field for c, _ in result.errors):
+        if (
+            isinstance(rule, RequiredWhen)
+            and rule.field not in fields
+            and not any(c == rule.field for c, _ in result.errors)
+        ):
             result.errors.append((rule.field, f"“{rule.when}”为“{condition}”时必须填写"))
         elif isinstance(rule, EmptyWhen) and rule.field in fields:
             result.errors.append((rule.field, f"“{rule.when}”为“{condition}”时应为空"))
@@ -254,7 +305,9 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
     if kind.subject_code and fields.get(kind.subject_code) == USCC_PLACEHOLDER:
         category = fields.get(kind.subject_category or "", "")
         if category not in kind.uscc_placeholder_for:
-            result.errors.append((kind.subject_code, f"占位代码 {USCC_PLACEHOLDER} 只适用于个体工商户"))
+            result.errors.append(
+                (kind.subject_code, f"占位代码 {USCC_PLACEHOLDER} 只适用于个体工商户")
+            )
 
     decided = fields.get(kind.date)
     if decided and decided > today.isoformat():
@@ -262,7 +315,11 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
     deadline = fields.get(kind.deadline or "")
     if decided and deadline and deadline < decided:
         result.errors.append((kind.deadline, f"公示截止期 {deadline} 早于决定日期 {decided}"))
-    if fields.get("有效期自") and fields.get("有效期至") and fields["有效期至"] < fields["有效期自"]:
+    if (
+        fields.get("有效期自")
+        and fields.get("有效期至")
+        and fields["有效期至"] < fields["有效期自"]
+    ):
         result.errors.append(("有效期至", "有效期至早于有效期自"))
 
     _category_warnings(kind, fields, result)
@@ -270,7 +327,10 @@ def normalize_row(kind: Kind, raw: Mapping[str, Any], row: int, today: dt.date, 
     return result
 
 
-_PREFIX_FOR = {"个体工商户": ("92",), "法人及非法人组织": ("91", "93", "11", "12", "13", "19", "51", "52", "53", "59", "Y1")}
+_PREFIX_FOR = {
+    "个体工商户": ("92",),
+    "法人及非法人组织": ("91", "93", "11", "12", "13", "19", "51", "52", "53", "59", "Y1"),
+}
 
 
 def _category_warnings(kind: Kind, fields: Mapping[str, Any], result: RowResult) -> None:
@@ -280,7 +340,12 @@ def _category_warnings(kind: Kind, fields: Mapping[str, Any], result: RowResult)
     code = fields.get(kind.subject_code)
     expected = _PREFIX_FOR.get(fields.get(kind.subject_category, ""))
     if code and expected and code != USCC_PLACEHOLDER and code[:2] not in expected:
-        result.warnings.append((kind.subject_code, f"代码前两位 {code[:2]} 与类别“{fields[kind.subject_category]}”不一致，请核实"))
+        result.warnings.append(
+            (
+                kind.subject_code,
+                f"代码前两位 {code[:2]} 与类别“{fields[kind.subject_category]}”不一致，请核实",
+            )
+        )
 
 
 def withheld_reason(kind: Kind, fields: Mapping[str, Any], cfg: Config) -> str:

@@ -10,7 +10,8 @@ from stencils of their templates (:mod:`generator.stencils`), pinned to plain Ji
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from markupsafe import Markup
 from pelican.utils import get_relative_path, path_to_url
@@ -33,8 +34,18 @@ from .stencils import Stencils
 
 ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
 HREF_MARK = f'href="{ROOT_MARK}'
-PAGE_CONTEXT_KEYS = ("SITENAME", "SITEURL", "SITE", "KINDS", "NAV_KINDS", "GUIDE_LINKS", "KIND_COUNTS", "TOTAL_RECORDS",
-                     "TODAY", "localsiteurl")
+PAGE_CONTEXT_KEYS = (
+    "SITENAME",
+    "SITEURL",
+    "SITE",
+    "KINDS",
+    "NAV_KINDS",
+    "GUIDE_LINKS",
+    "KIND_COUNTS",
+    "TOTAL_RECORDS",
+    "TODAY",
+    "localsiteurl",
+)
 
 
 class Renderer:
@@ -45,7 +56,9 @@ class Renderer:
     and list entries from stencils (off when the theme's environment does not autoescape everything,
     as stencils escape every value)."""
 
-    def __init__(self, get_template: Callable[[str], Any], page_context: dict[str, Any], stencils: bool):
+    def __init__(
+        self, get_template: Callable[[str], Any], page_context: dict[str, Any], stencils: bool
+    ):
         self.get_template = get_template
         self.page_context = page_context
         self.stencils_on = stencils
@@ -70,13 +83,30 @@ class Renderer:
     def chrome_at(self, root: str) -> dict[str, Markup]:
         if root not in self._chrome:
             context = {**self.page_context, "SITEURL": root}
-            self._chrome[root] = {part: Markup(self.get_template(f"_{part}").render(context)) for part in ("header", "footer")}
+            self._chrome[root] = {
+                part: Markup(self.get_template(f"_{part}").render(context))
+                for part in ("header", "footer")
+            }
         return self._chrome[root]
 
-    def write(self, writer: Any, name: str, template: str, relative: bool = True, site_url: str = "", **kwargs: Any) -> None:
+    def write(
+        self,
+        writer: Any,
+        name: str,
+        template: str,
+        relative: bool = True,
+        site_url: str = "",
+        **kwargs: Any,
+    ) -> None:
         """Render ``template`` to ``name`` with Pelican's writer (the pages the main process makes)."""
-        writer.write_file(name, self.get_template(template.removesuffix(".html")), self.page_context, relative_urls=relative,
-                          CHROME=self.chrome(name, relative, site_url), **kwargs)
+        writer.write_file(
+            name,
+            self.get_template(template.removesuffix(".html")),
+            self.page_context,
+            relative_urls=relative,
+            CHROME=self.chrome(name, relative, site_url),
+            **kwargs,
+        )
 
     # -- list entries -----------------------------------------------------------------------------
 
@@ -87,13 +117,23 @@ class Renderer:
         if self._card is not None:
             return self._card
         macro = self.get_template("_macros").module.result_item
-        stencils = Stencils(lambda context: str(macro(context["it"], ROOT_MARK, False)), enabled=self.stencils_on)
-        contexts = {name: (lambda values, base={"kind": name, "kind_label": kind.label}: {"it": {**base, **dict(zip(CARD_VALUES, values))}})
-                    for name, kind in KINDS.items()}
+        stencils = Stencils(
+            lambda context: str(macro(context["it"], ROOT_MARK, False)), enabled=self.stencils_on
+        )
+        contexts = {
+            name: (
+                lambda values, base={"kind": name, "kind_label": kind.label}: {
+                    "it": {**base, **dict(zip(CARD_VALUES, values))}
+                }
+            )
+            for name, kind in KINDS.items()
+        }
 
         def card(record: PublishedRecord) -> str:
             it = summary(KINDS[record.kind], record)
-            return stencils.page(record.kind, tuple(map(it.__getitem__, CARD_VALUES)), contexts[record.kind])
+            return stencils.page(
+                record.kind, tuple(map(it.__getitem__, CARD_VALUES)), contexts[record.kind]
+            )
 
         self._card = card
         return card
@@ -105,14 +145,20 @@ class Renderer:
 
     # -- the pages made in bulk ---------------------------------------------------------------------
 
-    def record_pages(self, writer: Any, kind_name: str, records: list[PublishedRecord], long_term: str) -> int:
+    def record_pages(
+        self, writer: Any, kind_name: str, records: list[PublishedRecord], long_term: str
+    ) -> int:
         kind, stencils = KINDS[kind_name], self.stencils("record")
         contexts: dict[Any, Callable] = {}
         for record in records:
             name, found = record_url(kind_name, record.id), record_entity(kind, record)
-            values = record_page_values(kind, record, long_term, entity_url(found[0]) if found else "")
+            values = record_page_values(
+                kind, record, long_term, entity_url(found[0]) if found else ""
+            )
             shape = (kind_name, self.root(name))
-            context_of = contexts.get(shape) or contexts.setdefault(shape, self._record_context(shape[1], kind))
+            context_of = contexts.get(shape) or contexts.setdefault(
+                shape, self._record_context(shape[1], kind)
+            )
             writer.write_html(name, stencils.page(shape, values, context_of))
         return len(records)
 
@@ -124,8 +170,13 @@ class Renderer:
             shape = (tuple(k for k in KINDS if k in entity.records), self.root(name))
             values = [entity.name, entity.is_government, entity.code, entity.total]
             for k in shape[0]:
-                values += (len(entity.records[k]), self.cards_html("".join(map(make_card, entity.records[k])), name))
-            context_of = contexts.get(shape) or contexts.setdefault(shape, self._entity_context(shape[1], shape[0]))
+                values += (
+                    len(entity.records[k]),
+                    self.cards_html("".join(map(make_card, entity.records[k])), name),
+                )
+            context_of = contexts.get(shape) or contexts.setdefault(
+                shape, self._entity_context(shape[1], shape[0])
+            )
             writer.write_html(name, stencils.page(shape, values, context_of))
         return len(entities)
 
@@ -133,13 +184,20 @@ class Renderer:
         """This process's stencils of a page template."""
         found = self._stencils.get(template)
         if found is None:
-            found = self._stencils[template] = Stencils(self.get_template(template).render, enabled=self.stencils_on)
+            found = self._stencils[template] = Stencils(
+                self.get_template(template).render, enabled=self.stencils_on
+            )
         return found
 
     def _page_base(self, root: str) -> dict[str, Any]:
         """What a stencilled page's context holds besides its values: the same for every page at
         relative root ``root``."""
-        return {**self.page_context, "SITEURL": root, "localsiteurl": root, "CHROME": self.chrome_at(root)}
+        return {
+            **self.page_context,
+            "SITEURL": root,
+            "localsiteurl": root,
+            "CHROME": self.chrome_at(root),
+        }
 
     def _record_context(self, root: str, kind: Any) -> Callable[[tuple], dict[str, Any]]:
         """``values → context`` of a record page at relative root ``root`` (for its stencil: the
@@ -147,9 +205,16 @@ class Renderer:
         base = {**self._page_base(root), "kind": kind}
         return lambda values: {**base, "page": record_page(values)}
 
-    def _entity_context(self, root: str, kinds: tuple[str, ...]) -> Callable[[list], dict[str, Any]]:
+    def _entity_context(
+        self, root: str, kinds: tuple[str, ...]
+    ) -> Callable[[list], dict[str, Any]]:
         """``values → context`` of an archive page with sections ``kinds``: (name,
         is_government, code, total), then each section's count and entries."""
         base, head = self._page_base(root), ENTITY_PAGE_HEAD
-        return lambda values: {**base, "entity": EntityPage(*values[:head]),
-                               "sections": [(KINDS[k], *values[head + 2 * i : head + 2 * i + 2]) for i, k in enumerate(kinds)]}
+        return lambda values: {
+            **base,
+            "entity": EntityPage(*values[:head]),
+            "sections": [
+                (KINDS[k], *values[head + 2 * i : head + 2 * i + 2]) for i, k in enumerate(kinds)
+            ],
+        }

@@ -32,7 +32,9 @@ def _read_report(path: Path) -> list[list[str]]:
     if not path.is_file():
         return []
     try:
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig", errors="replace"))))[1:]
+        rows = list(
+            csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig", errors="replace")))
+        )[1:]
     except csv.Error:
         rows = [["", "", f"{path.name} 已损坏，无法读取"]]
     return [[*row, "", "", "", ""][:4] for row in rows]  # 行号, 列, 原因, 原值
@@ -43,34 +45,59 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
     publication = store.publication()
     current = {rid: latest for rid, latest in state.latest.items() if latest.batch.id != batch.id}
     published = state.published_ids()
-    ctx: dict[str, Any] = {"batch": batch, "manifest": batch.manifest, "today": today.isoformat(),
-                           "rejections": _read_report(batch.path / REJECTIONS)[:LIST_LIMIT],
-                           "warnings": _read_report(batch.path / WARNINGS)[:LIST_LIMIT],
-                           "state": publication.states.get(batch.id, "staged"),
-                           "approvals": [{"editor": e["by"], "approved_at": e["at"]} for e in publication.ledger.approvals.get(batch.id, [])],
-                           "approvals_required": cfg.APPROVALS_REQUIRED}
+    ctx: dict[str, Any] = {
+        "batch": batch,
+        "manifest": batch.manifest,
+        "today": today.isoformat(),
+        "rejections": _read_report(batch.path / REJECTIONS)[:LIST_LIMIT],
+        "warnings": _read_report(batch.path / WARNINGS)[:LIST_LIMIT],
+        "state": publication.states.get(batch.id, "staged"),
+        "approvals": [
+            {"editor": e["by"], "approved_at": e["at"]}
+            for e in publication.ledger.approvals.get(batch.id, [])
+        ],
+        "approvals_required": cfg.APPROVALS_REQUIRED,
+    }
     if batch.is_withdrawal:
-        ctx["withdrawals"] = [{**e, "published": e["id"] in published} for e in batch.iter_records()]
+        ctx["withdrawals"] = [
+            {**e, "published": e["id"] in published} for e in batch.iter_records()
+        ]
         return ctx
     kind = KINDS[batch.kind]
     new, changed, same, late, withheld, expired, sample, republish = [], [], 0, [], [], [], [], []
     for record in batch.iter_records():
         fields = record["fields"]
-        item = {"id": record["id"], "row": record["row"], "subject": fields.get(kind.subject, ""),
-                "docno": fields.get(kind.docno, ""), "date": fields.get(kind.date, "")}
+        item = {
+            "id": record["id"],
+            "row": record["row"],
+            "subject": fields.get(kind.subject, ""),
+            "docno": fields.get(kind.docno, ""),
+            "date": fields.get(kind.date, ""),
+        }
         if record["id"] in state.withdrawn:
             w = state.withdrawn[record["id"]]
-            republish.append({**item, "reason": w.get("reason", ""), "withdrawal": w.get("batch_id", ""), "at": w.get("approved_at", "")[:10]})
+            republish.append(
+                {
+                    **item,
+                    "reason": w.get("reason", ""),
+                    "withdrawal": w.get("batch_id", ""),
+                    "at": w.get("approved_at", "")[:10],
+                }
+            )
         latest = current.get(record["id"])
         previous = latest.record()["fields"] if latest is not None else None
         if previous is None:
             new.append(item)
         elif previous != fields:
-            item["changes"] = sorted(k for k in set(fields) | set(previous) if fields.get(k) != previous.get(k))
+            item["changes"] = sorted(
+                k for k in set(fields) | set(previous) if fields.get(k) != previous.get(k)
+            )
             changed.append(item)
         else:
             same += 1
-        delay = working_days_between(dt.date.fromisoformat(item["date"]), today, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS)
+        delay = working_days_between(
+            dt.date.fromisoformat(item["date"]), today, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS
+        )
         if kind.name in ("penalty", "license") and delay > cfg.TIMELINESS_WORKING_DAYS:
             late.append({**item, "delay": delay})
         ends, basis = publication_end(kind, fields, cfg)
@@ -79,11 +106,32 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         elif ends is not None and ends < today:
             expired.append({**item, "ends": ends.isoformat(), "basis": basis})
         elif len(sample) < SAMPLE_SIZE:
-            pub = PublishedRecord(kind.name, record["id"], fields, batch.id, "", "", ends.isoformat() if ends else None, basis)
+            pub = PublishedRecord(
+                kind.name,
+                record["id"],
+                fields,
+                batch.id,
+                "",
+                "",
+                ends.isoformat() if ends else None,
+                basis,
+            )
             sample.append({"record": pub, "rows": display_rows(kind, pub, cfg.LONG_TERM_DATE)})
-    ctx.update(kind=kind, republish=republish[:LIST_LIMIT], new=new[:LIST_LIMIT], new_count=len(new), changed=changed[:LIST_LIMIT], changed_count=len(changed),
-               same=same, late=late[:LIST_LIMIT], late_count=len(late), withheld=withheld[:LIST_LIMIT],
-               expired=expired[:LIST_LIMIT], sample=sample, list_limit=LIST_LIMIT)
+    ctx.update(
+        kind=kind,
+        republish=republish[:LIST_LIMIT],
+        new=new[:LIST_LIMIT],
+        new_count=len(new),
+        changed=changed[:LIST_LIMIT],
+        changed_count=len(changed),
+        same=same,
+        late=late[:LIST_LIMIT],
+        late_count=len(late),
+        withheld=withheld[:LIST_LIMIT],
+        expired=expired[:LIST_LIMIT],
+        sample=sample,
+        list_limit=LIST_LIMIT,
+    )
     return ctx
 
 
@@ -91,12 +139,26 @@ def render_report(root: Path, cfg: Config, template: str, **context: Any) -> str
     """An editors' report page (review, build): our templates plus the theme's macros, with the
     site's stylesheet inlined so the single file opens anywhere."""
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.PackageLoader("generator", "templates"), jinja2.FileSystemLoader(str(root / "theme" / "templates"))]),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("generator", "templates"),
+                jinja2.FileSystemLoader(str(root / "theme" / "templates")),
+            ]
+        ),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
-    env.filters.update({"cn_date": lambda value: format_date(value, cfg.LONG_TERM_DATE), "amount": format_amount})
+    env.filters.update(
+        {"cn_date": lambda value: format_date(value, cfg.LONG_TERM_DATE), "amount": format_amount}
+    )
     css_path = root / "theme" / "static" / "css" / "site.css"
-    return env.get_template(template).render(**context, cfg=cfg, site_css=css_path.read_text(encoding="utf-8") if css_path.exists() else "")
+    return env.get_template(template).render(
+        **context,
+        cfg=cfg,
+        site_css=css_path.read_text(encoding="utf-8") if css_path.exists() else "",
+    )
 
 
 def write_review(root: Path, cfg: Config, batch_id: str, today: dt.date) -> Path:

@@ -111,8 +111,11 @@ class Kind:
         rejected: document numbers, links and the other parts of the natural key (masking would change
         the record's identity or the link's address). Credit codes keep their own rule (an all-digit
         one that is a valid ID number is masked)."""
-        return frozenset(f.name for f in self.fields
-                         if f.type in (T.DOCNO, T.URL) or (f.name in self.natural_key and f.type is not T.USCC))
+        return frozenset(
+            f.name
+            for f in self.fields
+            if f.type in (T.DOCNO, T.URL) or (f.name in self.natural_key and f.type is not T.USCC)
+        )
 
     @cached_property
     def public_fields(self) -> tuple[Field, ...]:
@@ -151,14 +154,70 @@ CODE2 = "行政相对人代码_2(工商注册号)"
 def _party_fields() -> tuple[Field, ...]:
     """The 行政相对人 columns shared by 行政处罚 and 行政许可 (双公示 2.0)."""
     return (
-        Field("行政相对人名称", required=True, max_len=200, aliases=("相对人名称", "CF_XDR_MC", "XK_XDR_MC"), label="行政相对人"),
-        Field("行政相对人类别", T.ENUM, required=True, enum=PARTY_CATEGORY, value_aliases=PARTY_CATEGORY_ALIASES, aliases=("相对人类别",), label="相对人类别"),
-        Field(CODE1, T.USCC, max_len=18, aliases=("统一社会信用代码", "行政相对人代码1", "社会信用代码", "CF_XDR_SHXYM", "XK_XDR_SHXYM"), label="统一社会信用代码"),
-        Field(CODE2, T.CODE, max_len=50, aliases=("工商注册号", "行政相对人代码2", "CF_XDR_GSZC", "XK_XDR_GSZC"), label="工商注册号"),
-        Field("行政相对人代码_3(组织机构代码)", T.CODE, max_len=9, aliases=("组织机构代码", "行政相对人代码3"), label="组织机构代码"),
-        Field("行政相对人代码_4(税务登记号)", T.CODE, max_len=15, aliases=("税务登记号", "行政相对人代码4"), label="税务登记号"),
-        Field("行政相对人代码_5(事业单位证书号)", T.CODE, max_len=12, aliases=("事业单位证书号", "行政相对人代码5"), label="事业单位证书号"),
-        Field("行政相对人代码_6(社会组织登记证号)", T.CODE, max_len=50, aliases=("社会组织登记证号", "行政相对人代码6"), label="社会组织登记证号"),
+        Field(
+            "行政相对人名称",
+            required=True,
+            max_len=200,
+            aliases=("相对人名称", "CF_XDR_MC", "XK_XDR_MC"),
+            label="行政相对人",
+        ),
+        Field(
+            "行政相对人类别",
+            T.ENUM,
+            required=True,
+            enum=PARTY_CATEGORY,
+            value_aliases=PARTY_CATEGORY_ALIASES,
+            aliases=("相对人类别",),
+            label="相对人类别",
+        ),
+        Field(
+            CODE1,
+            T.USCC,
+            max_len=18,
+            aliases=(
+                "统一社会信用代码",
+                "行政相对人代码1",
+                "社会信用代码",
+                "CF_XDR_SHXYM",
+                "XK_XDR_SHXYM",
+            ),
+            label="统一社会信用代码",
+        ),
+        Field(
+            CODE2,
+            T.CODE,
+            max_len=50,
+            aliases=("工商注册号", "行政相对人代码2", "CF_XDR_GSZC", "XK_XDR_GSZC"),
+            label="工商注册号",
+        ),
+        Field(
+            "行政相对人代码_3(组织机构代码)",
+            T.CODE,
+            max_len=9,
+            aliases=("组织机构代码", "行政相对人代码3"),
+            label="组织机构代码",
+        ),
+        Field(
+            "行政相对人代码_4(税务登记号)",
+            T.CODE,
+            max_len=15,
+            aliases=("税务登记号", "行政相对人代码4"),
+            label="税务登记号",
+        ),
+        Field(
+            "行政相对人代码_5(事业单位证书号)",
+            T.CODE,
+            max_len=12,
+            aliases=("事业单位证书号", "行政相对人代码5"),
+            label="事业单位证书号",
+        ),
+        Field(
+            "行政相对人代码_6(社会组织登记证号)",
+            T.CODE,
+            max_len=50,
+            aliases=("社会组织登记证号", "行政相对人代码6"),
+            label="社会组织登记证号",
+        ),
         Field("法定代表人", max_len=50, aliases=("法定代表人姓名", "CF_FR", "XK_FR")),
         Field("法定代表人证件类型", max_len=64, public=False),
         Field("法定代表人证件号码", T.IDNO, max_len=64, public=False),
@@ -193,14 +252,33 @@ PENALTY = Kind(
     label="行政处罚",
     fields=_party_fields()
     + (
-        Field("行政处罚决定书文号", T.DOCNO, required=True, max_len=128, aliases=("决定书文号", "处罚决定书文号", "CF_WSH"), label="决定书文号"),
+        Field(
+            "行政处罚决定书文号",
+            T.DOCNO,
+            required=True,
+            max_len=128,
+            aliases=("决定书文号", "处罚决定书文号", "CF_WSH"),
+            label="决定书文号",
+        ),
         Field("违法行为类型", required=True, max_len=2000, aliases=("CF_WFXW",)),
         Field("违法事实", T.MARKDOWN, required=True, max_len=2000, aliases=("CF_SY", "处罚事由")),
         Field("处罚依据", required=True, max_len=2048, aliases=("CF_YJ",)),
-        Field("处罚类别", T.MULTI_ENUM, required=True, max_len=255, enum=PENALTY_TYPES, aliases=("CF_CFLB1", "CF_CFLB", "处罚类别1")),
+        Field(
+            "处罚类别",
+            T.MULTI_ENUM,
+            required=True,
+            max_len=255,
+            enum=PENALTY_TYPES,
+            aliases=("CF_CFLB1", "CF_CFLB", "处罚类别1"),
+        ),
         Field("处罚内容", required=True, max_len=4000, aliases=("CF_JG", "处罚结果")),
         Field("罚款金额(万元)", T.AMOUNT, aliases=("罚款金额", "罚款金额（万元）")),
-        Field("没收违法所得、没收非法财物的金额(万元)", T.AMOUNT, aliases=("没收违法所得、没收非法财物的金额", "没收金额(万元)"), label="没收金额(万元)"),
+        Field(
+            "没收违法所得、没收非法财物的金额(万元)",
+            T.AMOUNT,
+            aliases=("没收违法所得、没收非法财物的金额", "没收金额(万元)"),
+            label="没收金额(万元)",
+        ),
         Field("暂扣或吊销证照名称及编号", max_len=200),
         Field("处罚决定日期", T.DATE, required=True, aliases=("决定日期", "CF_JDRQ")),
         Field("处罚有效期", T.DATE, required=True),
@@ -230,8 +308,17 @@ LICENSE = Kind(
     fields=_party_fields()
     + (
         Field("行政许可决定文书名称", required=True, max_len=64, label="决定文书名称"),
-        Field("行政许可决定文书号", T.DOCNO, required=True, max_len=64, aliases=("许可决定文书号", "XK_WSH"), label="决定文书号"),
-        Field("许可类别", T.ENUM, required=True, enum=("普通", "特许", "认可", "核准", "登记", "其他")),
+        Field(
+            "行政许可决定文书号",
+            T.DOCNO,
+            required=True,
+            max_len=64,
+            aliases=("许可决定文书号", "XK_WSH"),
+            label="决定文书号",
+        ),
+        Field(
+            "许可类别", T.ENUM, required=True, enum=("普通", "特许", "认可", "核准", "登记", "其他")
+        ),
         Field("许可证书名称", required=True, max_len=64),
         Field("许可编号", T.CODE, max_len=64),
         Field("许可内容", required=True, max_len=4000),
@@ -293,13 +380,30 @@ PLEDGE = Kind(
     name="pledge",
     label="信用承诺",
     fields=(
-        Field("承诺编码", T.DOCNO, required=True, max_len=20, pattern=r"^\d{6}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{6}$",
-              pattern_hint="承诺编码应为20位数字：6位地区码+8位日期+6位流水号"),
+        Field(
+            "承诺编码",
+            T.DOCNO,
+            required=True,
+            max_len=20,
+            pattern=r"^\d{6}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{6}$",
+            pattern_hint="承诺编码应为20位数字：6位地区码+8位日期+6位流水号",
+        ),
         Field("承诺人名称", required=True, max_len=200),
         Field("承诺人类别", max_len=50),
         Field("承诺人代码", T.USCC, max_len=18, aliases=("承诺人统一社会信用代码",)),
-        Field("承诺类型", T.ENUM, enum=("审批替代", "容缺受理", "证明事项", "信用修复", "行业自律", "主动", "其他"),
-              value_aliases={"审批替代型": "审批替代", "容缺受理型": "容缺受理", "证明事项型": "证明事项", "信用修复型": "信用修复", "行业自律型": "行业自律", "主动型": "主动"}),
+        Field(
+            "承诺类型",
+            T.ENUM,
+            enum=("审批替代", "容缺受理", "证明事项", "信用修复", "行业自律", "主动", "其他"),
+            value_aliases={
+                "审批替代型": "审批替代",
+                "容缺受理型": "容缺受理",
+                "证明事项型": "证明事项",
+                "信用修复型": "信用修复",
+                "行业自律型": "行业自律",
+                "主动型": "主动",
+            },
+        ),
         Field("承诺事由", required=True, max_len=512),
         Field("承诺内容", T.MARKDOWN, required=True, max_len=4000),
         Field("违诺责任", T.MARKDOWN, max_len=4000),
@@ -308,8 +412,17 @@ PLEDGE = Kind(
         Field("履行状态", T.ENUM, enum=("全部履行", "部分履行", "全部未履行")),
         Field("受理单位", max_len=200),
         Field("受理单位统一社会信用代码", T.USCC, max_len=18),
-        Field("公开类型", T.ENUM, enum=("可向社会公开", "不可公开"),
-              value_aliases={"社会公开": "可向社会公开", "公开": "可向社会公开", "不公开": "不可公开", "不予公开": "不可公开"}),
+        Field(
+            "公开类型",
+            T.ENUM,
+            enum=("可向社会公开", "不可公开"),
+            value_aliases={
+                "社会公开": "可向社会公开",
+                "公开": "可向社会公开",
+                "不公开": "不可公开",
+                "不予公开": "不可公开",
+            },
+        ),
         Field("公示截止期", T.DATE),
         Field("备注", max_len=512),
     ),
@@ -386,7 +499,9 @@ COMMENDATION = Kind(
     summary_fields=("表彰名称",),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (PENALTY, LICENSE, JUDGMENT, PLEDGE, DISHONESTY, COMMENDATION)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (PENALTY, LICENSE, JUDGMENT, PLEDGE, DISHONESTY, COMMENDATION)
+}
 KIND_NAMES: tuple[str, ...] = tuple(KINDS)
 
 

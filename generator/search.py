@@ -26,15 +26,16 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from json.encoder import encode_basestring
 import math
-from array import array
 import re
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from lunr.builder import Builder
 from lunr.pipeline import Pipeline
@@ -46,12 +47,20 @@ from .writers import write_new_file
 
 TOKENIZER_VERSION = 1
 FOLD_NAME = "xyycFold"
-KIND_LETTERS = {"penalty": "p", "license": "l", "judgment": "j", "pledge": "c", "dishonesty": "d", "commendation": "r"}
+KIND_LETTERS = {
+    "penalty": "p",
+    "license": "l",
+    "judgment": "j",
+    "pledge": "c",
+    "dishonesty": "d",
+    "commendation": "r",
+}
 _RUN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 _HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 # -- the tokenizer specification (v1) ---------------------------------------------------------
+
 
 def fold(text: str) -> str:
     """NFKC (full-width → half-width, compatibility forms) then lower case."""
@@ -101,6 +110,7 @@ Pipeline.register_function(_fold_token, FOLD_NAME)
 
 # -- index building ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SearchSettings:
     shard_postings: int  # postings per shard (a single token may exceed it)
@@ -113,7 +123,9 @@ def search_settings(total: int, postings: int, cfg: Any) -> SearchSettings:
     shard (~50 bytes a posting); with P postings and s postings a shard that is 8P/s + 50s bytes,
     least at s = √(0.16 P): ~60 KiB at 100k records, ~180 KiB at 1M."""
     shard = cfg.SEARCH_SHARD_POSTINGS or int(max(150, min(4_000, math.sqrt(0.16 * postings))))
-    return SearchSettings(shard, cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500), cfg.SEARCH_BUCKET_SIZE)
+    return SearchSettings(
+        shard, cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500), cfg.SEARCH_BUCKET_SIZE
+    )
 
 
 def ref_of(seq: int, kind: str) -> str:
@@ -187,17 +199,26 @@ def _lunr_index(docs: list[tuple[str, dict[str, int]]]) -> str:
             else:
                 postings[token].append(ref)
     count = len(docs)
-    idf = {t: math.log(1 + abs((count - len(p) + 0.5) / (len(p) + 0.5))) for t, p in postings.items()}
+    idf = {
+        t: math.log(1 + abs((count - len(p) + 0.5) / (len(p) + 0.5))) for t, p in postings.items()
+    }
     denominator = K1 * (1 - 0 + 0 * 1.0)  # b = 0
     enc = encode_basestring
     vectors = []
     for ref, tf in docs:
-        pairs = sorted((term_index[t], round(idf[t] * ((K1 + 1) * n) / (denominator + n), 3)) for t, n in tf.items())
-        vectors.append(f'[{enc("t/" + ref)},[{",".join(f"{i},{score!r}" for i, score in pairs)}]]')
-    inverted = [f'[{enc(t)},{{"t":{{{",".join(enc(r) + ":{}" for r in postings[t])}}},"_index":{term_index[t]}}}]'
-                for t in sorted(postings)]
-    return (f'{{"version":"2.3.9","fields":["t"],"fieldVectors":[{",".join(vectors)}],'
-            f'"invertedIndex":[{",".join(inverted)}],"pipeline":[{enc(FOLD_NAME)}]}}')
+        pairs = sorted(
+            (term_index[t], round(idf[t] * ((K1 + 1) * n) / (denominator + n), 3))
+            for t, n in tf.items()
+        )
+        vectors.append(f"[{enc('t/' + ref)},[{','.join(f'{i},{score!r}' for i, score in pairs)}]]")
+    inverted = [
+        f'[{enc(t)},{{"t":{{{",".join(enc(r) + ":{}" for r in postings[t])}}},"_index":{term_index[t]}}}]'
+        for t in sorted(postings)
+    ]
+    return (
+        f'{{"version":"2.3.9","fields":["t"],"fieldVectors":[{",".join(vectors)}],'
+        f'"invertedIndex":[{",".join(inverted)}],"pipeline":[{enc(FOLD_NAME)}]}}'
+    )
 
 
 def _tf(tokens: list[str]) -> dict[str, int]:
@@ -242,8 +263,12 @@ def segment_cuts(batches: Iterable[tuple[int, int]], capacity: int) -> list[tupl
             hi = min(stop, lo + capacity)
             stack.append([lo, hi])
             lo = hi
-            while len(stack) > 1 and hi - stack[-2][0] <= capacity \
-                    and max(stack[-2][1] - stack[-2][0], floor) <= MERGE_RATIO * max(hi - stack[-1][0], floor):
+            while (
+                len(stack) > 1
+                and hi - stack[-2][0] <= capacity
+                and max(stack[-2][1] - stack[-2][0], floor)
+                <= MERGE_RATIO * max(hi - stack[-1][0], floor)
+            ):
                 stack.pop()
                 stack[-1][1] = hi
     return [(start, stop) for start, stop in stack]
@@ -272,7 +297,9 @@ def segments(records: list[PublishedRecord], cfg: Any) -> list[tuple[str, list[P
     return [(f"s{number}", grouped[number]) for number in sorted(grouped)]
 
 
-def build_search(out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any) -> dict[str, Any]:
+def build_search(
+    out: Path, records: list[PublishedRecord], authorities: list[dict[str, Any]], cfg: Any
+) -> dict[str, Any]:
     """Write every search file under ``out/search``; return the top manifest.
 
     Here a segment's universe (see :class:`SegmentLayout`) is its published records. The site
@@ -282,13 +309,20 @@ def build_search(out: Path, records: list[PublishedRecord], authorities: list[di
     listed = []
     for name, members in segments(records, cfg):
         listed.append((name, members))
-        layout = segment_layout([(i, r.kind, r.id, r.brief) for i, r in enumerate(members)], len(members), cfg)
+        layout = segment_layout(
+            [(i, r.kind, r.id, r.brief) for i, r in enumerate(members)], len(members), cfg
+        )
         write_segment(out / "search" / name, layout, range(len(members)), None, cfg)
     return write_search_top(out, listed, authorities, cfg)
 
 
-def write_search_top(out: Path, listed: list[tuple[str, list[PublishedRecord]]], authorities: list[dict[str, Any]],
-                     cfg: Any, years: Iterable[int] | None = None) -> dict[str, Any]:
+def write_search_top(
+    out: Path,
+    listed: list[tuple[str, list[PublishedRecord]]],
+    authorities: list[dict[str, Any]],
+    cfg: Any,
+    years: Iterable[int] | None = None,
+) -> dict[str, Any]:
     """The top manifest (segments, years, kinds) and the authorities' index; return the manifest.
     ``years``: the listed records' decision years, when the caller knows them without a pass over
     every record (the site build: :func:`generator.publication.published_years`)."""
@@ -298,8 +332,14 @@ def write_search_top(out: Path, listed: list[tuple[str, list[PublishedRecord]]],
         years = {int(r.date[:4]) for _name, members in listed for r in members}
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
-    listing = json.dumps([[a["name"], a["kind"], a["count"], a["url"]] for a in authorities], ensure_ascii=False, separators=(",", ":"))
-    _write_text(folder / "authorities.json", f'{{"index":{_lunr_index(auth_docs)},"list":{listing}}}')
+    listing = json.dumps(
+        [[a["name"], a["kind"], a["count"], a["url"]] for a in authorities],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    _write_text(
+        folder / "authorities.json", f'{{"index":{_lunr_index(auth_docs)},"list":{listing}}}'
+    )
     manifest = {
         "version": TOKENIZER_VERSION,
         "count": sum(len(members) for _name, members in listed),
@@ -342,7 +382,9 @@ class SegmentLayout:
     sizes: SearchSettings
     tokens: list[str]  # every universe token, sorted (code-point order, as the client compares)
     offsets: Any  # numpy int64 array, len(tokens) + 1: each token's postings in ``packed``
-    packed: Any  # numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
+    packed: (
+        Any  # numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
+    )
     shard_starts: Any  # numpy int64 array: index in ``tokens`` where each shard starts
 
     @property
@@ -357,10 +399,14 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
     import numpy as np
 
     date_of = {name: kind.date for name, kind in KINDS.items()}
-    ordered = sorted(universe, key=lambda u: (-int(u[3][date_of[u[1]]].replace("-", "")), u[2], u[0]))
+    ordered = sorted(
+        universe, key=lambda u: (-int(u[3][date_of[u[1]]].replace("-", "")), u[2], u[0])
+    )
     universe.clear()
     positions = np.full(capacity, -1, dtype=np.int32)
-    positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(len(ordered), dtype=np.int32)
+    positions[np.fromiter((u[0] for u in ordered), dtype=np.int64, count=len(ordered))] = np.arange(
+        len(ordered), dtype=np.int32
+    )
     enc = encode_basestring  # what json.dumps(ensure_ascii=False) writes for a string
     letters, rows, days = [], [], array("i")
     postings: dict[str, array] = {}
@@ -368,8 +414,10 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         letters.append(KIND_LETTERS[kind_name])
         kind = KINDS[kind_name]
         date = brief[kind.date]
-        rows.append(f'[{enc(rid)},{enc(str(brief.get(kind.subject, "")))},{enc(str(brief.get(kind.docno, "")))},'
-                    f'{enc(str(brief.get(kind.authority, "") or ""))},{enc(date)},{enc(str(brief.get(kind.subject_code or "", "") or ""))}]')
+        rows.append(
+            f"[{enc(rid)},{enc(str(brief.get(kind.subject, '')))},{enc(str(brief.get(kind.docno, '')))},"
+            f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
+        )
         days.append(int(date.replace("-", "")))
         shifted = position << 4
         for token, tf in Counter(brief_tokens(kind_name, brief)).items():  # first-occurrence order
@@ -383,7 +431,11 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
     lengths = np.fromiter((len(postings[t]) for t in tokens), dtype=np.int64, count=len(tokens))
     offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    packed = np.concatenate([np.frombuffer(postings.pop(t), dtype=np.uint32) for t in tokens]) if tokens else np.zeros(0, np.uint32)
+    packed = (
+        np.concatenate([np.frombuffer(postings.pop(t), dtype=np.uint32) for t in tokens])
+        if tokens
+        else np.zeros(0, np.uint32)
+    )
     sizes = search_settings(count, int(offsets[-1]), cfg)
     # Term-range shards over the universe's tokens, packed up to the posting budget (a capped
     # token counts its cap).
@@ -394,7 +446,17 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
             starts.append(index)
             load = 0
         load += length
-    return SegmentLayout(positions, "".join(letters), rows, np.array(days, dtype=np.int32), sizes, tokens, offsets, packed, np.array(starts, dtype=np.int64))
+    return SegmentLayout(
+        positions,
+        "".join(letters),
+        rows,
+        np.array(days, dtype=np.int32),
+        sizes,
+        tokens,
+        offsets,
+        packed,
+        np.array(starts, dtype=np.int64),
+    )
 
 
 CACHE_DIR = ".cache/search"  # under the site root, beside the state's cache; safe to delete
@@ -413,9 +475,17 @@ def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
 
 
 LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
-_CODE_DIGEST = cache.code_digest("search")  # what a layout is made by (this module and its imports), read when this module is imported
+_CODE_DIGEST = cache.code_digest(
+    "search"
+)  # what a layout is made by (this module and its imports), read when this module is imported
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
-_LAYOUT_ARRAYS = (("offsets", "<i8"), ("shard_starts", "<i8"), ("positions", "<i4"), ("days", "<i4"), ("packed", "<u4"))
+_LAYOUT_ARRAYS = (
+    ("offsets", "<i8"),
+    ("shard_starts", "<i8"),
+    ("positions", "<i4"),
+    ("days", "<i4"),
+    ("packed", "<u4"),
+)
 
 
 def layout_entry(root: Path, universe: str) -> cache.Entry:
@@ -435,11 +505,20 @@ def load_layout(found: cache.Entry) -> SegmentLayout | None:
     try:
         *parts, head = cache.split_parts(payload)
         letters, rows, sizes, tokens = cache.unpack(head)
-        arrays = {name: np.frombuffer(part, dtype=dtype)
-                  for part, (name, dtype) in zip(parts, _LAYOUT_ARRAYS, strict=True)}
-        layout = SegmentLayout(letters=letters, rows=rows, sizes=SearchSettings(*sizes), tokens=tokens, **arrays)
-        if type(letters) is not str or type(rows) is not list or type(tokens) is not list \
-                or not len(letters) == len(rows) == len(layout.days) or len(layout.offsets) != len(tokens) + 1:
+        arrays = {
+            name: np.frombuffer(part, dtype=dtype)
+            for part, (name, dtype) in zip(parts, _LAYOUT_ARRAYS, strict=True)
+        }
+        layout = SegmentLayout(
+            letters=letters, rows=rows, sizes=SearchSettings(*sizes), tokens=tokens, **arrays
+        )
+        if (
+            type(letters) is not str
+            or type(rows) is not list
+            or type(tokens) is not list
+            or not len(letters) == len(rows) == len(layout.days)
+            or len(layout.offsets) != len(tokens) + 1
+        ):
             return None
         return layout
     except Exception:  # noqa: BLE001 - authentic but not a layout (another version's): computed again
@@ -450,8 +529,12 @@ def save_layout(found: cache.Entry, layout: SegmentLayout) -> None:
     """Written as its arrays' bytes as they are (no copy of ~60 MB) and a MessagePack head."""
     import numpy as np
 
-    parts = [np.ascontiguousarray(getattr(layout, name), dtype=dtype) for name, dtype in _LAYOUT_ARRAYS]
-    head = cache.pack([layout.letters, list(layout.rows), astuple(layout.sizes), list(layout.tokens)])
+    parts = [
+        np.ascontiguousarray(getattr(layout, name), dtype=dtype) for name, dtype in _LAYOUT_ARRAYS
+    ]
+    head = cache.pack(
+        [layout.letters, list(layout.rows), astuple(layout.sizes), list(layout.tokens)]
+    )
     cache.write(found, cache.join_parts([*parts, head]))
 
 
@@ -482,7 +565,9 @@ def _day_table(layout: SegmentLayout, mask: Any) -> list[list[int]]:
     return [[int(days[i]), int(published[i])] for i in starts.tolist()]
 
 
-def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous: Any, cfg: Any) -> list[str]:
+def write_segment(
+    folder: Path, layout: SegmentLayout, published: Any, previous: Any, cfg: Any
+) -> list[str]:
     """Write a segment's files for the published rows (``published``: seq - first seq of each);
     return every file of the segment (relative to ``folder``).
 
@@ -505,7 +590,9 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
         flipped = np.flatnonzero(mask != before)
         hits = np.flatnonzero(np.isin(layout.packed >> 4, flipped))
         token_indexes = np.searchsorted(layout.offsets, hits, side="right") - 1
-        dirty_shards = np.unique(np.searchsorted(layout.shard_starts, token_indexes, side="right") - 1).tolist()
+        dirty_shards = np.unique(
+            np.searchsorted(layout.shard_starts, token_indexes, side="right") - 1
+        ).tolist()
         dirty_buckets = np.unique(flipped // bucket_size).tolist()
 
     # Published postings: the universe's, filtered by the mask, per token.
@@ -513,7 +600,9 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
     kept = layout.packed[keep]
     kept_offsets = np.zeros(len(layout.tokens) + 1, dtype=np.int64)
     if len(layout.tokens):
-        np.cumsum(np.add.reduceat(keep.astype(np.int64), layout.offsets[:-1]), out=kept_offsets[1:])  # no token is empty
+        np.cumsum(
+            np.add.reduceat(keep.astype(np.int64), layout.offsets[:-1]), out=kept_offsets[1:]
+        )  # no token is empty
     counts = np.diff(kept_offsets)
     cap, tokens = layout.sizes.token_cap, layout.tokens
     (folder / "shards").mkdir(parents=True, exist_ok=True)
@@ -523,14 +612,21 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
         by_doc: dict[int, dict[str, int]] = defaultdict(dict)
         for index in range(starts[number], starts[number + 1]):
             token = tokens[index]
-            for packed in kept[kept_offsets[index] : kept_offsets[index] + min(int(counts[index]), cap)].tolist():
+            for packed in kept[
+                kept_offsets[index] : kept_offsets[index] + min(int(counts[index]), cap)
+            ].tolist():
                 by_doc[packed >> 4][token] = packed & 15
         letters = layout.letters
-        _write_text(folder / "shards" / f"{number}.json",
-                    _lunr_index([(letters[p] + _b36(p), by_doc[p]) for p in sorted(by_doc)]))
+        _write_text(
+            folder / "shards" / f"{number}.json",
+            _lunr_index([(letters[p] + _b36(p), by_doc[p]) for p in sorted(by_doc)]),
+        )
     for number in dirty_buckets:
         rows = layout.rows
-        text = ",".join(rows[p] if mask[p] else "null" for p in range(number * bucket_size, min(size, (number + 1) * bucket_size)))
+        text = ",".join(
+            rows[p] if mask[p] else "null"
+            for p in range(number * bucket_size, min(size, (number + 1) * bucket_size))
+        )
         _write_text(folder / "docs" / f"{number}.json", f"[{text}]")
 
     # Boundaries from published tokens only: the first of each shard's, shortened to what
@@ -562,7 +658,11 @@ def write_segment(folder: Path, layout: SegmentLayout, published: Any, previous:
         "shards": boundaries,
     }
     _dump(folder / "manifest.json", manifest)
-    return ["manifest.json", *(f"shards/{n}.json" for n in range(shard_count)), *(f"docs/{n}.json" for n in range(bucket_count))]
+    return [
+        "manifest.json",
+        *(f"shards/{n}.json" for n in range(shard_count)),
+        *(f"docs/{n}.json" for n in range(bucket_count)),
+    ]
 
 
 def shard_for(first_tokens: list[str], token: str) -> int:
@@ -595,23 +695,46 @@ def search_records(folder: Path, query: str) -> list[str]:
     found: dict[tuple[int, int], float] = {}
     manifests = {}
     for number, (name, _count) in enumerate(top["segments"]):
-        manifest = manifests[number] = json.loads((folder / name / "manifest.json").read_text(encoding="utf-8"))
+        manifest = manifests[number] = json.loads(
+            (folder / name / "manifest.json").read_text(encoding="utf-8")
+        )
         usable = [t for t in terms if t["token"] not in manifest["capped"]] or terms
         result: dict[str, float] | None = None
         for term in usable:
             token = term["token"]
             scores: dict[str, float] = defaultdict(float)
-            for shard in term_shards(manifest["shards"], token, term["prefix"], top["prefixMaxShards"]):
-                index = Index.load(json.loads((folder / name / "shards" / f"{shard}.json").read_text(encoding="utf-8")))
-                for match in index.query(index.create_query().term(token, use_pipeline=False,
-                                                                    wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE)):
+            for shard in term_shards(
+                manifest["shards"], token, term["prefix"], top["prefixMaxShards"]
+            ):
+                index = Index.load(
+                    json.loads(
+                        (folder / name / "shards" / f"{shard}.json").read_text(encoding="utf-8")
+                    )
+                )
+                for match in index.query(
+                    index.create_query().term(
+                        token,
+                        use_pipeline=False,
+                        wildcard=Query.WILDCARD_TRAILING if term["prefix"] else Query.WILDCARD_NONE,
+                    )
+                ):
                     scores[match["ref"]] += match["score"]
-            result = dict(scores) if result is None else {r: v + scores[r] for r, v in result.items() if r in scores}
+            result = (
+                dict(scores)
+                if result is None
+                else {r: v + scores[r] for r, v in result.items() if r in scores}
+            )
         found.update({(number, int(ref[1:], 36)): score for ref, score in (result or {}).items()})
     ids = []
-    for number, seq in sorted(found, key=lambda k: (-found[k], -day_of(manifests[k[0]]["days"], k[1]), k[0], k[1])):
+    for number, seq in sorted(
+        found, key=lambda k: (-found[k], -day_of(manifests[k[0]]["days"], k[1]), k[0], k[1])
+    ):
         name, manifest = top["segments"][number][0], manifests[number]
-        bucket = json.loads((folder / name / "docs" / f"{seq // manifest['bucket']}.json").read_text(encoding="utf-8"))
+        bucket = json.loads(
+            (folder / name / "docs" / f"{seq // manifest['bucket']}.json").read_text(
+                encoding="utf-8"
+            )
+        )
         row = bucket[seq % manifest["bucket"]]
         if row is not None:  # as the client: a ref whose row is not published is never shown
             ids.append(row[0])

@@ -21,9 +21,10 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import sshsig
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -35,7 +36,9 @@ from sshsig.sshsig import SshsigWrapper, ssh_enarmor_sshsig
 from . import pii
 from .errors import UserError
 
-NAMESPACE = "xinyong-yancheng-publication"  # ssh-keygen -Y sign/verify -n …: a signature for this log only
+NAMESPACE = (
+    "xinyong-yancheng-publication"  # ssh-keygen -Y sign/verify -n …: a signature for this log only
+)
 HASH = "sha512"
 # Keys whose private half is public (tests/demo-keys/): `disclose verify` refuses a site that trusts one.
 DEMO_FINGERPRINTS = frozenset({"SHA256:8BrztzPFk2hrQMUMl6Ao8diJ7//w7AzPEYL91zRO8So"})
@@ -61,7 +64,9 @@ def check_name(name: str) -> str:
     name = name.strip()
     if not NAME_PATTERN.fullmatch(name) or re.search(r"\d{6}", name) or pii.find(name):
         # A name is signed into the log and names a key: it cannot be masked, so one with a number is refused.
-        raise UserError(f"编辑名“{pii.mask(name)}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字或手机号码等个人信息")
+        raise UserError(
+            f"编辑名“{pii.mask(name)}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字或手机号码等个人信息"
+        )
     return name
 
 
@@ -81,15 +86,24 @@ class Ed25519Signer:
     key: Ed25519PrivateKey
 
     def public_key(self) -> str:
-        return self.key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+        return (
+            self.key.public_key()
+            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+            .decode()
+        )
 
     def sign(self, message: bytes) -> str:
-        to_sign = SshsigWrapper(namespace=NAMESPACE.encode(), hash_algo=HASH.encode(),
-                                hash=hashlib.new(HASH, message).digest()).to_bytes()
+        to_sign = SshsigWrapper(
+            namespace=NAMESPACE.encode(),
+            hash_algo=HASH.encode(),
+            hash=hashlib.new(HASH, message).digest(),
+        ).to_bytes()
         blob = SshWriter(io.BytesIO())
         blob.write_string(b"ssh-ed25519")
         blob.write_string(self.key.sign(to_sign))
-        public = self.key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         envelope = SshWriter(io.BytesIO())
         envelope.write(b"SSHSIG")
         envelope.write_uint32(1)
@@ -119,14 +133,20 @@ VERIFIERS: dict[str, Callable[[str, bytes, str], bool]] = {"ssh-ed25519": _verif
 def verify(public_key: str, message: bytes, signature: str) -> bool:
     """True when ``signature`` is a signature of ``message`` by ``public_key`` in :data:`NAMESPACE`."""
     verifier = VERIFIERS.get(public_key.split(" ", 1)[0])
-    return verifier is not None and isinstance(signature, str) and verifier(public_key, message, signature)
+    return (
+        verifier is not None
+        and isinstance(signature, str)
+        and verifier(public_key, message, signature)
+    )
 
 
 def parse_public_key(text: str) -> str:
     """An OpenSSH public-key line (a comment is dropped) or the contents of a ``.pub`` file, checked."""
     parts = text.strip().split()
     if len(parts) < 2 or parts[0] not in VERIFIERS:
-        raise UserError(f"公钥格式不对：应为一行 “ssh-ed25519 AAAA… 名字”，或 .pub 文件的路径（收到：{text.strip()[:40]}）")
+        raise UserError(
+            f"公钥格式不对：应为一行 “ssh-ed25519 AAAA… 名字”，或 .pub 文件的路径（收到：{text.strip()[:40]}）"
+        )
     line = f"{parts[0]} {parts[1]}"
     try:
         sshsig.PublicKey.from_openssh_str(line)
@@ -146,10 +166,16 @@ def create_key(name: str, folder: Path | None = None) -> Ed25519Signer:
     folder = folder or key_dir()
     path = folder / name
     if path.exists() or path.with_suffix(path.suffix + ".pub").exists():
-        raise UserError(f"{path} 已存在：编辑 {name} 已有密钥，不会覆盖（丢失或泄露请见编辑指南“密钥丢失”一节）")
+        raise UserError(
+            f"{path} 已存在：编辑 {name} 已有密钥，不会覆盖（丢失或泄露请见编辑指南“密钥丢失”一节）"
+        )
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     signer = Ed25519Signer(name, Ed25519PrivateKey.generate())
-    pem = signer.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    pem = signer.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
@@ -164,11 +190,17 @@ def load_signer(name: str, key_file: Path | None = None) -> Ed25519Signer:
     try:
         data = path.read_bytes()
     except OSError:
-        raise UserError(f"找不到编辑 {name} 的私钥 {path}（先运行 disclose editor init {name}，或用 --key 指定密钥文件）") from None
+        raise UserError(
+            f"找不到编辑 {name} 的私钥 {path}（先运行 disclose editor init {name}，或用 --key 指定密钥文件）"
+        ) from None
     try:
         key = serialization.load_ssh_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise UserError(f"{path} 不是可用的 OpenSSH Ed25519 私钥（或设有口令；请用 ssh-keygen -p 去掉口令后保存在密钥目录）") from None
+        raise UserError(
+            f"{path} 不是可用的 OpenSSH Ed25519 私钥（或设有口令；请用 ssh-keygen -p 去掉口令后保存在密钥目录）"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{path} 不是 Ed25519 私钥：请用 disclose editor init 或 ssh-keygen -t ed25519 生成")
+        raise UserError(
+            f"{path} 不是 Ed25519 私钥：请用 disclose editor init 或 ssh-keygen -t ed25519 生成"
+        )
     return Ed25519Signer(name, key)

@@ -7,8 +7,9 @@ title, so pages are permanent and Chinese names never go through a slugifier.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from markupsafe import Markup
 
@@ -44,7 +45,9 @@ def record_entity(kind: Kind, record: PublishedRecord) -> tuple[str, str] | None
     return (record.entity or None) if record.entity is not None else entity_key(kind, record.brief)
 
 
-def display_rows(kind: Kind, record: PublishedRecord, long_term: str = "2099-12-31") -> list[tuple[str, Any]]:
+def display_rows(
+    kind: Kind, record: PublishedRecord, long_term: str = "2099-12-31"
+) -> list[tuple[str, Any]]:
     """(label, value) for every public, filled field; Markdown as sanitised HTML (Markup)."""
     rows: list[tuple[str, Any]] = []
     fields = record.fields  # read from the batch file once
@@ -84,12 +87,22 @@ class RecordPage:
 RECORD_PAGE_HEAD = len(RecordPage.__slots__) - 1  # values before the rows' (label, value) pairs
 
 
-def record_page_values(kind: Kind, record: PublishedRecord, long_term: str, archive_url: str) -> tuple[Any, ...]:
+def record_page_values(
+    kind: Kind, record: PublishedRecord, long_term: str, archive_url: str
+) -> tuple[Any, ...]:
     """A record page's values: :class:`RecordPage`'s fields, then its rows' labels and values."""
     brief = record.brief
-    values = [brief.get(kind.subject, ""), brief.get(kind.docno, ""), brief.get(kind.authority) or "",
-              format_date(record.ends, long_term) if record.ends else "", record.basis, record.source,
-              format_date(record.approved_at[:10], long_term), record.id, archive_url]
+    values = [
+        brief.get(kind.subject, ""),
+        brief.get(kind.docno, ""),
+        brief.get(kind.authority) or "",
+        format_date(record.ends, long_term) if record.ends else "",
+        record.basis,
+        record.source,
+        format_date(record.approved_at[:10], long_term),
+        record.id,
+        archive_url,
+    ]
     for row in display_rows(kind, record, long_term):
         values += row
     return tuple(values)
@@ -112,13 +125,26 @@ class EntityPage:
 
 ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's (count, entries)
 
-CARD_VALUES = ("id", "url", "subject", "docno", "date", "date_text", "authority", "extra")  # a summary's per-record keys
+CARD_VALUES = (
+    "id",
+    "url",
+    "subject",
+    "docno",
+    "date",
+    "date_text",
+    "authority",
+    "extra",
+)  # a summary's per-record keys
 
 
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     """The few fields a list row, a feed entry or a search result shows."""
     fields = record.brief
-    extra = [str(fields.get(name, "")).replace(";", "、") for name in kind.summary_fields if fields.get(name)]
+    extra = [
+        str(fields.get(name, "")).replace(";", "、")
+        for name in kind.summary_fields
+        if fields.get(name)
+    ]
     return {
         "id": record.id,
         "kind": kind.name,
@@ -175,7 +201,12 @@ def build_entities(state: State, only: set[str] | None = None) -> dict[str, Enti
         records = state.published.get(kind_name, [])
         if only is not None:
             # r.entity, computed at replay, is () for none; None only for a record made outside the state.
-            records = [r for r in records if ((e := r.entity) and e[0] in only) or (e is None and (f := record_entity(kind, r)) and f[0] in only)]
+            records = [
+                r
+                for r in records
+                if ((e := r.entity) and e[0] in only)
+                or (e is None and (f := record_entity(kind, r)) and f[0] in only)
+            ]
         for record in records:
             found = record_entity(kind, record)
             if not found:
@@ -184,19 +215,30 @@ def build_entities(state: State, only: set[str] | None = None) -> dict[str, Enti
             entity = entities.get(eid)
             if entity is None:
                 code = key[5:] if key.startswith("code:") else ""
-                entity = entities[eid] = Entity(eid, key, str(record.brief.get(kind.subject, "")), code,
-                                                str(record.brief.get(kind.subject_category or "", "") or ""))
+                entity = entities[eid] = Entity(
+                    eid,
+                    key,
+                    str(record.brief.get(kind.subject, "")),
+                    code,
+                    str(record.brief.get(kind.subject_category or "", "") or ""),
+                )
             entity.records.setdefault(kind_name, []).append(record)
     return entities
 
 
 def entity_ids(state: State) -> set[str]:
     """The ids of the entities :func:`build_entities` makes, without grouping their records."""
-    return {found[0] for kind_name in KINDS for record in state.published.get(kind_name, [])
-            if (found := record_entity(KINDS[kind_name], record))}
+    return {
+        found[0]
+        for kind_name in KINDS
+        for record in state.published.get(kind_name, [])
+        if (found := record_entity(KINDS[kind_name], record))
+    }
 
 
-def groups(records: Iterable[PublishedRecord], kind: Kind, by: str) -> dict[str, list[PublishedRecord]]:
+def groups(
+    records: Iterable[PublishedRecord], kind: Kind, by: str
+) -> dict[str, list[PublishedRecord]]:
     """Records grouped by authority name or by decision month ('YYYY-MM'); input order kept."""
     result: dict[str, list[PublishedRecord]] = {}
     for record in records:

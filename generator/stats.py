@@ -14,9 +14,10 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,9 @@ class Table:
     rows: list[list[Any]]
 
     def display(self) -> list[list[str]]:
-        return [[_cell(column, value) for column, value in zip(self.columns, row)] for row in self.rows]
+        return [
+            [_cell(column, value) for column, value in zip(self.columns, row)] for row in self.rows
+        ]
 
 
 def _cell(column: str, value: Any) -> str:
@@ -125,10 +128,14 @@ class PublishedCounts:
     by_month_kind: Counter = field(default_factory=Counter)  # (YYYY-MM, kind) → records
     by_county: Counter = field(default_factory=Counter)
     behaviours: Counter = field(default_factory=Counter)  # penalties' 违法行为类型, filled ones
-    penalty_types: Counter = field(default_factory=Counter)  # penalties' 处罚类别, each of several counted
+    penalty_types: Counter = field(
+        default_factory=Counter
+    )  # penalties' 处罚类别, each of several counted
 
 
-def published_counts(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> PublishedCounts:
+def published_counts(
+    state: State, cfg: Config, folder: Path | None = None, salt: str = ""
+) -> PublishedCounts:
     """What the overview counts, summed over the approved batches' published records: each
     batch's part depends only on which of its records are published, so with ``folder`` a batch
     none of whose records came or went since the last build is not read again (at 10^6 records
@@ -152,7 +159,9 @@ def published_counts(state: State, cfg: Config, folder: Path | None = None, salt
     return counts
 
 
-_Part = tuple[Counter, Counter, Counter, Counter]  # (month, kind), (authority, region), 违法行为类型, 处罚类别 text → records
+_Part = tuple[
+    Counter, Counter, Counter, Counter
+]  # (month, kind), (authority, region), 违法行为类型, 处罚类别 text → records
 
 
 def _part(name: str, records: list) -> _Part:
@@ -161,10 +170,21 @@ def _part(name: str, records: list) -> _Part:
     kind = KINDS[name]
     date, authority, code = kind.date, kind.authority, kind.subject_code or ""
     if name == "penalty":
-        seen = Counter((b[date][:7], b.get(authority), str(b.get(code) or "")[2:8], b.get("违法行为类型"), b.get("处罚类别"))
-                       for b in [r.brief for r in records])
+        seen = Counter(
+            (
+                b[date][:7],
+                b.get(authority),
+                str(b.get(code) or "")[2:8],
+                b.get("违法行为类型"),
+                b.get("处罚类别"),
+            )
+            for b in [r.brief for r in records]
+        )
     else:
-        seen = Counter((b[date][:7], b.get(authority), str(b.get(code) or "")[2:8], None, None) for b in [r.brief for r in records])
+        seen = Counter(
+            (b[date][:7], b.get(authority), str(b.get(code) or "")[2:8], None, None)
+            for b in [r.brief for r in records]
+        )
     by_month_kind: Counter = Counter()
     places: Counter = Counter()
     behaviours: Counter = Counter()
@@ -217,10 +237,15 @@ def _counted(counter: Counter) -> list[list]:
 def _read_parts(found: cache.Entry) -> dict[bytes, _Part]:
     """The parts kept in ``found`` by batch key, or none when it is missing, not authentic or unreadable."""
     try:
-        return {key: (Counter(dict(zip(map(tuple, by_month_kind[0]), by_month_kind[1], strict=True))),
-                      Counter(dict(zip(map(tuple, places[0]), places[1], strict=True))),
-                      Counter(dict(zip(*behaviours, strict=True))), Counter(dict(zip(*types, strict=True))))
-                for key, by_month_kind, places, behaviours, types in cache.get(found) or ()}
+        return {
+            key: (
+                Counter(dict(zip(map(tuple, by_month_kind[0]), by_month_kind[1], strict=True))),
+                Counter(dict(zip(map(tuple, places[0]), places[1], strict=True))),
+                Counter(dict(zip(*behaviours, strict=True))),
+                Counter(dict(zip(*types, strict=True))),
+            )
+            for key, by_month_kind, places, behaviours, types in cache.get(found) or ()
+        }
     except (TypeError, ValueError):
         return {}
 
@@ -233,38 +258,94 @@ def overview(state: State, cfg: Config, folder: Path | None = None, salt: str = 
     labels = {name: kind.label for name, kind in KINDS.items()}
     by_kind = [(labels[name], len(state.published.get(name, []))) for name in KINDS]
     months = months_back(state.today, cfg.STATS_MONTHS)
-    month_rows = [[m, *[counts.by_month_kind[m, k] for k in KINDS], sum(counts.by_month_kind[m, k] for k in KINDS)] for m in months]
+    month_rows = [
+        [
+            m,
+            *[counts.by_month_kind[m, k] for k in KINDS],
+            sum(counts.by_month_kind[m, k] for k in KINDS),
+        ]
+        for m in months
+    ]
     county = _ranked(counts.by_county)
     behaviours = _ranked(counts.behaviours)[: cfg.STATS_TOP_N]
     types = _ranked(counts.penalty_types)[: cfg.STATS_TOP_N]
     total = state.total
-    return StatsPage("index", "统计与监测", f"截至{state.today.year}年{state.today.month}月{state.today.day}日，本站公示信息共 {total} 条。"
-                     "以下统计只计入当天仍在公示期内、未撤下的信息，每晚随网站一同更新。", [
-        Section("by-kind", "各类信息公示数量", Table(["类别", "条数"], [list(x) for x in by_kind]), "hbar",
-                [x[0] for x in by_kind], [x[1] for x in by_kind], alt=_alt("各类信息公示数量", by_kind)),
-        Section("by-month", f"近 {cfg.STATS_MONTHS} 个月每月新增公示（按决定日期）",
-                Table(["月份", *[labels[k] for k in KINDS], "合计"], month_rows), "vbar", months, [r[-1] for r in month_rows],
+    return StatsPage(
+        "index",
+        "统计与监测",
+        f"截至{state.today.year}年{state.today.month}月{state.today.day}日，本站公示信息共 {total} 条。"
+        "以下统计只计入当天仍在公示期内、未撤下的信息，每晚随网站一同更新。",
+        [
+            Section(
+                "by-kind",
+                "各类信息公示数量",
+                Table(["类别", "条数"], [list(x) for x in by_kind]),
+                "hbar",
+                [x[0] for x in by_kind],
+                [x[1] for x in by_kind],
+                alt=_alt("各类信息公示数量", by_kind),
+            ),
+            Section(
+                "by-month",
+                f"近 {cfg.STATS_MONTHS} 个月每月新增公示（按决定日期）",
+                Table(["月份", *[labels[k] for k in KINDS], "合计"], month_rows),
+                "vbar",
+                months,
+                [r[-1] for r in month_rows],
                 alt=f"近 {cfg.STATS_MONTHS} 个月每月公示数量柱状图，最近一个月 {month_rows[-1][-1]} 条。",
-                notes=["按决定（认定、授予）日期归入月份；只计入现仍公示的信息。"]),
-        Section("by-county", "各县（市、区）公示数量", Table(["县（市、区）", "条数"], [list(x) for x in county]), "hbar",
-                [x[0] for x in county], [x[1] for x in county], alt=_alt("各县（市、区）公示数量", county),
-                notes=["按作出决定的机关名称中的县（市、区）归属；机关为市级的，按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"]),
-        Section("top-behaviours", f"行政处罚：违法行为类型前 {cfg.STATS_TOP_N} 位", Table(["违法行为类型", "条数"], [list(x) for x in behaviours]),
-                "hbar", [x[0] for x in behaviours], [x[1] for x in behaviours], alt=_alt("违法行为类型", behaviours)),
-        Section("top-penalty-types", f"行政处罚：处罚类别前 {cfg.STATS_TOP_N} 位", Table(["处罚类别", "条数"], [list(x) for x in types]),
-                "hbar", [x[0] for x in types], [x[1] for x in types], alt=_alt("处罚类别", types),
-                notes=["一项决定有多个处罚类别时，每个类别各计一次。"]),
-    ])
+                notes=["按决定（认定、授予）日期归入月份；只计入现仍公示的信息。"],
+            ),
+            Section(
+                "by-county",
+                "各县（市、区）公示数量",
+                Table(["县（市、区）", "条数"], [list(x) for x in county]),
+                "hbar",
+                [x[0] for x in county],
+                [x[1] for x in county],
+                alt=_alt("各县（市、区）公示数量", county),
+                notes=[
+                    "按作出决定的机关名称中的县（市、区）归属；机关为市级的，按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"
+                ],
+            ),
+            Section(
+                "top-behaviours",
+                f"行政处罚：违法行为类型前 {cfg.STATS_TOP_N} 位",
+                Table(["违法行为类型", "条数"], [list(x) for x in behaviours]),
+                "hbar",
+                [x[0] for x in behaviours],
+                [x[1] for x in behaviours],
+                alt=_alt("违法行为类型", behaviours),
+            ),
+            Section(
+                "top-penalty-types",
+                f"行政处罚：处罚类别前 {cfg.STATS_TOP_N} 位",
+                Table(["处罚类别", "条数"], [list(x) for x in types]),
+                "hbar",
+                [x[0] for x in types],
+                [x[1] for x in types],
+                alt=_alt("处罚类别", types),
+                notes=["一项决定有多个处罚类别时，每个类别各计一次。"],
+            ),
+        ],
+    )
 
 
-def working_days(starts: np.ndarray, ends: np.ndarray, holidays: list[str], makeup: list[str]) -> np.ndarray:
+def working_days(
+    starts: np.ndarray, ends: np.ndarray, holidays: list[str], makeup: list[str]
+) -> np.ndarray:
     """Working days after each start up to and including its end (0 when the end is not later):
     the vectorised form of :func:`generator.workdays.working_days_between`."""
     one = np.timedelta64(1, "D")
     weekday_holidays = [h for h in holidays if dt.date.fromisoformat(h).weekday() < 5]
-    days = np.busday_count(starts + one, ends + one, holidays=np.array(weekday_holidays, dtype="datetime64[D]"))
+    days = np.busday_count(
+        starts + one, ends + one, holidays=np.array(weekday_holidays, dtype="datetime64[D]")
+    )
     extra = np.array(sorted(makeup), dtype="datetime64[D]")
-    days = days + np.searchsorted(extra, ends, side="right") - np.searchsorted(extra, starts, side="right")
+    days = (
+        days
+        + np.searchsorted(extra, ends, side="right")
+        - np.searchsorted(extra, starts, side="right")
+    )
     return np.where(ends > starts, days, 0)
 
 
@@ -274,14 +355,18 @@ def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
     chosen = [latest for latest in state.latest.values() if latest.kind in names]
     rows: dict[str, list[Any]] = {
         "kind": [latest.kind for latest in chosen],
-        "department": [str(latest.brief.get(names[latest.kind][0]) or "未填写") for latest in chosen],
+        "department": [
+            str(latest.brief.get(names[latest.kind][0]) or "未填写") for latest in chosen
+        ],
         "decided": [latest.brief[names[latest.kind][1]] for latest in chosen],
         "approved": [(latest.first_approved_at or latest.approved_at)[:10] for latest in chosen],
     }
     frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in rows.items()})
     decided = frame["decided"].to_numpy(dtype="datetime64[D]")
     approved = frame["approved"].to_numpy(dtype="datetime64[D]")
-    frame["delay"] = working_days(decided, approved, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS) if len(frame) else []
+    frame["delay"] = (
+        working_days(decided, approved, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS) if len(frame) else []
+    )
     frame["on_time"] = frame["delay"] <= cfg.TIMELINESS_WORKING_DAYS
     frame["month"] = frame["decided"].str[:7]
     return frame
@@ -292,7 +377,9 @@ def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
 class TimelinessNumbers:
     """What the 双公示 timeliness page shows, before today's window of months is cut from it."""
 
-    departments: list[list[Any]]  # [department, records, on time, share (unrounded), median delay], by department
+    departments: list[
+        list[Any]
+    ]  # [department, records, on time, share (unrounded), median delay], by department
     month_sizes: dict[str, int]  # decision month → records
     month_on_time: dict[str, int]
     overall: float
@@ -303,23 +390,44 @@ def timeliness_numbers(state: State, cfg: Config) -> TimelinessNumbers:
     frame = timeliness_frame(state, cfg)
     departments = []
     for department, group in frame.groupby("department", sort=True):
-        departments.append([department, len(group), int(group["on_time"].sum()), float(group["on_time"].mean()), float(group["delay"].median())])
+        departments.append(
+            [
+                department,
+                len(group),
+                int(group["on_time"].sum()),
+                float(group["on_time"].mean()),
+                float(group["delay"].median()),
+            ]
+        )
     # One grouping, not one scan of every row per month. on_time / count is what Series.mean() gives
     # (an exact sum divided once), so the shares are the same to the last bit.
     by_month = frame.groupby("month", sort=False)["on_time"]
     sizes = {str(k): int(v) for k, v in by_month.size().to_dict().items()}
     sums = {str(k): int(v) for k, v in by_month.sum().to_dict().items()}
-    return TimelinessNumbers(departments, sizes, sums, float(frame["on_time"].mean()) if len(frame) else 0.0, len(frame))
+    return TimelinessNumbers(
+        departments, sizes, sums, float(frame["on_time"].mean()) if len(frame) else 0.0, len(frame)
+    )
 
 
 def timeliness_entry(folder: Path, state: State, cfg: Config, salt: str) -> cache.Entry:
     """Where the timeliness numbers are kept, keyed by the approved record batches, the working-day
     settings, the fingerprint (``salt``) and this code."""
-    return cache.entry(folder, TIMELINESS_PURPOSE, salt, _CODE_DIGEST, state.sources, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS,
-                       cfg.TIMELINESS_WORKING_DAYS, prefix="timeliness-")
+    return cache.entry(
+        folder,
+        TIMELINESS_PURPOSE,
+        salt,
+        _CODE_DIGEST,
+        state.sources,
+        cfg.HOLIDAYS,
+        cfg.MAKEUP_WORKDAYS,
+        cfg.TIMELINESS_WORKING_DAYS,
+        prefix="timeliness-",
+    )
 
 
-def cached_timeliness_numbers(state: State, cfg: Config, folder: Path | None, salt: str = "") -> TimelinessNumbers:
+def cached_timeliness_numbers(
+    state: State, cfg: Config, folder: Path | None, salt: str = ""
+) -> TimelinessNumbers:
     """:func:`timeliness_numbers`, kept under ``folder`` between builds. They depend only on the
     approved record batches (latest versions and first approvals, withdrawn and expired records
     included) and the working-day settings, not on the day or on withdrawals: a nightly build
@@ -338,8 +446,10 @@ def cached_timeliness_numbers(state: State, cfg: Config, folder: Path | None, sa
 def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> StatsPage:
     numbers = cached_timeliness_numbers(state, cfg, folder, salt)
     limit, threshold = cfg.TIMELINESS_WORKING_DAYS, cfg.TIMELINESS_ALERT_SHARE
-    rows = [[name, count, on_time, round(share, 4), delay, "预警" if share < threshold else ""]
-            for name, count, on_time, share, delay in numbers.departments]
+    rows = [
+        [name, count, on_time, round(share, 4), delay, "预警" if share < threshold else ""]
+        for name, count, on_time, share, delay in numbers.departments
+    ]
     rows.sort(key=lambda r: (r[3], r[0]))
     months = months_back(state.today, cfg.STATS_MONTHS)
     trend = []
@@ -350,21 +460,56 @@ def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str 
     frame_size = numbers.count
     flagged = sum(1 for r in rows if r[5])
     shown = rows[: cfg.STATS_CHART_MAX_BARS]
-    return StatsPage("timeliness", "双公示及时性", (
-        f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。本页统计每条信息从决定日期到首次审核发布之间的"
-        f"工作日数（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
-        f"按时率低于 {threshold * 100:.0f}% 的部门标为“预警”，现有 {flagged} 个。"), [
-        Section("timeliness-departments", "各部门按时公示率",
-                Table(["部门", "信息条数", f"{limit}个工作日内公示", "按时率", "延迟中位数（工作日）", "预警"], rows), "hbar",
-                [r[0] for r in shown], [r[3] for r in shown], percent=True, alert=[bool(r[5]) for r in shown], threshold=threshold,
+    return StatsPage(
+        "timeliness",
+        "双公示及时性",
+        (
+            f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。本页统计每条信息从决定日期到首次审核发布之间的"
+            f"工作日数（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
+            f"按时率低于 {threshold * 100:.0f}% 的部门标为“预警”，现有 {flagged} 个。"
+        ),
+        [
+            Section(
+                "timeliness-departments",
+                "各部门按时公示率",
+                Table(
+                    [
+                        "部门",
+                        "信息条数",
+                        f"{limit}个工作日内公示",
+                        "按时率",
+                        "延迟中位数（工作日）",
+                        "预警",
+                    ],
+                    rows,
+                ),
+                "hbar",
+                [r[0] for r in shown],
+                [r[3] for r in shown],
+                percent=True,
+                alert=[bool(r[5]) for r in shown],
+                threshold=threshold,
                 alt=f"各部门按时公示率条形图，按时率从低到高；{flagged} 个部门低于 {threshold * 100:.0f}%。",
-                notes=[f"图中列出按时率最低的 {len(shown)} 个部门，数据表和 CSV 含全部 {len(rows)} 个部门。" if len(rows) > len(shown) else
-                       "数据表和 CSV 含全部部门。",
-                       "及时性关系的是审核发布的时间，因此包括此后已过公示期或已撤下的信息；更正过的信息按首次发布时间计算。"]),
-        Section("timeliness-trend", f"近 {cfg.STATS_MONTHS} 个月按时公示率（按决定月份）",
-                Table(["月份", "信息条数", f"{limit}个工作日内公示", "按时率"], trend), "line", months, [t[3] for t in trend],
-                percent=True, threshold=threshold, alt=f"近 {cfg.STATS_MONTHS} 个月按时公示率折线图，虚线为预警线 {threshold * 100:.0f}%。"),
-    ])
+                notes=[
+                    f"图中列出按时率最低的 {len(shown)} 个部门，数据表和 CSV 含全部 {len(rows)} 个部门。"
+                    if len(rows) > len(shown)
+                    else "数据表和 CSV 含全部部门。",
+                    "及时性关系的是审核发布的时间，因此包括此后已过公示期或已撤下的信息；更正过的信息按首次发布时间计算。",
+                ],
+            ),
+            Section(
+                "timeliness-trend",
+                f"近 {cfg.STATS_MONTHS} 个月按时公示率（按决定月份）",
+                Table(["月份", "信息条数", f"{limit}个工作日内公示", "按时率"], trend),
+                "line",
+                months,
+                [t[3] for t in trend],
+                percent=True,
+                threshold=threshold,
+                alt=f"近 {cfg.STATS_MONTHS} 个月按时公示率折线图，虚线为预警线 {threshold * 100:.0f}%。",
+            ),
+        ],
+    )
 
 
 def _fulfilment(statuses: list[str]) -> dict[str, int]:
@@ -379,49 +524,119 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
     rows = []
     all_statuses: list[str] = []
-    for entity in sorted((e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)):
+    for entity in sorted(
+        (e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)
+    ):
         records = entity.records
         judgments = records.get("judgment", [])
-        results = [str(r.fields.get("裁判结果", "")) for r in judgments]  # read from the batch file once per record
+        results = [
+            str(r.fields.get("裁判结果", "")) for r in judgments
+        ]  # read from the batch file once per record
         lost = sum(1 for text in results if any(word in text for word in keywords))
         statuses = [str(r.brief.get("履行状态") or "") for r in records.get("pledge", [])]
         all_statuses += statuses
         counts = _fulfilment(statuses)
         known = len(statuses) - counts["未填写"]
         rate = round(counts["全部履行"] / known, 4) if known else None
-        rows.append([entity.name, entity.code, len(records.get("dishonesty", [])), len(judgments), lost, len(statuses),
-                     counts["全部履行"], counts["部分履行"], counts["全部未履行"], rate, len(records.get("commendation", []))])
+        rows.append(
+            [
+                entity.name,
+                entity.code,
+                len(records.get("dishonesty", [])),
+                len(judgments),
+                lost,
+                len(statuses),
+                counts["全部履行"],
+                counts["部分履行"],
+                counts["全部未履行"],
+                rate,
+                len(records.get("commendation", [])),
+            ]
+        )
     overall = _fulfilment(all_statuses)
     known = len(all_statuses) - overall["未填写"]
     overall_rate = overall["全部履行"] / known if known else 0.0
-    ranked = sorted((r for r in rows if r[2] + r[4]), key=lambda r: (-(r[2] + r[4]), r[0]))[: cfg.STATS_CHART_MAX_BARS]
+    ranked = sorted((r for r in rows if r[2] + r[4]), key=lambda r: (-(r[2] + r[4]), r[0]))[
+        : cfg.STATS_CHART_MAX_BARS
+    ]
     status_rows = [[k, v] for k, v in overall.items()]
-    return StatsPage("government", "政务诚信监测", (
-        f"按政府机关、事业单位汇总本站现公示的政务失信记录、涉及的司法裁判、信用承诺及其履行状态和守信激励。"
-        f"共 {len(rows)} 个单位；已填写履行状态的承诺 {known} 项，全部履行率 {overall_rate * 100:.1f}%。"), [
-        Section("government-fulfilment", "信用承诺履行状态（全部单位）", Table(["履行状态", "承诺数"], status_rows), "hbar",
-                [r[0] for r in status_rows], [r[1] for r in status_rows], alt=_alt("信用承诺履行状态", status_rows)),
-        Section("government-bodies", "各单位政务诚信情况",
-                Table(["单位", "统一社会信用代码", "政务失信记录", "司法裁判", "其中败诉或被确认违法", "信用承诺", "全部履行", "部分履行",
-                       "全部未履行", "履行率", "守信激励"], rows), "hbar",
-                [r[0] for r in ranked], [r[2] + r[4] for r in ranked],
+    return StatsPage(
+        "government",
+        "政务诚信监测",
+        (
+            f"按政府机关、事业单位汇总本站现公示的政务失信记录、涉及的司法裁判、信用承诺及其履行状态和守信激励。"
+            f"共 {len(rows)} 个单位；已填写履行状态的承诺 {known} 项，全部履行率 {overall_rate * 100:.1f}%。"
+        ),
+        [
+            Section(
+                "government-fulfilment",
+                "信用承诺履行状态（全部单位）",
+                Table(["履行状态", "承诺数"], status_rows),
+                "hbar",
+                [r[0] for r in status_rows],
+                [r[1] for r in status_rows],
+                alt=_alt("信用承诺履行状态", status_rows),
+            ),
+            Section(
+                "government-bodies",
+                "各单位政务诚信情况",
+                Table(
+                    [
+                        "单位",
+                        "统一社会信用代码",
+                        "政务失信记录",
+                        "司法裁判",
+                        "其中败诉或被确认违法",
+                        "信用承诺",
+                        "全部履行",
+                        "部分履行",
+                        "全部未履行",
+                        "履行率",
+                        "守信激励",
+                    ],
+                    rows,
+                ),
+                "hbar",
+                [r[0] for r in ranked],
+                [r[2] + r[4] for r in ranked],
                 alt=f"政务失信记录与败诉裁判合计最多的 {len(ranked)} 个单位条形图。",
-                notes=["图中按“政务失信记录 + 败诉或被确认违法的裁判”从多到少列出；数据表和 CSV 含全部单位。",
-                       f"“败诉或被确认违法”按裁判结果中的关键词认定：{'、'.join(keywords)}（可在设置中调整）。",
-                       "履行率 = 全部履行 ÷ 已填写履行状态的承诺数。"]),
-    ])
+                notes=[
+                    "图中按“政务失信记录 + 败诉或被确认违法的裁判”从多到少列出；数据表和 CSV 含全部单位。",
+                    f"“败诉或被确认违法”按裁判结果中的关键词认定：{'、'.join(keywords)}（可在设置中调整）。",
+                    "履行率 = 全部履行 ÷ 已填写履行状态的承诺数。",
+                ],
+            ),
+        ],
+    )
 
 
 def _alt(title: str, pairs: list) -> str:
     top = "；".join(f"{name} {value}" for name, value in pairs[:5])
-    return f"{title}条形图：{top}{'等' if len(pairs) > 5 else ''}。" if pairs else f"{title}：暂无数据。"
+    return (
+        f"{title}条形图：{top}{'等' if len(pairs) > 5 else ''}。"
+        if pairs
+        else f"{title}：暂无数据。"
+    )
 
 
-STATS_PAGES = ("index", "timeliness", "government")  # the slugs of all_pages(), in order (the sitemap lists them first)
+STATS_PAGES = (
+    "index",
+    "timeliness",
+    "government",
+)  # the slugs of all_pages(), in order (the sitemap lists them first)
 
 
-def all_pages(state: State, entities: dict[str, Entity], cfg: Config, folder: Path | None = None,
-              salt: str = "") -> list[StatsPage]:
+def all_pages(
+    state: State,
+    entities: dict[str, Entity],
+    cfg: Config,
+    folder: Path | None = None,
+    salt: str = "",
+) -> list[StatsPage]:
     """``folder``: where what can be kept between builds is cached (:func:`cached_timeliness_numbers`),
     ``salt``: what else it depends on (the build's fingerprint: code, library versions, settings)."""
-    return [overview(state, cfg, folder, salt), timeliness(state, cfg, folder, salt), government(state, entities, cfg)]
+    return [
+        overview(state, cfg, folder, salt),
+        timeliness(state, cfg, folder, salt),
+        government(state, entities, cfg),
+    ]

@@ -68,7 +68,9 @@ def escape_all(values: Sequence[Any]) -> list[Any]:
     plain = [str(value) for value in values if not hasattr(value, "__html__")]
     joined = "\0".join(plain)
     if plain and joined.count("\0") == len(plain) - 1:
-        escaped = iter(str.split(escape(joined), "\0"))  # str's split: Markup's makes a Markup of each piece
+        escaped = iter(
+            str.split(escape(joined), "\0")
+        )  # str's split: Markup's makes a Markup of each piece
         return [escape(value) if hasattr(value, "__html__") else next(escaped) for value in values]
     return list(map(escape, values))
 
@@ -86,7 +88,12 @@ class Stencils:
         self.enabled = enabled
         self.fallbacks = 0  # shapes that broke the contract (rendered by Jinja instead)
 
-    def page(self, shape: Hashable, values: Sequence[Any], context_of: Callable[[Sequence[Any]], dict[str, Any]]) -> str:
+    def page(
+        self,
+        shape: Hashable,
+        values: Sequence[Any],
+        context_of: Callable[[Sequence[Any]], dict[str, Any]],
+    ) -> str:
         """The page's HTML. ``context_of(values)`` builds the template's context from the values
         and nothing else (called with the real ones only for a shape's checked pages, for a
         shape that failed its check, or when stencils are off)."""
@@ -94,7 +101,11 @@ class Stencils:
             return self._render(context_of(values))
         # A falsy value is rendered as itself, so the falsy values are part of the key, with their
         # type (0 == False == 0.0 as keys, but they print differently; [] is not hashable).
-        key = (shape, len(values), tuple(True if value else (value.__class__, str(value)) for value in values))
+        key = (
+            shape,
+            len(values),
+            tuple(True if value else (value.__class__, str(value)) for value in values),
+        )
         stencil = self._stencils.get(key, _MISSING)
         if stencil is _MISSING:
             marks = [placeholder(i) if value else value for i, value in enumerate(values)]
@@ -116,6 +127,8 @@ class Stencils:
             else:
                 self._stencils[key] = None
                 self.fallbacks += 1
-                log.warning("页面模板的预渲染与逐页渲染不一致（形态 %r），该形态改用逐页渲染", shape)
+                log.warning(
+                    "页面模板的预渲染与逐页渲染不一致（形态 %r），该形态改用逐页渲染", shape
+                )
             return html
         return stencil.fill(values)

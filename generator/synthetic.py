@@ -10,25 +10,70 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .checkdigits import USCC_ALPHABET, rid_check_char, uscc_check_char
 from .schema import CODE1, KINDS
 
-COUNTIES = [("320902", "亭湖区"), ("320903", "盐都区"), ("320904", "大丰区"), ("320921", "响水县"), ("320922", "滨海县"),
-            ("320923", "阜宁县"), ("320924", "射阳县"), ("320925", "建湖县"), ("320981", "东台市")]
+COUNTIES = [
+    ("320902", "亭湖区"),
+    ("320903", "盐都区"),
+    ("320904", "大丰区"),
+    ("320921", "响水县"),
+    ("320922", "滨海县"),
+    ("320923", "阜宁县"),
+    ("320924", "射阳县"),
+    ("320925", "建湖县"),
+    ("320981", "东台市"),
+]
 SYLLABLES = list("润利达茂恒昌瑞丰鑫源华宇金穗安泰永盛宏嘉禾兴隆益康晟辉锦程沃森")
-INDUSTRIES = ["食品", "商贸", "建材", "科技", "物流", "餐饮", "化工", "纺织", "机械", "农业", "医药", "印务"]
+INDUSTRIES = [
+    "食品",
+    "商贸",
+    "建材",
+    "科技",
+    "物流",
+    "餐饮",
+    "化工",
+    "纺织",
+    "机械",
+    "农业",
+    "医药",
+    "印务",
+]
 SURNAMES = list("王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗")
 AUTHORITIES = [
-    ("盐城市示例市场监督管理局", "盐市监罚"), ("盐城市示例生态环境局", "盐环罚"), ("盐城市示例应急管理局", "盐应急罚"),
-    ("盐城市示例交通运输局", "盐交罚"), ("盐城市示例城市管理局", "盐城管罚"), ("盐城市示例税务局", "盐税罚"),
+    ("盐城市示例市场监督管理局", "盐市监罚"),
+    ("盐城市示例生态环境局", "盐环罚"),
+    ("盐城市示例应急管理局", "盐应急罚"),
+    ("盐城市示例交通运输局", "盐交罚"),
+    ("盐城市示例城市管理局", "盐城管罚"),
+    ("盐城市示例税务局", "盐税罚"),
 ]
-LICENSERS = [("盐城市示例行政审批局", "盐审批许"), ("盐城市示例卫生健康委员会", "盐卫许"), ("盐城市示例住房和城乡建设局", "盐住建许")]
+LICENSERS = [
+    ("盐城市示例行政审批局", "盐审批许"),
+    ("盐城市示例卫生健康委员会", "盐卫许"),
+    ("盐城市示例住房和城乡建设局", "盐住建许"),
+]
 COURTS = ["盐城市示例中级人民法院", "盐城市亭湖区示例人民法院", "东台市示例人民法院"]
-GOV_BODIES = ["盐城市示例区人民政府", "盐城市示例镇人民政府", "盐城市示例街道办事处", "盐城市示例区教育局", "盐城市示例区水利局", "盐城市示例县财政局"]
-PENALTY_TYPES = [("警告", 0.15), ("罚款", 0.55), ("罚款;没收违法所得", 0.15), ("通报批评", 0.05), ("吊销许可证件", 0.05), ("责令停产停业;罚款", 0.05)]
+GOV_BODIES = [
+    "盐城市示例区人民政府",
+    "盐城市示例镇人民政府",
+    "盐城市示例街道办事处",
+    "盐城市示例区教育局",
+    "盐城市示例区水利局",
+    "盐城市示例县财政局",
+]
+PENALTY_TYPES = [
+    ("警告", 0.15),
+    ("罚款", 0.55),
+    ("罚款;没收违法所得", 0.15),
+    ("通报批评", 0.05),
+    ("吊销许可证件", 0.05),
+    ("责令停产停业;罚款", 0.05),
+]
 BRACKETS = [("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】")]
 
 
@@ -67,21 +112,41 @@ def _party(rng: random.Random) -> dict[str, Any]:
     roll = rng.random()
     if roll < 0.8:
         name, region = company_name(rng)
-        return {"行政相对人名称": name, "行政相对人类别": "法人及非法人组织", CODE1: make_uscc(rng, "91", region),
-                "法定代表人": person_name(rng), "法定代表人证件类型": "身份证", "法定代表人证件号码": make_rid(rng, region)}
+        return {
+            "行政相对人名称": name,
+            "行政相对人类别": "法人及非法人组织",
+            CODE1: make_uscc(rng, "91", region),
+            "法定代表人": person_name(rng),
+            "法定代表人证件类型": "身份证",
+            "法定代表人证件号码": make_rid(rng, region),
+        }
     if roll < 0.95:
         name, region = company_name(rng)
-        return {"行政相对人名称": name.replace("有限公司", "经营部"), "行政相对人类别": "个体工商户", CODE1: make_uscc(rng, "92", region),
-                "法定代表人": "", "法定代表人证件类型": "", "法定代表人证件号码": ""}
-    return {"行政相对人名称": person_name(rng), "行政相对人类别": "自然人", CODE1: "", "法定代表人": "",
-            "证件类型": "身份证", "证件号码": make_rid(rng)}
+        return {
+            "行政相对人名称": name.replace("有限公司", "经营部"),
+            "行政相对人类别": "个体工商户",
+            CODE1: make_uscc(rng, "92", region),
+            "法定代表人": "",
+            "法定代表人证件类型": "",
+            "法定代表人证件号码": "",
+        }
+    return {
+        "行政相对人名称": person_name(rng),
+        "行政相对人类别": "自然人",
+        CODE1: "",
+        "法定代表人": "",
+        "证件类型": "身份证",
+        "证件号码": make_rid(rng),
+    }
 
 
 def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
     return rng.choices([v for v, _ in weighted], [w for _, w in weighted])[0]
 
 
-def synth_row(kind: str, rng: random.Random, serial: int, today: dt.date, max_days: int = 700) -> dict[str, Any]:
+def synth_row(
+    kind: str, rng: random.Random, serial: int, today: dt.date, max_days: int = 700
+) -> dict[str, Any]:
     """One valid row of ``kind`` (canonical column names → text); decided within ``max_days``."""
     day = _date(rng, today, max_days)
     iso = day.isoformat()
@@ -89,48 +154,119 @@ def synth_row(kind: str, rng: random.Random, serial: int, today: dt.date, max_da
         authority, prefix = rng.choice(AUTHORITIES)
         types = _pick(rng, PENALTY_TYPES)
         row = _party(rng)
-        fine = round(rng.choice([0.05, 0.2, 0.5, 1, 2, 5, 10]) * rng.randint(1, 3), 2) if "罚款" in types else ""
-        row.update({
-            "行政处罚决定书文号": f"{prefix}〔{day.year}〕{serial}号", "违法行为类型": rng.choice(["未按规定公示信息", "销售过期食品", "超标排放污染物", "未取得许可从事经营", "虚假宣传"]),
-            "违法事实": f"经查，当事人于{day.year}年{day.month}月存在违法行为，证据确凿。", "处罚依据": "《中华人民共和国行政处罚法》第二十八条",
-            "处罚类别": types, "处罚内容": f"{types.replace(';', '、')}{f'，罚款{fine}万元' if fine else ''}", "罚款金额(万元)": fine,
-            "处罚决定日期": iso, "处罚有效期": (day + dt.timedelta(days=365)).isoformat(), "处罚机关": authority,
-            "处罚机关统一社会信用代码": _authority_code(authority), "数据来源单位": authority, "数据来源单位统一社会信用代码": _authority_code(authority),
-        })
+        fine = (
+            round(rng.choice([0.05, 0.2, 0.5, 1, 2, 5, 10]) * rng.randint(1, 3), 2)
+            if "罚款" in types
+            else ""
+        )
+        row.update(
+            {
+                "行政处罚决定书文号": f"{prefix}〔{day.year}〕{serial}号",
+                "违法行为类型": rng.choice(
+                    [
+                        "未按规定公示信息",
+                        "销售过期食品",
+                        "超标排放污染物",
+                        "未取得许可从事经营",
+                        "虚假宣传",
+                    ]
+                ),
+                "违法事实": f"经查，当事人于{day.year}年{day.month}月存在违法行为，证据确凿。",
+                "处罚依据": "《中华人民共和国行政处罚法》第二十八条",
+                "处罚类别": types,
+                "处罚内容": f"{types.replace(';', '、')}{f'，罚款{fine}万元' if fine else ''}",
+                "罚款金额(万元)": fine,
+                "处罚决定日期": iso,
+                "处罚有效期": (day + dt.timedelta(days=365)).isoformat(),
+                "处罚机关": authority,
+                "处罚机关统一社会信用代码": _authority_code(authority),
+                "数据来源单位": authority,
+                "数据来源单位统一社会信用代码": _authority_code(authority),
+            }
+        )
         return row
     if kind == "license":
         authority, prefix = rng.choice(LICENSERS)
         row = _party(rng)
-        row.update({
-            "行政许可决定文书名称": "准予行政许可决定书", "行政许可决定文书号": f"{prefix}〔{day.year}〕{serial}号",
-            "许可类别": rng.choice(["普通", "认可", "核准", "登记"]), "许可证书名称": rng.choice(["食品经营许可证", "排污许可证", "道路运输经营许可证", "建筑施工许可证"]),
-            "许可编号": f"JY{serial:012d}", "许可内容": "准予从事相关经营活动", "许可决定日期": iso, "有效期自": iso,
-            "有效期至": (day + dt.timedelta(days=5 * 365)).isoformat(), "许可机关": authority, "许可机关统一社会信用代码": _authority_code(authority),
-            "当前状态": "有效", "数据来源单位": authority, "数据来源单位统一社会信用代码": _authority_code(authority),
-        })
+        row.update(
+            {
+                "行政许可决定文书名称": "准予行政许可决定书",
+                "行政许可决定文书号": f"{prefix}〔{day.year}〕{serial}号",
+                "许可类别": rng.choice(["普通", "认可", "核准", "登记"]),
+                "许可证书名称": rng.choice(
+                    ["食品经营许可证", "排污许可证", "道路运输经营许可证", "建筑施工许可证"]
+                ),
+                "许可编号": f"JY{serial:012d}",
+                "许可内容": "准予从事相关经营活动",
+                "许可决定日期": iso,
+                "有效期自": iso,
+                "有效期至": (day + dt.timedelta(days=5 * 365)).isoformat(),
+                "许可机关": authority,
+                "许可机关统一社会信用代码": _authority_code(authority),
+                "当前状态": "有效",
+                "数据来源单位": authority,
+                "数据来源单位统一社会信用代码": _authority_code(authority),
+            }
+        )
         return row
     if kind == "judgment":
         body = rng.choice(GOV_BODIES)
-        return {"案号": f"（{day.year}）苏09行初{serial}号", "案件名称": f"某公司诉{body}行政处理一案", "审理法院": rng.choice(COURTS),
-                "文书类型": "判决书", "裁判日期": iso, "案由": "行政协议", "当事人名称": body, "当事人类别": "政府机关",
-                "当事人统一社会信用代码": _authority_code(body), "裁判结果": "确认被告行政行为违法",
-                "全文": "## 判决如下\n\n确认被告作出的行政行为**违法**。"}
+        return {
+            "案号": f"（{day.year}）苏09行初{serial}号",
+            "案件名称": f"某公司诉{body}行政处理一案",
+            "审理法院": rng.choice(COURTS),
+            "文书类型": "判决书",
+            "裁判日期": iso,
+            "案由": "行政协议",
+            "当事人名称": body,
+            "当事人类别": "政府机关",
+            "当事人统一社会信用代码": _authority_code(body),
+            "裁判结果": "确认被告行政行为违法",
+            "全文": "## 判决如下\n\n确认被告作出的行政行为**违法**。",
+        }
     if kind == "pledge":
         body = rng.choice(GOV_BODIES)
-        return {"承诺编码": f"320900{day.strftime('%Y%m%d')}{serial % 1_000_000:06d}", "承诺人名称": body, "承诺人类别": "政府机关",
-                "承诺人代码": _authority_code(body), "承诺类型": "主动", "承诺事由": "政府采购活动采购人信用承诺",
-                "承诺内容": "1. 依法履行采购合同\n2. 按时支付采购资金", "违诺责任": "自愿接受失信惩戒", "承诺作出日期": iso,
-                "履行状态": _pick(rng, [("全部履行", 0.7), ("部分履行", 0.2), ("全部未履行", 0.1)]),
-                "受理单位": "盐城市示例公共资源交易中心", "受理单位统一社会信用代码": _authority_code("盐城市示例公共资源交易中心"), "公开类型": "可向社会公开"}
+        return {
+            "承诺编码": f"320900{day.strftime('%Y%m%d')}{serial % 1_000_000:06d}",
+            "承诺人名称": body,
+            "承诺人类别": "政府机关",
+            "承诺人代码": _authority_code(body),
+            "承诺类型": "主动",
+            "承诺事由": "政府采购活动采购人信用承诺",
+            "承诺内容": "1. 依法履行采购合同\n2. 按时支付采购资金",
+            "违诺责任": "自愿接受失信惩戒",
+            "承诺作出日期": iso,
+            "履行状态": _pick(rng, [("全部履行", 0.7), ("部分履行", 0.2), ("全部未履行", 0.1)]),
+            "受理单位": "盐城市示例公共资源交易中心",
+            "受理单位统一社会信用代码": _authority_code("盐城市示例公共资源交易中心"),
+            "公开类型": "可向社会公开",
+        }
     if kind == "dishonesty":
         body = rng.choice(GOV_BODIES)
-        return {"失信主体名称": body, "失信主体类别": "政府机关", "统一社会信用代码": _authority_code(body), "失信行为": "拖欠中小企业账款逾期未付",
-                "认定依据": "《保障中小企业款项支付条例》", "认定单位": "盐城市示例信用办", "认定日期": iso,
-                "认定文书号": f"盐信认〔{day.year}〕{serial}号", "整改情况": "正在整改", "容错纠错": "否"}
+        return {
+            "失信主体名称": body,
+            "失信主体类别": "政府机关",
+            "统一社会信用代码": _authority_code(body),
+            "失信行为": "拖欠中小企业账款逾期未付",
+            "认定依据": "《保障中小企业款项支付条例》",
+            "认定单位": "盐城市示例信用办",
+            "认定日期": iso,
+            "认定文书号": f"盐信认〔{day.year}〕{serial}号",
+            "整改情况": "正在整改",
+            "容错纠错": "否",
+        }
     if kind == "commendation":
         name, region = company_name(rng)
-        return {"受表彰主体名称": name, "主体类别": "企业", "统一社会信用代码": make_uscc(rng, "91", region), "表彰名称": "诚信示范企业",
-                "表彰文号": f"盐信表〔{day.year}〕{serial % 97}号", "表彰内容": "在诚信经营方面表现突出", "授予单位": "盐城市示例信用办", "授予日期": iso}
+        return {
+            "受表彰主体名称": name,
+            "主体类别": "企业",
+            "统一社会信用代码": make_uscc(rng, "91", region),
+            "表彰名称": "诚信示范企业",
+            "表彰文号": f"盐信表〔{day.year}〕{serial % 97}号",
+            "表彰内容": "在诚信经营方面表现突出",
+            "授予单位": "盐城市示例信用办",
+            "授予日期": iso,
+        }
     raise KeyError(kind)
 
 
@@ -139,8 +275,14 @@ def _authority_code(name: str) -> str:
     return make_uscc(random.Random(name), "11", "320900")
 
 
-def synth_rows(kind: str, count: int, seed: int = 1, today: dt.date = dt.date(2026, 11, 1), start: int = 1,
-               max_days: int = 700) -> Iterator[dict[str, Any]]:
+def synth_rows(
+    kind: str,
+    count: int,
+    seed: int = 1,
+    today: dt.date = dt.date(2026, 11, 1),
+    start: int = 1,
+    max_days: int = 700,
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"{kind}:{seed}")
     for serial in range(start, start + count):
         yield synth_row(kind, rng, serial, today, max_days)
@@ -150,8 +292,17 @@ def export_columns(kind: str) -> list[str]:
     return [f.name for f in KINDS[kind].fields]
 
 
-def write_export(path: Path, kind: str, rows: list[dict[str, Any]] | Iterator[dict[str, Any]], *, fmt: str = "csv",
-                 encoding: str = "utf-8-sig", title: str | None = None, headers: list[str] | None = None, blank_rows: int = 0) -> Path:
+def write_export(
+    path: Path,
+    kind: str,
+    rows: list[dict[str, Any]] | Iterator[dict[str, Any]],
+    *,
+    fmt: str = "csv",
+    encoding: str = "utf-8-sig",
+    title: str | None = None,
+    headers: list[str] | None = None,
+    blank_rows: int = 0,
+) -> Path:
     """Write rows as a department export; ``headers`` may rename columns (aliases, odd widths)."""
     columns = export_columns(kind)
     header = headers or columns
@@ -168,7 +319,9 @@ def write_export(path: Path, kind: str, rows: list[dict[str, Any]] | Iterator[di
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
-        wb.properties.created = wb.properties.modified = dt.datetime(2026, 1, 1)  # reproducible bytes
+        wb.properties.created = wb.properties.modified = dt.datetime(
+            2026, 1, 1
+        )  # reproducible bytes
         ws = wb.create_sheet("数据")
         for r in lead:
             ws.append(r)
@@ -207,7 +360,11 @@ def _pin_zip(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info, data in entries:
             if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", data)
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
+                    rb"\g<1>2026-01-01T00:00:00Z",
+                    data,
+                )
             pinned = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
             pinned.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(pinned, data)

@@ -120,8 +120,16 @@ class TaskRunner:
     """Runs tasks against one output folder. ``previous_output``: the live site an incremental
     build copies unchanged download rows from."""
 
-    def __init__(self, cfg: Config, root: Path, output: Path, settings: dict[str, Any], renderer: Renderer,
-                 previous_output: str | None, base: str):
+    def __init__(
+        self,
+        cfg: Config,
+        root: Path,
+        output: Path,
+        settings: dict[str, Any],
+        renderer: Renderer,
+        previous_output: str | None,
+        base: str,
+    ):
         self.cfg, self.root, self.output, self.settings = cfg, root, output, settings
         self.renderer, self.previous_output, self.base = renderer, previous_output, base
 
@@ -139,7 +147,9 @@ class TaskRunner:
         # share a file, so a fresh writer per slice loses no check.
         writer = DisclosureWriter(str(self.output), settings=self.settings)
         if isinstance(task, RecordPages):
-            return self.renderer.record_pages(writer, task.kind, task.records, self.cfg.LONG_TERM_DATE)
+            return self.renderer.record_pages(
+                writer, task.kind, task.records, self.cfg.LONG_TERM_DATE
+            )
         if isinstance(task, ArchivePages):
             return self.renderer.archive_pages(writer, task.entities)
         raise TypeError(f"not a build task: {type(task).__name__}")
@@ -155,9 +165,19 @@ class TaskRunner:
     def downloads(self, task: KindDownloads) -> DownloadsWritten:
         records = DownloadRecords(task.kind, task.rows)
         live = self.previous_output
-        catalog, index, copied = write_downloads(self.output, KINDS[task.kind], records, self.base,
-                                                 (Path(live), task.index) if live and task.index is not None else None)
-        log.debug("downloads/%s: %d of %d records' rows copied from the live files", task.kind, copied, len(records))
+        catalog, index, copied = write_downloads(
+            self.output,
+            KINDS[task.kind],
+            records,
+            self.base,
+            (Path(live), task.index) if live and task.index is not None else None,
+        )
+        log.debug(
+            "downloads/%s: %d of %d records' rows copied from the live files",
+            task.kind,
+            copied,
+            len(records),
+        )
         return DownloadsWritten(task.kind, catalog, index)
 
     def search(self, task: SearchSegment) -> SegmentWritten | SegmentMissing:
@@ -168,5 +188,7 @@ class TaskRunner:
                 return SegmentMissing(task.name)
             layout = search.segment_layout(task.rows, task.size, self.cfg)
             search.save_layout(found, layout)
-        files = write_segment(self.output / "search" / task.name, layout, task.published, task.previous, self.cfg)
+        files = write_segment(
+            self.output / "search" / task.name, layout, task.published, task.previous, self.cfg
+        )
         return SegmentWritten(task.name, files)

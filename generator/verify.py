@@ -27,9 +27,10 @@ import posixpath
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -38,11 +39,11 @@ from . import cache, pii, proof
 from .batches import BatchStore
 from .errors import DiscloseError
 from .forked import Forked
-from .ledger import HEAD_FILE, read_head
-from .signing import DEMO_FINGERPRINTS, fingerprint
 from .journal import journal_path
+from .ledger import HEAD_FILE, read_head
 from .publication import State, compute_state, why_not_published
 from .settings import Config
+from .signing import DEMO_FINGERPRINTS, fingerprint
 from .sitemodel import entity_ids, entity_url, record_url
 
 MAX_LINES_PER_CHECK = 50  # a systematic fault would otherwise print a million lines
@@ -79,26 +80,44 @@ class Report:
         return out
 
 
-def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: int | None = None,
-                allow_demo_key: bool = False, full: bool = False) -> Report:
+def verify_site(
+    root: Path,
+    cfg: Config,
+    output: Path,
+    today: dt.date,
+    workers: int | None = None,
+    allow_demo_key: bool = False,
+    full: bool = False,
+) -> Report:
     """Check ``output`` for ``today``: the publication log and the batches, the content proof against
     a shadow build (:mod:`generator.proof`; ``full``: a cold proof that trusts no earlier verify),
     the publication rules, full ID numbers and links in every file that changed since it was proved."""
     report = Report()
     unfinished = journal_path(output)
     if unfinished.exists():  # a build killed (or still running) while it updated the folder
-        report.add("构建未完成", f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复")
+        report.add(
+            "构建未完成",
+            f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复",
+        )
     store = BatchStore(root, cfg)
     publication = store.publication()
     for problem in publication.problems:
         report.add("发布日志与批次", problem)
     for name, key in sorted(publication.ledger.editors.items()):
         if not allow_demo_key and fingerprint(key) in DEMO_FINGERPRINTS:
-            report.add("演示密钥", f"本站信任仅供演示的密钥（编辑 {name}）：它的私钥是公开的，正式站点不得信任它")
+            report.add(
+                "演示密钥",
+                f"本站信任仅供演示的密钥（编辑 {name}）：它的私钥是公开的，正式站点不得信任它",
+            )
     head = read_head(output / HEAD_FILE)
     if head != publication.ledger.head:
-        report.add("发布日志头", f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）")
-    proved, state = _prove(report, root, cfg, output, today, full and not publication.problems, workers)
+        report.add(
+            "发布日志头",
+            f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）",
+        )
+    proved, state = _prove(
+        report, root, cfg, output, today, full and not publication.problems, workers
+    )
     if state is None:  # no shadow: the state from the batches as they are
         state = compute_state(store, cfg, today, strict=False)
     report.records = state.total
@@ -112,11 +131,25 @@ def verify_site(root: Path, cfg: Config, output: Path, today: dt.date, workers: 
     stamps = proof.settled(proved) if proved is not None else {}
     ids = _published_digests(state)
     _check_pages(report, state, files)
-    _check_search(report, state, output, files, _key(ids, stamps, sorted(f for f in files if _SEARCH_DOCS.match(f))), stamps, checked)
+    _check_search(
+        report,
+        state,
+        output,
+        files,
+        _key(ids, stamps, sorted(f for f in files if _SEARCH_DOCS.match(f))),
+        stamps,
+        checked,
+    )
     _check_downloads(report, state, output, files, ids, stamps, checked)
     _check_xml(report, output, files, stamps, checked)
-    equal = _scan_contents(report, output, sorted(changed), files, workers,
-                           proof.shadow_path(root) if proved is not None else None)
+    equal = _scan_contents(
+        report,
+        output,
+        sorted(changed),
+        files,
+        workers,
+        proof.shadow_path(root) if proved is not None else None,
+    )
     if proved is not None:
         proof.save_index(root, output, proof.record(proved, equal))
         checked.save(root, output)
@@ -140,13 +173,19 @@ class Checked:
     now: dict[str, list] = field(default_factory=dict)
 
     @staticmethod
-    def _entry(root: Path, output: Path) -> "cache.Entry":
-        return cache.Entry(root / proof.SHADOW_DIR / "checks", "verify-checks/1", repr((str(output.resolve()), _CODE)).encode("utf-8"))
+    def _entry(root: Path, output: Path) -> cache.Entry:
+        return cache.Entry(
+            root / proof.SHADOW_DIR / "checks",
+            "verify-checks/1",
+            repr((str(output.resolve()), _CODE)).encode("utf-8"),
+        )
 
     @classmethod
-    def load(cls, root: Path, output: Path) -> "Checked":
+    def load(cls, root: Path, output: Path) -> Checked:
         last = cache.get(cls._entry(root, output))
-        valid = isinstance(last, dict) and all(isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) for v in last.values())
+        valid = isinstance(last, dict) and all(
+            isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) for v in last.values()
+        )
         return cls(last if valid else {})
 
     def save(self, root: Path, output: Path) -> None:
@@ -168,7 +207,7 @@ class Checked:
         """True when the check ``name`` passed last time with the same ``key``."""
         return self.recall(name, key) is not None
 
-    def done(self, name: str, key: str | None, report: "Report", findings_before: int) -> None:
+    def done(self, name: str, key: str | None, report: Report, findings_before: int) -> None:
         if report.count == findings_before:
             self.keep(name, key)
 
@@ -178,8 +217,12 @@ _CODE = cache.code_digest("verify")  # this module and its imports (sitemodel, p
 
 def _published_digests(state: State) -> dict[str, str]:
     """Per kind, a digest of the ids of its published records."""
-    return {kind: hashlib.blake2b("\n".join(r.id for r in records).encode("utf-8"), digest_size=16).hexdigest()
-            for kind, records in sorted(state.published.items())}
+    return {
+        kind: hashlib.blake2b(
+            "\n".join(r.id for r in records).encode("utf-8"), digest_size=16
+        ).hexdigest()
+        for kind, records in sorted(state.published.items())
+    }
 
 
 def _key(ids: dict[str, str], stamps: dict[str, str], paths: list[str]) -> str | None:
@@ -190,12 +233,19 @@ def _key(ids: dict[str, str], stamps: dict[str, str], paths: list[str]) -> str |
         stamp = stamps.get(path)
         if stamp is None:
             return None
-        h.update(f"{path}\t{stamp}\n".encode("utf-8"))
+        h.update(f"{path}\t{stamp}\n".encode())
     return h.hexdigest()
 
 
-def _prove(report: Report, root: Path, cfg: Config, output: Path, today: dt.date, full: bool,
-           workers: int | None) -> tuple["proof.Plan | None", "State | None"]:
+def _prove(
+    report: Report,
+    root: Path,
+    cfg: Config,
+    output: Path,
+    today: dt.date,
+    full: bool,
+    workers: int | None,
+) -> tuple[proof.Plan | None, State | None]:
     """Bring the shadow up to date and plan what to compare, with the state the shadow was built
     from; (None, None) and a finding when it cannot be built."""
     index = None if full else proof.load_index(root, output)
@@ -238,7 +288,9 @@ def _list_files(output: Path) -> set[str]:
 
 
 def _check_pages(report: Report, state: State, files: set[str]) -> None:
-    expected = {record_url(kind, r.id): r.id for kind, records in state.published.items() for r in records}
+    expected = {
+        record_url(kind, r.id): r.id for kind, records in state.published.items() for r in records
+    }
     present = {f for f in files if f.startswith("records/") and f.endswith(".html")}
     for path in sorted(present - expected.keys()):
         rid = posixpath.basename(path).removesuffix(".html")
@@ -253,8 +305,15 @@ def _check_pages(report: Report, state: State, files: set[str]) -> None:
         report.add("缺少信用档案", path)
 
 
-def _check_search(report: Report, state: State, output: Path, files: set[str], key: str | None,
-                  stamps: dict[str, str], checked: Checked) -> None:
+def _check_search(
+    report: Report,
+    state: State,
+    output: Path,
+    files: set[str],
+    key: str | None,
+    stamps: dict[str, str],
+    checked: Checked,
+) -> None:
     if checked.still("search", key):
         return
     before = report.count
@@ -265,8 +324,17 @@ def _check_search(report: Report, state: State, output: Path, files: set[str], k
         if ids is None:
             try:
                 rows = orjson.loads((output / path).read_bytes())
-                ids = [str(row[0]) for row in rows if row is not None]  # null: a row of the segment not published
-            except (ValueError, IndexError, TypeError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+                ids = [
+                    str(row[0]) for row in rows if row is not None
+                ]  # null: a row of the segment not published
+            except (
+                ValueError,
+                IndexError,
+                TypeError,
+                KeyError,
+                UnicodeDecodeError,
+                RecursionError,
+            ) as exc:
                 report.add("检索文件损坏", f"{path}：{type(exc).__name__}")
                 continue
             checked.keep(f"ids/{path}", stamps.get(path), ids)
@@ -278,8 +346,15 @@ def _check_search(report: Report, state: State, output: Path, files: set[str], k
     checked.done("search", key, report, before)
 
 
-def _check_downloads(report: Report, state: State, output: Path, files: set[str], ids: dict[str, str],
-                     stamps: dict[str, str], checked: Checked) -> None:
+def _check_downloads(
+    report: Report,
+    state: State,
+    output: Path,
+    files: set[str],
+    ids: dict[str, str],
+    stamps: dict[str, str],
+    checked: Checked,
+) -> None:
     catalog_path = "downloads/index.html"
     if catalog_path not in files:
         report.add("缺少文件", catalog_path)
@@ -287,10 +362,19 @@ def _check_downloads(report: Report, state: State, output: Path, files: set[str]
     for kind, records in state.published.items():
         paths = [f"downloads/{kind}.json", f"downloads/{kind}.csv"]
         if catalog is None:
-            catalog = (output / catalog_path).read_text(encoding="utf-8", errors="replace") if catalog_path in files else ""
-        for path in paths:  # the catalog changes with every download: checked each time, from remembered digests
+            catalog = (
+                (output / catalog_path).read_text(encoding="utf-8", errors="replace")
+                if catalog_path in files
+                else ""
+            )
+        for path in (
+            paths
+        ):  # the catalog changes with every download: checked each time, from remembered digests
             if path in files and catalog:
-                sha = checked.recall(f"sha256/{path}", stamps.get(path)) or hashlib.sha256((output / path).read_bytes()).hexdigest()
+                sha = (
+                    checked.recall(f"sha256/{path}", stamps.get(path))
+                    or hashlib.sha256((output / path).read_bytes()).hexdigest()
+                )
                 checked.keep(f"sha256/{path}", stamps.get(path), sha)
                 if sha not in catalog:
                     report.add("下载文件校验值不符", f"{path}（与下载目录页所列 sha256 不同）")
@@ -310,12 +394,17 @@ def _check_downloads(report: Report, state: State, output: Path, files: set[str]
                 report.add("下载文件损坏", f"{path}：{type(exc).__name__}")
                 continue
             if None in found or "" in found:
-                report.add("下载文件损坏", f"{path}：有 {sum(1 for i in found if not i)} 行没有记录编号")
+                report.add(
+                    "下载文件损坏", f"{path}：有 {sum(1 for i in found if not i)} 行没有记录编号"
+                )
                 found = [i for i in found if i]
             if len(found) != len(set(found)):
                 report.add("下载文件有重复记录", path)
             for rid in sorted(set(found) - expected):
-                report.add("下载文件中不应出现的记录", f"{path}：{rid}（{why_not_published(state, rid)[0]}）")
+                report.add(
+                    "下载文件中不应出现的记录",
+                    f"{path}：{rid}（{why_not_published(state, rid)[0]}）",
+                )
             for rid in sorted(expected - set(found)):
                 report.add("下载文件中缺少的记录", f"{path}：{rid}")
         checked.done(f"downloads/{kind}", key, report, before)
@@ -333,10 +422,16 @@ def _download_ids(raw: bytes, is_json: bool) -> list:
 _LOC = re.compile(rb"<loc>([^<]*)</loc>")
 
 
-def _check_xml(report: Report, output: Path, files: set[str], stamps: dict[str, str], checked: Checked) -> None:
+def _check_xml(
+    report: Report, output: Path, files: set[str], stamps: dict[str, str], checked: Checked
+) -> None:
     """Every sitemap and feed is well-formed XML (parsed again only when it changed since it
     passed), and every sitemap URL is a page of the site (always: the pages change)."""
-    xml_files = sorted(f for f in files if f == "sitemap.xml" or (f.startswith(("sitemaps/", "feeds/")) and f.endswith(".xml")))
+    xml_files = sorted(
+        f
+        for f in files
+        if f == "sitemap.xml" or (f.startswith(("sitemaps/", "feeds/")) and f.endswith(".xml"))
+    )
     for path in xml_files:
         raw = (output / path).read_bytes()
         key = stamps.get(path)
@@ -361,9 +456,16 @@ def _sitemap_targets(locs: list[bytes]) -> Iterable[tuple[str, str | None]]:
     """Each sitemap URL with the output path it names (:func:`_site_path`). A sitemap's URLs share
     one origin and are plain paths: then they are cut at once, else one by one."""
     origin = _ORIGIN.match(locs[0]) if locs else None
-    if origin is not None and all(loc.startswith(origin.group()) for loc in locs) and not _UNUSUAL.search(b"".join(locs)):
+    if (
+        origin is not None
+        and all(loc.startswith(origin.group()) for loc in locs)
+        and not _UNUSUAL.search(b"".join(locs))
+    ):
         cut = len(origin.group())
-        targets = {(loc[cut:].lstrip(b"/") or b"index.html").decode("utf-8", "replace"): loc for loc in locs}
+        targets = {
+            (loc[cut:].lstrip(b"/") or b"index.html").decode("utf-8", "replace"): loc
+            for loc in locs
+        }
         return [(loc.decode("utf-8", "replace"), target) for target, loc in targets.items()]
     texts = [loc.decode("utf-8", "replace") for loc in locs]
     return [(text, _site_path(html.unescape(text) if "&" in text else text)) for text in texts]
@@ -378,22 +480,38 @@ def _site_path(url: str) -> str | None:
 
 # -- every file's content: full ID numbers and internal links ---------------------------------
 
-def _scan_contents(report: Report, output: Path, names: list[str], files: set[str], workers: int | None,
-                   shadow: Path | None) -> list[str]:
+
+def _scan_contents(
+    report: Report,
+    output: Path,
+    names: list[str],
+    files: set[str],
+    workers: int | None,
+    shadow: Path | None,
+) -> list[str]:
     """Compare ``names`` with the shadow (when given) and scan the text ones for full ID numbers and
     broken links, in forked children (each takes every ``workers``-th chunk, and inherits ``files``
     with the fork instead of receiving it pickled); return the names found equal to the shadow and clean."""
-    chunks = [(str(output), str(shadow) if shadow else "", names[i : i + 2_000]) for i in range(0, len(names), 2_000)]
+    chunks = [
+        (str(output), str(shadow) if shadow else "", names[i : i + 2_000])
+        for i in range(0, len(names), 2_000)
+    ]
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(names) > 5_000 and hasattr(os, "fork"):
-        children = [Forked(lambda share=share: [_scan_chunk(chunk, files) for chunk in chunks[share::workers]])
-                    for share in range(workers)]
+        children = [
+            Forked(
+                lambda share=share: [_scan_chunk(chunk, files) for chunk in chunks[share::workers]]
+            )
+            for share in range(workers)
+        ]
         try:
             shares = [child.result() for child in children]
         finally:
             for child in children:
                 child.kill()
-        results: Iterable = [shares[n % workers][n // workers] for n in range(len(chunks))]  # in chunk order
+        results: Iterable = [
+            shares[n % workers][n // workers] for n in range(len(chunks))
+        ]  # in chunk order
     else:
         results = [_scan_chunk(chunk, files) for chunk in chunks]
     equal: list[str] = []
@@ -404,7 +522,9 @@ def _scan_contents(report: Report, output: Path, names: list[str], files: set[st
     return equal
 
 
-def _scan_chunk(task: tuple[str, str, list[str]], files: set[str]) -> tuple[list[tuple[str, str]], list[str]]:
+def _scan_chunk(
+    task: tuple[str, str, list[str]], files: set[str]
+) -> tuple[list[tuple[str, str]], list[str]]:
     base, shadow, names = task
     found: list[tuple[str, str]] = []
     clean: list[str] = []
@@ -422,9 +542,13 @@ def _scan_chunk(task: tuple[str, str, list[str]], files: set[str]) -> tuple[list
             except OSError:
                 expected = None
             if raw != expected:
-                found.append(("内容与已审核的批次不符", f"{name}（{_first_difference(raw, expected)}）"))
+                found.append(
+                    ("内容与已审核的批次不符", f"{name}（{_first_difference(raw, expected)}）")
+                )
         if posixpath.splitext(name)[1] in TEXT_SUFFIXES or name.endswith(".gz"):
-            found += _personal_data(name, raw)  # the search's term lists too: a reader can read them
+            found += _personal_data(
+                name, raw
+            )  # the search's term lists too: a reader can read them
             if name.endswith(".html"):
                 folder = posixpath.dirname(name)
                 for link in _links(raw):
@@ -432,7 +556,11 @@ def _scan_chunk(task: tuple[str, str, list[str]], files: set[str]) -> tuple[list
                     if key not in resolved:
                         resolved[key] = _link_target(folder, link)
                     target = resolved[key]
-                    if target is not None and target not in files and posixpath.join(target, "index.html") not in files:
+                    if (
+                        target is not None
+                        and target not in files
+                        and posixpath.join(target, "index.html") not in files
+                    ):
                         found.append(("失效链接", f"{name} → {link.decode('utf-8', 'replace')}"))
         if shadow and len(found) == before:
             clean.append(name)
@@ -443,9 +571,15 @@ def _first_difference(raw: bytes, expected: bytes | None) -> str:
     """Where a file first differs from what the batches give, as a reader would see it (never a number)."""
     if expected is None:
         return "核验副本中没有这个文件"
-    at = next((i for i, (a, b) in enumerate(zip(raw, expected)) if a != b), min(len(raw), len(expected)))
-    context = pii.mask(raw[max(0, at - 24):at + 24].decode("utf-8", "ignore"))
-    context = re.sub(r"[0-9０-９]{6,}", lambda m: m.group()[:2] + "*" * (len(m.group()) - 4) + m.group()[-2:], context)
+    at = next(
+        (i for i, (a, b) in enumerate(zip(raw, expected)) if a != b), min(len(raw), len(expected))
+    )
+    context = pii.mask(raw[max(0, at - 24) : at + 24].decode("utf-8", "ignore"))
+    context = re.sub(
+        r"[0-9０-９]{6,}",
+        lambda m: m.group()[:2] + "*" * (len(m.group()) - 4) + m.group()[-2:],
+        context,
+    )
     return f"第 {at + 1} 字节起不同，附近内容：{context!r}"
 
 
@@ -456,7 +590,9 @@ def _personal_data(name: str, raw: bytes) -> list[tuple[str, str]]:
         found = pii.find_in_file(name, raw)
     except ValueError as exc:  # a .gz file that cannot be inflated
         return [("无法读取", f"{name}：{exc}")]
-    return list(dict.fromkeys((f"完整{f.label}", f"{name}：{pii.DEFAULT_RULES.masked(f)}") for f in found))
+    return list(
+        dict.fromkeys((f"完整{f.label}", f"{name}：{pii.DEFAULT_RULES.masked(f)}") for f in found)
+    )
 
 
 def _links(raw: bytes) -> set[bytes]:

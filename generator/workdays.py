@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def is_workday(day: dt.date, holidays: frozenset[str], makeup: frozenset[str]) -> bool:
@@ -13,7 +13,9 @@ def is_workday(day: dt.date, holidays: frozenset[str], makeup: frozenset[str]) -
     return day.weekday() < 5 and iso not in holidays
 
 
-def working_days_between(start: dt.date, end: dt.date, holidays: Iterable[str] = (), makeup: Iterable[str] = ()) -> int:
+def working_days_between(
+    start: dt.date, end: dt.date, holidays: Iterable[str] = (), makeup: Iterable[str] = ()
+) -> int:
     """Working days after ``start`` up to and including ``end`` (0 when ``end <= start``)."""
     hol, mk = frozenset(holidays), frozenset(makeup)
     days, day = 0, start

@@ -42,7 +42,7 @@ def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 
@@ -56,19 +56,39 @@ class DisclosureWriter(Writer):
     def __init__(self, output_path: str, settings: Any = None):
         super().__init__(output_path, settings=settings)
         self._folders: set[str] = set()
-        self._base = sanitised_join(output_path, "") + "/"  # absolute, as sanitised_join makes a path
+        self._base = (
+            sanitised_join(output_path, "") + "/"
+        )  # absolute, as sanitised_join makes a path
 
     def write_html(self, name: str, html: str) -> None:
         """Write a page rendered without a template call here (:mod:`generator.stencils`): the same
         path check, refusal to write one file twice and ``content_written`` signal."""
         self._write_bytes(name, html.encode("utf-8"), {"output_file": name})
 
-    def write_file(self, name: Any, template: Any, context: dict[str, Any], relative_urls: bool = False,
-                   paginated: Any = None, template_name: Any = None, override_output: bool = False, url: Any = None,
-                   **kwargs: Any) -> None:
+    def write_file(
+        self,
+        name: Any,
+        template: Any,
+        context: dict[str, Any],
+        relative_urls: bool = False,
+        paginated: Any = None,
+        template_name: Any = None,
+        override_output: bool = False,
+        url: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if not name or paginated or override_output or {"articles", "dates"} & kwargs.keys():
-            return super().write_file(name, template, context, relative_urls=relative_urls, paginated=paginated,
-                                      template_name=template_name, override_output=override_output, url=url, **kwargs)
+            return super().write_file(
+                name,
+                template,
+                context,
+                relative_urls=relative_urls,
+                paginated=paginated,
+                template_name=template_name,
+                override_output=override_output,
+                url=url,
+                **kwargs,
+            )
         local = dict(context)
         local["localsiteurl"] = local.get("localsiteurl")
         if relative_urls:
@@ -80,12 +100,16 @@ class DisclosureWriter(Writer):
         self._write_bytes(name, template.render(local).encode("utf-8"), local)
 
     def _write_bytes(self, name: str, data: bytes, context: dict[str, Any]) -> None:
-        if _PLAIN_NAME.fullmatch(name):  # our pages' names: nothing to normalise, nowhere to escape to
+        if _PLAIN_NAME.fullmatch(
+            name
+        ):  # our pages' names: nothing to normalise, nowhere to escape to
             path = self._base + name
         else:
             path = sanitised_join(self.output_path, name)
         if path in self._written_files or path in self._overridden_files:
-            raise FileOverwriteFailedError(f'Failed to overwrite "{path}" as Pelican has already written to it previously')
+            raise FileOverwriteFailedError(
+                f'Failed to overwrite "{path}" as Pelican has already written to it previously'
+            )
         self._written_files.add(path)
         folder = os.path.dirname(path)
         if folder not in self._folders:

@@ -162,8 +162,16 @@ def built(tmp_path_factory, messy):
     for kind in KINDS:
         site.stage_and_approve(messy["files"][kind], kind)
     pending = site.ingest(messy["files"]["pending"], "penalty").batch_id
-    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"].replace("〔", "【").replace("〕", "】"),
-                          "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw",
+        messy["marks"]["withdraw_docno"].replace("〔", "【").replace("〕", "】"),
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "测试编辑乙",
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     result = site.build()
     assert result.exit_code == 0, result.stderr
@@ -179,8 +187,16 @@ def run_console(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 # -- browser fixtures: real headless Chromium (Debian package) driven by Playwright ---------------
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CSP = "default-src 'self'"
 
 
@@ -198,7 +214,9 @@ def serve_directory(directory: Path):
 
     import http.server
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -223,10 +241,21 @@ def demo_site(tmp_path_factory, messy):
     site = SiteRoot(root)
     conf = root / "pelicanconf.py"
     # Small search segments, so that every browser search merges results across several.
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nSEARCH_SEGMENT_RECORDS = 30\n", encoding="utf-8")
+    conf.write_text(
+        conf.read_text(encoding="utf-8") + "\nSEARCH_SEGMENT_RECORDS = 30\n", encoding="utf-8"
+    )
     for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
         site.stage_and_approve(messy["files"][kind], kind)
-    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    withdrawal = site.run(
+        "withdraw",
+        messy["marks"]["withdraw_docno"],
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "乙",
+    ).batch_id
     site.run("approve", withdrawal, "--editor", "甲")
     assert site.build().exit_code == 0
     server, base = serve_directory(root / "output")

@@ -49,7 +49,11 @@ def resolve(page: Path, link: str, root: Path) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or not parts.path:
         return None
-    target = (root / parts.path.lstrip("/")) if parts.path.startswith("/") else (page.parent / unquote(parts.path))
+    target = (
+        (root / parts.path.lstrip("/"))
+        if parts.path.startswith("/")
+        else (page.parent / unquote(parts.path))
+    )
     target = Path(str(target.resolve()))
     if target.is_dir():
         target = target / "index.html"
@@ -79,7 +83,11 @@ def crawl(root: Path, start: str = "index.html") -> tuple[set[Path], list[tuple[
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def approved_batches(batches: Path) -> list[tuple[str, str]]:
@@ -87,7 +95,7 @@ def approved_batches(batches: Path) -> list[tuple[str, str]]:
     plain JSON lines without our code (the tests' sites need one approval a batch)."""
     log = batches / "publication-log.jsonl"
     found: dict[str, str] = {}
-    for line in (log.read_text(encoding="utf-8").splitlines() if log.exists() else []):
+    for line in log.read_text(encoding="utf-8").splitlines() if log.exists() else []:
         entry = json.loads(line)
         if entry["action"] == "approve":
             found.setdefault(entry["batch"], entry["at"])
@@ -101,4 +109,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def all_files_text(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8", errors="replace") for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
+        for p in root.rglob("*")
+        if p.is_file()
+    }

@@ -15,7 +15,11 @@ from generator.settings import load_config
 
 def log_entries(site) -> list[dict]:
     path = site.batches / "publication-log.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        if path.exists()
+        else []
+    )
 
 
 def test_approve_signs_editor_time_records_and_manifest_into_the_log(site, department_csv):
@@ -26,12 +30,25 @@ def test_approve_signs_editor_time_records_and_manifest_into_the_log(site, depar
     manifest_text = (site.batches / batch / "manifest.json").read_text(encoding="utf-8")
     manifest = json.loads(manifest_text)
     records = (site.batches / batch / "records.jsonl").read_bytes()
-    assert (approval["action"], approval["batch"], approval["by"], approval["kind"]) == ("approve", batch, "测试编辑甲", "penalty")
-    assert approval["records_blake3"] == manifest["records_blake3"] == blake3.blake3(records).hexdigest()
+    assert (approval["action"], approval["batch"], approval["by"], approval["kind"]) == (
+        "approve",
+        batch,
+        "测试编辑甲",
+        "penalty",
+    )
+    assert (
+        approval["records_blake3"]
+        == manifest["records_blake3"]
+        == blake3.blake3(records).hexdigest()
+    )
     canonical = json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     assert approval["manifest_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
-    assert manifest["records_sha256"] == hashlib.sha256(records).hexdigest()  # the batch id's source
-    assert approval["at"].endswith("+08:00") and approval["sig"].startswith("-----BEGIN SSH SIGNATURE-----")
+    assert (
+        manifest["records_sha256"] == hashlib.sha256(records).hexdigest()
+    )  # the batch id's source
+    assert approval["at"].endswith("+08:00") and approval["sig"].startswith(
+        "-----BEGIN SSH SIGNATURE-----"
+    )
     assert not (site.batches / batch / "approval.json").exists()
 
 
@@ -43,12 +60,17 @@ def test_approve_refuses_an_unknown_batch(site):
 def test_approve_refuses_a_batch_changed_since_staging(site, department_csv):
     batch = site.ingest(department_csv, "penalty").batch_id
     records = site.batches / batch / "records.jsonl"
-    records.write_text(records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"), encoding="utf-8")
+    records.write_text(
+        records.read_text(encoding="utf-8").replace("罚款人民币壹万元", "不予处罚"),
+        encoding="utf-8",
+    )
     before = len(log_entries(site))
     result = site.run("approve", batch, "--editor", "测试编辑甲")
     assert result.exit_code == 2
     assert "被修改过" in result.stderr
-    assert [e["action"] for e in log_entries(site)[before:]] == ["trust"]  # the test editor's trust only
+    assert [e["action"] for e in log_entries(site)[before:]] == [
+        "trust"
+    ]  # the test editor's trust only
 
 
 def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
@@ -64,25 +86,42 @@ def test_a_batch_changed_after_approval_is_tampered(site, department_csv):
 @pytest.mark.slow
 def test_two_approvals_required_means_two_different_trusted_keys(site, department_csv):
     conf = site.path / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8").replace("APPROVALS_REQUIRED = 1", "APPROVALS_REQUIRED = 2"), encoding="utf-8")
+    conf.write_text(
+        conf.read_text(encoding="utf-8").replace(
+            "APPROVALS_REQUIRED = 1", "APPROVALS_REQUIRED = 2"
+        ),
+        encoding="utf-8",
+    )
     batch = site.ingest(department_csv, "penalty").batch_id
     first = site.run("approve", batch, "--editor", "甲")
     assert "还需另外 1 位编辑" in first.stdout
     again = site.run("approve", batch, "--editor", "甲")
     assert "已由 甲 审核过" in again.stdout
     assert "审核中" in site.run("status").stdout
-    assert site.build().exit_code == 0 and not list((site.path / "output" / "records").glob("*/*/*.html"))
+    assert site.build().exit_code == 0 and not list(
+        (site.path / "output" / "records").glob("*/*/*.html")
+    )
     second = site.run("approve", batch, "--editor", "乙")
     assert "已审核通过" in second.stdout
     assert "已审核" in site.run("status").stdout
-    assert site.build().exit_code == 0 and list((site.path / "output" / "records").glob("*/*/*.html"))
+    assert site.build().exit_code == 0 and list(
+        (site.path / "output" / "records").glob("*/*/*.html")
+    )
 
 
 def test_status_lists_batches_with_state_source_rows_and_approver(site, department_csv, messy):
     approved = site.stage_and_approve(department_csv, "penalty", editor="测试编辑甲")
     staged = site.ingest(messy["files"]["pledge"], "pledge").batch_id
-    lines = {line.split("\t")[0]: line.split("\t") for line in site.run("status").stdout.splitlines()[1:]}
-    assert lines[approved][1:6] == ["行政处罚", "department-penalty-gb18030", "4", "已审核", "测试编辑甲"]
+    lines = {
+        line.split("\t")[0]: line.split("\t") for line in site.run("status").stdout.splitlines()[1:]
+    }
+    assert lines[approved][1:6] == [
+        "行政处罚",
+        "department-penalty-gb18030",
+        "4",
+        "已审核",
+        "测试编辑甲",
+    ]
     assert lines[staged][4] == "待审核"
 
 
@@ -133,7 +172,13 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     import os
     import time
 
-    from generator.fileio import file_digest, forget_checksums, prefetch_checksums, sha256_file, wait_for_checksums
+    from generator.fileio import (
+        file_digest,
+        forget_checksums,
+        prefetch_checksums,
+        sha256_file,
+        wait_for_checksums,
+    )
 
     files = []
     for number in range(5):
@@ -144,9 +189,15 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
         files.append(path)
     missing = tmp_path / "gone.jsonl"
     forget_checksums()
-    prefetch_checksums([(p, algorithm) for p in [*files, missing] for algorithm in ("sha256", "blake3")], threads=2)
-    assert [sha256_file(p) for p in files] == [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
-    assert [file_digest(p, "blake3") for p in files] == [blake3.blake3(p.read_bytes()).hexdigest() for p in files]
+    prefetch_checksums(
+        [(p, algorithm) for p in [*files, missing] for algorithm in ("sha256", "blake3")], threads=2
+    )
+    assert [sha256_file(p) for p in files] == [
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+    ]
+    assert [file_digest(p, "blake3") for p in files] == [
+        blake3.blake3(p.read_bytes()).hexdigest() for p in files
+    ]
     try:
         sha256_file(missing)
     except FileNotFoundError:
@@ -154,13 +205,21 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     else:
         raise AssertionError("a missing file must raise, not come back from the memo")
     wait_for_checksums()  # the memo stays
-    with files[0].open("ab") as fh:  # changed after it was hashed: the stat changed, so it is read again
+    with files[0].open(
+        "ab"
+    ) as fh:  # changed after it was hashed: the stat changed, so it is read again
         fh.write(b"tampered")
     assert sha256_file(files[0]) == hashlib.sha256(files[0].read_bytes()).hexdigest()
     assert file_digest(files[0], "blake3") == blake3.blake3(files[0].read_bytes()).hexdigest()
 
 
-def _legacy_approval(site, batch: str, editor: str = "旧编辑", at: str = "2026-11-20T09:00:00+08:00", blake3_pin: bool = True) -> None:
+def _legacy_approval(
+    site,
+    batch: str,
+    editor: str = "旧编辑",
+    at: str = "2026-11-20T09:00:00+08:00",
+    blake3_pin: bool = True,
+) -> None:
     """Make a staged batch look approved the way sites were before the publication log: an unsigned
     approval.json (and, with ``blake3_pin`` False, a manifest from before BLAKE3)."""
     path = site.batches / batch / "manifest.json"
@@ -170,7 +229,9 @@ def _legacy_approval(site, batch: str, editor: str = "旧编辑", at: str = "202
         path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     pins = {k: manifest[k] for k in ("records_sha256", "records_blake3") if k in manifest}
     approval = {"batch_id": batch, "approvals": [{"editor": editor, "approved_at": at, **pins}]}
-    (site.batches / batch / "approval.json").write_text(json.dumps(approval, ensure_ascii=False), encoding="utf-8")
+    (site.batches / batch / "approval.json").write_text(
+        json.dumps(approval, ensure_ascii=False), encoding="utf-8"
+    )
 
 
 def test_a_legacy_approval_json_is_not_published_until_migrated(site, department_csv, messy):
@@ -183,16 +244,29 @@ def test_a_legacy_approval_json_is_not_published_until_migrated(site, department
     _legacy_approval(site, old, at="2026-11-21T09:00:00+08:00")
     _legacy_approval(site, older, at="2026-11-20T09:00:00+08:00", blake3_pin=False)
     refused = site.build()
-    assert refused.exit_code == 1 and "disclose migrate" in refused.stderr and not (site.path / "output").exists()
+    assert (
+        refused.exit_code == 1
+        and "disclose migrate" in refused.stderr
+        and not (site.path / "output").exists()
+    )
     site.editor("迁移编辑")
     result = site.run("migrate", "--editor", "迁移编辑")
     assert result.exit_code == 0, result.stderr
     approvals = [e for e in log_entries(site) if e["action"] == "approve"]
     assert [(e["batch"], e["at"], e["by"]) for e in approvals] == [
-        (older, "2026-11-20T09:00:00+08:00", "迁移编辑"), (old, "2026-11-21T09:00:00+08:00", "迁移编辑")]
-    assert approvals[0]["migrated"] == [{"editor": "旧编辑", "approved_at": "2026-11-20T09:00:00+08:00"}]
+        (older, "2026-11-20T09:00:00+08:00", "迁移编辑"),
+        (old, "2026-11-21T09:00:00+08:00", "迁移编辑"),
+    ]
+    assert approvals[0]["migrated"] == [
+        {"editor": "旧编辑", "approved_at": "2026-11-20T09:00:00+08:00"}
+    ]
     records = (site.batches / older / "records.jsonl").read_bytes()
-    assert json.loads((site.batches / older / "manifest.json").read_text(encoding="utf-8"))["records_blake3"] == blake3.blake3(records).hexdigest()
+    assert (
+        json.loads((site.batches / older / "manifest.json").read_text(encoding="utf-8"))[
+            "records_blake3"
+        ]
+        == blake3.blake3(records).hexdigest()
+    )
     assert not list(site.batches.glob("*/approval.json"))
     assert "迁移完成：0 个批次" in site.run("migrate", "--editor", "迁移编辑").stdout
     assert site.build().exit_code == 0
@@ -223,19 +297,24 @@ def test_migrate_masks_an_id_number_in_an_old_approvals_editor_name(site, depart
     log = (site.batches / "publication-log.jsonl").read_text(encoding="utf-8")
     assert "320902198503057774" not in log
     assert [e["migrated"] for e in log_entries(site) if e["action"] == "approve"] == [
-        [{"editor": "旧编辑 3209**********7774", "approved_at": "2026-11-20T09:00:00+08:00"}]]
+        [{"editor": "旧编辑 3209**********7774", "approved_at": "2026-11-20T09:00:00+08:00"}]
+    ]
 
 
 def test_repin_adds_blake3_to_a_staged_batch_from_before_it(site, department_csv):
     batch = site.ingest(department_csv, "penalty").batch_id
     path = site.batches / batch / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({k: v for k, v in manifest.items() if k != "records_blake3"}), encoding="utf-8")
+    path.write_text(
+        json.dumps({k: v for k, v in manifest.items() if k != "records_blake3"}), encoding="utf-8"
+    )
     refused = site.run("approve", batch, "--editor", "测试编辑甲")
     assert refused.exit_code == 2 and "disclose repin" in refused.stderr
     result = site.run("repin")
     assert result.exit_code == 0 and f"批次 {batch} 已加记 BLAKE3 校验值" in result.stdout
-    assert json.loads(path.read_text(encoding="utf-8"))["records_blake3"] == manifest["records_blake3"]
+    assert (
+        json.loads(path.read_text(encoding="utf-8"))["records_blake3"] == manifest["records_blake3"]
+    )
     assert "所有批次都已有 BLAKE3 校验值" in site.run("repin").stdout
     assert site.run("approve", batch, "--editor", "测试编辑甲").exit_code == 0
 
@@ -248,5 +327,9 @@ def test_repin_refuses_a_tampered_batch_and_leaves_it_as_it_is(site, department_
     before = {p.name: p.read_bytes() for p in (site.batches / batch).iterdir()}
     result = site.run("repin")
     assert result.exit_code == 2
-    assert batch in result.stderr and "sha256 不符" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        batch in result.stderr
+        and "sha256 不符" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     assert {p.name: p.read_bytes() for p in (site.batches / batch).iterdir()} == before

@@ -22,7 +22,9 @@ from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, TODAY_DATE
 
-EXCEL_MEMORY_FLOOR = 256 << 20  # generator.readers.EXCEL_MEMORY_FLOOR, written out so this file runs against older readers
+EXCEL_MEMORY_FLOOR = (
+    256 << 20
+)  # generator.readers.EXCEL_MEMORY_FLOOR, written out so this file runs against older readers
 PEAK_RSS_LIMIT_MB = 500  # the issue's bound for the sparse workbook
 DISCLOSE = Path(sys.executable).parent / "disclose"
 
@@ -40,8 +42,24 @@ print(done.stderr, end="", file=sys.stderr)
 
 def measured_ingest(site, path: Path, kind: str = "penalty") -> tuple[int, float, float, str, str]:
     """(exit code, seconds, peak RSS in MB of the ingest and its children, stdout, stderr)."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(DISCLOSE), "ingest", str(path), "--kind", kind, "--today", TODAY],
-                          cwd=site.path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEASURE,
+            str(DISCLOSE),
+            "ingest",
+            str(path),
+            "--kind",
+            kind,
+            "--today",
+            TODAY,
+        ],
+        cwd=site.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     first, _, stdout = done.stdout.partition("\n")
     code, seconds, rss_kb = first.split()
     return int(code), float(seconds), int(rss_kb) / 1024, stdout, done.stderr
@@ -58,7 +76,12 @@ def rewrite_member(path: Path, member: str, edit) -> Path:
 
 
 def penalty_xlsx(tmp_path: Path, rows: int = 3, name: str = "export.xlsx") -> Path:
-    return write_export(tmp_path / name, "penalty", list(synth_rows("penalty", rows, seed=26, today=TODAY_DATE)), fmt="xlsx")
+    return write_export(
+        tmp_path / name,
+        "penalty",
+        list(synth_rows("penalty", rows, seed=26, today=TODAY_DATE)),
+        fmt="xlsx",
+    )
 
 
 def assert_refused(site, code: int, stderr: str, path: Path, expected: str) -> None:
@@ -70,6 +93,7 @@ def assert_refused(site, code: int, stderr: str, path: Path, expected: str) -> N
 
 
 # -- sparse and huge-claimed sheets --------------------------------------------------------------
+
 
 def test_an_8_kb_xlsx_with_one_cell_at_xfd1048576_exits_2_in_seconds_and_small(site, tmp_path):
     """The issue's file: one cell at the last cell of a sheet. Its used range is 2^34 cells
@@ -89,12 +113,16 @@ def test_an_8_kb_xlsx_with_one_cell_at_xfd1048576_exits_2_in_seconds_and_small(s
 def test_a_sheet_whose_data_sits_beside_one_far_cell_is_refused_by_the_memory_bound(site, tmp_path):
     """A real header and rows plus one stray value at XFD1048576: the used range is the whole sheet."""
     path = penalty_xlsx(tmp_path)
-    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    far = (
+        b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    )
     rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"</sheetData>", far))
     assert path.stat().st_size < 16384
     code, seconds, rss, _, stderr = measured_ingest(site, path)
     assert_refused(site, code, stderr, path, "内存超过上限")
-    assert "XFD1048576" in stderr and "Traceback" not in stderr and "memory allocation" not in stderr
+    assert (
+        "XFD1048576" in stderr and "Traceback" not in stderr and "memory allocation" not in stderr
+    )
     assert seconds < 20 and rss < PEAK_RSS_LIMIT_MB, (seconds, rss)
 
 
@@ -102,7 +130,9 @@ def test_an_xlsx_whose_sheet_claims_a_huge_dimension_is_read_by_its_cells(site, 
     """<dimension ref="A1:XFD1048576"/> over three rows: only the cells count."""
     path = penalty_xlsx(tmp_path)
     claim = b'<dimension ref="A1:XFD1048576"/><sheetViews>'
-    rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"<sheetViews>", claim, 1))
+    rewrite_member(
+        path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"<sheetViews>", claim, 1)
+    )
     with zipfile.ZipFile(path) as zf:
         assert b"A1:XFD1048576" in zf.read("xl/worksheets/sheet1.xml")
     code, seconds, rss, stdout, stderr = measured_ingest(site, path)
@@ -122,7 +152,9 @@ def _xls_with_dimensions(tmp_path: Path, first_row: int, last_row: int, last_col
     path = tmp_path / "claims.xls"
     wb.save(str(path))
     data = bytearray(path.read_bytes())
-    at = data.find(struct.pack("<HH", 0x0200, 14))  # DIMENSIONS: rwMic, rwMac (u32), colMic, colMac (u16)
+    at = data.find(
+        struct.pack("<HH", 0x0200, 14)
+    )  # DIMENSIONS: rwMic, rwMac (u32), colMic, colMac (u16)
     assert at > 0
     struct.pack_into("<IIHH", data, at + 4, first_row, last_row, 0, last_col)
     path.write_bytes(bytes(data))
@@ -164,11 +196,18 @@ def test_the_bound_leaves_room_for_real_workbooks(site, tmp_path):
     assert code == 0, stderr
     assert "共 2000 行" in stdout
     assert rss < EXCEL_MEMORY_FLOOR / 2**20 + 200
-    same = write_export(tmp_path / "same.csv", "penalty", list(synth_rows("penalty", 2000, seed=26, today=TODAY_DATE)))
-    assert site.ingest(same, "penalty").batch_id == stdout.strip().splitlines()[-1].removeprefix("batch: ")
+    same = write_export(
+        tmp_path / "same.csv",
+        "penalty",
+        list(synth_rows("penalty", 2000, seed=26, today=TODAY_DATE)),
+    )
+    assert site.ingest(same, "penalty").batch_id == stdout.strip().splitlines()[-1].removeprefix(
+        "batch: "
+    )
 
 
 # -- CSV -----------------------------------------------------------------------------------------
+
 
 def test_a_gb18030_csv_with_cr_only_line_endings_reads_like_crlf(site, department_csv, tmp_path):
     """Old Excel for Mac ends lines with a lone CR: before, `CSV 格式错误（new-line character seen
@@ -186,7 +225,9 @@ def test_a_gb18030_csv_with_cr_only_line_endings_reads_like_crlf(site, departmen
 
 
 @pytest.mark.slow
-def test_a_csv_chunk_holds_a_bounded_number_of_cells_however_wide_the_header(site, tmp_path, monkeypatch):
+def test_a_csv_chunk_holds_a_bounded_number_of_cells_however_wide_the_header(
+    site, tmp_path, monkeypatch
+):
     """A header row with 5,000 trailing empty columns: each chunk is cut to CSV_CHUNK_CELLS cells."""
     import pandas as pd
 

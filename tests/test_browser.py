@@ -44,8 +44,23 @@ def run_axe(page) -> list[dict]:
     return result
 
 
-@pytest.mark.parametrize("name", ["home", "list", "authority list", "record", "judgment record", "archive", "search", "downloads", "guide",
-                                  "statistics", "timeliness", "government"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home",
+        "list",
+        "authority list",
+        "record",
+        "judgment record",
+        "archive",
+        "search",
+        "downloads",
+        "guide",
+        "statistics",
+        "timeliness",
+        "government",
+    ],
+)
 def test_axe_finds_no_serious_or_critical_violations(demo_site, page, name):
     url = f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}"
     page.goto(url)
@@ -54,9 +69,24 @@ def test_axe_finds_no_serious_or_critical_violations(demo_site, page, name):
     assert page.errors == []  # no CSP violation, no script error
 
 
-@pytest.mark.parametrize("name", ["home", "list", "record", "archive", "search", "downloads", "statistics", "timeliness", "government"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home",
+        "list",
+        "record",
+        "archive",
+        "search",
+        "downloads",
+        "statistics",
+        "timeliness",
+        "government",
+    ],
+)
 def test_readable_on_a_320px_phone_without_horizontal_scrolling(demo_site, browser, name):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True
+    )
     page = context.new_page()
     page.goto(f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
@@ -93,15 +123,26 @@ def test_browsing_works_without_javascript(demo_site, browser):
     assert notice.is_visible()
     notice.get_by_role("link", name="分类浏览").click()
     assert page.url == f"{demo_site['base']}/index.html"
-    assert page.get_by_role("button", name="大字版").is_hidden()  # the toggle needs JS, so it stays hidden
+    assert page.get_by_role(
+        "button", name="大字版"
+    ).is_hidden()  # the toggle needs JS, so it stays hidden
     context.close()
 
 
 def test_hostile_markup_does_not_execute(demo_site, page):
-    page.on("dialog", lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog opened: {dialog.message}")))
-    for path in ("index.html", "kinds/penalty/index.html", first(demo_site["out"], "records/judgment/*/*.html")):
+    page.on(
+        "dialog",
+        lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog opened: {dialog.message}")),
+    )
+    for path in (
+        "index.html",
+        "kinds/penalty/index.html",
+        first(demo_site["out"], "records/judgment/*/*.html"),
+    ):
         page.goto(f"{demo_site['base']}/{path}")
-        assert page.evaluate("document.querySelectorAll('img, iframe, script:not([src])').length") == 0
+        assert (
+            page.evaluate("document.querySelectorAll('img, iframe, script:not([src])').length") == 0
+        )
     assert page.errors == []
 
 
@@ -114,7 +155,9 @@ def test_unknown_urls_get_the_site_404_page(demo_site, page):
 
 @pytest.mark.parametrize("name", ["statistics", "timeliness", "government"])
 def test_statistics_charts_load_and_their_tables_open(demo_site, browser, name):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True
+    )
     page = context.new_page()
     page.goto(f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}")
     images = page.locator("figure.chart img")
@@ -122,7 +165,9 @@ def test_statistics_charts_load_and_their_tables_open(demo_site, browser, name):
     for i in range(images.count()):
         image = images.nth(i)
         image.scroll_into_view_if_needed()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
         assert image.get_attribute("alt")
         assert image.bounding_box()["width"] <= 320
     page.locator("details.chart-data summary").first.click()

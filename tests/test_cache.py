@@ -31,7 +31,11 @@ from .sitecheck import tree_digest
 
 def test_an_entry_is_read_back_only_with_its_purpose_its_inputs_and_the_key(tmp_path, monkeypatch):
     found = cache.entry(tmp_path, "test/1", "batch", b"\x00digest", 3, prefix="b-")
-    assert found.path.parent == tmp_path and found.path.name.startswith("b-") and found.path.suffix == ".msgpack"
+    assert (
+        found.path.parent == tmp_path
+        and found.path.name.startswith("b-")
+        and found.path.suffix == ".msgpack"
+    )
     assert cache.get(found) is None  # nothing yet
     assert cache.put(found, {"rows": [("a", 1), ("b", 2)]})
     assert cache.get(found) == {"rows": [("a", 1), ("b", 2)]}
@@ -96,11 +100,22 @@ def test_prune_deletes_what_no_build_used_for_a_day(tmp_path):
 
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**100, 2**100) | st.floats(allow_nan=False) | st.text(max_size=5)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**100), 2**100)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
     | st.binary(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.frozensets(st.integers(), max_size=3)
-    | st.dictionaries(st.text(max_size=3) | st.tuples(st.text(max_size=2), st.integers()), inner, max_size=3),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.frozensets(st.integers(), max_size=3)
+        | st.dictionaries(
+            st.text(max_size=3) | st.tuples(st.text(max_size=2), st.integers()), inner, max_size=3
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @given(values)
@@ -130,7 +145,11 @@ def test_arrays_sets_and_registered_records_come_back_and_nothing_else_is_writte
     import numpy as np
 
     spans = Spans(b"k" * 12, array.array("q", [0, 5]), ("a", "b"), ((1, 2, 3),))
-    again = cache.unpack(cache.pack({"spans": spans, "set": {"x"}, "grid": np.arange(6, dtype=np.int32).reshape(2, 3)}))
+    again = cache.unpack(
+        cache.pack(
+            {"spans": spans, "set": {"x"}, "grid": np.arange(6, dtype=np.int32).reshape(2, 3)}
+        )
+    )
     assert again["spans"] == spans and again["set"] == {"x"}
     assert again["grid"].dtype == np.int32 and again["grid"].tolist() == [[0, 1, 2], [3, 4, 5]]
     assert math.isnan(cache.unpack(cache.pack(float("nan"))))
@@ -149,6 +168,7 @@ def test_arrays_sets_and_registered_records_come_back_and_nothing_else_is_writte
 
 # -- what a cached value depends on -------------------------------------------------------------
 
+
 def _package(folder: Path, files: dict[str, str], monkeypatch) -> None:
     """Make ``cache.code_digest`` read the package ``files`` (name → source) in ``folder``."""
     folder.mkdir(exist_ok=True)
@@ -160,15 +180,25 @@ def _package(folder: Path, files: dict[str, str], monkeypatch) -> None:
 
 
 def test_a_new_top_level_import_changes_the_digest_of_the_modules_above_it(tmp_path, monkeypatch):
-    files = {"cache.py": "", "__init__.py": "", "a.py": "from . import b\n", "b.py": "X = 1\n",
-             "c.py": "Y = 1\n", "d.py": "Z = 1\n"}
+    files = {
+        "cache.py": "",
+        "__init__.py": "",
+        "a.py": "from . import b\n",
+        "b.py": "X = 1\n",
+        "c.py": "Y = 1\n",
+        "d.py": "Z = 1\n",
+    }
     _package(tmp_path / "pkg", files, monkeypatch)
     before = cache.code_digest("a")
     assert cache.code_modules("a") == {"a", "b"}
 
     files["b.py"] = "from .c import (\n    Y,  # a comment\n)\n\n\ndef f():\n    from .d import Z\n"
     _package(tmp_path / "pkg", files, monkeypatch)
-    assert cache.code_modules("a") == {"a", "b", "c"}  # d is imported inside a function: not followed
+    assert cache.code_modules("a") == {
+        "a",
+        "b",
+        "c",
+    }  # d is imported inside a function: not followed
     assert cache.code_modules("a", "d") == {"a", "b", "c", "d"}
     after = cache.code_digest("a")
     assert after != before
@@ -184,8 +214,18 @@ def test_a_new_top_level_import_changes_the_digest_of_the_modules_above_it(tmp_p
 
 def test_the_state_rows_digest_covers_what_parses_them():
     found = cache.code_modules("publication")
-    assert {"publication", "schema", "normalize", "checkdigits", "entities", "batches", "incremental"} <= found
-    assert "sitemodel" not in found and "plugin" not in found  # above publication: not what makes its rows
+    assert {
+        "publication",
+        "schema",
+        "normalize",
+        "checkdigits",
+        "entities",
+        "batches",
+        "incremental",
+    } <= found
+    assert (
+        "sitemodel" not in found and "plugin" not in found
+    )  # above publication: not what makes its rows
 
 
 def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path):
@@ -196,16 +236,28 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
     from generator.search import layout_entry, load_layout, save_layout, segment_layout
 
     cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
-    rows = [(seq, "penalty", f"{seq:016x}", {"行政相对人名称": f"盐城市示例{seq % 3}号公司",
-                                             "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
-                                             "处罚决定日期": f"2026-0{seq % 9 + 1}-01"}) for seq in range(30)]
+    rows = [
+        (
+            seq,
+            "penalty",
+            f"{seq:016x}",
+            {
+                "行政相对人名称": f"盐城市示例{seq % 3}号公司",
+                "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
+                "处罚决定日期": f"2026-0{seq % 9 + 1}-01",
+            },
+        )
+        for seq in range(30)
+    ]
     layout = segment_layout(list(rows), 33, cfg)
     found = layout_entry(tmp_path, "universe-a")
     save_layout(found, layout)
     again = load_layout(found)
     for name, value in vars(layout).items():
         if isinstance(value, np.ndarray):
-            assert getattr(again, name).dtype == value.dtype and np.array_equal(getattr(again, name), value), name
+            assert getattr(again, name).dtype == value.dtype and np.array_equal(
+                getattr(again, name), value
+            ), name
         else:
             assert getattr(again, name) == value and type(getattr(again, name)) is type(value), name
     assert load_layout(layout_entry(tmp_path, "universe-b")) is None
@@ -216,7 +268,14 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
 
 # -- builds: planted and forged cache files never run and never change the output -----------------
 
-SIZES = {"penalty": 40, "license": 20, "judgment": 8, "pledge": 8, "dishonesty": 8, "commendation": 8}
+SIZES = {
+    "penalty": 40,
+    "license": 20,
+    "judgment": 8,
+    "pledge": 8,
+    "dishonesty": 8,
+    "commendation": 8,
+}
 
 
 def _site(site: SiteRoot, monkeypatch) -> SiteRoot:
@@ -224,9 +283,14 @@ def _site(site: SiteRoot, monkeypatch) -> SiteRoot:
     from generator import publication
 
     conf = site.path / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n"
-                    "SEARCH_SEGMENT_RECORDS = 30\nLIST_PAGE_SIZE = 5\n", encoding="utf-8")
-    monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 4_000)  # the forked workers parse the chunks
+    conf.write_text(
+        conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n"
+        "SEARCH_SEGMENT_RECORDS = 30\nLIST_PAGE_SIZE = 5\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(
+        publication, "PARSE_CHUNK_BYTES", 4_000
+    )  # the forked workers parse the chunks
     for kind, count in SIZES.items():
         rows = synth_rows(kind, count, seed=3, today=dt.date(2026, 11, 20))
         export = write_export(site.path.parent / f"{kind}.csv", kind, rows)
@@ -236,8 +300,10 @@ def _site(site: SiteRoot, monkeypatch) -> SiteRoot:
 
 def _kept(site: SiteRoot, output: str = "output") -> dict[str, list[Path]]:
     """Every file a build keeps for the next one, by kind."""
-    found = {folder.name: sorted(p for p in folder.iterdir() if p.is_file())
-             for folder in (site.path / ".cache").iterdir()}
+    found = {
+        folder.name: sorted(p for p in folder.iterdir() if p.is_file())
+        for folder in (site.path / ".cache").iterdir()
+    }
     found["manifest"] = [site.path / f".{output}.disclose-manifest"]
     found["memory"] = sorted((site.path / "reports" / "build").glob("last-published.*"))
     return found
@@ -278,7 +344,9 @@ def test_planted_pickles_never_run_and_never_change_the_output(site, monkeypatch
     result = site.build()
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert not marker.exists()
-    assert not [p for files in _kept(site).values() for p in files if p.read_bytes() == payload]  # each computed again
+    assert not [
+        p for files in _kept(site).values() for p in files if p.read_bytes() == payload
+    ]  # each computed again
     assert tree_digest(site.path / "output") == _clean(site)
     # Planted beside an authentic manifest, a year later: an incremental build reads every cache.
     later = "2027-11-28"
@@ -314,11 +382,18 @@ def _forged_rows(payload: memoryview) -> bytes:
     from generator.publication import pack_rows, unpack_rows
 
     def forged(row: tuple) -> tuple:
-        brief = {name: "伪造的名称" if name in ("行政相对人名称", "当事人名称") else value
-                 for name, value in row[2].items()}
+        brief = {
+            name: "伪造的名称" if name in ("行政相对人名称", "当事人名称") else value
+            for name, value in row[2].items()
+        }
         return (*row[:2], brief, *row[3:8], "伪造的信息来源", *row[9:])
 
-    return _joined([pack_rows([forged(row) for row in unpack_rows(part)]) for part in cache.split_parts(payload)])
+    return _joined(
+        [
+            pack_rows([forged(row) for row in unpack_rows(part)])
+            for part in cache.split_parts(payload)
+        ]
+    )
 
 
 def _forged_layout(payload: memoryview) -> bytes:
@@ -365,7 +440,9 @@ def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, 
         _forge(path, _forged_layout)
     for path in kept["stats"]:
         _forge(path, _forged_value)
-    result = site.run("build", "--today", TODAY, "--full")  # every page made from the (forged) caches
+    result = site.run(
+        "build", "--today", TODAY, "--full"
+    )  # every page made from the (forged) caches
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert tree_digest(site.path / "output") == reference
     # The manifest forged: a build without changes would keep the downloads page it describes.
@@ -374,7 +451,9 @@ def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, 
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert tree_digest(site.path / "output") == reference
     forged = "伪造".encode()
-    assert not [p for files in _kept(site).values() for p in files if forged in p.read_bytes()]  # computed again
+    assert not [
+        p for files in _kept(site).values() for p in files if forged in p.read_bytes()
+    ]  # computed again
 
 
 def test_a_restored_manifest_publishes_its_own_source_again(site, messy):
@@ -387,10 +466,15 @@ def test_a_restored_manifest_publishes_its_own_source_again(site, messy):
     source = json.loads(original)["source"]
     edited = {**json.loads(original), "source": "伪造的信息来源"}
     manifest.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
-    site.run("build", "--today", TODAY, "--full")  # published, or refused by a check of manifests: either way
+    site.run(
+        "build", "--today", TODAY, "--full"
+    )  # published, or refused by a check of manifests: either way
     manifest.write_bytes(original)
     result = site.run("build", "--today", TODAY, "--full")
     assert result.exit_code == 0, result.stderr
-    pages = [p.read_text(encoding="utf-8") for p in (site.path / "output" / "records" / "judgment").rglob("*.html")]
+    pages = [
+        p.read_text(encoding="utf-8")
+        for p in (site.path / "output" / "records" / "judgment").rglob("*.html")
+    ]
     assert pages and all(f"<dd>{source}</dd>" in page and "伪造" not in page for page in pages)
     assert tree_digest(site.path / "output") == _clean(site)

@@ -22,7 +22,9 @@ from generator.masking import mask_id
 digits = st.text("0123456789", min_size=1, max_size=1)
 uscc_body = st.builds(
     lambda a, b, region, rest: a + b + region + rest,
-    st.sampled_from("159ANY"), st.sampled_from("1239"), st.text("0123456789", min_size=6, max_size=6),
+    st.sampled_from("159ANY"),
+    st.sampled_from("1239"),
+    st.text("0123456789", min_size=6, max_size=6),
     st.text(USCC_ALPHABET, min_size=9, max_size=9),
 )
 birth = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2026, 11, 1))
@@ -53,7 +55,11 @@ def test_letters_outside_the_alphabet_are_refused(body, bad):
     assert not is_valid_uscc(code[:10] + bad + code[11:])
 
 
-@given(st.text("0123456789", min_size=6, max_size=6), birth, st.text("0123456789", min_size=3, max_size=3))
+@given(
+    st.text("0123456789", min_size=6, max_size=6),
+    birth,
+    st.text("0123456789", min_size=3, max_size=3),
+)
 def test_every_generated_id_validates_and_any_other_check_char_fails(region, born, seq):
     body = region + born.strftime("%Y%m%d") + seq
     number = body + rid_check_char(body)
@@ -69,7 +75,13 @@ def test_impossible_birth_dates_are_refused(region, seq):
     assert rid_problem(body + rid_check_char(body)) == "身份证号码中的出生日期无效"
 
 
-@given(st.text("0123456789", min_size=6, max_size=6), birth, st.text("0123456789", min_size=3, max_size=3), st.text(max_size=30), st.text(max_size=30))
+@given(
+    st.text("0123456789", min_size=6, max_size=6),
+    birth,
+    st.text("0123456789", min_size=3, max_size=3),
+    st.text(max_size=30),
+    st.text(max_size=30),
+)
 def test_ids_in_free_text_are_found_and_masked(region, born, seq, before, after):
     body = region + born.strftime("%Y%m%d") + seq
     number = body + rid_check_char(body)

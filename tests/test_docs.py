@@ -21,7 +21,9 @@ def test_every_command_and_option_has_help_and_is_documented():
         for param in command.params:
             if isinstance(param, click.Option):
                 assert param.help, f"{name} {param.opts} has no help text"
-                assert any(opt in section for opt in param.opts), f"docs/cli.md: `{name}` lacks {param.opts}"
+                assert any(opt in section for opt in param.opts), (
+                    f"docs/cli.md: `{name}` lacks {param.opts}"
+                )
 
 
 def test_every_setting_is_documented():

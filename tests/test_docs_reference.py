@@ -65,9 +65,13 @@ def test_no_doc_file_is_over_30_kb():
         name = path.relative_to(REPO).as_posix()
         if path.is_file() and path.suffix.lower() not in IMAGES and path.stat().st_size > LIMIT:
             over[name] = path.stat().st_size
-    assert set(over) <= set(OVER_LIMIT), f"over {LIMIT} bytes: {over}; split them (history goes to docs/history/)"
+    assert set(over) <= set(OVER_LIMIT), (
+        f"over {LIMIT} bytes: {over}; split them (history goes to docs/history/)"
+    )
     back_under = set(OVER_LIMIT) - set(over)
-    assert not back_under, f"{sorted(back_under)} are under the limit now: remove them from OVER_LIMIT"
+    assert not back_under, (
+        f"{sorted(back_under)} are under the limit now: remove them from OVER_LIMIT"
+    )
 
 
 def test_every_relative_link_resolves_to_a_file_and_heading_in_the_repository():
@@ -95,7 +99,9 @@ def test_no_doc_points_outside_the_repository():
         text = doc.read_text(encoding="utf-8")
         assert "../shared" not in text, f"{doc.relative_to(REPO)} points outside the repository"
         for target in links(doc):
-            assert not target.startswith("/"), f"{doc.relative_to(REPO)}: {target} is an absolute path"
+            assert not target.startswith("/"), (
+                f"{doc.relative_to(REPO)}: {target} is an absolute path"
+            )
 
 
 def test_every_test_a_doc_names_exists():
@@ -112,7 +118,9 @@ def test_every_test_a_doc_names_exists():
                 continue
             source = REPO / current
             named += 1
-            if not source.is_file() or not re.search(rf"^\s*(async )?def {name}\(", source.read_text(encoding="utf-8"), re.MULTILINE):
+            if not source.is_file() or not re.search(
+                rf"^\s*(async )?def {name}\(", source.read_text(encoding="utf-8"), re.MULTILINE
+            ):
                 missing.append(f"{doc.relative_to(REPO)}: {current}::{name}")
     assert named, "no doc names a test: the pattern is wrong"
     assert not missing, "\n".join(missing)
@@ -120,6 +128,9 @@ def test_every_test_a_doc_names_exists():
 
 def test_the_anchor_rule_is_githubs():
     assert slug("Search: first queries in Chromium") == "search-first-queries-in-chromium"
-    assert slug("Issue 25's targets at 10^6 (machine B, `dc5367e`)") == "issue-25s-targets-at-106-machine-b-dc5367e"
+    assert (
+        slug("Issue 25's targets at 10^6 (machine B, `dc5367e`)")
+        == "issue-25s-targets-at-106-machine-b-dc5367e"
+    )
     assert slug("`disclose build [--today DATE] [--full]`") == "disclose-build---today-date---full"
     assert slug("Caches hold data, never code") == "caches-hold-data-never-code"

@@ -22,16 +22,24 @@ def log_lines(site) -> list[bytes]:
     return path.read_bytes().splitlines() if path.exists() else []
 
 
-def test_editor_init_makes_an_openssh_key_pair_and_prints_the_public_key_last(site, tmp_path, monkeypatch):
+def test_editor_init_makes_an_openssh_key_pair_and_prints_the_public_key_last(
+    site, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DISCLOSE_KEY_DIR", str(tmp_path / "keys"))
     result = site.run("editor", "init", "编辑张三")
     assert result.exit_code == 0, result.stderr
-    assert result.last_line.startswith("ssh-ed25519 AAAA") and result.last_line.endswith(" 编辑张三")
+    assert result.last_line.startswith("ssh-ed25519 AAAA") and result.last_line.endswith(
+        " 编辑张三"
+    )
     private = tmp_path / "keys" / "编辑张三"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
-    assert (tmp_path / "keys" / "编辑张三.pub").read_text(encoding="utf-8").strip() == result.last_line
+    assert (tmp_path / "keys" / "编辑张三.pub").read_text(
+        encoding="utf-8"
+    ).strip() == result.last_line
     if shutil.which("ssh-keygen"):  # OpenSSH reads both halves
-        shown = subprocess.run(["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True)
+        shown = subprocess.run(
+            ["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True
+        )
         assert shown.stdout.split()[:2] == result.last_line.split()[:2]
     again = site.run("editor", "init", "编辑张三")
     assert again.exit_code == 2 and "不会覆盖" in again.stderr and "Traceback" not in again.stderr
@@ -71,7 +79,9 @@ def test_trust_on_first_use_then_only_trusted_editors_change_the_list(site, tmp_
     assert last.exit_code == 2 and "最后一位" in last.stderr
 
 
-def test_approve_refuses_a_missing_key_an_untrusted_editor_and_a_wrong_key(site, tmp_path, monkeypatch):
+def test_approve_refuses_a_missing_key_an_untrusted_editor_and_a_wrong_key(
+    site, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DISCLOSE_KEY_DIR", str(tmp_path / "keys"))
     site.auto_trust = False
     batch = site.ingest(FIXTURES / "department-penalty-gb18030.csv", "penalty").batch_id
@@ -96,7 +106,9 @@ def test_approve_refuses_a_missing_key_an_untrusted_editor_and_a_wrong_key(site,
     assert site.run("approve", batch, "--editor", "甲").exit_code == 0
 
 
-def test_a_lost_key_is_replaced_by_another_editor_and_the_old_key_signs_nothing(site, tmp_path, monkeypatch):
+def test_a_lost_key_is_replaced_by_another_editor_and_the_old_key_signs_nothing(
+    site, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DISCLOSE_KEY_DIR", str(tmp_path / "keys"))
     site.auto_trust = False
     for name in ("甲", "乙"):
@@ -125,23 +137,77 @@ def test_every_signature_checks_with_openssh(site, tmp_path):
     # By hand, as docs/cli.md shows: the signed bytes are the entry without `sig`, canonical JSON.
     entry = json.loads(log_lines(site)[-1])
     (tmp_path / "entry.sig").write_text(entry["sig"], encoding="utf-8")
-    checked = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(site.path / "content" / "editors" / "allowed_signers"),
-                              "-I", entry["by"], "-n", signing.NAMESPACE, "-s", str(tmp_path / "entry.sig")],
-                             input=publog.signed_bytes(entry), capture_output=True)
+    checked = subprocess.run(
+        [
+            "ssh-keygen",
+            "-Y",
+            "verify",
+            "-f",
+            str(site.path / "content" / "editors" / "allowed_signers"),
+            "-I",
+            entry["by"],
+            "-n",
+            signing.NAMESPACE,
+            "-s",
+            str(tmp_path / "entry.sig"),
+        ],
+        input=publog.signed_bytes(entry),
+        capture_output=True,
+    )
     assert checked.returncode == 0, checked.stderr
     assert b"Good" in checked.stdout + checked.stderr
-    checked = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(site.path / "content" / "editors" / "allowed_signers"),
-                              "-I", entry["by"], "-n", signing.NAMESPACE, "-s", str(tmp_path / "entry.sig")],
-                             input=publog.signed_bytes({**entry, "at": "2026-01-01T00:00:00+08:00"}), capture_output=True)
+    checked = subprocess.run(
+        [
+            "ssh-keygen",
+            "-Y",
+            "verify",
+            "-f",
+            str(site.path / "content" / "editors" / "allowed_signers"),
+            "-I",
+            entry["by"],
+            "-n",
+            signing.NAMESPACE,
+            "-s",
+            str(tmp_path / "entry.sig"),
+        ],
+        input=publog.signed_bytes({**entry, "at": "2026-01-01T00:00:00+08:00"}),
+        capture_output=True,
+    )
     assert checked.returncode != 0
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(str.encode),
-                          st.dictionaries(st.sampled_from(["n", "prev", "action", "at", "by", "key", "sig", "batch", "editor",
-                                                            "public_key", "kind", "records_blake3", "manifest_sha256"]),
-                                          st.one_of(st.integers(-2, 3), st.text(max_size=12), st.none()))
-                          .map(lambda d: json.dumps(d, ensure_ascii=False).encode())), max_size=6))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=80),
+            st.text(max_size=80).map(str.encode),
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "n",
+                        "prev",
+                        "action",
+                        "at",
+                        "by",
+                        "key",
+                        "sig",
+                        "batch",
+                        "editor",
+                        "public_key",
+                        "kind",
+                        "records_blake3",
+                        "manifest_sha256",
+                    ]
+                ),
+                st.one_of(st.integers(-2, 3), st.text(max_size=12), st.none()),
+            ).map(lambda d: json.dumps(d, ensure_ascii=False).encode()),
+        ),
+        max_size=6,
+    )
+)
 def test_any_log_file_reads_as_entries_or_problems_never_an_exception(tmp_path_factory, lines):
     root = tmp_path_factory.mktemp("log")
     paths = publog.LogPaths(root, "batches", "editors")

@@ -16,7 +16,12 @@ GUIDE = (REPO / "docs" / "编辑指南.md").read_text(encoding="utf-8")
 def guide_commands() -> list[str]:
     """Every `disclose …` line of the guide's ```sh blocks, in order (```text blocks are not run)."""
     blocks = re.findall(r"```sh\n(.*?)```", GUIDE, flags=re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("disclose ")]
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip().startswith("disclose ")
+    ]
 
 
 @pytest.mark.slow
@@ -29,8 +34,20 @@ def test_every_command_in_the_guide_works_as_written(tmp_path, monkeypatch):
     monkeypatch.setenv("DISCLOSE_KEY_DIR", str(tmp_path / "keys"))
     shutil.copytree(REPO / "content" / "exports", root / "content" / "exports")
     commands = guide_commands()
-    assert [c.split()[1] for c in commands] == ["editor", "editor", "ingest", "review", "approve", "status", "withdraw",
-                                                "approve", "build", "verify", "build", "verify"]
+    assert [c.split()[1] for c in commands] == [
+        "editor",
+        "editor",
+        "ingest",
+        "review",
+        "approve",
+        "status",
+        "withdraw",
+        "approve",
+        "build",
+        "verify",
+        "build",
+        "verify",
+    ]
     batch = None
     withdrawn_docno = None
     for command in commands:
@@ -42,13 +59,21 @@ def test_every_command_in_the_guide_works_as_written(tmp_path, monkeypatch):
             batch = result.batch_id
         if args[0] == "withdraw":
             withdrawn_docno = args[1]
-    assert [p.name for p in (root / "reports").glob("review-penalty-*.html")]  # the report the editor opens
+    assert [
+        p.name for p in (root / "reports").glob("review-penalty-*.html")
+    ]  # the report the editor opens
     # The withdrawn record is gone from the built site; the build report says why.
-    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (root / "output").rglob("*") if p.is_file())
+    text = "".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (root / "output").rglob("*")
+        if p.is_file()
+    )
     assert withdrawn_docno and "盐税罚〔2026〕2号" not in text
     assert "盐市监罚〔2026〕4号" in text  # the rest of the batch is online
     first, second = sorted((root / "reports" / "build").glob("*.html"), key=lambda p: len(p.name))
-    assert "新公示</th><td>0 条" not in first.read_text(encoding="utf-8")  # the first build published the batch
+    assert "新公示</th><td>0 条" not in first.read_text(
+        encoding="utf-8"
+    )  # the first build published the batch
     assert "新公示</th><td>0 条" in second.read_text(encoding="utf-8")  # the second changed nothing
 
 
@@ -58,10 +83,14 @@ def test_the_error_table_quotes_messages_the_program_really_prints():
     quoted = [r for r in rows if not r.startswith(("penalty", "license", "judgment"))]
     assert len(quoted) >= 10
     for row in quoted:
-        for fragment in re.split(r"…|“|”|\bN\b| N ", row):  # … and N stand for what the program fills in
+        for fragment in re.split(
+            r"…|“|”|\bN\b| N ", row
+        ):  # … and N stand for what the program fills in
             fragment = fragment.strip("：: ")
             if len(fragment) >= 3:
-                assert fragment in source, f"the guide quotes “{fragment}”, which no message contains"
+                assert fragment in source, (
+                    f"the guide quotes “{fragment}”, which no message contains"
+                )
 
 
 def test_the_guides_screenshots_exist():

@@ -33,30 +33,56 @@ def one_line_refusal(result, code: int = 2) -> str:
 TODAY_COMMANDS = {
     "ingest": lambda csv: ["ingest", csv, "--kind", "penalty"],
     "review": lambda csv: ["review", "penalty-000000000000"],
-    "withdraw": lambda csv: ["withdraw", "盐市监罚〔2026〕1号", "--kind", "penalty", "--reason", "信用修复", "--editor", "甲"],
+    "withdraw": lambda csv: [
+        "withdraw",
+        "盐市监罚〔2026〕1号",
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "甲",
+    ],
     "build": lambda csv: ["build"],
     "verify": lambda csv: ["verify"],
     "serve": lambda csv: ["serve", "--no-build", "--port", "1"],
 }
-MALFORMED = {"empty": "", "blank": " ", "no such month": "2026-13-01", "no such day": "2026-02-30", "no dashes": "20261128",
-             "ISO week": "2026-W48-6", "one-digit month": "2026-1-05", "full-width digits": "２０２６-11-28",
-             "with a time": "2026-11-28T08:00", "newline": "2026-11-28\n"}
+MALFORMED = {
+    "empty": "",
+    "blank": " ",
+    "no such month": "2026-13-01",
+    "no such day": "2026-02-30",
+    "no dashes": "20261128",
+    "ISO week": "2026-W48-6",
+    "one-digit month": "2026-1-05",
+    "full-width digits": "２０２６-11-28",
+    "with a time": "2026-11-28T08:00",
+    "newline": "2026-11-28\n",
+}
 
 
 @pytest.mark.parametrize("value", list(MALFORMED))
 @pytest.mark.parametrize("command", list(TODAY_COMMANDS))
-def test_an_empty_or_malformed_today_is_refused_by_every_command_that_takes_it(site, department_csv, command, value):
+def test_an_empty_or_malformed_today_is_refused_by_every_command_that_takes_it(
+    site, department_csv, command, value
+):
     """Before, `--today ""` built for the wall clock and `--today 20261128` or `2026-W48-6` were taken."""
     result = site.run(*TODAY_COMMANDS[command](department_csv), "--today", MALFORMED[value])
     line = one_line_refusal(result)
     assert "--today" in line
-    assert site.batch_dirs() == [] and not (site.path / "output").exists() and not (site.path / "reports").exists()
+    assert (
+        site.batch_dirs() == []
+        and not (site.path / "output").exists()
+        and not (site.path / "reports").exists()
+    )
 
 
 def test_a_well_formed_today_is_still_the_clock(site, department_csv):
     result = site.ingest(department_csv, "penalty", today="2026-11-28")
     assert result.exit_code == 0, result.stderr
-    manifest = json.loads((site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["validated_on"] == "2026-11-28"
 
 
@@ -68,7 +94,10 @@ DAMAGE = {
     "kind a number": (lambda m: {**m, "kind": 5}, "kind"),
     "counts removed": (lambda m: {k: v for k, v in m.items() if k != "counts"}, "counts"),
     "counts a string": (lambda m: {**m, "counts": "many"}, "counts"),
-    "records_sha256 removed": (lambda m: {k: v for k, v in m.items() if k != "records_sha256"}, "records_sha256"),
+    "records_sha256 removed": (
+        lambda m: {k: v for k, v in m.items() if k != "records_sha256"},
+        "records_sha256",
+    ),
     "not JSON": (None, "JSON"),
 }
 
@@ -82,7 +111,10 @@ def staged(site, department_csv):
 
 def _damage(path: Path, manifest: dict, case: str) -> None:
     edit, _ = DAMAGE[case]
-    path.write_text("{not json" if edit is None else json.dumps(edit(manifest), ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        "{not json" if edit is None else json.dumps(edit(manifest), ensure_ascii=False),
+        encoding="utf-8",
+    )
 
 
 @pytest.mark.slow
@@ -97,8 +129,16 @@ def test_a_damaged_staged_manifest_is_named_with_its_field_by_every_command(site
         line = one_line_refusal(site.run(*command))
         assert "manifest.json" in line and batch in line and field in line, line
     status = site.run("status")
-    assert status.exit_code == 0 and "内部错误" not in status.stderr and "Traceback" not in status.stderr
-    assert any(batch in line and field in line for line in status.stderr.splitlines() if line.startswith("问题：")), status.stderr
+    assert (
+        status.exit_code == 0
+        and "内部错误" not in status.stderr
+        and "Traceback" not in status.stderr
+    )
+    assert any(
+        batch in line and field in line
+        for line in status.stderr.splitlines()
+        if line.startswith("问题：")
+    ), status.stderr
     build = site.run("build", "--today", TODAY)  # a staged batch is not read by the build
     assert build.exit_code == 0, build.stderr
 
@@ -109,7 +149,9 @@ def test_manifest_problem_names_the_field(staged):
     from generator.batches import manifest_problem
 
     _, _, manifest = staged
-    assert manifest_problem({k: v for k, v in manifest.items() if k != "counts"}) == "缺少字段“counts”"
+    assert (
+        manifest_problem({k: v for k, v in manifest.items() if k != "counts"}) == "缺少字段“counts”"
+    )
     assert manifest_problem(manifest) == ""
 
 
@@ -142,7 +184,7 @@ def test_damaged_staged_records_are_refused_by_review_and_approve(site, staged, 
 def test_a_damaged_rejection_report_is_shown_as_it_is(site, staged):
     """The reports are not pinned by a digest; review shows what it can read."""
     batch, _, _ = staged
-    (site.batches / batch / "rejections.csv").write_bytes(b"\xff\xfe\x00garbage\n\"unterminated")
+    (site.batches / batch / "rejections.csv").write_bytes(b'\xff\xfe\x00garbage\n"unterminated')
     (site.batches / batch / "warnings.csv").unlink()
     result = site.run("review", batch, "--today", TODAY)
     assert result.exit_code == 0, result.stderr
@@ -158,6 +200,7 @@ def test_an_approval_json_that_is_not_json_is_named_not_an_internal_error(site, 
 
 
 # -- disclose serve --------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -183,8 +226,13 @@ def served(site):
     (out / "404.html").write_text("<!doctype html><title>页面不存在</title>", encoding="utf-8")
     (out / "records" / "penalty" / "a.html").write_text("<!doctype html>", encoding="utf-8")
     port = _free_port()
-    process = subprocess.Popen([str(DISCLOSE), "serve", "--no-build", "--port", str(port)], cwd=site.path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(DISCLOSE), "serve", "--no-build", "--port", str(port)],
+        cwd=site.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -226,8 +274,13 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(site):
 
 # -- messages that quote a file name or a cell ----------------------------------------------------
 
-@pytest.mark.parametrize("name", ["导出\n第二行.csv", "导出\r.csv", "导出\u2028.csv", "导出\x1b[31m.csv"])
-def test_a_file_name_with_a_line_break_or_control_character_still_gives_one_line(site, tmp_path, name):
+
+@pytest.mark.parametrize(
+    "name", ["导出\n第二行.csv", "导出\r.csv", "导出\u2028.csv", "导出\x1b[31m.csv"]
+)
+def test_a_file_name_with_a_line_break_or_control_character_still_gives_one_line(
+    site, tmp_path, name
+):
     """The fuzz suite's file names: a refusal quoting the name printed it over two lines (or let
     it colour the terminal); it is shown escaped."""
     path = tmp_path / name
@@ -247,4 +300,7 @@ def test_a_usage_error_quoting_a_bad_value_masks_it(site):
     """click's own message for a bad --kind quoted the value as typed, ID number included."""
     result = site.run("ingest", "x.csv", "--kind", "320902198503057774\nb")
     assert result.exit_code == 2
-    assert "320902198503057774" not in result.stdout + result.stderr and "3209**********7774" in result.stderr
+    assert (
+        "320902198503057774" not in result.stdout + result.stderr
+        and "3209**********7774" in result.stderr
+    )

@@ -14,7 +14,11 @@ from generator.forked import Forked
 
 
 def test_a_result_and_an_error_come_back_from_the_child() -> None:
-    assert Forked(lambda: {"pid": os.getpid(), "rows": list(range(3))}).result()["rows"] == [0, 1, 2]
+    assert Forked(lambda: {"pid": os.getpid(), "rows": list(range(3))}).result()["rows"] == [
+        0,
+        1,
+        2,
+    ]
     assert Forked(lambda: os.getpid()).result() != os.getpid()
 
     def fails() -> None:
@@ -25,7 +29,9 @@ def test_a_result_and_an_error_come_back_from_the_child() -> None:
     assert any("in the side process" in note for note in raised.value.__notes__)
 
 
-def test_the_child_never_unwinds_into_the_parents_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_child_never_unwinds_into_the_parents_cleanup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second Ctrl-C while the child reports its first error (simulated: formatting the traceback
     is interrupted) must still end the child where it is, not in the caller's ``finally``."""
     cleanups = tmp_path / "cleanups"
@@ -58,6 +64,7 @@ def test_a_killed_child_is_reaped() -> None:
 
 
 # -- stream: a capped child that hands its items back one by one (the Excel reader) ----------------
+
 
 def test_stream_hands_back_items_in_order_and_raises_the_childs_error() -> None:
     from generator.forked import stream

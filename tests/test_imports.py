@@ -43,7 +43,10 @@ def imports(name: str, path: Path, modules: dict[str, Path], top_only: bool = Fa
             if node.level:
                 base = package[: len(package) - (node.level - 1)]
             elif (node.module or "").split(".")[0] == "generator":
-                base, node = [], ast.ImportFrom(node.module.partition(".")[2] or None, node.names, 1)
+                base, node = (
+                    [],
+                    ast.ImportFrom(node.module.partition(".")[2] or None, node.names, 1),
+                )
             else:
                 base = None
             if base is not None:
@@ -71,7 +74,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     components: list[list[str]] = []
 
-    def strongconnect(node: str) -> None:  # Tarjan's algorithm (a package is small: recursion is fine)
+    def strongconnect(
+        node: str,
+    ) -> None:  # Tarjan's algorithm (a package is small: recursion is fine)
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)

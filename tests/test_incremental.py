@@ -23,7 +23,14 @@ from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, SiteRoot
 
-SIZES = {"penalty": 60, "license": 30, "judgment": 8, "pledge": 8, "dishonesty": 8, "commendation": 8}
+SIZES = {
+    "penalty": 60,
+    "license": 30,
+    "judgment": 8,
+    "pledge": 8,
+    "dishonesty": 8,
+    "commendation": 8,
+}
 
 
 def tree(folder: Path) -> dict[str, tuple[str, int]]:
@@ -32,7 +39,10 @@ def tree(folder: Path) -> dict[str, tuple[str, int]]:
     for base, _dirs, names in os.walk(folder):
         for name in names:
             path = Path(base) / name
-            found[path.relative_to(folder).as_posix()] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+            found[path.relative_to(folder).as_posix()] = (
+                hashlib.sha256(path.read_bytes()).hexdigest(),
+                path.stat().st_mtime_ns,
+            )
     return found
 
 
@@ -44,10 +54,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
     conf = root / "pelicanconf.py"
     # Small pages, so that a kind's list is capped and months span several pages; small search segments.
     # A small sitemap limit, so that the sitemap is an index over parts, as on a big site.
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n"
-                    "SITEMAP_MAX_URLS = 40\nSEARCH_SHARD_POSTINGS = 8\n", encoding="utf-8")
+    conf.write_text(
+        conf.read_text(encoding="utf-8")
+        + "\nLIST_PAGE_SIZE = 5\nLIST_MAX_PAGES = 3\nSEARCH_SEGMENT_RECORDS = 40\n"
+        "SITEMAP_MAX_URLS = 40\nSEARCH_SHARD_POSTINGS = 8\n",
+        encoding="utf-8",
+    )
     for kind, count in SIZES.items():
-        export = write_export(root.parent / f"{kind}.csv", kind, synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)))
+        export = write_export(
+            root.parent / f"{kind}.csv",
+            kind,
+            synth_rows(kind, count, seed=7, today=dt.date(2026, 11, 20)),
+        )
         site.stage_and_approve(export, kind)
     result = site.build(output="live")
     assert result.exit_code == 0, result.stderr
@@ -58,10 +76,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
 def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     """Build ``live`` incrementally and ``clean-<name>`` from scratch; compare them."""
     before = tree(site.path / "live")
-    stale = site.path / ".live.replaced-interrupted"  # left by a build interrupted while freeing old files
+    stale = (
+        site.path / ".live.replaced-interrupted"
+    )  # left by a build interrupted while freeing old files
     (stale / "sub").mkdir(parents=True, exist_ok=True)
     (stale / "sub" / "1").write_text("old page", encoding="utf-8")
-    (site.path / ".live.disclose-manifest.new-999999999").write_bytes(b"half a manifest of a killed build")
+    (site.path / ".live.disclose-manifest.new-999999999").write_bytes(
+        b"half a manifest of a killed build"
+    )
     result = site.build(today=today, output="live")
     assert result.exit_code == 0, result.stderr
     assert "增量" in result.stdout, result.stdout
@@ -71,24 +93,44 @@ def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     incremental.wait_detached()
     assert not list(site.path.glob(".live.replaced-*"))
     # The manifest, written beside the moves by a forked child, is in place, and nothing else.
-    assert (site.path / ".live.disclose-manifest").is_file() and not list(site.path.glob(".live.disclose-manifest?*"))
+    assert (site.path / ".live.disclose-manifest").is_file() and not list(
+        site.path.glob(".live.disclose-manifest?*")
+    )
     clean = site.run("build", "--today", today, "--output", f"clean-{name}", "--full")
     assert clean.exit_code == 0, clean.stderr
     after, fresh = tree(site.path / "live"), tree(site.path / f"clean-{name}")
-    assert sorted(after) == sorted(fresh), f"{name}: file lists differ: {sorted(set(after) ^ set(fresh))[:10]}"
+    assert sorted(after) == sorted(fresh), (
+        f"{name}: file lists differ: {sorted(set(after) ^ set(fresh))[:10]}"
+    )
     differing = [path for path in after if after[path][0] != fresh[path][0]]
-    assert not differing, f"{name}: incremental output differs from a clean build in {differing[:10]}"
+    assert not differing, (
+        f"{name}: incremental output differs from a clean build in {differing[:10]}"
+    )
     kept = [path for path in after if path in before and before[path][0] == after[path][0]]
     touched = [path for path in kept if before[path][1] != after[path][1]]
     assert not touched, f"{name}: unchanged files were rewritten: {touched[:10]}"
-    changed = sorted(path for path in after if path not in before or before[path][0] != after[path][0])
+    changed = sorted(
+        path for path in after if path not in before or before[path][0] != after[path][0]
+    )
     removed = sorted(set(before) - set(after))
-    return {"changed": changed, "removed": removed, "kept": len(kept), "stdout": result.stdout,
-            "segments": sorted({p.split("/")[1] for p in changed + removed if p.startswith("search/s")})}
+    return {
+        "changed": changed,
+        "removed": removed,
+        "kept": len(kept),
+        "stdout": result.stdout,
+        "segments": sorted(
+            {p.split("/")[1] for p in changed + removed if p.startswith("search/s")}
+        ),
+    }
 
 
 def segments(site: SiteRoot) -> list[str]:
-    return [name for name, _count in json.loads((site.path / "live" / "search" / "manifest.json").read_text(encoding="utf-8"))["segments"]]
+    return [
+        name
+        for name, _count in json.loads(
+            (site.path / "live" / "search" / "manifest.json").read_text(encoding="utf-8")
+        )["segments"]
+    ]
 
 
 @pytest.mark.slow
@@ -100,28 +142,40 @@ def test_a_rebuild_without_changes_rewrites_nothing(live: SiteRoot) -> None:
 
 @pytest.mark.slow
 def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> None:
-    export = write_export(live.path.parent / "penalty-new.csv", "penalty",
-                          synth_rows("penalty", 5, seed=8, today=dt.date(2026, 11, 25), start=5001, max_days=10))
+    export = write_export(
+        live.path.parent / "penalty-new.csv",
+        "penalty",
+        synth_rows("penalty", 5, seed=8, today=dt.date(2026, 11, 25), start=5001, max_days=10),
+    )
     live.stage_and_approve(export, "penalty")
     outcome = step(live, "batch")
     records = [p for p in outcome["changed"] if p.startswith("records/")]
     before = {p for p in tree(live.path / "clean-same") if p.startswith("records/")}
     added = {p for p in tree(live.path / "clean-batch") if p.startswith("records/")} - before
-    assert added and set(records) == added and all(p.startswith("records/penalty/") for p in records)
+    assert (
+        added and set(records) == added and all(p.startswith("records/penalty/") for p in records)
+    )
     assert len(before) > 50 and outcome["kept"] > 0.8 * len(tree(live.path / "live"))
-    assert not any(p.startswith(("records/license/", "downloads/license", "kinds/license/")) for p in outcome["changed"])
+    assert not any(
+        p.startswith(("records/license/", "downloads/license", "kinds/license/"))
+        for p in outcome["changed"]
+    )
     assert "downloads/penalty.csv" in outcome["changed"]
     # Search: the newest segment only (the batch's own, merged with the small ones before it, see
     # search.segment_cuts); the files removed are those of the segments merged into it.
     names, touched = segments(live), sorted(outcome["segments"], key=lambda name: int(name[1:]))
     assert len(names) >= 2 and touched[0] == names[-1], (names, touched)
     assert all(int(name[1:]) > int(names[-1][1:]) for name in touched[1:])
-    merged = tuple(f"search/{name}/" for name in touched[1:]) + tuple(f"sitemaps/records-{name}." for name in touched[1:])
+    merged = tuple(f"search/{name}/" for name in touched[1:]) + tuple(
+        f"sitemaps/records-{name}." for name in touched[1:]
+    )
     assert all(p.startswith(merged) for p in outcome["removed"]), outcome["removed"]
 
 
 @pytest.mark.slow
-def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_withdrawal_removes_the_page_everywhere(
+    live: SiteRoot, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
 
     from generator.batches import BatchStore
@@ -129,15 +183,25 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
 
     store = BatchStore(live.path, load_config(live.path))
     penalty = next(b for b in store.all() if b.kind == "penalty")
-    record = next(r for r in penalty.iter_records() if (live.path / "live" / f"records/penalty/{r['id'][:2]}/{r['id']}.html").exists())
+    record = next(
+        r
+        for r in penalty.iter_records()
+        if (live.path / "live" / f"records/penalty/{r['id'][:2]}/{r['id']}.html").exists()
+    )
     docno = record["fields"]["行政处罚决定书文号"]
     held_in = search_files_of(live.path / "live", record)
-    withdrawal = live.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = live.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     caplog.set_level(logging.DEBUG, logger="generator.tasks")
     outcome = step(live, "withdrawal")
     # The penalties' downloads copied every remaining row from the live files (the clean build: none).
-    copies = [r.getMessage().split() for r in caplog.records if r.getMessage().startswith("downloads/penalty:")]
+    copies = [
+        r.getMessage().split()
+        for r in caplog.records
+        if r.getMessage().startswith("downloads/penalty:")
+    ]
     (_, live_copied, _, live_rows, *_), (_, clean_copied, *_) = copies
     assert int(live_copied) == int(live_rows) > 0 and int(clean_copied) == 0
     page = f"records/penalty/{record['id'][:2]}/{record['id']}.html"
@@ -150,14 +214,25 @@ def test_a_withdrawal_removes_the_page_everywhere(live: SiteRoot, caplog: pytest
     assert len(outcome["segments"]) == 1  # the segment that held the record, no other
     # In that segment: its manifest, its display bucket and exactly the shards of the record's tokens.
     folder = f"search/{outcome['segments'][0]}/"
-    touched = {p.removeprefix(folder) for p in outcome["changed"] + outcome["removed"] if p.startswith(folder)}
+    touched = {
+        p.removeprefix(folder)
+        for p in outcome["changed"] + outcome["removed"]
+        if p.startswith(folder)
+    }
     assert {p for p in touched if not p.startswith("shards/")} == {"manifest.json", held_in[1]}
     assert {p for p in touched if p.startswith("shards/")} == held_in[2]
     # The sitemap: the part of the other pages, of the record's search segment and of its
     # archive's id, no other.
-    archives = {p.split("/")[2][:1] for p in outcome["changed"] + outcome["removed"] if p.startswith("entities/")}
-    assert sitemap_parts(outcome["changed"] + outcome["removed"]) <= {"pages", f"records-{outcome['segments'][0]}",
-                                                                      *(f"entities-{c}" for c in archives)}
+    archives = {
+        p.split("/")[2][:1]
+        for p in outcome["changed"] + outcome["removed"]
+        if p.startswith("entities/")
+    }
+    assert sitemap_parts(outcome["changed"] + outcome["removed"]) <= {
+        "pages",
+        f"records-{outcome['segments'][0]}",
+        *(f"entities-{c}" for c in archives),
+    }
     assert f"records-{outcome['segments'][0]}" in sitemap_parts(outcome["changed"])
 
 
@@ -165,11 +240,19 @@ def search_files_of(out: Path, record: dict) -> tuple[str, str, set[str]]:
     """(segment, display bucket, shards) of the search files that hold a published record."""
     from generator.search import brief_tokens, shard_for
 
-    for name, _count in json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))["segments"]:
+    for name, _count in json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))[
+        "segments"
+    ]:
         manifest = json.loads((out / "search" / name / "manifest.json").read_text(encoding="utf-8"))
         for bucket in sorted((out / "search" / name / "docs").iterdir()):
-            if any(row and row[0] == record["id"] for row in json.loads(bucket.read_text(encoding="utf-8"))):
-                shards = {f"shards/{shard_for(manifest['shards'], t)}.json" for t in brief_tokens("penalty", record["fields"])}
+            if any(
+                row and row[0] == record["id"]
+                for row in json.loads(bucket.read_text(encoding="utf-8"))
+            ):
+                shards = {
+                    f"shards/{shard_for(manifest['shards'], t)}.json"
+                    for t in brief_tokens("penalty", record["fields"])
+                }
                 return name, f"docs/{bucket.name}", shards
     raise AssertionError(f"{record['id']} is in no search bucket")
 
@@ -205,7 +288,9 @@ def test_the_sitemap_lists_every_page_once(live: SiteRoot) -> None:
 def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
     rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
     corrected = dict(rows[3], 许可内容="准予从事相关经营活动（更正：经营范围以许可证为准）")
-    live.stage_and_approve(write_export(live.path.parent / "license-fix.csv", "license", [corrected]), "license")
+    live.stage_and_approve(
+        write_export(live.path.parent / "license-fix.csv", "license", [corrected]), "license"
+    )
     outcome = step(live, "correction")
     records = [p for p in outcome["changed"] if p.startswith("records/")]
     assert len(records) == 1 and records[0].startswith("records/license/")
@@ -214,7 +299,11 @@ def test_a_correction_rewrites_the_record_page(live: SiteRoot) -> None:
     report = latest_report(live, "live")
     assert report["counts"] == {"new": 0, "updated": 1, "removed": 0}
     [updated] = report["changes"]["updated"]
-    assert updated["kind"] == "license" and updated["previous_batch"] not in ("", None, updated["batch"])
+    assert updated["kind"] == "license" and updated["previous_batch"] not in (
+        "",
+        None,
+        updated["batch"],
+    )
 
 
 def latest_report(site: SiteRoot, output: str) -> dict[str, object]:
@@ -234,12 +323,22 @@ def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: S
     rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
     name, code, docno = "行政相对人名称", "行政相对人代码_1(统一社会信用代码)", "行政许可决定文书号"
     second = dict(rows[4], **{docno: "盐审批许〔2026〕9001号"})  # the subject gets a second licence
-    live.stage_and_approve(write_export(live.path.parent / "license-second.csv", "license", [second]), "license")
+    live.stage_and_approve(
+        write_export(live.path.parent / "license-second.csv", "license", [second]), "license"
+    )
     step(live, "second")
-    archive = [p for p in sorted((live.path / "live" / "entities").rglob("*.html")) if rows[4][code] in p.read_text(encoding="utf-8")]
+    archive = [
+        p
+        for p in sorted((live.path / "live" / "entities").rglob("*.html"))
+        if rows[4][code] in p.read_text(encoding="utf-8")
+    ]
     assert len(archive) == 1 and rows[4][docno] in archive[0].read_text(encoding="utf-8")
-    moved = dict(rows[4], **{name: rows[5][name], code: rows[5][code]})  # the first licence was another subject's
-    live.stage_and_approve(write_export(live.path.parent / "license-move.csv", "license", [moved]), "license")
+    moved = dict(
+        rows[4], **{name: rows[5][name], code: rows[5][code]}
+    )  # the first licence was another subject's
+    live.stage_and_approve(
+        write_export(live.path.parent / "license-move.csv", "license", [moved]), "license"
+    )
     outcome = step(live, "moved")
     assert archive[0].relative_to(live.path / "live").as_posix() in outcome["changed"]
     left = archive[0].read_text(encoding="utf-8")
@@ -259,7 +358,9 @@ def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> N
 
     later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
     shutil.rmtree(live.path / "live")
-    shutil.copytree(live.path / "clean-same", live.path / "live")  # an older site, e.g. restored from a backup
+    shutil.copytree(
+        live.path / "clean-same", live.path / "live"
+    )  # an older site, e.g. restored from a backup
     result = live.build(today=later, output="live")
     assert result.exit_code == 0 and "全量" in result.stdout
     assert tree(live.path / "live").keys() == tree(live.path / "clean-later").keys()
@@ -268,11 +369,20 @@ def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> N
 @pytest.mark.slow
 def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
     css = live.path / "theme" / "templates" / "record.html"
-    css.write_text(css.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}<!-- v2 -->", 1), encoding="utf-8")
-    stale = live.path / ".live.replaced-999999999-x"  # an interrupted apply's old files, its build long gone
+    css.write_text(
+        css.read_text(encoding="utf-8").replace(
+            "{% block content %}", "{% block content %}<!-- v2 -->", 1
+        ),
+        encoding="utf-8",
+    )
+    stale = (
+        live.path / ".live.replaced-999999999-x"
+    )  # an interrupted apply's old files, its build long gone
     stale.mkdir()
     (stale / "1").write_text("old page", encoding="utf-8")
-    result = live.build(today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live")
+    result = live.build(
+        today=(dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat(), output="live"
+    )
     assert result.exit_code == 0 and "全量" in result.stdout
     # The old site and the stale trash are freed by a detached process, after the swap.
     assert incremental._DETACHED
@@ -295,9 +405,17 @@ def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> N
     root.mkdir()
     site = SiteRoot(root)
     conf = root / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\nBUILD_WORKER_NICE = 7\n"
-                    "SEARCH_SEGMENT_RECORDS = 40\n", encoding="utf-8")
-    export = write_export(tmp_path / "penalty.csv", "penalty", synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20)))
+    conf.write_text(
+        conf.read_text(encoding="utf-8")
+        + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\nBUILD_WORKER_NICE = 7\n"
+        "SEARCH_SEGMENT_RECORDS = 40\n",
+        encoding="utf-8",
+    )
+    export = write_export(
+        tmp_path / "penalty.csv",
+        "penalty",
+        synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20)),
+    )
     site.stage_and_approve(export, "penalty")
     seen: list[tuple[int, list[int]]] = []
 
@@ -305,19 +423,32 @@ def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> N
         for generator in generators:
             if isinstance(generator, DisclosureGenerator) and generator.workers.parallel:
                 pids = generator.workers.pids()
-                seen.append((os.getpriority(os.PRIO_PROCESS, 0), [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids]))
+                seen.append(
+                    (
+                        os.getpriority(os.PRIO_PROCESS, 0),
+                        [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids],
+                    )
+                )
 
     signals.all_generators_finalized.connect(priorities)
     try:
         assert "全量" in site.build(output="live").stdout
-        docno = next(iter(synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20))))["行政处罚决定书文号"]
-        withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+        docno = next(iter(synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20))))[
+            "行政处罚决定书文号"
+        ]
+        withdrawal = site.run(
+            "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+        ).batch_id
         assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
         assert "增量" in site.build(output="live").stdout
         assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     finally:
         signals.all_generators_finalized.disconnect(priorities)
-    (full_parent, full_workers), (nightly_parent, nightly_workers), (clean_parent, clean_workers) = seen
+    (
+        (full_parent, full_workers),
+        (nightly_parent, nightly_workers),
+        (clean_parent, clean_workers),
+    ) = seen
     assert len(full_workers) == 2 and set(full_workers) == {full_parent}
     assert set(nightly_workers) == {min(19, nightly_parent + 7)}
     assert set(clean_workers) == {clean_parent}
@@ -333,7 +464,9 @@ def test_a_removed_page_leaves_the_live_folder_even_if_the_trash_is_gone(tmp_pat
     (live / "records").mkdir(parents=True)
     page = live / "records" / "a.html"
     page.write_text("withdrawn", encoding="utf-8")
-    running = tmp_path / f".live.replaced-{os.getppid()}-busy"  # another build of this output, still at work
+    running = (
+        tmp_path / f".live.replaced-{os.getppid()}-busy"
+    )  # another build of this output, still at work
     running.mkdir()
     trash = Trash(live)
     assert running not in trash.folders and running not in abandoned_trash(live)
@@ -351,19 +484,31 @@ def _parallel_site(tmp_path: Path) -> tuple[SiteRoot, str]:
     root.mkdir()
     site = SiteRoot(root)
     conf = root / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n", encoding="utf-8")
+    conf.write_text(
+        conf.read_text(encoding="utf-8") + "\nBUILD_WORKERS = 2\nBUILD_PARALLEL_MIN_RECORDS = 0\n",
+        encoding="utf-8",
+    )
     rows = list(synth_rows("penalty", 40, seed=12, today=dt.date(2026, 11, 20)))
     site.stage_and_approve(write_export(tmp_path / "penalty.csv", "penalty", rows), "penalty")
-    site.stage_and_approve(write_export(tmp_path / "pledge.csv", "pledge", synth_rows("pledge", 20, seed=12, today=dt.date(2026, 11, 20))),
-                           "pledge")
+    site.stage_and_approve(
+        write_export(
+            tmp_path / "pledge.csv",
+            "pledge",
+            synth_rows("pledge", 20, seed=12, today=dt.date(2026, 11, 20)),
+        ),
+        "pledge",
+    )
     assert "全量" in site.build(output="live").stdout
     shown = (site.path / "live" / "kinds" / "penalty" / "index.html").read_text(encoding="utf-8")
-    return site, next(row["行政处罚决定书文号"] for row in rows if row["行政处罚决定书文号"] in shown)
+    return site, next(
+        row["行政处罚决定书文号"] for row in rows if row["行政处罚决定书文号"] in shown
+    )
 
 
 @pytest.mark.slow
-def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_build(tmp_path: Path,
-                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An incremental build with workers forks a side process for the statistics, the feeds and the
     build report, at the workers' priority: the site is byte for byte a clean build's, and the
     report names the withdrawal."""
@@ -379,7 +524,9 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     original = families.generate_stats
 
     def generate_stats(out):  # noqa: ANN001, ANN202 - runs in the side process: note its priority
-        (tmp_path / "side-nice").write_text(str(os.getpriority(os.PRIO_PROCESS, 0) - parent), encoding="utf-8")
+        (tmp_path / "side-nice").write_text(
+            str(os.getpriority(os.PRIO_PROCESS, 0) - parent), encoding="utf-8"
+        )
         return original(out)
 
     parent = os.getpriority(os.PRIO_PROCESS, 0)
@@ -387,30 +534,44 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     monkeypatch.setattr(families, "generate_stats", generate_stats)
     site, docno = _parallel_site(tmp_path)
     assert forks == []  # a clean build has no side process: its workers use both cores
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     assert "增量" in site.build(output="live").stdout
     assert len(forks) == 1
-    assert (tmp_path / "side-nice").read_text(encoding="utf-8") == str(min(19 - parent, 5))  # BUILD_WORKER_NICE's default
+    assert (tmp_path / "side-nice").read_text(encoding="utf-8") == str(
+        min(19 - parent, 5)
+    )  # BUILD_WORKER_NICE's default
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
     assert any(p.startswith("stats/") for p in live) and "feeds/penalty.atom.xml" in live
     # The side process groups the government bodies' archives itself: the same bodies as a clean build's.
-    bodies = (site.path / "live" / "stats" / "government-bodies.csv").read_text(encoding="utf-8-sig").splitlines()
+    bodies = (
+        (site.path / "live" / "stats" / "government-bodies.csv")
+        .read_text(encoding="utf-8-sig")
+        .splitlines()
+    )
     assert len(bodies) > 2
-    incremental_report = json.loads((site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8"))
+    incremental_report = json.loads(
+        (site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8")
+    )
     assert incremental_report["counts"] == {"new": 0, "updated": 0, "removed": 1}
     assert incremental_report["changes"]["removed"][0]["docno"] == docno
 
 
 @pytest.mark.slow
-def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_side_process_fails_the_build_and_keeps_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator import families
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
 
     def broken(out):  # noqa: ANN001 - runs in the forked side process only
@@ -424,15 +585,21 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The files have moved when the forked manifest writer fails: the build saves the manifest
     itself and succeeds, and the next build is incremental."""
     from generator import incremental
 
     site, docno = _parallel_site(tmp_path)
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    unwritable = tmp_path / "no-such-folder" / "manifest"  # the child cannot open it: it fails after the fork
+    unwritable = (
+        tmp_path / "no-such-folder" / "manifest"
+    )  # the child cannot open it: it fails after the fork
     monkeypatch.setattr(incremental, "_pending_manifest", lambda live: unwritable)
     result = site.build(output="live")
     assert result.exit_code == 0 and "增量" in result.stdout, result.stderr
@@ -442,15 +609,18 @@ def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(tmp_pat
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
 
 
-def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The side process starts as soon as the state exists; a failure in the main process after
     that kills it (no process left writing into a folder being removed) and keeps the site."""
     from generator import parallel, plan
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     started: list[int] = []
 
@@ -474,18 +644,23 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(tmp
 
 
 @pytest.mark.slow
-def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from generator import forked, parallel
 
     def no_fork(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - what os.fork raises without memory
         raise OSError(12, "Cannot allocate memory")
 
     site, docno = _parallel_site(tmp_path)
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙").batch_id
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     monkeypatch.setattr(parallel, "Forked", no_fork)
-    monkeypatch.setattr(forked, "Forked", no_fork)  # the manifest, then, is saved after the files move
+    monkeypatch.setattr(
+        forked, "Forked", no_fork
+    )  # the manifest, then, is saved after the files move
     assert "增量" in site.build(output="live").stdout
     assert "增量" in site.build(output="live").stdout  # the manifest was saved
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
@@ -494,12 +669,20 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(tmp_pa
 
 
 _IDS = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
-_KEYS = st.tuples(st.binary(min_size=12, max_size=12), st.sampled_from(["", "e1", "e2f3a4b5c6d7e8f9"]))
+_KEYS = st.tuples(
+    st.binary(min_size=12, max_size=12), st.sampled_from(["", "e1", "e2f3a4b5c6d7e8f9"])
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.dictionaries(st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3),
-       st.dictionaries(st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3
+    ),
+    st.dictionaries(
+        st.sampled_from(["b1", "b2", "b3"]), st.dictionaries(_IDS, _KEYS, max_size=6), max_size=3
+    ),
+)
 def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(old, new):
     """The manifest keeps each batch's published records as one entry (ids, keys, key lengths);
     comparing entries batch by batch finds the same changed and removed records as comparing
@@ -510,8 +693,22 @@ def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(ol
     def entries(batches: dict) -> tuple[dict, dict]:
         seen, made, flat = set(), {}, {}
         for batch_id in sorted(batches):
-            records = [PublishedRecord("penalty", rid, None, batch_id, "", "", None, "", brief={}, key=key + eid.encode())
-                       for rid, (key, eid) in sorted(batches[batch_id].items()) if rid not in seen]
+            records = [
+                PublishedRecord(
+                    "penalty",
+                    rid,
+                    None,
+                    batch_id,
+                    "",
+                    "",
+                    None,
+                    "",
+                    brief={},
+                    key=key + eid.encode(),
+                )
+                for rid, (key, eid) in sorted(batches[batch_id].items())
+                if rid not in seen
+            ]
             seen.update(r.id for r in records)
             made[batch_id] = batch_entry("penalty", records)
             assert entry_keys(made[batch_id]) == {r.id: r.key for r in records}
@@ -521,7 +718,9 @@ def test_per_batch_entries_find_exactly_the_records_that_came_went_or_changed(ol
     (old_entries, old_flat), (new_entries, new_flat) = entries(old), entries(new)
     before, now = record_changes(old_entries, new_entries)
     before, now = before.get("penalty", {}), now.get("penalty", {})
-    assert {rid for rid, key in now.items() if before.get(rid) != key} == {rid for rid, key in new_flat.items() if old_flat.get(rid) != key}
+    assert {rid for rid, key in now.items() if before.get(rid) != key} == {
+        rid for rid, key in new_flat.items() if old_flat.get(rid) != key
+    }
     assert before.keys() - now.keys() == old_flat.keys() - new_flat.keys()
 
 
@@ -533,13 +732,28 @@ def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
     from generator.publication import PublishedRecord
 
     def entry(*ids: str) -> tuple:
-        return batch_entry("penalty", [PublishedRecord("penalty", rid, None, "b1", "", "", None, "", brief={}, key=rid.encode() * 12)
-                                       for rid in ids])
+        return batch_entry(
+            "penalty",
+            [
+                PublishedRecord(
+                    "penalty", rid, None, "b1", "", "", None, "", brief={}, key=rid.encode() * 12
+                )
+                for rid in ids
+            ],
+        )
 
-    old, new = Manifest("fp", batches={"b1": entry("a", "b")}), Manifest("fp", batches={"b1": entry("a", "c")})
+    old, new = (
+        Manifest("fp", batches={"b1": entry("a", "b")}),
+        Manifest("fp", batches={"b1": entry("a", "c")}),
+    )
     first = new.record_changes(old)
-    assert first == ({"penalty": {"a": b"a" * 12, "b": b"b" * 12}}, {"penalty": {"a": b"a" * 12, "c": b"c" * 12}})
-    assert new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]  # the memo, not computed again
+    assert first == (
+        {"penalty": {"a": b"a" * 12, "b": b"b" * 12}},
+        {"penalty": {"a": b"a" * 12, "c": b"c" * 12}},
+    )
+    assert (
+        new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]
+    )  # the memo, not computed again
     again = Manifest.of_data(cache.unpack(cache.pack(new.as_data())))
     assert "changes" not in again.__dict__ and again == Manifest("fp", batches=new.batches)
     new.batches = {"b1": entry("a")}  # set again: compared again
@@ -554,14 +768,18 @@ def test_a_manifest_keeps_its_archive_keys_through_its_file(keys):
     from generator import cache
     from generator.incremental import Manifest
 
-    again = Manifest.of_data(cache.unpack(cache.pack(Manifest("fp", entities=dict(keys)).as_data())))
+    again = Manifest.of_data(
+        cache.unpack(cache.pack(Manifest("fp", entities=dict(keys)).as_data()))
+    )
     assert again.entities == keys and list(again.entities) == list(keys)
     assert all(type(key) is bytes for key in again.entities.values())
     flat = not any("\n" in eid for eid in keys) and all(len(key) == 12 for key in keys.values())
     assert isinstance(Manifest("fp", entities=dict(keys)).as_data()["entities"], tuple) == flat
 
 
-def test_a_manifest_with_damaged_archive_keys_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_manifest_with_damaged_archive_keys_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keys cut short in a manifest: it is unreadable (the next build is a clean one), not an
     internal error and not a manifest with fewer archives."""
     from generator.incremental import Manifest
@@ -570,10 +788,17 @@ def test_a_manifest_with_damaged_archive_keys_is_not_used(tmp_path: Path, monkey
     output.mkdir()
     manifest = Manifest("fp", entities={"a": b"k" * 12, "b": b"l" * 12})
     incremental.save(manifest, output)
-    assert incremental.load(output, "fp").entities == manifest.entities  # as written, it is read back
+    assert (
+        incremental.load(output, "fp").entities == manifest.entities
+    )  # as written, it is read back
     state = manifest.as_data()
     tag, ids, blob = state["entities"]
-    for damaged in ((tag, ids, blob[:12]), (tag, ids, blob[:-1]), ("keys/0", ids, blob), (tag, ids)):
+    for damaged in (
+        (tag, ids, blob[:12]),
+        (tag, ids, blob[:-1]),
+        ("keys/0", ids, blob),
+        (tag, ids),
+    ):
         with monkeypatch.context() as patch:  # written with the key: authentic, but not keys
             patch.setattr(Manifest, "as_data", lambda self, d=damaged: {**state, "entities": d})
             incremental.save(manifest, output)
@@ -598,11 +823,15 @@ def test_a_clean_build_swaps_in_beside_a_trash_folder_of_its_own_process_id(tmp_
     assert not list(tmp_path.glob(".out.replaced-*"))
 
 
-def test_a_build_can_wait_for_the_old_site_to_be_freed(site: SiteRoot, department_csv: Path) -> None:
+def test_a_build_can_wait_for_the_old_site_to_be_freed(
+    site: SiteRoot, department_csv: Path
+) -> None:
     """BUILD_FREE_DETACHED = False, for a container whose entrypoint is the build: the old site is
     gone when the command returns."""
     conf = site.path / "pelicanconf.py"
-    conf.write_text(conf.read_text(encoding="utf-8") + "\nBUILD_FREE_DETACHED = False\n", encoding="utf-8")
+    conf.write_text(
+        conf.read_text(encoding="utf-8") + "\nBUILD_FREE_DETACHED = False\n", encoding="utf-8"
+    )
     site.stage_and_approve(department_csv, "penalty")
     assert site.build().exit_code == 0
     result = site.run("build", "--today", TODAY, "--full")

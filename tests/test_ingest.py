@@ -36,6 +36,7 @@ def all_text_under(path: Path) -> str:
 
 # -- the department file we did not generate --------------------------------------------------
 
+
 def test_department_export_with_title_row_gb18030_and_bad_rows(site, department_csv):
     result = site.ingest(department_csv, "penalty")
     assert result.exit_code == 0, result.stderr
@@ -53,7 +54,11 @@ def test_department_export_with_title_row_gb18030_and_bad_rows(site, department_
     assert by_row[4]["罚款金额(万元)"] == 1.0
     assert by_row[6]["证件号码"] == "3209**********5712"  # masked at ingest
     rejected = {(r["行号"], r["列"]) for r in read_rejections(site, batch)}
-    assert rejected == {("7", "行政相对人代码_1(统一社会信用代码)"), ("8", "处罚决定日期"), ("9", "处罚类别")}
+    assert rejected == {
+        ("7", "行政相对人代码_1(统一社会信用代码)"),
+        ("8", "处罚决定日期"),
+        ("9", "处罚类别"),
+    }
     manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["header_row"] == 3 and manifest["source_encoding"] == "gb18030"
     assert "序号" in manifest["ignored_columns"]
@@ -62,18 +67,37 @@ def test_department_export_with_title_row_gb18030_and_bad_rows(site, department_
 
 def test_full_width_code_is_accepted_as_half_width(site, messy):
     batch = site.ingest(messy["files"]["penalty"], "penalty").batch_id
-    codes = {r["fields"].get("行政相对人代码_1(统一社会信用代码)") for r in read_records(site, batch)}
+    codes = {
+        r["fields"].get("行政相对人代码_1(统一社会信用代码)") for r in read_records(site, batch)
+    }
     assert messy["marks"]["fullwidth_code"] in codes
 
 
 # -- formats ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt, encoding", [("csv", "utf-8"), ("csv", "utf-8-sig"), ("csv", "gb18030"), ("csv", "gbk"),
-                                           ("xlsx", None), ("xls", None)])
+
+@pytest.mark.parametrize(
+    "fmt, encoding",
+    [
+        ("csv", "utf-8"),
+        ("csv", "utf-8-sig"),
+        ("csv", "gb18030"),
+        ("csv", "gbk"),
+        ("xlsx", None),
+        ("xls", None),
+    ],
+)
 def test_every_format_and_encoding_reads_the_same_records(site, tmp_path, fmt, encoding):
     rows = list(synth_rows("license", 12, seed=3, today=TODAY_DATE))
-    path = write_export(tmp_path / f"export.{fmt}", "license", rows, fmt=fmt, encoding=encoding or "utf-8",
-                        title="某某局行政许可信息表", blank_rows=1)
+    path = write_export(
+        tmp_path / f"export.{fmt}",
+        "license",
+        rows,
+        fmt=fmt,
+        encoding=encoding or "utf-8",
+        title="某某局行政许可信息表",
+        blank_rows=1,
+    )
     result = site.ingest(path, "license")
     assert result.exit_code == 0, result.stderr
     records = read_records(site, result.batch_id)
@@ -86,7 +110,11 @@ def test_utf16_tab_separated_export(site, tmp_path):
     rows = list(synth_rows("commendation", 3, seed=4, today=TODAY_DATE))
     path = tmp_path / "export.txt"
     columns = list(rows[0])
-    text = "\t".join(columns) + "\r\n" + "".join("\t".join(str(r[c]) for c in columns) + "\r\n" for r in rows)
+    text = (
+        "\t".join(columns)
+        + "\r\n"
+        + "".join("\t".join(str(r[c]) for c in columns) + "\r\n" for r in rows)
+    )
     path.write_text(text, encoding="utf-16")
     result = site.ingest(path, "commendation")
     assert result.exit_code == 0, result.stderr
@@ -96,13 +124,16 @@ def test_utf16_tab_separated_export(site, tmp_path):
 def test_old_column_aliases_and_messy_headers(site, messy):
     result = site.ingest(messy["files"]["penalty"], "penalty")
     assert result.exit_code == 0, result.stderr
-    manifest = json.loads((site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["header_row"] == 3
     assert "行政相对人代码_1(统一社会信用代码)" in manifest["columns"]
     assert "处罚机关" in manifest["columns"]
 
 
 # -- validation, masking, duplicates ---------------------------------------------------------
+
 
 def test_messy_penalty_rejections_each_name_row_column_and_reason(site, messy):
     result = site.ingest(messy["files"]["penalty"], "penalty")
@@ -162,7 +193,14 @@ def test_withheld_rows_are_kept_but_marked_not_public(site, messy):
 
 def test_placeholder_code_only_for_individual_businesses(site, tmp_path):
     rows = list(synth_rows("penalty", 2, seed=6, today=TODAY_DATE))
-    rows[0].update({"行政相对人类别": "个体工商户", "行政相对人代码_1(统一社会信用代码)": "00000000000000000X", "行政相对人代码_2(工商注册号)": "320900000012345", "法定代表人": ""})
+    rows[0].update(
+        {
+            "行政相对人类别": "个体工商户",
+            "行政相对人代码_1(统一社会信用代码)": "00000000000000000X",
+            "行政相对人代码_2(工商注册号)": "320900000012345",
+            "法定代表人": "",
+        }
+    )
     rows[1].update({"行政相对人代码_1(统一社会信用代码)": "00000000000000000X"})
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert "接收 1 行，拒绝 1 行" in result.stdout
@@ -171,6 +209,7 @@ def test_placeholder_code_only_for_individual_businesses(site, tmp_path):
 
 
 # -- identity ---------------------------------------------------------------------------------
+
 
 def test_reingesting_the_same_file_yields_the_same_batch(site, department_csv):
     first = site.ingest(department_csv, "penalty")
@@ -183,7 +222,9 @@ def test_reingesting_the_same_file_yields_the_same_batch(site, department_csv):
 def test_record_ids_derive_from_the_natural_key_not_the_bracket_style(site, tmp_path):
     rows = list(synth_rows("penalty", 1, seed=8, today=TODAY_DATE))
     a = site.ingest(write_export(tmp_path / "a.csv", "penalty", rows), "penalty").batch_id
-    rows[0]["行政处罚决定书文号"] = rows[0]["行政处罚决定书文号"].replace("〔", "[").replace("〕", "]")
+    rows[0]["行政处罚决定书文号"] = (
+        rows[0]["行政处罚决定书文号"].replace("〔", "[").replace("〕", "]")
+    )
     rows[0]["处罚内容"] = "更正后的处罚内容"
     b = site.ingest(write_export(tmp_path / "b.csv", "penalty", rows), "penalty").batch_id
     assert a != b
@@ -192,8 +233,14 @@ def test_record_ids_derive_from_the_natural_key_not_the_bracket_style(site, tmp_
 
 # -- refusals: exit 2, one line, nothing written ---------------------------------------------
 
+
 def _truncated_xlsx(tmp_path: Path) -> Path:
-    good = write_export(tmp_path / "good.xlsx", "penalty", list(synth_rows("penalty", 5, today=TODAY_DATE)), fmt="xlsx")
+    good = write_export(
+        tmp_path / "good.xlsx",
+        "penalty",
+        list(synth_rows("penalty", 5, today=TODAY_DATE)),
+        fmt="xlsx",
+    )
     data = good.read_bytes()
     bad = tmp_path / "truncated.xlsx"
     bad.write_bytes(data[: len(data) // 2])
@@ -220,7 +267,12 @@ def _no_valid_row(tmp_path: Path) -> Path:
 
 
 def _bad_encoding(tmp_path: Path) -> Path:
-    path = write_export(tmp_path / "latin.csv", "penalty", list(synth_rows("penalty", 2, today=TODAY_DATE)), encoding="gb18030")
+    path = write_export(
+        tmp_path / "latin.csv",
+        "penalty",
+        list(synth_rows("penalty", 2, today=TODAY_DATE)),
+        encoding="gb18030",
+    )
     path.write_bytes(path.read_bytes() + b"\x81\x20\xff\xfe\x80")  # invalid GB18030 and UTF-8
     return path
 
@@ -247,7 +299,12 @@ REFUSALS = {
     "unreadable encoding": (_bad_encoding, "无法识别文件编码"),
     "missing required column": (_missing_column, "缺少必填列“行政处罚决定书文号”"),
     "no valid row": (_no_valid_row, "没有有效的数据行"),
-    "wrong kind": (lambda p: write_export(p / "lic.csv", "license", list(synth_rows("license", 2, today=TODAY_DATE))), "缺少必填列"),
+    "wrong kind": (
+        lambda p: write_export(
+            p / "lic.csv", "license", list(synth_rows("license", 2, today=TODAY_DATE))
+        ),
+        "缺少必填列",
+    ),
     "no such file": (lambda p: p / "nope.csv", "文件不存在"),
 }
 
@@ -269,16 +326,21 @@ def test_refused_files_exit_2_with_one_line_and_write_nothing(site, tmp_path, ca
 @pytest.mark.slow
 def test_console_script_contract(site, department_csv):
     """The installed `disclose` command: exit codes and the `batch:` last line."""
-    ok = run_console("ingest", str(department_csv), "--kind", "penalty", "--today", "2026-11-28", cwd=site.path)
+    ok = run_console(
+        "ingest", str(department_csv), "--kind", "penalty", "--today", "2026-11-28", cwd=site.path
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip().splitlines()[-1].startswith("batch: penalty-")
-    bad = run_console("ingest", str(site.path / "pelicanconf.py"), "--kind", "penalty", cwd=site.path)
+    bad = run_console(
+        "ingest", str(site.path / "pelicanconf.py"), "--kind", "penalty", cwd=site.path
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     elsewhere = run_console("status", cwd=site.path.parent)
     assert elsewhere.returncode == 2 and "pelicanconf.py" in elsewhere.stderr
 
 
 # -- ID numbers hidden where a reviewer found them -----------------------------------------------
+
 
 def _rid() -> str:
     import random
@@ -291,7 +353,9 @@ def _rid() -> str:
 def test_id_numbers_in_code_columns_are_masked(site, tmp_path):
     rid = _rid()
     rows = list(synth_rows("penalty", 1, seed=41, today=TODAY_DATE))
-    rows[0]["行政相对人代码_4(税务登记号)"] = rid[:15]  # 15 digits: an old ID, not checkable; allowed
+    rows[0]["行政相对人代码_4(税务登记号)"] = rid[
+        :15
+    ]  # 15 digits: an old ID, not checkable; allowed
     rows[0]["行政相对人代码_2(工商注册号)"] = rid
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert result.exit_code == 0, result.stderr
@@ -308,10 +372,17 @@ def test_rejection_reasons_never_repeat_a_full_id(site, tmp_path):
     assert pii.find(all_text_under(site.path / "content")) == []
 
 
-@pytest.mark.parametrize("column,cell", [
-    ("罚款金额(万元)", "{rid}，6"), ("罚款金额(万元)", "{rid} 元"), ("罚款金额(万元)", "-{rid}"), ("罚款金额(万元)", "2 {rid}"),
-    ("处罚决定日期", "2026 {rid}"), ("行政相对人类别", "1\n{mobile}"),
-])
+@pytest.mark.parametrize(
+    "column,cell",
+    [
+        ("罚款金额(万元)", "{rid}，6"),
+        ("罚款金额(万元)", "{rid} 元"),
+        ("罚款金额(万元)", "-{rid}"),
+        ("罚款金额(万元)", "2 {rid}"),
+        ("处罚决定日期", "2026 {rid}"),
+        ("行政相对人类别", "1\n{mobile}"),
+    ],
+)
 def test_a_reason_never_joins_a_number_to_its_neighbours(site, tmp_path, column, cell):
     """The fuzz suite's finds: an amount reason quoted ``320902…0001，6`` as the 19-digit number
     it parsed (commas and spaces dropped), out of the detector's sight; a cell's line break hid a
@@ -326,8 +397,12 @@ def test_a_reason_never_joins_a_number_to_its_neighbours(site, tmp_path, column,
     assert rid not in digits and mobile not in digits
 
 
-@pytest.mark.parametrize("template", ["x{a}<!-- -->{b}y", "{a}**{b}**", "&#{c};{rest}", "ID{id}", "{fw}"])
-def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or_pages(site, tmp_path, template):
+@pytest.mark.parametrize(
+    "template", ["x{a}<!-- -->{b}y", "{a}**{b}**", "&#{c};{rest}", "ID{id}", "{fw}"]
+)
+def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or_pages(
+    site, tmp_path, template
+):
     from generator.markup import render_markdown, visible_text
 
     rid = _rid()
@@ -347,7 +422,12 @@ def test_id_numbers_split_by_markup_or_written_full_width_never_reach_content_or
 # -- issue 26: personal data in every field and every place -----------------------------------
 
 ISSUE_ID = "320902198503057774"  # the issue's fictional ID numbers (valid check characters)
-SPELLED_IDS = ["320902 19850305 555X", "320902-19850306-3330", "3209021985\u00ad03057774", "32090219850\u034f3057774"]
+SPELLED_IDS = [
+    "320902 19850305 555X",
+    "320902-19850306-3330",
+    "3209021985\u00ad03057774",
+    "32090219850\u034f3057774",
+]
 
 
 def test_an_id_number_in_a_document_number_or_case_number_rejects_the_row(site, tmp_path):
@@ -356,8 +436,13 @@ def test_an_id_number_in_a_document_number_or_case_number_rejects_the_row(site, 
     path = write_export(tmp_path / "市场监管局.csv", "penalty", rows)
     result = site.ingest(path, "penalty")
     assert result.exit_code == 0 and "接收 1 行" in result.stdout and "拒绝 1 行" in result.stdout
-    line = next(line for line in result.stdout.splitlines() if "第 2 行" in line)  # row 1 is the header
-    assert "市场监管局.csv 第 2 行「行政处罚决定书文号」：含有完整的身份证号码（3209**********7774）" in line
+    line = next(
+        line for line in result.stdout.splitlines() if "第 2 行" in line
+    )  # row 1 is the header
+    assert (
+        "市场监管局.csv 第 2 行「行政处罚决定书文号」：含有完整的身份证号码（3209**********7774）"
+        in line
+    )
     assert "不能脱敏" in line
     assert pii.find(all_text_under(site.path / "content")) == []
 
@@ -368,14 +453,23 @@ def test_an_id_number_in_a_document_number_or_case_number_rejects_the_row(site, 
     assert pii.find(all_text_under(site.path / "content")) == []
 
 
-@pytest.mark.parametrize("url", [f"https://wenshu.example.invalid/doc?id={ISSUE_ID}",
-                                 "https://wenshu.example.invalid/doc?id=%33%32%30%39%30%32198503057774",
-                                 "https://wenshu.example.invalid/u/138-1234-5678/doc"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://wenshu.example.invalid/doc?id={ISSUE_ID}",
+        "https://wenshu.example.invalid/doc?id=%33%32%30%39%30%32198503057774",
+        "https://wenshu.example.invalid/u/138-1234-5678/doc",
+    ],
+)
 def test_a_number_in_a_link_rejects_the_row(site, tmp_path, url):
     rows = list(synth_rows("judgment", 2, seed=63, today=TODAY_DATE))
     rows[0]["原文链接"] = url
     result = site.ingest(write_export(tmp_path / "法院.csv", "judgment", rows), "judgment")
-    assert "拒绝 1 行" in result.stdout and "「原文链接」：含有完整的" in result.stdout and "链接不能脱敏" in result.stdout
+    assert (
+        "拒绝 1 行" in result.stdout
+        and "「原文链接」：含有完整的" in result.stdout
+        and "链接不能脱敏" in result.stdout
+    )
     assert pii.find(all_text_under(site.path / "content")) == []
 
 
@@ -383,10 +477,14 @@ def test_a_number_in_the_rest_of_a_natural_key_rejects_the_row(site, tmp_path):
     rows = list(synth_rows("commendation", 2, seed=64, today=TODAY_DATE))
     rows[0]["受表彰主体名称"] = f"张某（{ISSUE_ID}）"
     result = site.ingest(write_export(tmp_path / "c.csv", "commendation", rows), "commendation")
-    assert "拒绝 1 行" in result.stdout and "「受表彰主体名称」：含有完整的身份证号码" in result.stdout
+    assert (
+        "拒绝 1 行" in result.stdout and "「受表彰主体名称」：含有完整的身份证号码" in result.stdout
+    )
 
 
-@pytest.mark.parametrize("spelled", SPELLED_IDS + ["１３８１２３４５６７８", "138 1234 5678", "+86 13812345678"])
+@pytest.mark.parametrize(
+    "spelled", SPELLED_IDS + ["１３８１２３４５６７８", "138 1234 5678", "+86 13812345678"]
+)
 def test_numbers_in_free_text_are_masked_in_any_spelling(site, tmp_path, spelled):
     rows = list(synth_rows("penalty", 1, seed=65, today=TODAY_DATE))
     rows[0]["违法事实"] = f"经查，当事人（{spelled}）存在违法行为。"
@@ -413,7 +511,10 @@ def test_a_mobile_number_in_the_facts_is_masked_as_the_settings_say(site, tmp_pa
     rows = list(synth_rows("penalty", 1, seed=66, today=TODAY_DATE))
     rows[0]["违法事实"] = "经查，当事人（手机13812345678）未按规定公示信息。"
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
-    assert read_records(site, result.batch_id)[0]["fields"]["违法事实"] == "经查，当事人（手机138****5678）未按规定公示信息。"
+    assert (
+        read_records(site, result.batch_id)[0]["fields"]["违法事实"]
+        == "经查，当事人（手机138****5678）未按规定公示信息。"
+    )
     assert "13812345678" not in all_text_under(site.path / "content")
 
 
@@ -422,23 +523,54 @@ def test_an_id_number_in_the_file_name_source_or_editor_is_masked_in_the_batch(s
     path = write_export(tmp_path / f"张三{ISSUE_ID}-处罚.csv", "penalty", rows)
     batch = site.ingest(path, "penalty").batch_id
     manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["source_file"] == "张三3209**********7774-处罚.csv" and manifest["source"] == "张三3209**********7774-处罚"
-    other = write_export(tmp_path / "处罚.csv", "penalty", list(synth_rows("penalty", 2, seed=68, today=TODAY_DATE)))
-    result = site.run("ingest", other, "--kind", "penalty", "--today", "2026-11-28", "--source", f"市场监管局 李四 {SPELLED_IDS[0]}")
-    manifest = json.loads((site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    assert (
+        manifest["source_file"] == "张三3209**********7774-处罚.csv"
+        and manifest["source"] == "张三3209**********7774-处罚"
+    )
+    other = write_export(
+        tmp_path / "处罚.csv", "penalty", list(synth_rows("penalty", 2, seed=68, today=TODAY_DATE))
+    )
+    result = site.run(
+        "ingest",
+        other,
+        "--kind",
+        "penalty",
+        "--today",
+        "2026-11-28",
+        "--source",
+        f"市场监管局 李四 {SPELLED_IDS[0]}",
+    )
+    manifest = json.loads(
+        (site.batches / result.batch_id / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["source"] == "市场监管局 李四 3209**********555X"
     assert site.run("approve", batch, "--editor", "测试编辑甲").exit_code == 0
     docno = rows[0]["行政处罚决定书文号"]
-    withdrawal = site.run("withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", f"王五 {ISSUE_ID}")
+    withdrawal = site.run(
+        "withdraw",
+        docno,
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        f"王五 {ISSUE_ID}",
+    )
     assert withdrawal.exit_code == 0, withdrawal.stderr
     assert pii.find(all_text_under(site.path / "content")) == []
-    manifest = json.loads((site.batches / withdrawal.batch_id / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (site.batches / withdrawal.batch_id / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["source"] == "王五 3209**********7774：信用修复"
 
 
 def test_an_editor_name_with_personal_data_is_refused(site):
     result = site.run("editor", "init", "赵六-138-1234-5678")
-    assert result.exit_code == 2 and "个人信息" in result.stderr and "13812345678" not in result.stderr + result.stdout
+    assert (
+        result.exit_code == 2
+        and "个人信息" in result.stderr
+        and "13812345678" not in result.stderr + result.stdout
+    )
 
 
 def test_bidi_and_invisible_characters_never_reach_pages_downloads_or_search(site, tmp_path):
@@ -449,7 +581,11 @@ def test_bidi_and_invisible_characters_never_reach_pages_downloads_or_search(sit
     rows[0].update({"处罚决定日期": "2026-11-02", "处罚有效期": "2027-11-02"})  # published on TODAY
     site.stage_and_approve(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert site.build().exit_code == 0
-    outputs = [f for f in (site.path / "output").rglob("*") if f.suffix in (".html", ".csv", ".json", ".xml")]
+    outputs = [
+        f
+        for f in (site.path / "output").rglob("*")
+        if f.suffix in (".html", ".csv", ".json", ".xml")
+    ]
     assert {f.suffix for f in outputs} >= {".html", ".csv", ".json"}
     for file in outputs + list(site.batches.rglob("*.jsonl")):
         text = file.read_text(encoding="utf-8", errors="replace")
@@ -463,23 +599,35 @@ ENTITY_ID = "".join(f"&#{ord(c)};" for c in ISSUE_ID)
 PERCENT_ID = "".join(f"%{ord(c):02X}" for c in ISSUE_ID)
 
 
-@pytest.mark.parametrize("cell", [
-    f'经查[详见](https://a.example/ "{ENTITY_ID}")',  # the title is a tooltip
-    f"经查[详见](https://a.example/?id={ENTITY_ID})",  # the address shows in the status bar
-    f"经查[详见](https://a.example/?id={PERCENT_ID})",
-    f"经查<https://a.example/?id={PERCENT_ID}>",
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        f'经查[详见](https://a.example/ "{ENTITY_ID}")',  # the title is a tooltip
+        f"经查[详见](https://a.example/?id={ENTITY_ID})",  # the address shows in the status bar
+        f"经查[详见](https://a.example/?id={PERCENT_ID})",
+        f"经查<https://a.example/?id={PERCENT_ID}>",
+    ],
+)
 def test_a_number_in_a_markdown_links_address_or_title_rejects_the_row(site, tmp_path, cell):
     """The rendered page carried title="320902…" or href="…?id=320902…" while the check read
     only the visible text."""
     rows = list(synth_rows("penalty", 2, seed=64, today=TODAY_DATE))
     rows[1]["违法事实"] = cell
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
-    assert "拒绝 1 行" in result.stdout and "「违法事实」：含有被标记拆开的完整身份证号码" in result.stdout, result.stdout
+    assert (
+        "拒绝 1 行" in result.stdout
+        and "「违法事实」：含有被标记拆开的完整身份证号码" in result.stdout
+    ), result.stdout
 
 
-@pytest.mark.parametrize("column,cell", [("违法事实", "当事人身份证3⑳902198503057774。"), ("行政处罚决定书文号", "盐罚3⑳902198503057774号"),
-                                         ("处罚内容", "联系电话⑬⑧⑫③④⑤⑥⑦⑧")])
+@pytest.mark.parametrize(
+    "column,cell",
+    [
+        ("违法事实", "当事人身份证3⑳902198503057774。"),
+        ("行政处罚决定书文号", "盐罚3⑳902198503057774号"),
+        ("处罚内容", "联系电话⑬⑧⑫③④⑤⑥⑦⑧"),
+    ],
+)
 def test_a_number_written_with_multi_digit_characters_rejects_the_row(site, tmp_path, column, cell):
     """⑳ reads 20: the folded text (a document number's key is stored folded) showed the ID."""
     rows = list(synth_rows("penalty", 2, seed=65, today=TODAY_DATE))

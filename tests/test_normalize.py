@@ -9,13 +9,34 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from generator.normalize import CellError, clean_text, normalize_docno, normalize_header, parse_amount_wan, parse_date
+from generator.normalize import (
+    CellError,
+    clean_text,
+    normalize_docno,
+    normalize_header,
+    parse_amount_wan,
+    parse_date,
+)
 
 dates = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31))
 
 
-@pytest.mark.parametrize("text", ["2026/03/05", "2026-03-05", "2026年3月5日", "2026.3.5", "20260305", "2026-3-5",
-                                  "２０２６年３月５日", "2026/03/05 00:00:00", " 2026-03-05 ", "46086", "46086.0"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026/03/05",
+        "2026-03-05",
+        "2026年3月5日",
+        "2026.3.5",
+        "20260305",
+        "2026-3-5",
+        "２０２６年３月５日",
+        "2026/03/05 00:00:00",
+        " 2026-03-05 ",
+        "46086",
+        "46086.0",
+    ],
+)
 def test_every_date_form_gives_the_iso_date(text):
     assert parse_date(text) == dt.date(2026, 3, 5)
 
@@ -25,32 +46,51 @@ def test_excel_cells_give_dates():
     assert parse_date(46086.0) == dt.date(2026, 3, 5)  # Excel serial number cell
 
 
-@given(dates, st.sampled_from(["{y}/{m:02d}/{d:02d}", "{y}-{m}-{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}"]))
+@given(
+    dates,
+    st.sampled_from(["{y}/{m:02d}/{d:02d}", "{y}-{m}-{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}"]),
+)
 def test_date_forms_round_trip(day, pattern):
     assert parse_date(pattern.format(y=day.year, m=day.month, d=day.day)) == day
 
 
-@pytest.mark.parametrize("text", ["2026-02-30", "2026/13/01", "明天", "26-3-5", "1800-01-01", "3.5"])
+@pytest.mark.parametrize(
+    "text", ["2026-02-30", "2026/13/01", "明天", "26-3-5", "1800-01-01", "3.5"]
+)
 def test_bad_dates_are_refused_with_a_reason(text):
     with pytest.raises(CellError) as exc:
         parse_date(text)
     assert str(exc.value)
 
 
-@pytest.mark.parametrize("text, value", [("0.2", 0.2), ("1,000", 1000.0), ("0.2万元", 0.2), ("０.５", 0.5), (3, 3.0)])
+@pytest.mark.parametrize(
+    "text, value", [("0.2", 0.2), ("1,000", 1000.0), ("0.2万元", 0.2), ("０.５", 0.5), (3, 3.0)]
+)
 def test_amounts_are_numbers_in_wan(text, value):
     assert parse_amount_wan(text) == value
 
 
-@pytest.mark.parametrize("text, reason", [("2000元", "万元"), ("-1", "负数"), ("abc", "不是数字"), ("NaN", "不是数字")])
+@pytest.mark.parametrize(
+    "text, reason", [("2000元", "万元"), ("-1", "负数"), ("abc", "不是数字"), ("NaN", "不是数字")]
+)
 def test_bad_amounts_are_refused(text, reason):
     with pytest.raises(CellError, match=reason):
         parse_amount_wan(text)
 
 
-@given(st.text("盐市监罚环审许", min_size=1, max_size=6), st.integers(2000, 2099), st.integers(1, 99999),
-       st.sampled_from([("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】"), ("(", ")"), ("［", "］")]), st.booleans(), st.booleans())
-def test_document_numbers_match_in_any_bracket_style(prefix, year, number, brackets, suffix, spaces):
+@given(
+    st.text("盐市监罚环审许", min_size=1, max_size=6),
+    st.integers(2000, 2099),
+    st.integers(1, 99999),
+    st.sampled_from(
+        [("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】"), ("(", ")"), ("［", "］")]
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_document_numbers_match_in_any_bracket_style(
+    prefix, year, number, brackets, suffix, spaces
+):
     canonical = normalize_docno(f"{prefix}〔{year}〕{number}号")
     sep = " " if spaces else ""
     variant = f"{prefix}{sep}{brackets[0]}{year}{brackets[1]}{sep}{number}{'号' if suffix else ''}"
@@ -61,12 +101,21 @@ def test_full_width_digits_in_document_numbers():
     assert normalize_docno("盐市监罚〔２０２６〕１２号") == normalize_docno("盐市监罚[2026]12号")
 
 
-@pytest.mark.parametrize("header", ["行政相对人代码_1(统一社会信用代码)", "行政相对人代码_1（统一社会信用代码）", " 行政相对人代码_1 (统一社会信用代码) ", "行政相对人代码1【统一社会信用代码】"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "行政相对人代码_1(统一社会信用代码)",
+        "行政相对人代码_1（统一社会信用代码）",
+        " 行政相对人代码_1 (统一社会信用代码) ",
+        "行政相对人代码1【统一社会信用代码】",
+    ],
+)
 def test_header_variants_normalise_alike(header):
     assert normalize_header(header) == normalize_header("行政相对人代码_1(统一社会信用代码)")
 
 
 # -- invisible characters (issue 26: bidi isolates, U+034F, U+180E and U+3164 survived) ------------
+
 
 def test_the_invisible_list_is_the_documented_one():
     """Every format character but the visible prepended concatenation marks, every control but tab,
@@ -76,19 +125,81 @@ def test_the_invisible_list_is_the_documented_one():
 
     from generator.normalize import INVISIBLE
 
-    visible_marks = {0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}
-    printable = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0, 0x2028, 0x2029}
+    visible_marks = {
+        0x0600,
+        0x0601,
+        0x0602,
+        0x0603,
+        0x0604,
+        0x0605,
+        0x06DD,
+        0x070F,
+        0x0890,
+        0x0891,
+        0x08E2,
+        0x110BD,
+        0x110CD,
+    }
+    printable = {
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x180B,
+        0x180C,
+        0x180D,
+        0x180F,
+        0x3164,
+        0xFFA0,
+        0x2028,
+        0x2029,
+    }
     # Default_Ignorable_Code_Point that no character is assigned to yet: browsers draw nothing.
-    unassigned = {0x2065, *range(0xFFF0, 0xFFF9), 0xE0000, *range(0xE0002, 0xE0020), *range(0xE0080, 0xE0100),
-                  *range(0xE01F0, 0xE1000)}
-    wanted = {c for c in range(sys.maxunicode + 1) if (unicodedata.category(chr(c)) == "Cf" and c not in visible_marks)
-              or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n\r")} | printable | unassigned
+    unassigned = {
+        0x2065,
+        *range(0xFFF0, 0xFFF9),
+        0xE0000,
+        *range(0xE0002, 0xE0020),
+        *range(0xE0080, 0xE0100),
+        *range(0xE01F0, 0xE1000),
+    }
+    wanted = (
+        {
+            c
+            for c in range(sys.maxunicode + 1)
+            if (unicodedata.category(chr(c)) == "Cf" and c not in visible_marks)
+            or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n\r")
+        }
+        | printable
+        | unassigned
+    )
     pattern = re.compile(f"[{INVISIBLE}]")
     assert {c for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))} == wanted
 
 
-@pytest.mark.parametrize("char", ["\u2066", "\u2067", "\u2068", "\u2069", "\u202e", "\u034f", "\u180e", "\u3164", "\u00ad",
-                                  "\u200b", "\u200d", "\ufeff", "\U000e0041", "\x85", "\u2065", "\ufff0", "\U000e0080"])
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u202e",
+        "\u034f",
+        "\u180e",
+        "\u3164",
+        "\u00ad",
+        "\u200b",
+        "\u200d",
+        "\ufeff",
+        "\U000e0041",
+        "\x85",
+        "\u2065",
+        "\ufff0",
+        "\U000e0080",
+    ],
+)
 def test_invisible_and_bidi_characters_are_removed(char):
     assert clean_text(f"当事人{char}张三{char}") == "当事人张三"
     assert clean_text(f"3209{char}02") == "320902"
@@ -110,7 +221,13 @@ def test_cleaned_text_has_no_invisible_character_and_stays_clean(value):
     assert cleaned == cleaned.strip()
 
 
-@given(st.text(alphabet=st.characters(whitelist_categories=("Lo", "Nd", "Po", "Ps", "Pe", "Lu", "Ll"), max_codepoint=0xFFFF)))
+@given(
+    st.text(
+        alphabet=st.characters(
+            whitelist_categories=("Lo", "Nd", "Po", "Ps", "Pe", "Lu", "Ll"), max_codepoint=0xFFFF
+        )
+    )
+)
 def test_printable_cells_without_spaces_are_unchanged(value):
     assume(not re.search("[\u115f\u1160\u3164\uffa0]", value))
     assert clean_text(value) == value

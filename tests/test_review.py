@@ -36,19 +36,41 @@ def test_review_shows_corrections_against_what_is_approved(site, tmp_path):
 
 def test_review_of_a_withdrawal_names_the_record(site, department_csv):
     site.stage_and_approve(department_csv, "penalty")
-    batch = site.run("withdraw", "东市监罚〔2026〕102号", "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    batch = site.run(
+        "withdraw",
+        "东市监罚〔2026〕102号",
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "乙",
+    ).batch_id
     assert site.run("review", batch, "--today", "2026-11-28").exit_code == 0
     html = (site.path / "reports" / f"review-{batch}.html").read_text(encoding="utf-8")
     assert "盐城市示例县青禾示例餐饮店" in html and "信用修复" in html
 
 
-def test_review_warns_when_a_batch_would_republish_a_withdrawn_record(site, department_csv, tmp_path):
+def test_review_warns_when_a_batch_would_republish_a_withdrawn_record(
+    site, department_csv, tmp_path
+):
     import shutil
 
     site.stage_and_approve(department_csv, "penalty")
-    withdrawal = site.run("withdraw", "东市监罚〔2026〕101号", "--kind", "penalty", "--reason", "信用修复", "--editor", "乙").batch_id
+    withdrawal = site.run(
+        "withdraw",
+        "东市监罚〔2026〕101号",
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "乙",
+    ).batch_id
     site.run("approve", withdrawal, "--editor", "甲")
-    again = tmp_path / "resent.csv"  # the department sends the same decisions again, with one change
+    again = (
+        tmp_path / "resent.csv"
+    )  # the department sends the same decisions again, with one change
     shutil.copy(department_csv, again)
     raw = again.read_bytes().decode("gb18030").replace("罚款人民币壹万元", "罚款人民币壹万元整")
     again.write_bytes(raw.encode("gb18030"))

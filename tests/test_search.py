@@ -19,8 +19,12 @@ from generator.search import query_terms, search_records, tokenize
 
 from .conftest import REPO
 
-VECTORS = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))["vectors"]
-HAN = st.text(alphabet=st.sampled_from("盐城市亭湖区润利达茂恒昌示例食品有限公司某"), min_size=2, max_size=20)
+VECTORS = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))[
+    "vectors"
+]
+HAN = st.text(
+    alphabet=st.sampled_from("盐城市亭湖区润利达茂恒昌示例食品有限公司某"), min_size=2, max_size=20
+)
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["text"][:12] or "empty" for v in VECTORS])
@@ -32,7 +36,9 @@ def test_python_tokenizer_matches_the_shared_vectors(vector):
 def test_javascript_tokenizer_matches_the_shared_vectors():
     node = shutil.which("node")
     assert node, "node is required for the JavaScript tokenizer test (make test installs it)"
-    result = subprocess.run([node, "--test", str(REPO / "tests" / "js")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [node, "--test", str(REPO / "tests" / "js")], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and "# pass" in result.stdout
 
@@ -46,10 +52,19 @@ def test_every_fragment_of_two_or_more_characters_is_covered_by_the_index_tokens
 
 
 def test_bracket_styles_give_the_same_query_terms():
-    styles = ["盐市监罚〔2026〕1234号", "盐市监罚[2026]1234号", "盐市监罚（2026）1234号", "盐市监罚【2026】1234号", "盐市监罚20261234号", "盐市监罚 2026 1234"]
+    styles = [
+        "盐市监罚〔2026〕1234号",
+        "盐市监罚[2026]1234号",
+        "盐市监罚（2026）1234号",
+        "盐市监罚【2026】1234号",
+        "盐市监罚20261234号",
+        "盐市监罚 2026 1234",
+    ]
     expected = {t["token"] for t in query_terms(styles[0])} - {"号"}
     for text in styles:
-        assert {t["token"] for t in query_terms(text)} - {"号"} >= expected - ({"2026", "1234"} if "20261234" in text else set())
+        assert {t["token"] for t in query_terms(text)} - {"号"} >= expected - (
+            {"2026", "1234"} if "20261234" in text else set()
+        )
 
 
 def test_no_index_token_reads_as_a_personal_number():
@@ -58,7 +73,10 @@ def test_no_index_token_reads_as_a_personal_number():
     found it). Such tokens are left out; the rest of the document number is still found."""
     from generator.search import brief_tokens
 
-    tokens = brief_tokens("penalty", {"行政处罚决定书文号": "盐罚〔1381〕2345678号", "行政相对人名称": "某某店⑬⑧①②③④⑤⑥⑦⑧"})
+    tokens = brief_tokens(
+        "penalty",
+        {"行政处罚决定书文号": "盐罚〔1381〕2345678号", "行政相对人名称": "某某店⑬⑧①②③④⑤⑥⑦⑧"},
+    )
     assert "13812345678" not in tokens and not any(pii.find(t) for t in tokens)
     assert {"1381", "2345678", "盐罚"} <= set(tokens)
 
@@ -75,10 +93,13 @@ def test_a_shard_boundary_never_reads_as_a_personal_number():
 
 # -- the built index (Python reference of the client's matching) --------------------------------
 
+
 def demo_records(out: Path) -> list[dict]:
     rows = []
     for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
-        for row in json.loads((out / "downloads" / f"{kind}.json").read_text(encoding="utf-8"))["records"]:
+        for row in json.loads((out / "downloads" / f"{kind}.json").read_text(encoding="utf-8"))[
+            "records"
+        ]:
             rows.append({"kind": kind, **row})
     return rows
 
@@ -87,18 +108,48 @@ def demo_records(out: Path) -> list[dict]:
 def test_index_finds_every_record_by_a_two_character_fragment_and_its_document_number(demo_site):
     folder = demo_site["out"] / "search"
     for record in demo_records(demo_site["out"])[:40]:
-        name = next(record[k] for k in ("行政相对人名称", "当事人名称", "承诺人名称", "失信主体名称", "受表彰主体名称") if k in record)
-        docno = next(record[k] for k in ("行政处罚决定书文号", "行政许可决定文书号", "案号", "承诺编码", "认定文书号", "表彰文号") if k in record)
+        name = next(
+            record[k]
+            for k in (
+                "行政相对人名称",
+                "当事人名称",
+                "承诺人名称",
+                "失信主体名称",
+                "受表彰主体名称",
+            )
+            if k in record
+        )
+        docno = next(
+            record[k]
+            for k in (
+                "行政处罚决定书文号",
+                "行政许可决定文书号",
+                "案号",
+                "承诺编码",
+                "认定文书号",
+                "表彰文号",
+            )
+            if k in record
+        )
         run = max(re.findall(r"[\u4e00-\u9fff]{2,}", name), key=len)
         fragment = run[len(run) // 2 - 1 : len(run) // 2 + 1]
         assert record["记录编号"] in search_records(folder, fragment), (name, fragment)
-        assert record["记录编号"] in search_records(folder, docno.replace("〔", "[").replace("〕", "]")), docno
+        assert record["记录编号"] in search_records(
+            folder, docno.replace("〔", "[").replace("〕", "]")
+        ), docno
 
 
 def test_index_files_hold_nothing_unpublished(demo_site):
-    text = "".join(p.read_text(encoding="utf-8") for p in (demo_site["out"] / "search").rglob("*.json"))
+    text = "".join(
+        p.read_text(encoding="utf-8") for p in (demo_site["out"] / "search").rglob("*.json")
+    )
     assert demo_site["marks"]["withdraw_docno"] not in text
-    for absent in ("待审示例", "盐城市示例过期商贸有限公司", "盐城市示例容错单位", "盐城市示例不公开承诺单位"):
+    for absent in (
+        "待审示例",
+        "盐城市示例过期商贸有限公司",
+        "盐城市示例容错单位",
+        "盐城市示例不公开承诺单位",
+    ):
         assert absent not in text
 
 
@@ -111,7 +162,9 @@ def search(page, base: str, query: str, **params) -> list[str]:
     extra = "".join(f"&{k}={quote(v)}" for k, v in params.items())
     page.goto(f"{base}/search/index.html?q={quote(query)}{extra}")
     page.wait_for_selector("body[data-search-done]", timeout=10_000)
-    return page.locator("#results ol.results a.result-title").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    return page.locator("#results ol.results a.result-title").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
 
 
 def record_href(row: dict) -> str:
@@ -119,19 +172,33 @@ def record_href(row: dict) -> str:
 
 
 @pytest.mark.browser
-def test_search_page_finds_by_fragment_code_and_document_number_in_every_bracket_style(demo_site, page):
+def test_search_page_finds_by_fragment_code_and_document_number_in_every_bracket_style(
+    demo_site, page
+):
     base = demo_site["base"]
-    rows = [r for r in demo_records(demo_site["out"])
-            if r["kind"] == "penalty" and r.get("行政相对人代码_1(统一社会信用代码)") and "<" not in r["行政相对人名称"]]
+    rows = [
+        r
+        for r in demo_records(demo_site["out"])
+        if r["kind"] == "penalty"
+        and r.get("行政相对人代码_1(统一社会信用代码)")
+        and "<" not in r["行政相对人名称"]
+    ]
     row = rows[0]
-    name, code, docno = row["行政相对人名称"], row["行政相对人代码_1(统一社会信用代码)"], row["行政处罚决定书文号"]
+    name, code, docno = (
+        row["行政相对人名称"],
+        row["行政相对人代码_1(统一社会信用代码)"],
+        row["行政处罚决定书文号"],
+    )
     href = record_href(row)
     brand = name[name.index("县") + 1 : name.index("县") + 3] if "县" in name else name[5:7]
     assert href in search(page, base, brand)
     assert href in search(page, base, code)
     assert href in search(page, base, code[:10])
     for opening, closing in (("〔", "〕"), ("[", "]"), ("（", "）"), ("【", "】"), ("", "")):
-        assert href in search(page, base, docno.replace("〔", opening).replace("〕", closing)), (opening, closing)
+        assert href in search(page, base, docno.replace("〔", opening).replace("〕", closing)), (
+            opening,
+            closing,
+        )
     prefix, rest = docno.split("〔")
     year, number = rest.rstrip("号").split("〕")
     assert href in search(page, base, f"{prefix} {year} {number}")
@@ -159,7 +226,12 @@ def test_hostile_markup_in_records_never_executes_on_the_results_page(demo_site,
     hits = search(page, demo_site["base"], "盐市监罚〔2026〕9003号")
     assert len(hits) == 1
     assert "<img src=x onerror=alert(1)>" in page.inner_text("#results")  # shown as text
-    assert page.evaluate("document.querySelectorAll('#results img, #results script, #results iframe').length") == 0
+    assert (
+        page.evaluate(
+            "document.querySelectorAll('#results img, #results script, #results iframe').length"
+        )
+        == 0
+    )
     assert page.errors == []
 
 
@@ -176,7 +248,9 @@ def test_results_are_linkable_filterable_and_the_back_button_works(demo_site, pa
     page.go_back()
     page.wait_for_function("() => document.getElementById('q').value === '示例'")
     dated = search(page, base, "示例", sort="date")
-    times = page.locator("#results time").evaluate_all("ts => ts.map(t => t.getAttribute('datetime'))")
+    times = page.locator("#results time").evaluate_all(
+        "ts => ts.map(t => t.getAttribute('datetime'))"
+    )
     assert dated and times == sorted(times, reverse=True)
 
 
@@ -186,15 +260,21 @@ def test_results_from_every_search_segment_are_merged_newest_first_and_by_year(d
     top = json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))
     assert len(top["segments"]) >= 2  # the fixture's SEARCH_SEGMENT_RECORDS = 30
     ids = search_records(out / "search", "示例")
-    segment_of = {row[0]: name for name, _count in top["segments"]
-                  for bucket in (out / "search" / name / "docs").glob("*.json")
-                  for row in json.loads(bucket.read_text(encoding="utf-8")) if row}  # null: a row not published
+    segment_of = {
+        row[0]: name
+        for name, _count in top["segments"]
+        for bucket in (out / "search" / name / "docs").glob("*.json")
+        for row in json.loads(bucket.read_text(encoding="utf-8"))
+        if row
+    }  # null: a row not published
     assert len({segment_of[i] for i in ids}) >= 2
     hrefs = search(page, base, "示例", sort="date")
     assert {h.rsplit("/", 1)[-1].removesuffix(".html") for h in hrefs} <= set(ids)
     for year in map(str, top["years"]):
         search(page, base, "示例", year=year)
-        times = page.locator("#results time").evaluate_all("ts => ts.map(t => t.getAttribute('datetime'))")
+        times = page.locator("#results time").evaluate_all(
+            "ts => ts.map(t => t.getAttribute('datetime'))"
+        )
         assert times and all(t.startswith(year) for t in times), (year, times)
     assert page.errors == []
 
@@ -207,9 +287,21 @@ def test_typing_searches_as_you_type(demo_site, page):
     assert "q=" in page.url
 
 
-@given(st.lists(st.tuples(st.text("0123456789abcdef", min_size=1, max_size=4),
-                          st.lists(st.sampled_from(["润利", "利达", "示例", "有限", "2026", "91320902ab", "号", "盐"]), min_size=1, max_size=12)),
-                min_size=1, max_size=30, unique_by=lambda d: d[0]))
+@given(
+    st.lists(
+        st.tuples(
+            st.text("0123456789abcdef", min_size=1, max_size=4),
+            st.lists(
+                st.sampled_from(["润利", "利达", "示例", "有限", "2026", "91320902ab", "号", "盐"]),
+                min_size=1,
+                max_size=12,
+            ),
+        ),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda d: d[0],
+    )
+)
 def test_fast_index_serialisation_is_byte_identical_to_lunr_py(docs):
     from generator.search import _lunr_index, _tf, lunr_index_reference
 
@@ -217,12 +309,26 @@ def test_fast_index_serialisation_is_byte_identical_to_lunr_py(docs):
     assert _lunr_index([(ref, _tf(tokens)) for ref, tokens in docs]) == reference
 
 
-_NAMES = ["盐城市示例润利商贸有限公司", "示例利达科技有限公司", "盐都区示例餐饮店", "滨海县某某示例建材厂", "示例物流有限公司"]
+_NAMES = [
+    "盐城市示例润利商贸有限公司",
+    "示例利达科技有限公司",
+    "盐都区示例餐饮店",
+    "滨海县某某示例建材厂",
+    "示例物流有限公司",
+]
 
 
-@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.integers(1, 28), st.integers(1, 3)), min_size=1, max_size=40),
-       st.data())
-def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_bytes(universe_rows, data):
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_NAMES), st.integers(1, 28), st.integers(1, 3)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.data(),
+)
+def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_bytes(
+    universe_rows, data
+):
     """An incremental build writes only the shards and buckets a changed row is in, over the live
     files (:func:`write_segment` with ``previous``): the result must be a full write's, byte for byte."""
     import tempfile
@@ -231,9 +337,19 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
     from generator.search import brief_tokens, day_of, segment_layout, write_segment
 
     cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
-    rows = [(seq, "penalty", f"{seq:016x}",
-             {"行政相对人名称": name, "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号", "处罚决定日期": f"2026-0{month}-{day:02d}"})
-            for seq, (name, day, month) in enumerate(universe_rows)]
+    rows = [
+        (
+            seq,
+            "penalty",
+            f"{seq:016x}",
+            {
+                "行政相对人名称": name,
+                "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
+                "处罚决定日期": f"2026-0{month}-{day:02d}",
+            },
+        )
+        for seq, (name, day, month) in enumerate(universe_rows)
+    ]
     capacity = len(rows) + 3
     layout = segment_layout(list(rows), capacity, cfg)
     before = sorted(data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1)))
@@ -243,19 +359,27 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
         files = write_segment(live, layout, before, None, cfg)
         assert write_segment(live, layout, after, before, cfg) == files
         write_segment(clean, layout, after, None, cfg)
-        assert {p: (live / p).read_bytes() for p in files} == {p: (clean / p).read_bytes() for p in files}
+        assert {p: (live / p).read_bytes() for p in files} == {
+            p: (clean / p).read_bytes() for p in files
+        }
         text = "".join((clean / p).read_text(encoding="utf-8") for p in files)
         for seq in set(range(len(rows))) - set(after):  # nothing of a row not published
             assert f"盐示罚〔2026〕{seq}号" not in text
         # Shard boundaries come from published tokens: each is a prefix of one (or a sentinel).
         published = {t for seq in after for t in brief_tokens("penalty", rows[seq][3])}
         manifest = json.loads((clean / "manifest.json").read_text(encoding="utf-8"))
-        assert all(b in ("", "\uffff") or any(t.startswith(b) for t in published) for b in manifest["shards"])
+        assert all(
+            b in ("", "\uffff") or any(t.startswith(b) for t in published)
+            for b in manifest["shards"]
+        )
         # The day table lists published rows' days only, and gives each published ref its own.
         days = {int(rows[seq][3]["处罚决定日期"].replace("-", "")) for seq in after}
         assert {day for day, _start in manifest["days"]} == days
-        assert all(day_of(manifest["days"], int(layout.positions[seq])) == int(rows[seq][3]["处罚决定日期"].replace("-", ""))
-                   for seq in after)
+        assert all(
+            day_of(manifest["days"], int(layout.positions[seq]))
+            == int(rows[seq][3]["处罚决定日期"].replace("-", ""))
+            for seq in after
+        )
 
 
 def test_a_prefix_query_skips_empty_shards_instead_of_counting_them():
@@ -274,7 +398,9 @@ def _batches(sizes: list[int]) -> list[tuple[int, int]]:
 
 @settings(deadline=None)  # up to ~15,000 cuts when the capacity is 1
 @given(st.lists(st.integers(1, 250), min_size=1, max_size=60), st.integers(1, 100))
-def test_segment_cuts_cover_every_row_once_and_a_new_batch_changes_only_the_last_segments(sizes, capacity):
+def test_segment_cuts_cover_every_row_once_and_a_new_batch_changes_only_the_last_segments(
+    sizes, capacity
+):
     """Segments tile the approved rows in approval order, none holds more than ``capacity``, a
     cut falls only between batches or every ``capacity`` rows inside a big one, and appending a
     batch keeps every segment before the ones it merges with: laid-out segments stay put."""

@@ -26,7 +26,11 @@ CFG = Config()
 
 def approved_versions(site) -> dict[str, tuple[str, dict, str]]:
     """id → (kind, record, first approval date) over approved batches, in approval order."""
-    batches = [(at, site.batches / batch_id) for batch_id, at in approved_batches(site.batches) if not batch_id.startswith("withdrawal-")]
+    batches = [
+        (at, site.batches / batch_id)
+        for batch_id, at in approved_batches(site.batches)
+        if not batch_id.startswith("withdrawal-")
+    ]
     result: dict[str, tuple[str, dict, str]] = {}
     for approved_at, batch in batches:  # in publication-log order
         for line in (batch / "records.jsonl").read_text(encoding="utf-8").splitlines():
@@ -41,12 +45,19 @@ def test_counts_by_kind_and_month_match_the_published_records(built):
     by_kind = {row["类别"]: int(row["条数"]) for row in read_csv(out / "stats" / "by-kind.csv")}
     assert by_kind == {SCHEMAS[k].label: len(v) for k, v in expected.items()}
     months = months_back(dt.date.fromisoformat(TODAY), CFG.STATS_MONTHS)
-    by_month = Counter(r["fields"][SCHEMAS[k].date][:7] for k, records in expected.items() for r in records)
+    by_month = Counter(
+        r["fields"][SCHEMAS[k].date][:7] for k, records in expected.items() for r in records
+    )
     rows = read_csv(out / "stats" / "by-month.csv")
     assert [row["月份"] for row in rows] == months
-    assert {row["月份"]: int(row["合计"]) for row in rows} == {m: by_month.get(m, 0) for m in months}
+    assert {row["月份"]: int(row["合计"]) for row in rows} == {
+        m: by_month.get(m, 0) for m in months
+    }
     penalty = {row["月份"]: int(row["行政处罚"]) for row in rows}
-    assert penalty == {m: sum(1 for r in expected["penalty"] if r["fields"]["处罚决定日期"][:7] == m) for m in months}
+    assert penalty == {
+        m: sum(1 for r in expected["penalty"] if r["fields"]["处罚决定日期"][:7] == m)
+        for m in months
+    }
 
 
 def test_counts_by_county_and_behaviour_match_a_hand_count(built):
@@ -60,16 +71,27 @@ def test_counts_by_county_and_behaviour_match_a_hand_count(built):
         named = [(authority.find(n), -len(n), n) for n in names if n in authority]
         if named:
             return min(named)[2]
-        return CFG.COUNTIES.get(str(fields.get(schema.subject_code or "") or "")[2:8]) or "市级或未识别"
+        return (
+            CFG.COUNTIES.get(str(fields.get(schema.subject_code or "") or "")[2:8])
+            or "市级或未识别"
+        )
 
-    by_county = Counter(county(r["fields"], SCHEMAS[k]) for k, records in expected.items() for r in records)
+    by_county = Counter(
+        county(r["fields"], SCHEMAS[k]) for k, records in expected.items() for r in records
+    )
     assert len(by_county) >= 3
     rows = read_csv(built["out"] / "stats" / "by-county.csv")
-    assert [(row["县（市、区）"], int(row["条数"])) for row in rows] == sorted(by_county.items(), key=lambda kv: (-kv[1], kv[0]))
-    behaviours = Counter(r["fields"]["违法行为类型"] for r in expected["penalty"] if r["fields"].get("违法行为类型"))
+    assert [(row["县（市、区）"], int(row["条数"])) for row in rows] == sorted(
+        by_county.items(), key=lambda kv: (-kv[1], kv[0])
+    )
+    behaviours = Counter(
+        r["fields"]["违法行为类型"] for r in expected["penalty"] if r["fields"].get("违法行为类型")
+    )
     rows = read_csv(built["out"] / "stats" / "top-behaviours.csv")
     top = sorted(behaviours.items(), key=lambda kv: (-kv[1], kv[0]))[: CFG.STATS_TOP_N]
-    assert [(row["违法行为类型"], int(row["条数"])) for row in rows] == [(neutralise_cell(name), n) for name, n in top]  # as a CSV cell
+    assert [(row["违法行为类型"], int(row["条数"])) for row in rows] == [
+        (neutralise_cell(name), n) for name, n in top
+    ]  # as a CSV cell
 
 
 def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code():
@@ -78,7 +100,9 @@ def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code
     from generator.stats import OTHER_COUNTY, county_finder
 
     county = county_finder(CFG)
-    assert county("盐城市滨海县市场监督管理局", "320981") == "滨海县"  # the name wins over the code (东台市)
+    assert (
+        county("盐城市滨海县市场监督管理局", "320981") == "滨海县"
+    )  # the name wins over the code (东台市)
     assert county("盐城市市场监督管理局", "320981") == "东台市"
     assert county("盐城市市场监督管理局", "") == county("", "110101") == OTHER_COUNTY
     assert county("盐城市亭湖区滨海县联合执法队", "") == "亭湖区"  # the first named
@@ -94,7 +118,9 @@ def test_top_penalty_types_split_multiple_types(built):
         for name in record["fields"]["处罚类别"].replace("；", ";").split(";"):
             expected[name.strip()] += 1
     rows = read_csv(built["out"] / "stats" / "top-penalty-types.csv")
-    assert {row["处罚类别"]: int(row["条数"]) for row in rows} == dict(sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
+    assert {row["处罚类别"]: int(row["条数"]) for row in rows} == dict(
+        sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    )
 
 
 def test_timeliness_per_department_matches_a_hand_count(built):
@@ -104,9 +130,13 @@ def test_timeliness_per_department_matches_a_hand_count(built):
             continue
         schema = SCHEMAS[kind]
         decided = dt.date.fromisoformat(record["fields"][schema.date])
-        delay = working_days_between(decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS)
+        delay = working_days_between(
+            decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS
+        )
         per_department.setdefault(record["fields"][schema.authority], []).append(delay)
-    rows = {row["部门"]: row for row in read_csv(built["out"] / "stats" / "timeliness-departments.csv")}
+    rows = {
+        row["部门"]: row for row in read_csv(built["out"] / "stats" / "timeliness-departments.csv")
+    }
     assert set(rows) == set(per_department)
     for department, delays in per_department.items():
         row = rows[department]
@@ -124,25 +154,41 @@ def test_timeliness_trend_matches_a_hand_count(built):
         if kind not in ("penalty", "license"):
             continue
         decided = dt.date.fromisoformat(record["fields"][SCHEMAS[kind].date])
-        delay = working_days_between(decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS)
+        delay = working_days_between(
+            decided, dt.date.fromisoformat(first_approved), CFG.HOLIDAYS, CFG.MAKEUP_WORKDAYS
+        )
         per_month.setdefault(decided.isoformat()[:7], []).append(delay)
     rows = read_csv(built["out"] / "stats" / "timeliness-trend.csv")
     assert len(rows) == CFG.STATS_MONTHS and any(int(row["信息条数"]) for row in rows)
     for row in rows:
         delays = per_month.get(row["月份"], [])
         on_time = sum(1 for d in delays if d <= CFG.TIMELINESS_WORKING_DAYS)
-        assert (int(row["信息条数"]), int(row[f"{CFG.TIMELINESS_WORKING_DAYS}个工作日内公示"])) == (len(delays), on_time)
-        assert (float(row["按时率"]) == round(on_time / len(delays), 4)) if delays else row["按时率"] == ""
+        assert (int(row["信息条数"]), int(row[f"{CFG.TIMELINESS_WORKING_DAYS}个工作日内公示"])) == (
+            len(delays),
+            on_time,
+        )
+        assert (
+            (float(row["按时率"]) == round(on_time / len(delays), 4))
+            if delays
+            else row["按时率"] == ""
+        )
 
 
 def test_government_page_counts_only_published_records_of_government_bodies(built):
     expected = published_records(built["site"])
-    dishonesty = Counter(r["fields"]["失信主体名称"] for r in expected["dishonesty"]
-                         if r["fields"].get("失信主体类别") in ("政府机关", "事业单位") or r["fields"].get("统一社会信用代码", "")[:1] == "1")
+    dishonesty = Counter(
+        r["fields"]["失信主体名称"]
+        for r in expected["dishonesty"]
+        if r["fields"].get("失信主体类别") in ("政府机关", "事业单位")
+        or r["fields"].get("统一社会信用代码", "")[:1] == "1"
+    )
     rows = read_csv(built["out"] / "stats" / "government-bodies.csv")
     published = {row["单位"]: int(row["政务失信记录"]) for row in rows if int(row["政务失信记录"])}
     assert published == dict(dishonesty)
-    fulfilment = {row["履行状态"]: int(row["承诺数"]) for row in read_csv(built["out"] / "stats" / "government-fulfilment.csv")}
+    fulfilment = {
+        row["履行状态"]: int(row["承诺数"])
+        for row in read_csv(built["out"] / "stats" / "government-fulfilment.csv")
+    }
     assert sum(fulfilment.values()) == sum(int(row["信用承诺"]) for row in rows)
 
 
@@ -153,8 +199,12 @@ def test_statistics_pages_link_each_chart_its_table_and_csv(built):
         for name in [part.split(".svg")[0] for part in html.split("stats/charts/")[1:]]:
             assert (out / "stats" / "charts" / f"{name}.svg").read_bytes().startswith(b"<?xml")
             assert f"stats/{name}.csv" in html
-        assert "<details class=\"chart-data\">" in html and "<script" not in (out / "stats" / "charts").joinpath("by-kind.svg").read_text(encoding="utf-8")
-    assert "包括此后已过公示期或已撤下的信息" in (out / "stats" / "timeliness.html").read_text(encoding="utf-8")
+        assert '<details class="chart-data">' in html and "<script" not in (
+            out / "stats" / "charts"
+        ).joinpath("by-kind.svg").read_text(encoding="utf-8")
+    assert "包括此后已过公示期或已撤下的信息" in (out / "stats" / "timeliness.html").read_text(
+        encoding="utf-8"
+    )
 
 
 days = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2027, 12, 31))
@@ -173,10 +223,10 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     (or removed) record batch means they are computed again."""
     import dataclasses
 
+    from generator import cache as kept_files
     from generator.batches import BatchStore
     from generator.publication import compute_state
     from generator.settings import load_config
-    from generator import cache as kept_files
     from generator.stats import cached_timeliness_numbers, timeliness_entry, timeliness_numbers
 
     root = built["site"].path
@@ -187,12 +237,18 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     assert numbers == timeliness_numbers(state, cfg)
     [kept] = cache.iterdir()
     assert kept == timeliness_entry(cache, state, cfg, "").path
-    marked = dataclasses.replace(numbers, count=-1)  # a mark: proves that the kept file is what is read
+    marked = dataclasses.replace(
+        numbers, count=-1
+    )  # a mark: proves that the kept file is what is read
     kept_files.put(timeliness_entry(cache, state, cfg, ""), marked)
-    later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30))
+    later = compute_state(
+        BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30)
+    )
     assert cached_timeliness_numbers(later, cfg, cache).count == -1
     later.sources = later.sources[:-1]  # as if the last records batch were not approved
-    assert cached_timeliness_numbers(later, cfg, cache) == numbers and len(list(cache.iterdir())) == 2
+    assert (
+        cached_timeliness_numbers(later, cfg, cache) == numbers and len(list(cache.iterdir())) == 2
+    )
     # A file no build has used for a day is deleted (another output's is kept until then).
     os.utime(kept, (0, 0))
     assert cached_timeliness_numbers(later, cfg, cache) == numbers and not kept.exists()
@@ -223,9 +279,15 @@ def test_the_overview_counts_are_summed_from_parts_kept_per_batch(built, tmp_pat
     _write_parts(counts_entry(cache, ""), parts)
     assert published_counts(state, cfg, cache).behaviours["标记"] == len(parts)
     # 800 days later some records have left: their batches are counted again, the others read back.
-    later = compute_state(BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=800))
+    later = compute_state(
+        BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=800)
+    )
     assert later.total < state.total
-    changed = sum(1 for (_b, _k, now), (_b2, _k2, before) in zip(later.by_source(), state.by_source()) if len(now) != len(before))
+    changed = sum(
+        1
+        for (_b, _k, now), (_b2, _k2, before) in zip(later.by_source(), state.by_source())
+        if len(now) != len(before)
+    )
     counted = published_counts(later, cfg, cache)
     assert 0 < changed and counted.behaviours["标记"] == len(parts) - changed
     counted.behaviours.pop("标记")

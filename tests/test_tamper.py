@@ -39,15 +39,29 @@ def base(tmp_path_factory, messy):
     site = SiteRoot(root)
     penalty = site.stage_and_approve(messy["files"]["penalty"], "penalty", editor="甲")
     pledge = site.stage_and_approve(messy["files"]["pledge"], "pledge", editor="甲")
-    withdrawal = site.run("withdraw", messy["marks"]["withdraw_docno"], "--kind", "penalty", "--reason", "信用修复",
-                          "--editor", "乙").batch_id
+    withdrawal = site.run(
+        "withdraw",
+        messy["marks"]["withdraw_docno"],
+        "--kind",
+        "penalty",
+        "--reason",
+        "信用修复",
+        "--editor",
+        "乙",
+    ).batch_id
     assert site.run("approve", withdrawal, "--editor", "甲").exit_code == 0
     site.editor("乙")
     assert site.run("editor", "revoke", "乙", "--by", "甲").exit_code == 0
     staged = site.ingest(FIXTURES / "department-penalty-gb18030.csv", "penalty").batch_id
     assert site.build().exit_code == 0
-    return {"root": root, "penalty": penalty, "pledge": pledge, "withdrawal": withdrawal, "staged": staged,
-            "marks": messy["marks"]}
+    return {
+        "root": root,
+        "penalty": penalty,
+        "pledge": pledge,
+        "withdrawal": withdrawal,
+        "staged": staged,
+        "marks": messy["marks"],
+    }
 
 
 @pytest.fixture
@@ -65,22 +79,33 @@ def refused(attack, *needles: str, build_args: tuple[str, ...] = ()) -> str:
     result = site.run("build", "--today", TODAY, *build_args)
     assert result.exit_code == 1, result.stdout + result.stderr
     message = result.stderr.strip()
-    assert len(message.splitlines()) == 1 and "Traceback" not in message and "内部错误" not in message, message
+    assert (
+        len(message.splitlines()) == 1 and "Traceback" not in message and "内部错误" not in message
+    ), message
     for needle in needles:
         assert needle in message, message
     assert "网站保持不变" in message
     assert tree_digest(attack["root"] / "output") == attack["before"]
     status = site.run("status")  # `disclose status` shows what the build refuses on
-    assert status.exit_code == 1 and message.removeprefix("错误：").split("（另有")[0].split("；已停止构建")[0][:30] in status.stdout
+    assert (
+        status.exit_code == 1
+        and message.removeprefix("错误：").split("（另有")[0].split("；已停止构建")[0][:30]
+        in status.stdout
+    )
     return message
 
 
 def entries(site) -> list[dict]:
-    return [json.loads(line) for line in (site.batches / LOG).read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line) for line in (site.batches / LOG).read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def write_entries(site, items: list[dict]) -> None:
-    text = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for e in items)
+    text = "".join(
+        json.dumps(e, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        for e in items
+    )
     (site.batches / LOG).write_text(text, encoding="utf-8")
 
 
@@ -90,7 +115,9 @@ def chained(items: list[dict]) -> list[dict]:
     for n, entry in enumerate(items):
         entry = {**entry, "n": n, "prev": prev}
         out.append(entry)
-        prev = hashlib.sha256(json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        prev = hashlib.sha256(
+            json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
     return out
 
 
@@ -104,8 +131,16 @@ def mallory(tmp_path) -> signing.Ed25519Signer:
 def test_an_approval_json_written_into_a_staged_batch_is_refused(attack):
     site, batch = attack["site"], attack["staged"]
     manifest = json.loads((site.batches / batch / "manifest.json").read_text(encoding="utf-8"))
-    approval = {"batch_id": batch, "approvals": [{"editor": "甲", "approved_at": "2026-11-25T09:00:00+08:00",
-                                                  "records_blake3": manifest["records_blake3"]}]}
+    approval = {
+        "batch_id": batch,
+        "approvals": [
+            {
+                "editor": "甲",
+                "approved_at": "2026-11-25T09:00:00+08:00",
+                "records_blake3": manifest["records_blake3"],
+            }
+        ],
+    }
     (site.batches / batch / "approval.json").write_text(json.dumps(approval), encoding="utf-8")
     refused(attack, batch, "approval.json")
 
@@ -119,27 +154,42 @@ def test_a_hand_made_batch_whose_digests_agree_is_never_published(attack):
     import blake3
 
     manifest = json.loads((fake / "manifest.json").read_text(encoding="utf-8"))
-    manifest.update(batch_id=fake.name, records_sha256=hashlib.sha256(records).hexdigest(),
-                    records_blake3=blake3.blake3(records).hexdigest())
+    manifest.update(
+        batch_id=fake.name,
+        records_sha256=hashlib.sha256(records).hexdigest(),
+        records_blake3=blake3.blake3(records).hexdigest(),
+    )
     (fake / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     # Staged only: nothing is published from it.
     result = site.run("build", "--today", TODAY)
     assert result.exit_code == 0, result.stderr
     assert tree_digest(attack["root"] / "output") == attack["before"]
     # With an approval file: refused.
-    (fake / "approval.json").write_text(json.dumps({"approvals": [{"editor": "甲", "approved_at": "2026-11-25T09:00:00+08:00"}]}),
-                                        encoding="utf-8")
+    (fake / "approval.json").write_text(
+        json.dumps({"approvals": [{"editor": "甲", "approved_at": "2026-11-25T09:00:00+08:00"}]}),
+        encoding="utf-8",
+    )
     refused(attack, fake.name)
 
 
 def test_an_approval_entry_signed_by_an_untrusted_key_is_refused(attack, tmp_path):
     site, key = attack["site"], mallory(tmp_path)
     items = entries(site)
-    manifest = json.loads((site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8"))
-    entry = {"n": len(items), "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
-             "action": "approve", "at": "2026-11-25T09:00:00+08:00", "by": "mallory",
-             "key": signing.fingerprint(key.public_key()), "batch": attack["staged"], "kind": "penalty",
-             "records_blake3": manifest["records_blake3"], "manifest_sha256": publog.manifest_digest(manifest)}
+    manifest = json.loads(
+        (site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8")
+    )
+    entry = {
+        "n": len(items),
+        "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
+        "action": "approve",
+        "at": "2026-11-25T09:00:00+08:00",
+        "by": "mallory",
+        "key": signing.fingerprint(key.public_key()),
+        "batch": attack["staged"],
+        "kind": "penalty",
+        "records_blake3": manifest["records_blake3"],
+        "manifest_sha256": publog.manifest_digest(manifest),
+    }
     entry["sig"] = key.sign(publog.signed_bytes(entry))
     write_entries(site, [*items, entry])
     refused(attack, f"第 {len(items) + 1} 条", "mallory", "不是此时受信任的编辑")
@@ -148,11 +198,21 @@ def test_an_approval_entry_signed_by_an_untrusted_key_is_refused(attack, tmp_pat
 def test_an_entry_in_a_trusted_editors_name_signed_with_another_key_is_refused(attack, tmp_path):
     site, key = attack["site"], mallory(tmp_path)
     items = entries(site)
-    manifest = json.loads((site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8"))
-    entry = {"n": len(items), "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
-             "action": "approve", "at": "2026-11-25T09:00:00+08:00", "by": "甲", "key": items[0]["key"],
-             "batch": attack["staged"], "kind": "penalty", "records_blake3": manifest["records_blake3"],
-             "manifest_sha256": publog.manifest_digest(manifest)}
+    manifest = json.loads(
+        (site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8")
+    )
+    entry = {
+        "n": len(items),
+        "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
+        "action": "approve",
+        "at": "2026-11-25T09:00:00+08:00",
+        "by": "甲",
+        "key": items[0]["key"],
+        "batch": attack["staged"],
+        "kind": "penalty",
+        "records_blake3": manifest["records_blake3"],
+        "manifest_sha256": publog.manifest_digest(manifest),
+    }
     entry["sig"] = key.sign(publog.signed_bytes(entry))
     write_entries(site, [*items, entry])
     refused(attack, "签名无效")
@@ -161,9 +221,16 @@ def test_an_entry_in_a_trusted_editors_name_signed_with_another_key_is_refused(a
 def test_a_trust_entry_for_the_attackers_own_key_is_refused(attack, tmp_path):
     site, key = attack["site"], mallory(tmp_path)
     items = entries(site)
-    entry = {"n": len(items), "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
-             "action": "trust", "at": "2026-11-25T09:00:00+08:00", "by": "mallory", "key": signing.fingerprint(key.public_key()),
-             "editor": "mallory", "public_key": key.public_key()}
+    entry = {
+        "n": len(items),
+        "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
+        "action": "trust",
+        "at": "2026-11-25T09:00:00+08:00",
+        "by": "mallory",
+        "key": signing.fingerprint(key.public_key()),
+        "editor": "mallory",
+        "public_key": key.public_key(),
+    }
     entry["sig"] = key.sign(publog.signed_bytes(entry))
     write_entries(site, [*items, entry])
     refused(attack, "mallory")
@@ -172,8 +239,11 @@ def test_a_trust_entry_for_the_attackers_own_key_is_refused(attack, tmp_path):
 def test_a_hand_edited_trusted_editors_list_is_refused(attack, tmp_path):
     site, key = attack["site"], mallory(tmp_path)
     allowed = site.path / "content" / "editors" / "allowed_signers"
-    allowed.write_text(allowed.read_text(encoding="utf-8") + f'mallory namespaces="{signing.NAMESPACE}" {key.public_key()}\n',
-                       encoding="utf-8")
+    allowed.write_text(
+        allowed.read_text(encoding="utf-8")
+        + f'mallory namespaces="{signing.NAMESPACE}" {key.public_key()}\n',
+        encoding="utf-8",
+    )
     refused(attack, "allowed_signers", "手工修改")
 
 
@@ -182,11 +252,21 @@ def test_a_key_signs_nothing_after_it_was_revoked(attack):
     site = attack["site"]
     key = signing.load_signer("乙")
     items = entries(site)
-    manifest = json.loads((site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8"))
-    entry = {"n": len(items), "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
-             "action": "approve", "at": "2026-11-25T09:00:00+08:00", "by": "乙", "key": signing.fingerprint(key.public_key()),
-             "batch": attack["staged"], "kind": "penalty", "records_blake3": manifest["records_blake3"],
-             "manifest_sha256": publog.manifest_digest(manifest)}
+    manifest = json.loads(
+        (site.batches / attack["staged"] / "manifest.json").read_text(encoding="utf-8")
+    )
+    entry = {
+        "n": len(items),
+        "prev": hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest(),
+        "action": "approve",
+        "at": "2026-11-25T09:00:00+08:00",
+        "by": "乙",
+        "key": signing.fingerprint(key.public_key()),
+        "batch": attack["staged"],
+        "kind": "penalty",
+        "records_blake3": manifest["records_blake3"],
+        "manifest_sha256": publog.manifest_digest(manifest),
+    }
     entry["sig"] = key.sign(publog.signed_bytes(entry))
     write_entries(site, [*items, entry])
     refused(attack, "乙", "未知或已撤销")
@@ -225,7 +305,7 @@ def test_deleting_an_entry_is_refused(attack, where):
     site = attack["site"]
     items = entries(site)
     index = 2 if where == "middle" else len(items) - 1
-    write_entries(site, items[:index] + items[index + 1:])
+    write_entries(site, items[:index] + items[index + 1 :])
     if where == "middle":
         refused(attack, f"第 {index + 1} 条")
     else:  # the chain still holds (and the editors' list is made to match it), but the live site published a longer log
@@ -288,7 +368,10 @@ def test_a_forged_source_in_an_approved_manifest_is_refused(attack):
     site, batch = attack["site"], attack["penalty"]
     path = site.batches / batch / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**manifest, "source": "伪造的来源"}, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.write_text(
+        json.dumps({**manifest, "source": "伪造的来源"}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
+    )
     refused(attack, batch, "manifest.json", "信息来源")
 
 
@@ -336,7 +419,10 @@ def test_the_untouched_copy_builds_and_verifies(attack):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("ops", [[["R", "../pelicanconf.py"]], [["N", "/etc/hostname"]], [["N", "a/../../x"]], "not a list"])
+@pytest.mark.parametrize(
+    "ops",
+    [[["R", "../pelicanconf.py"]], [["N", "/etc/hostname"]], [["N", "a/../../x"]], "not a list"],
+)
 def test_a_planted_build_journal_moves_nothing_outside_the_output(attack, ops):
     """A journal beside the output is a file anyone who can write there may plant: its paths are
     checked before anything is renamed or removed; a journal that fails is ignored (full build)."""
@@ -345,8 +431,16 @@ def test_a_planted_build_journal_moves_nothing_outside_the_output(attack, ops):
     victim.mkdir()
     (victim / "0").write_text("open('/tmp/pwned-by-journal', 'w')\n", encoding="utf-8")
     conf = (site.path / "pelicanconf.py").read_bytes()
-    journal = {"format": 1, "pid": 1, "kind": "apply", "trash": "content/exports-planted", "manifest": ".none",
-               "kept_manifest": False, "folders": [], "ops": ops}
+    journal = {
+        "format": 1,
+        "pid": 1,
+        "kind": "apply",
+        "trash": "content/exports-planted",
+        "manifest": ".none",
+        "kept_manifest": False,
+        "folders": [],
+        "ops": ops,
+    }
     (site.path / ".output.disclose-journal").write_text(json.dumps(journal), encoding="utf-8")
     result = site.run("build", "--today", TODAY)
     assert result.exit_code == 0, result.stderr
@@ -361,32 +455,60 @@ def test_a_planted_guide_page_carries_no_markup_no_file_and_no_other_path(attack
     includes a file of the build machine is not read at all."""
     site = attack["site"]
     pages = site.path / "content" / "pages"
-    (pages / "planted.md").write_text("Title: 公告\nSave_as: index.html\nTemplate: record\n\n"
-                                      '<script>alert(1)</script>正文 <a href="javascript:alert(1)">链接</a>\n', encoding="utf-8")
-    (pages / "leak.rst").write_text("标题\n====\n\n.. include:: /etc/hostname\n   :literal:\n", encoding="utf-8")
+    (pages / "planted.md").write_text(
+        "Title: 公告\nSave_as: index.html\nTemplate: record\n\n"
+        '<script>alert(1)</script>正文 <a href="javascript:alert(1)">链接</a>\n',
+        encoding="utf-8",
+    )
+    (pages / "leak.rst").write_text(
+        "标题\n====\n\n.. include:: /etc/hostname\n   :literal:\n", encoding="utf-8"
+    )
     result = site.run("build", "--today", TODAY)
     assert result.exit_code == 0, result.stderr
     out = attack["root"] / "output"
     page = (out / "pages" / "planted.html").read_text(encoding="utf-8")
     assert "正文" in page and "alert" not in page and "javascript:" not in page
     home = (out / "index.html").read_text(encoding="utf-8")
-    assert "<script>alert" not in home and "正文 <a" not in home and "最新公示" in home  # still the home page
+    assert (
+        "<script>alert" not in home and "正文 <a" not in home and "最新公示" in home
+    )  # still the home page
     assert not (out / "pages" / "leak.html").exists()
     hostname = Path("/etc/hostname").read_text(encoding="utf-8").strip()
-    assert not hostname or not any(hostname in p.read_text(encoding="utf-8", errors="ignore") for p in (out / "pages").iterdir())
+    assert not hostname or not any(
+        hostname in p.read_text(encoding="utf-8", errors="ignore")
+        for p in (out / "pages").iterdir()
+    )
 
 
 def _append_signed_like(site, **fields) -> None:
     """A line chained onto the log as an attacker could write it (any fields, a junk signature)."""
     items = entries(site)
     prev = hashlib.sha256((site.batches / LOG).read_bytes().splitlines()[-1]).hexdigest()
-    entry = {"n": len(items), "prev": prev, "action": "trust", "at": "2026-11-25T09:00:00+08:00", "by": "甲",
-             "key": items[0]["key"], "public_key": items[0]["public_key"], "sig": "x", **fields}
+    entry = {
+        "n": len(items),
+        "prev": prev,
+        "action": "trust",
+        "at": "2026-11-25T09:00:00+08:00",
+        "by": "甲",
+        "key": items[0]["key"],
+        "public_key": items[0]["public_key"],
+        "sig": "x",
+        **fields,
+    }
     with (site.batches / LOG).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, ensure_ascii=True) + "\n")
 
 
-@pytest.mark.parametrize("plant", ["lone surrogate", "deep nesting", "broken staged manifest", "head: infinity", "head: negative"])
+@pytest.mark.parametrize(
+    "plant",
+    [
+        "lone surrogate",
+        "deep nesting",
+        "broken staged manifest",
+        "head: infinity",
+        "head: negative",
+    ],
+)
 def test_hostile_files_get_a_one_line_refusal_never_a_traceback(attack, plant):
     site = attack["site"]
     if plant == "lone surrogate":
@@ -397,17 +519,27 @@ def test_hostile_files_get_a_one_line_refusal_never_a_traceback(attack, plant):
     elif plant == "broken staged manifest":
         (site.batches / attack["staged"] / "manifest.json").write_text("{", encoding="utf-8")
         result = site.run("build", "--today", TODAY)
-        assert result.exit_code == 0 and "Traceback" not in result.stderr and "内部错误" not in result.stderr
+        assert (
+            result.exit_code == 0
+            and "Traceback" not in result.stderr
+            and "内部错误" not in result.stderr
+        )
         approve = site.run("approve", attack["staged"], "--editor", "甲")
         assert approve.exit_code == 2 and "manifest.json" in approve.stderr
         return
     else:
         value = "Infinity" if plant == "head: infinity" else "-5"
-        (attack["root"] / "output" / "log-head.json").write_text(f'{{"entries": {value}, "head": "x"}}', encoding="utf-8")
+        (attack["root"] / "output" / "log-head.json").write_text(
+            f'{{"entries": {value}, "head": "x"}}', encoding="utf-8"
+        )
         attack["before"] = tree_digest(attack["root"] / "output")
     result = site.run("build", "--today", TODAY)
     assert result.exit_code in (1, 2), result.stdout + result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr and "内部错误" not in result.stderr
+    assert (
+        len(result.stderr.strip().splitlines()) == 1
+        and "Traceback" not in result.stderr
+        and "内部错误" not in result.stderr
+    )
     assert tree_digest(attack["root"] / "output") == attack["before"]
 
 
@@ -421,7 +553,9 @@ def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_fo
 
     site = attack["site"]
     out = attack["root"] / "output"
-    assert site.run("build", "--today", TODAY, "--full").exit_code == 0  # files written here: the stamps are this copy's
+    assert (
+        site.run("build", "--today", TODAY, "--full").exit_code == 0
+    )  # files written here: the stamps are this copy's
     for tree in (out, attack["root"] / ".verify" / "shadow"):
         if not tree.exists():
             continue
@@ -429,20 +563,33 @@ def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_fo
             path = tree / "downloads" / name
             st = path.stat()
             data = path.read_bytes()
-            at = data.index("罚款".encode(), data.index(b"\n" if name.endswith(".csv") else b'"records"') + 10)  # a row, not the header
+            at = data.index(
+                "罚款".encode(), data.index(b"\n" if name.endswith(".csv") else b'"records"') + 10
+            )  # a row, not the header
             with path.open("r+b") as fh:  # same size, same inode
                 fh.seek(at)
                 fh.write("警告".encode())
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     site.auto_trust = True
-    assert site.run("approve", attack["staged"], "--editor", "甲").exit_code == 0  # new penalties: the downloads are rebuilt
+    assert (
+        site.run("approve", attack["staged"], "--editor", "甲").exit_code == 0
+    )  # new penalties: the downloads are rebuilt
     built = site.run("build", "--today", TODAY)
-    assert built.exit_code == 0 and "增量" in built.stdout, built.stdout  # rows of unchanged records copied
+    assert built.exit_code == 0 and "增量" in built.stdout, (
+        built.stdout
+    )  # rows of unchanged records copied
     fresh = attack["root"] / "fresh"
-    shutil.copytree(attack["root"], fresh, symlinks=True, ignore=shutil.ignore_patterns("output", ".output.*", ".verify", ".cache"))
+    shutil.copytree(
+        attack["root"],
+        fresh,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("output", ".output.*", ".verify", ".cache"),
+    )
     assert Copy(fresh).run("build", "--today", TODAY, "--full").exit_code == 0
     for name in ("penalty.csv", "penalty.json"):
-        assert (out / "downloads" / name).read_bytes() == (fresh / "output" / "downloads" / name).read_bytes()
+        assert (out / "downloads" / name).read_bytes() == (
+            fresh / "output" / "downloads" / name
+        ).read_bytes()
 
 
 def test_the_publish_workflows_cannot_skip_the_live_sites_log_head(attack, tmp_path):
@@ -457,14 +604,29 @@ def test_the_publish_workflows_cannot_skip_the_live_sites_log_head(attack, tmp_p
     env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "FIRST_DEPLOY")}
     refused = subprocess.run([script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert refused.returncode == 1 and "SITE_URL" in refused.stderr
-    first = subprocess.run([script], cwd=tmp_path, env={**env, "FIRST_DEPLOY": "1"}, capture_output=True, text=True)
+    first = subprocess.run(
+        [script], cwd=tmp_path, env={**env, "FIRST_DEPLOY": "1"}, capture_output=True, text=True
+    )
     assert first.returncode == 0 and first.stdout == ""
     server, base = serve_directory(attack["root"] / "output")
     try:
-        done = subprocess.run([script], cwd=tmp_path, env={**env, "SITE_URL": base}, capture_output=True, text=True)
-        assert done.returncode == 0 and done.stdout.split() == ["--published-head", ".deployed-log-head.json"]
-        assert json.loads((tmp_path / ".deployed-log-head.json").read_text())["entries"] == len(entries(attack["site"]))
-        missing = subprocess.run([script], cwd=tmp_path, env={**env, "SITE_URL": base + "/nowhere"}, capture_output=True, text=True)
+        done = subprocess.run(
+            [script], cwd=tmp_path, env={**env, "SITE_URL": base}, capture_output=True, text=True
+        )
+        assert done.returncode == 0 and done.stdout.split() == [
+            "--published-head",
+            ".deployed-log-head.json",
+        ]
+        assert json.loads((tmp_path / ".deployed-log-head.json").read_text())["entries"] == len(
+            entries(attack["site"])
+        )
+        missing = subprocess.run(
+            [script],
+            cwd=tmp_path,
+            env={**env, "SITE_URL": base + "/nowhere"},
+            capture_output=True,
+            text=True,
+        )
         assert missing.returncode == 1
     finally:
         server.shutdown()

@@ -48,7 +48,9 @@ def test_the_installed_command_passes_on_the_demo_content(built):
 
 def test_a_full_id_number_planted_in_a_page_is_found_by_check_digit(built, copy_of_site):
     page = next((copy_of_site / "records" / "license").rglob("*.html"))
-    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{full_id()} "), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{full_id()} "), encoding="utf-8"
+    )
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
     lines = [line for line in result.stdout.splitlines() if line.startswith("完整身份证号码")]
@@ -60,15 +62,22 @@ def test_a_full_id_number_planted_in_a_page_is_found_by_check_digit(built, copy_
 def test_an_output_whose_build_was_killed_while_updating_it_is_not_passed(built, copy_of_site):
     from generator.journal import journal_path
 
-    journal_path(copy_of_site).write_text('{"format": 1, "kind": "apply"}', encoding="utf-8")  # never rolled back
+    journal_path(copy_of_site).write_text(
+        '{"format": 1, "kind": "apply"}', encoding="utf-8"
+    )  # never rolled back
     result = verify(built, copy_of_site)
-    assert result.exit_code == 1 and "构建未完成：.copy.disclose-journal：上次构建更新这个目录时中断" in result.stdout
+    assert (
+        result.exit_code == 1
+        and "构建未完成：.copy.disclose-journal：上次构建更新这个目录时中断" in result.stdout
+    )
 
 
 def test_a_number_with_a_wrong_check_digit_is_not_an_id(built, copy_of_site):
     wrong = full_id()[:17] + ("0" if full_id()[17] != "0" else "1")
     page = next((copy_of_site / "records" / "license").rglob("*.html"))
-    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{wrong} "), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{wrong} "), encoding="utf-8"
+    )
     result = verify(built, copy_of_site)
     findings = [line.split("：")[0] for line in result.stdout.splitlines()]
     assert findings == ["内容与已审核的批次不符"]  # an edit, but not an ID number
@@ -77,21 +86,32 @@ def test_a_number_with_a_wrong_check_digit_is_not_an_id(built, copy_of_site):
 def test_a_full_width_id_number_in_a_download_is_found(built, copy_of_site):
     wide = full_id().translate({ord(c): 0xFF10 + int(c) for c in "0123456789"})
     path = copy_of_site / "downloads" / "pledge.json"
-    path.write_text(path.read_text(encoding="utf-8").replace('"records"', f'"note":"{wide}","records"'), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"records"', f'"note":"{wide}","records"'),
+        encoding="utf-8",
+    )
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
-    assert any(line.startswith("完整身份证号码：downloads/pledge.json") for line in result.stdout.splitlines())
+    assert any(
+        line.startswith("完整身份证号码：downloads/pledge.json")
+        for line in result.stdout.splitlines()
+    )
 
 
-@pytest.mark.parametrize("where,spelled", [
-    ("page", lambda n: f"{n[0]}<b></b>{n[1:]}"),
-    ("page", lambda n: f"&#{ord(n[0])};{n[1:]}"),
-    ("page", lambda n: f"{n[:9]}&shy;{n[9:]}"),
-    ("page", lambda n: f"{n[:6]}\u034f{n[6:]}"),
-    ("json", lambda n: f"\\u00{ord(n[0]):x}{n[1:9]}\\u200b{n[9:]}"),
-    ("gz", lambda n: n),
-])
-def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(built, copy_of_site, where, spelled):
+@pytest.mark.parametrize(
+    "where,spelled",
+    [
+        ("page", lambda n: f"{n[0]}<b></b>{n[1:]}"),
+        ("page", lambda n: f"&#{ord(n[0])};{n[1:]}"),
+        ("page", lambda n: f"{n[:9]}&shy;{n[9:]}"),
+        ("page", lambda n: f"{n[:6]}\u034f{n[6:]}"),
+        ("json", lambda n: f"\\u00{ord(n[0]):x}{n[1:9]}\\u200b{n[9:]}"),
+        ("gz", lambda n: n),
+    ],
+)
+def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(
+    built, copy_of_site, where, spelled
+):
     """Issue 26: an ID split by a tag, a character reference, a soft hyphen, U+034F or a JSON
     escape reads as a plain number in a browser; verify decodes what a reader sees and reports it
     in one line that never shows it."""
@@ -100,48 +120,76 @@ def test_a_number_split_for_the_eye_is_found_as_a_reader_sees_it(built, copy_of_
     text = spelled(full_id())
     if where == "page":
         path = next((copy_of_site / "records" / "license").rglob("*.html"))
-        path.write_text(path.read_text(encoding="utf-8").replace("<h1>", f"<h1>{text} "), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("<h1>", f"<h1>{text} "), encoding="utf-8"
+        )
     elif where == "json":
         path = copy_of_site / "downloads" / "pledge.json"
-        path.write_text(path.read_text(encoding="utf-8").replace('"records"', f'"note":"{text}","records"'), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace('"records"', f'"note":"{text}","records"'),
+            encoding="utf-8",
+        )
     else:  # a file the build does not write is reported as extra; a full verify reads it too
         path = copy_of_site / "downloads" / "pledge.json.gz"
         path.write_bytes(gzip.compress(f'{{"note":"{text}"}}'.encode()))
-    result = built["site"].run("verify", str(copy_of_site), "--today", TODAY, *(["--full"] if where == "gz" else []))
+    result = built["site"].run(
+        "verify", str(copy_of_site), "--today", TODAY, *(["--full"] if where == "gz" else [])
+    )
     assert result.exit_code == 1
     name = path.relative_to(copy_of_site).as_posix()
-    assert f"完整身份证号码：{name}：{full_id()[:4]}**********{full_id()[-4:]}" in result.stdout.splitlines()
+    assert (
+        f"完整身份证号码：{name}：{full_id()[:4]}**********{full_id()[-4:]}"
+        in result.stdout.splitlines()
+    )
     assert full_id() not in result.stdout + result.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tag", ['<a href="https://a.example/?id={pct}">详见</a>', '<a href="/x" title="{ent}">详见</a>'])
+@pytest.mark.parametrize(
+    "tag", ['<a href="https://a.example/?id={pct}">详见</a>', '<a href="/x" title="{ent}">详见</a>']
+)
 def test_a_number_in_a_links_address_or_title_is_found(built, copy_of_site, tag):
     """A reader sees a link's address in the status bar and its title as a tooltip (issue 26 review)."""
     number = full_id()
-    tag = tag.format(pct="".join(f"%{ord(c):02X}" for c in number), ent="".join(f"&#{ord(c)};" for c in number))
+    tag = tag.format(
+        pct="".join(f"%{ord(c):02X}" for c in number), ent="".join(f"&#{ord(c)};" for c in number)
+    )
     page = next((copy_of_site / "records" / "license").rglob("*.html"))
-    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{tag}"), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("<h1>", f"<h1>{tag}"), encoding="utf-8"
+    )
     result = verify(built, copy_of_site)
     name = page.relative_to(copy_of_site).as_posix()
-    assert f"完整身份证号码：{name}：{number[:4]}**********{number[-4:]}" in result.stdout.splitlines()
+    assert (
+        f"完整身份证号码：{name}：{number[:4]}**********{number[-4:]}" in result.stdout.splitlines()
+    )
 
 
 def test_a_number_in_a_search_term_list_is_found(built, copy_of_site):
     """The search's shards and manifests are files a reader can fetch: verify reads them too
     (before, they were skipped, so a token joined from a document number was never looked at)."""
     shard = sorted((copy_of_site / "search").glob("*/shards/0.json"))[0]
-    shard.write_text(shard.read_text(encoding="utf-8").replace('"invertedIndex":[', '"invertedIndex":[["13812345678",{}],', 1),
-                     encoding="utf-8")
+    shard.write_text(
+        shard.read_text(encoding="utf-8").replace(
+            '"invertedIndex":[', '"invertedIndex":[["13812345678",{}],', 1
+        ),
+        encoding="utf-8",
+    )
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
-    assert f"完整手机号码：{shard.relative_to(copy_of_site).as_posix()}：138****5678" in result.stdout.splitlines()
+    assert (
+        f"完整手机号码：{shard.relative_to(copy_of_site).as_posix()}：138****5678"
+        in result.stdout.splitlines()
+    )
 
 
 def test_mobile_and_card_numbers_in_a_download_are_found(built, copy_of_site):
     path = copy_of_site / "downloads" / "penalty.csv"
-    path.write_text(path.read_text(encoding="utf-8-sig") + "\n联系电话 138-1234-5678，银行卡号 6222 0212 3456 7890 128\n",
-                    encoding="utf-8-sig")
+    path.write_text(
+        path.read_text(encoding="utf-8-sig")
+        + "\n联系电话 138-1234-5678，银行卡号 6222 0212 3456 7890 128\n",
+        encoding="utf-8-sig",
+    )
     lines = verify(built, copy_of_site).stdout.splitlines()
     assert "完整手机号码：downloads/penalty.csv：138****5678" in lines
     assert "完整银行卡号：downloads/penalty.csv：***************0128" in lines
@@ -158,7 +206,10 @@ def test_a_withdrawn_records_page_left_behind_is_named_with_the_reason(built, co
     stale.write_text("<!DOCTYPE html><title>旧页面</title>", encoding="utf-8")
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
-    assert f"不应公开的记录页：records/penalty/{withdrawn[:2]}/{withdrawn}.html（已撤下）" in result.stdout.splitlines()
+    assert (
+        f"不应公开的记录页：records/penalty/{withdrawn[:2]}/{withdrawn}.html（已撤下）"
+        in result.stdout.splitlines()
+    )
 
 
 def test_an_unapproved_batchs_record_in_the_search_index_is_found(built, copy_of_site):
@@ -166,22 +217,36 @@ def test_an_unapproved_batchs_record_in_the_search_index_is_found(built, copy_of
     rid = json.loads(pending.read_text(encoding="utf-8").splitlines()[0])["id"]
     bucket = next((copy_of_site / "search").glob("s*/docs/0.json"))
     rows = json.loads(bucket.read_text(encoding="utf-8"))
-    bucket.write_text(json.dumps(rows + [[rid, "示例", "", "", TODAY, ""]], ensure_ascii=False), encoding="utf-8")
+    bucket.write_text(
+        json.dumps(rows + [[rid, "示例", "", "", TODAY, ""]], ensure_ascii=False), encoding="utf-8"
+    )
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
-    assert any(line.startswith(f"检索中不应出现的记录：{rid}") for line in result.stdout.splitlines())
+    assert any(
+        line.startswith(f"检索中不应出现的记录：{rid}") for line in result.stdout.splitlines()
+    )
 
 
 def test_a_broken_link_and_a_missing_page_are_found(built, copy_of_site):
     page = next((copy_of_site / "records" / "pledge").rglob("*.html"))
-    page.write_text(page.read_text(encoding="utf-8").replace("/pages/repair.html", "/pages/no-such-guide.html"), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("/pages/repair.html", "/pages/no-such-guide.html"),
+        encoding="utf-8",
+    )
     removed = next((copy_of_site / "records" / "judgment").rglob("*.html"))
     removed.unlink()
     result = verify(built, copy_of_site)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert any(line.startswith(f"失效链接：{page.relative_to(copy_of_site).as_posix()} → ") and "no-such-guide" in line for line in lines)
-    assert any(line.startswith(f"缺少记录页：{removed.relative_to(copy_of_site).as_posix()}") for line in lines)
+    assert any(
+        line.startswith(f"失效链接：{page.relative_to(copy_of_site).as_posix()} → ")
+        and "no-such-guide" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"缺少记录页：{removed.relative_to(copy_of_site).as_posix()}")
+        for line in lines
+    )
 
 
 def test_malformed_feed_and_changed_download_are_found(built, copy_of_site):
@@ -219,17 +284,33 @@ EDITS = {  # what a reader or a machine reads, and one character of it changed
 
 def _one_character_edit(path: Path, needle: str) -> None:
     text = path.read_text(encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
-    at = text.index(needle, len(text) // 3) if needle in text[len(text) // 3:] else text.index(needle)
-    replacement = "9" if needle[0] == "1" else ("'" if needle[0] == '"' else "监" if needle[0] != "监" else "盐")
-    edited = text[:at] + replacement + text[at + 1:]
-    path.write_bytes(edited.encode("utf-8-sig" if path.suffix == ".csv" and text.startswith("\ufeff") else "utf-8"))
+    at = (
+        text.index(needle, len(text) // 3)
+        if needle in text[len(text) // 3 :]
+        else text.index(needle)
+    )
+    replacement = (
+        "9"
+        if needle[0] == "1"
+        else ("'" if needle[0] == '"' else "监" if needle[0] != "监" else "盐")
+    )
+    edited = text[:at] + replacement + text[at + 1 :]
+    path.write_bytes(
+        edited.encode(
+            "utf-8-sig" if path.suffix == ".csv" and text.startswith("\ufeff") else "utf-8"
+        )
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("what", sorted(EDITS))
 def test_verify_reports_a_one_character_edit_in_every_kind_of_file(built, copy_of_site, what):
     pattern, needle = EDITS[what]
-    candidates = sorted(p for p in copy_of_site.glob(pattern) if needle in p.read_text(encoding="utf-8", errors="ignore"))
+    candidates = sorted(
+        p
+        for p in copy_of_site.glob(pattern)
+        if needle in p.read_text(encoding="utf-8", errors="ignore")
+    )
     assert candidates, pattern
     page = candidates[0]
     _one_character_edit(page, needle)
@@ -248,7 +329,11 @@ def test_a_hand_edit_survives_no_nightly_verify(site, messy):
     assert site.build().exit_code == 0
     first = site.run("verify", "output", "--today", TODAY)
     assert first.exit_code == 0, first.stdout + first.stderr
-    page = next(p for p in sorted((site.path / "output" / "records" / "penalty").rglob("*.html")) if "罚款" in p.read_text(encoding="utf-8"))
+    page = next(
+        p
+        for p in sorted((site.path / "output" / "records" / "penalty").rglob("*.html"))
+        if "罚款" in p.read_text(encoding="utf-8")
+    )
     page.write_text(page.read_text(encoding="utf-8").replace("罚款", "罚没", 1), encoding="utf-8")
     assert site.build().exit_code == 0  # incremental: the page's inputs did not change
     result = site.run("verify", "output", "--today", TODAY)
@@ -264,19 +349,24 @@ def test_a_shadow_copy_edited_like_the_site_is_not_trusted(site, messy):
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
-    name = next(p for p in sorted((site.path / "output" / "records").rglob("*.html"))).relative_to(site.path / "output")
+    name = next(p for p in sorted((site.path / "output" / "records").rglob("*.html"))).relative_to(
+        site.path / "output"
+    )
     for tree in (site.path / "output", site.path / ".verify" / "shadow"):
         path = tree / name
-        path.write_text(path.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8"
+        )
     result = site.run("verify", "output", "--today", TODAY)
     assert result.exit_code == 1 and name.as_posix() in result.stdout
 
 
 def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
+    import datetime as dt
+
     from generator import proof
     from generator.settings import load_config
     from generator.verify import verify_site
-    import datetime as dt
 
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
@@ -286,18 +376,24 @@ def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     index = proof.load_index(site.path, out)
     assert index and len(index) == len(proof.walk(out).files)  # every file proved and remembered
     live, walked = proof.walk(out), []
-    monkeypatch.setattr(proof, "walk", lambda folder, walk=proof.walk: walked.append(folder) or walk(folder))
+    monkeypatch.setattr(
+        proof, "walk", lambda folder, walk=proof.walk: walked.append(folder) or walk(folder)
+    )
     nothing = ApplyResult()  # a shadow update that changed nothing
     planned = proof.plan(site.path, live, 0, index, nothing)
     assert planned.todo == [] and not planned.untrusted
     assert walked == []  # the shadow's files are the index's: it is not walked
     page = next(iter(sorted((out / "records").rglob("*.html"))))
     page.write_bytes(page.read_bytes())  # same bytes, new ctime: read again, found equal
-    assert proof.plan(site.path, proof.walk(out), 0, index, nothing).todo == [page.relative_to(out).as_posix()]
+    assert proof.plan(site.path, proof.walk(out), 0, index, nothing).todo == [
+        page.relative_to(out).as_posix()
+    ]
 
 
 @pytest.mark.slow
-def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_compared(site, messy, monkeypatch):
+def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_compared(
+    site, messy, monkeypatch
+):
     """The shadow is not walked on a nightly verify, so a shadow file edited by someone else is
     looked at when its live twin changed: its stamp is not the recorded one and the plan says the
     shadow is untrusted (verify then builds it anew). An edit to the shadow alone changes nothing."""
@@ -315,7 +411,9 @@ def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_comp
     assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == []
     (out / name).write_bytes((out / name).read_bytes())
     assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == [name]
-    assert site.run("verify", "output", "--today", TODAY).exit_code == 0  # the shadow built anew, the page equal
+    assert (
+        site.run("verify", "output", "--today", TODAY).exit_code == 0
+    )  # the shadow built anew, the page equal
 
 
 @pytest.mark.slow
@@ -329,7 +427,9 @@ def test_a_planted_verify_index_is_not_trusted(site, messy):
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
     out = site.path / "output"
     page = next(iter(sorted((out / "records").rglob("*.html"))))
-    page.write_text(page.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8"
+    )
     live, shadow = proof.walk(out), proof.walk(proof.shadow_path(site.path))
     body = "".join(f"{p}\t{live.files[p]}\t{shadow.files[p]}\n" for p in sorted(live.files))
     (site.path / ".verify" / "index").write_bytes(b"disclose-verify-index 1\n" + body.encode())
@@ -345,18 +445,28 @@ def test_a_file_read_again_for_any_reason_does_not_make_the_shadow_untrusted(sit
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
     out = site.path / "output"
-    assert site.run("verify", "output", "--today", TODAY).exit_code == 0  # files just written: racy, read again
+    assert (
+        site.run("verify", "output", "--today", TODAY).exit_code == 0
+    )  # files just written: racy, read again
     index = proof.load_index(site.path, out)
     import time
 
-    planned = proof.plan(site.path, proof.walk(out), time.time_ns(), index, ApplyResult())  # as the next run sees it
+    planned = proof.plan(
+        site.path, proof.walk(out), time.time_ns(), index, ApplyResult()
+    )  # as the next run sees it
     assert planned.todo and not planned.untrusted
     assert all(shadow for _live, shadow in index.values())
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["https://", "http://", "HTTPS://", "", "ftp://"]), st.sampled_from(["h.example", "h.example:8000", ""]),
-       st.lists(st.sampled_from(["/", "a", "记录", "%E8%AE%B0", "?q=1", "#x", ".html", "\\", " ", "//"]), max_size=8))
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://", "", "ftp://"]),
+    st.sampled_from(["h.example", "h.example:8000", ""]),
+    st.lists(
+        st.sampled_from(["/", "a", "记录", "%E8%AE%B0", "?q=1", "#x", ".html", "\\", " ", "//"]),
+        max_size=8,
+    ),
+)
 def test_a_sitemaps_paths_cut_at_once_are_the_ones_found_url_by_url(scheme, host, parts):
     url = scheme + host + "".join(parts)
     locs = [url.encode(), (scheme + host + "/x.html").encode()]
@@ -365,14 +475,17 @@ def test_a_sitemaps_paths_cut_at_once_are_the_ones_found_url_by_url(scheme, host
 
 
 @pytest.mark.slow
-def test_a_rule_check_runs_again_when_the_published_records_change_though_no_file_did(site, messy, monkeypatch):
+def test_a_rule_check_runs_again_when_the_published_records_change_though_no_file_did(
+    site, messy, monkeypatch
+):
     """The downloads, search and sitemap checks are skipped when nothing they read changed since
     they passed — the published ids included. A generator that forgot to rewrite a download (here:
     the state the shadow was built from loses a record, the files stay) is still caught."""
+    import datetime as dt
+
     from generator import proof
     from generator.settings import load_config
     from generator.verify import verify_site
-    import datetime as dt
 
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
@@ -389,4 +502,6 @@ def test_a_rule_check_runs_again_when_the_published_records_change_though_no_fil
 
     monkeypatch.setattr(proof, "build_shadow", losing_one)
     report = verify_site(site.path, cfg, out, day)
-    assert "下载文件中不应出现的记录" in report.findings and "检索中不应出现的记录" in report.findings
+    assert (
+        "下载文件中不应出现的记录" in report.findings and "检索中不应出现的记录" in report.findings
+    )

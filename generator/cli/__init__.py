@@ -6,7 +6,8 @@ written); 1 anything else. A user error is one Chinese line on stderr, never a t
 
 from __future__ import annotations
 
-from .common import (  # noqa: F401 - re-exported: the shared parts live in .common, below the sub-commands
+# Re-exported: the shared parts live in .common, below the sub-commands.
+from .common import (
     DiscloseGroup,
     Site,
     cli,
@@ -25,4 +26,17 @@ def main() -> None:
 
 
 # Each sub-command lives in its own module and registers itself on ``cli``.
-from . import approve, build, editor, ingest, log, migrate, repin, review, serve, status, verify, withdraw  # noqa: E402,F401
+from . import (
+    approve,
+    build,
+    editor,
+    ingest,
+    log,
+    migrate,
+    repin,
+    review,
+    serve,
+    status,
+    verify,
+    withdraw,
+)

@@ -13,7 +13,11 @@ from .common import Site, cli, handle_errors, key_option, pass_site
 
 @cli.command()
 @click.argument("batch_id")
-@click.option("--editor", required=True, help="The approving editor: a trusted editor whose key is in the key folder.")
+@click.option(
+    "--editor",
+    required=True,
+    help="The approving editor: a trusted editor whose key is in the key folder.",
+)
 @key_option
 @pass_site
 @handle_errors

@@ -13,14 +13,29 @@ from .common import Site, cli, handle_errors, pass_site, today_option
 
 @cli.command()
 @today_option
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True,
-              help="Output folder; updated only when the build succeeds.")
-@click.option("--full", is_flag=True, help="Render every page and swap in a new folder, ignoring the last build's page keys.")
-@click.option("--published-head", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The deployed site's log-head.json: refuse a publication log that does not extend it (rollback protection).")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder; updated only when the build succeeds.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render every page and swap in a new folder, ignoring the last build's page keys.",
+)
+@click.option(
+    "--published-head",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The deployed site's log-head.json: refuse a publication log that does not extend it (rollback protection).",
+)
 @pass_site
 @handle_errors
-def build(site: Site, today: str | None, output: Path, full: bool, published_head: Path | None) -> None:
+def build(
+    site: Site, today: str | None, output: Path, full: bool, published_head: Path | None
+) -> None:
     """Build the site from approved, untampered, in-period batches (a Pelican build).
 
     After a first build only pages whose inputs changed are rendered and moved into place;
@@ -35,4 +50,6 @@ def build(site: Site, today: str | None, output: Path, full: bool, published_hea
     applied = result.applied
     if applied is not None:
         how = f"增量：新增或更新 {applied.written} 个文件，删除 {applied.deleted} 个"
-    click.echo(f"已构建 {output}（{day.isoformat()}，{how}）：公示 {total} 条记录，用时 {time.monotonic() - started:.1f} 秒")
+    click.echo(
+        f"已构建 {output}（{day.isoformat()}，{how}）：公示 {total} 条记录，用时 {time.monotonic() - started:.1f} 秒"
+    )

@@ -12,8 +12,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -21,8 +22,10 @@ from .. import clock, pii
 from ..errors import DiscloseError, UserError
 from ..settings import SETTINGS_FILE, Config, load_config
 
-
-_UNPRINTABLE = str.maketrans({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {0x2028: "\\u2028", 0x2029: "\\u2029"})
+_UNPRINTABLE = str.maketrans(
+    {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+    | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+)
 
 
 def one_line(message: object) -> str:
@@ -46,7 +49,9 @@ class Site:
     def __init__(self, root: Path):
         self.root = root.resolve()
         if not (self.root / SETTINGS_FILE).exists():
-            raise UserError(f"{self.root} 不是站点根目录（找不到 {SETTINGS_FILE}）；请在站点根目录运行，或用 --root 指定")
+            raise UserError(
+                f"{self.root} 不是站点根目录（找不到 {SETTINGS_FILE}）；请在站点根目录运行，或用 --root 指定"
+            )
         self.cfg: Config = load_config(self.root)
 
     def today(self, value: str | None) -> dt.date:
@@ -63,7 +68,9 @@ def parse_today(value: str | None, tz: str = "Asia/Shanghai") -> dt.date:
         return clock.today(tz)
     shown = json.dumps(value, ensure_ascii=False)[:40]  # control characters escaped: one line
     if not value.strip():
-        raise UserError("--today 的值为空：请写成 YYYY-MM-DD（例如 2026-11-28），或去掉 --today 以上海时间的今天为准")
+        raise UserError(
+            "--today 的值为空：请写成 YYYY-MM-DD（例如 2026-11-28），或去掉 --today 以上海时间的今天为准"
+        )
     if not _ISO_DAY.fullmatch(value):
         raise UserError(f"--today 的日期格式应为 YYYY-MM-DD（例如 2026-11-28）：{shown}")
     try:
@@ -93,7 +100,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # pragma: no cover - last resort, still one line
             if os.environ.get("DISCLOSE_DEBUG"):
                 raise
-            click.echo(f"内部错误：{type(exc).__name__}: {one_line(exc)}（设置 DISCLOSE_DEBUG=1 可查看详细信息）", err=True)
+            click.echo(
+                f"内部错误：{type(exc).__name__}: {one_line(exc)}（设置 DISCLOSE_DEBUG=1 可查看详细信息）",
+                err=True,
+            )
             sys.exit(1)
 
     return wrapper
@@ -114,9 +124,19 @@ def pass_site(func: Callable[..., Any]) -> Callable[..., Any]:
 
     return wrapper
 
-key_option = click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                          help="The signing editor's private key file (default: NAME in $DISCLOSE_KEY_DIR or ~/.config/disclose/keys).")
-today_option = click.option("--today", metavar="YYYY-MM-DD", help="The clock: the day to act as (default: today in Asia/Shanghai).")
+
+key_option = click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The signing editor's private key file (default: NAME in $DISCLOSE_KEY_DIR or ~/.config/disclose/keys).",
+)
+today_option = click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="The clock: the day to act as (default: today in Asia/Shanghai).",
+)
 
 
 class DiscloseGroup(click.Group):
@@ -132,8 +152,13 @@ class DiscloseGroup(click.Group):
 
 
 @click.group(cls=DiscloseGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
-              help="Site root: the folder holding pelicanconf.py.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Site root: the folder holding pelicanconf.py.",
+)
 @click.version_option(package_name="xinyong-yancheng", prog_name="disclose")
 @click.pass_context
 def cli(ctx: click.Context, root: Path) -> None:

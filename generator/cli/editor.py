@@ -29,14 +29,21 @@ def init(name: str) -> None:
     """
     signer = create_key(name)
     folder = key_dir()
-    click.echo(f"已为编辑 {signer.name} 生成密钥：私钥 {folder / signer.name}（仅本机保存，切勿提交或发送），公钥 {folder / signer.name}.pub")
+    click.echo(
+        f"已为编辑 {signer.name} 生成密钥：私钥 {folder / signer.name}（仅本机保存，切勿提交或发送），公钥 {folder / signer.name}.pub"
+    )
     click.echo(f"{signer.public_key()} {signer.name}")
 
 
 @editor.command("trust")
 @click.argument("name")
 @click.argument("pubkey")
-@click.option("--by", "by_name", default=None, help="The trusted editor who signs this change (not needed for the first editor).")
+@click.option(
+    "--by",
+    "by_name",
+    default=None,
+    help="The trusted editor who signs this change (not needed for the first editor).",
+)
 @key_option
 @pass_site
 @handle_errors
@@ -58,9 +65,13 @@ def trust(site: Site, name: str, pubkey: str, by_name: str | None, key_file: Pat
     signer = load_signer(by_name or name, key_file) if (by_name or first) else None
     entry, tofu = editors.trust(name, pubkey, signer, now_iso(site.cfg))
     if tofu:
-        click.echo(f"首次信任（trust on first use）：本站此前没有受信任的编辑，{name} 成为第一位，由其本人密钥签名。"
-                   "请把 content/editors 与 content/batches/publication-log.jsonl 提交到仓库")
-    click.echo(f"已信任编辑 {name}（{entry['key']}），发布日志第 {entry['n'] + 1} 条，签名人 {entry['by']}")
+        click.echo(
+            f"首次信任（trust on first use）：本站此前没有受信任的编辑，{name} 成为第一位，由其本人密钥签名。"
+            "请把 content/editors 与 content/batches/publication-log.jsonl 提交到仓库"
+        )
+    click.echo(
+        f"已信任编辑 {name}（{entry['key']}），发布日志第 {entry['n'] + 1} 条，签名人 {entry['by']}"
+    )
 
 
 @editor.command("revoke")
@@ -71,7 +82,9 @@ def trust(site: Site, name: str, pubkey: str, by_name: str | None, key_file: Pat
 @handle_errors
 def revoke(site: Site, name: str, by_name: str, key_file: Path | None) -> None:
     """Remove NAME from the trusted editors: nothing signed with its key from now on is accepted."""
-    entry = Editors(site.root, site.cfg).revoke(name, load_signer(by_name, key_file), now_iso(site.cfg))
+    entry = Editors(site.root, site.cfg).revoke(
+        name, load_signer(by_name, key_file), now_iso(site.cfg)
+    )
     click.echo(f"已撤销编辑 {name} 的密钥，发布日志第 {entry['n'] + 1} 条，签名人 {entry['by']}")
 
 
@@ -82,7 +95,9 @@ def list_editors(site: Site) -> None:
     """Show the trusted editors: name, key fingerprint, since when and who trusted them."""
     editors, problems = Editors(site.root, site.cfg).list()
     if not editors:
-        click.echo("本站还没有受信任的编辑（第一位编辑：disclose editor init 名字，然后 disclose editor trust 名字 公钥）")
+        click.echo(
+            "本站还没有受信任的编辑（第一位编辑：disclose editor init 名字，然后 disclose editor trust 名字 公钥）"
+        )
     else:
         click.echo("编辑\t密钥指纹\t信任时间\t签名人")
     for e in editors:

@@ -18,8 +18,12 @@ ACTION_LABELS = {"trust": "信任编辑", "revoke": "撤销编辑", "approve": "
 
 
 @cli.command(name="log")
-@click.option("--ssh-keygen", "with_ssh_keygen", is_flag=True,
-              help="Also check every signature with OpenSSH's `ssh-keygen -Y verify` (an implementation independent of ours).")
+@click.option(
+    "--ssh-keygen",
+    "with_ssh_keygen",
+    is_flag=True,
+    help="Also check every signature with OpenSSH's `ssh-keygen -Y verify` (an implementation independent of ours).",
+)
 @pass_site
 @handle_errors
 def log(site: Site, with_ssh_keygen: bool) -> None:
@@ -33,7 +37,9 @@ def log(site: Site, with_ssh_keygen: bool) -> None:
     click.echo("序号\t时间\t动作\t签名人\t对象")
     for entry in ledger.entries:
         what = entry.get("batch") or entry.get("editor")
-        click.echo(f"{entry['n'] + 1}\t{entry['at'][:16]}\t{ACTION_LABELS[entry['action']]}\t{entry['by']}\t{what}")
+        click.echo(
+            f"{entry['n'] + 1}\t{entry['at'][:16]}\t{ACTION_LABELS[entry['action']]}\t{entry['by']}\t{what}"
+        )
     head = ledger.head
     click.echo(f"日志头：{head.entries} 条，{head.hash or '-'}")
     if with_ssh_keygen and not failed and ledger.entries:
@@ -55,12 +61,31 @@ def check_with_ssh_keygen(ledger: publog.Ledger) -> list[str]:
         folder = Path(tmp)
         for entry in ledger.entries:
             key = entry["public_key"] if entry["n"] == 0 else keys[entry["by"]]
-            (folder / "allowed_signers").write_text(f'{entry["by"]} namespaces="{NAMESPACE}" {key}\n', encoding="utf-8")
+            (folder / "allowed_signers").write_text(
+                f'{entry["by"]} namespaces="{NAMESPACE}" {key}\n', encoding="utf-8"
+            )
             (folder / "entry.sig").write_text(entry["sig"], encoding="utf-8")
-            done = subprocess.run([exe, "-Y", "verify", "-f", str(folder / "allowed_signers"), "-I", entry["by"], "-n", NAMESPACE,
-                                   "-s", str(folder / "entry.sig")], input=publog.signed_bytes(entry), capture_output=True)
+            done = subprocess.run(
+                [
+                    exe,
+                    "-Y",
+                    "verify",
+                    "-f",
+                    str(folder / "allowed_signers"),
+                    "-I",
+                    entry["by"],
+                    "-n",
+                    NAMESPACE,
+                    "-s",
+                    str(folder / "entry.sig"),
+                ],
+                input=publog.signed_bytes(entry),
+                capture_output=True,
+            )
             if done.returncode != 0:
-                failed.append(f"第 {entry['n'] + 1} 条：ssh-keygen 判定签名无效（{done.stderr.decode(errors='replace').strip()[:80]}）")
+                failed.append(
+                    f"第 {entry['n'] + 1} 条：ssh-keygen 判定签名无效（{done.stderr.decode(errors='replace').strip()[:80]}）"
+                )
             if entry["action"] == "trust":
                 keys[entry["editor"]] = entry["public_key"]
             elif entry["action"] == "revoke":

@@ -15,8 +15,13 @@ from .common import Site, cli, handle_errors, key_option, pass_site
 
 
 @cli.command(name="migrate")
-@click.option("--editor", "names", multiple=True, required=True,
-              help="A trusted editor who signs the migrated approvals (give it APPROVALS_REQUIRED times, different editors).")
+@click.option(
+    "--editor",
+    "names",
+    multiple=True,
+    required=True,
+    help="A trusted editor who signs the migrated approvals (give it APPROVALS_REQUIRED times, different editors).",
+)
 @key_option
 @pass_site
 @handle_errors

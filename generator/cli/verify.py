@@ -15,8 +15,16 @@ from .common import Site, cli, handle_errors, pass_site, today_option
 @cli.command()
 @click.argument("output_dir", type=click.Path(path_type=Path), default=Path("output"))
 @today_option
-@click.option("--demo", is_flag=True, help="Accept a site that trusts the demo-only signing key (the demo site and its tests).")
-@click.option("--full", is_flag=True, help="A cold check: build the shadow copy from scratch and read every file, trusting no earlier verify.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Accept a site that trusts the demo-only signing key (the demo site and its tests).",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="A cold check: build the shadow copy from scratch and read every file, trusting no earlier verify.",
+)
 @pass_site
 @handle_errors
 def verify(site: Site, output_dir: Path, today: str | None, demo: bool, full: bool) -> None:
@@ -39,5 +47,7 @@ def verify(site: Site, output_dir: Path, today: str | None, demo: bool, full: bo
     if not report.ok:
         count = sum(len(v) for v in report.findings.values())
         raise BuildError(f"核验未通过：{output_dir} 有 {count} 处问题（见上）；不要发布这个目录")
-    click.echo(f"核验通过：{output_dir}（{day.isoformat()}）共 {report.files} 个文件、公示 {report.records} 条记录，"
-               f"用时 {time.monotonic() - started:.1f} 秒")
+    click.echo(
+        f"核验通过：{output_dir}（{day.isoformat()}）共 {report.files} 个文件、公示 {report.records} 条记录，"
+        f"用时 {time.monotonic() - started:.1f} 秒"
+    )
