@@ -98,7 +98,7 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         delay = working_days_between(
             dt.date.fromisoformat(item["date"]), today, cfg.HOLIDAYS, cfg.MAKEUP_WORKDAYS
         )
-        if kind.name in ("penalty", "license") and delay > cfg.TIMELINESS_WORKING_DAYS:
+        if kind.timeliness and delay > cfg.TIMELINESS_WORKING_DAYS:
             late.append({**item, "delay": delay})
         ends, basis = publication_end(kind, fields, cfg)
         if not record.get("public", True):

@@ -74,6 +74,9 @@ class Kind:
 
     name: str  # penalty, license, …
     label: str  # 行政处罚
+    search_letter: (
+        str  # one lower-case letter naming the kind in the search's document refs (never reused)
+    )
     fields: tuple[Field, ...]
     natural_key: tuple[str, ...]
     subject: str
@@ -93,6 +96,8 @@ class Kind:
     publish_only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     summary_fields: tuple[str, ...] = ()  # shown in lists and search results
     uscc_placeholder_for: tuple[str, ...] = ()  # categories allowed the all-zero placeholder
+    # 双公示: published within TIMELINESS_WORKING_DAYS working days of the decision (review, statistics).
+    timeliness: bool = False
 
     @cached_property
     def by_name(self) -> dict[str, Field]:
@@ -250,6 +255,8 @@ def _source_fields() -> tuple[Field, ...]:
 PENALTY = Kind(
     name="penalty",
     label="行政处罚",
+    search_letter="p",
+    timeliness=True,
     fields=_party_fields()
     + (
         Field(
@@ -305,6 +312,8 @@ PENALTY = Kind(
 LICENSE = Kind(
     name="license",
     label="行政许可",
+    search_letter="l",
+    timeliness=True,
     fields=_party_fields()
     + (
         Field("行政许可决定文书名称", required=True, max_len=64, label="决定文书名称"),
@@ -349,6 +358,7 @@ LICENSE = Kind(
 JUDGMENT = Kind(
     name="judgment",
     label="司法裁判",
+    search_letter="j",
     fields=(
         Field("案号", T.DOCNO, required=True, max_len=128),
         Field("案件名称", max_len=255),
@@ -379,6 +389,7 @@ JUDGMENT = Kind(
 PLEDGE = Kind(
     name="pledge",
     label="信用承诺",
+    search_letter="c",
     fields=(
         Field(
             "承诺编码",
@@ -442,6 +453,7 @@ PLEDGE = Kind(
 DISHONESTY = Kind(
     name="dishonesty",
     label="政务失信",
+    search_letter="d",
     fields=(
         Field("失信主体名称", required=True, max_len=200),
         Field("失信主体类别", T.ENUM, enum=GOV_CATEGORY),
@@ -474,6 +486,7 @@ DISHONESTY = Kind(
 COMMENDATION = Kind(
     name="commendation",
     label="守信激励",
+    search_letter="r",
     fields=(
         Field("受表彰主体名称", required=True, max_len=200),
         Field("主体类别", max_len=50),

@@ -47,14 +47,7 @@ from .writers import write_new_file
 
 TOKENIZER_VERSION = 1
 FOLD_NAME = "xyycFold"
-KIND_LETTERS = {
-    "penalty": "p",
-    "license": "l",
-    "judgment": "j",
-    "pledge": "c",
-    "dishonesty": "d",
-    "commendation": "r",
-}
+KIND_LETTERS = {name: kind.search_letter for name, kind in KINDS.items()}
 _RUN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 _HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 

@@ -351,7 +351,7 @@ def working_days(
 
 def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
     """Every approved penalty and licence (latest version): department, decision date, first approval."""
-    names = {kind: (KINDS[kind].authority, KINDS[kind].date) for kind in ("penalty", "license")}
+    names = {name: (kind.authority, kind.date) for name, kind in KINDS.items() if kind.timeliness}
     chosen = [latest for latest in state.latest.values() if latest.kind in names]
     rows: dict[str, list[Any]] = {
         "kind": [latest.kind for latest in chosen],

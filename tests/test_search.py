@@ -436,3 +436,15 @@ def test_a_small_batch_after_a_nearly_full_segment_lays_out_its_own_rows_only():
     # Batches that shrink slowly (the worst case for merging only equal sizes) stay few segments.
     shrinking = [9_000 - 20 * night for night in range(365)]
     assert len(segment_cuts(_batches(shrinking), 200_000)) <= 1.5 * sum(shrinking) / 200_000 + 7
+
+
+def test_every_kind_names_its_own_search_letter():
+    """A kind's search letter is on its Kind: one lower-case ASCII letter, no two kinds the same
+    (a document ref is the letter and a sequence number: a shared letter would mix two kinds)."""
+    from generator.schema import KINDS
+    from generator.search import KIND_LETTERS
+
+    letters = [kind.search_letter for kind in KINDS.values()]
+    assert all(len(x) == 1 and "a" <= x <= "z" for x in letters)
+    assert len(set(letters)) == len(letters)
+    assert KIND_LETTERS == {name: kind.search_letter for name, kind in KINDS.items()}
