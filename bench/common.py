@@ -117,9 +117,8 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None, interval: float = 
         cost = time.thread_time() - cost
         reader.join(max(interval, cost / SAMPLER_SHARE))
     wall = time.perf_counter() - start
-    after = resource.getrusage(
-        resource.RUSAGE_CHILDREN
-    )  # the build's workers count: it waited for them
+    # The build's workers count: it waited for them
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.CompletedProcess(
         cmd, proc.returncode, out.get("stdout", ""), out.get("stderr", "")
     )

@@ -287,9 +287,8 @@ def incremental_steps(site: Path, records: int, results: dict, verify: bool = Fa
             shutil.rmtree(site / "content" / "batches" / batch, ignore_errors=True)
         log.write_bytes(log_before)
         (site / "output" / "log-head.json").unlink(missing_ok=True)
-        shutil.rmtree(
-            site / ".verify", ignore_errors=True
-        )  # its shadow published the longer log too
+        # Its shadow published the longer log too
+        shutil.rmtree(site / ".verify", ignore_errors=True)
 
 
 def wait_for_standby(site: Path, steps: dict, label: str) -> None:
@@ -397,9 +396,8 @@ def main() -> None:
     deleting = time.perf_counter()
     site = refresh_site(path, keep_output=args.reuse_output) if reuse else fresh_site(path)
     editor = trust_bench_editor(site)
-    if reuse and any(
-        (site / "content" / "batches").glob("*/approval.json")
-    ):  # kept from before the publication log
+    # Kept from before the publication log
+    if reuse and any((site / "content" / "batches").glob("*/approval.json")):
         stage("migrate approvals", [DISCLOSE, "migrate", "--editor", editor], site, {})
     print(
         f"  site prepared (old output deleted, page cache settled): {time.perf_counter() - deleting:.0f} s",

@@ -245,9 +245,8 @@ class Publication:
     """What the publication log and the batches say together (:meth:`BatchStore.publication`)."""
 
     ledger: publog.Ledger
-    approved: list[
-        tuple[Batch, dict[str, Any]]
-    ]  # in publication order: (batch, {"approved_at", "editor", "n"})
+    # In publication order: (batch, {"approved_at", "editor", "n"})
+    approved: list[tuple[Batch, dict[str, Any]]]
     problems: list[str]  # one Chinese line each: the build refuses to run on any
     states: dict[str, str]  # batch id → 'staged' | 'partial' | 'approved' | 'tampered'
 

@@ -93,9 +93,8 @@ def swap_in(new: Path, target: Path) -> None:
                 journal.fault("swap", "exchanged")
                 os.rename(new, trash)  # the old site, now at `new` (onto the empty folder)
             else:
-                with journal.swap(
-                    target, old=trash, new=new
-                ):  # no output folder between the two renames
+                # No output folder between the two renames
+                with journal.swap(target, old=trash, new=new):
                     os.rename(target, trash)
                     journal.fault("swap", "aside")
                     os.rename(new, target)

@@ -27,9 +27,8 @@ PICKLED_LAST = (
     "last-published.pickle"  # written before 2026-12-07: never read (a pickle runs code), deleted
 )
 
-Groups = dict[
-    tuple[str, str], str
-]  # (kind, batch of the version shown) → its record ids in approval order, newline-joined
+# (kind, batch of the version shown) → its record ids in approval order, newline-joined
+Groups = dict[tuple[str, str], str]
 
 
 def published_groups(state: State) -> Groups:
@@ -211,9 +210,8 @@ def write_build_report(
         prepared = prepare_build_report(root, cfg, state)
     report, current = dict(prepared.report), prepared.current
     report["output"] = str(output)
-    report["publication_log"] = (
-        state.log_head.as_json()
-    )  # the head this build published (rollback protection)
+    # The head this build published (rollback protection)
+    report["publication_log"] = state.log_head.as_json()
     day = _report_name(folder, state.today.isoformat())
     atomic_write_text(
         folder / f"{day}.json",

@@ -96,9 +96,8 @@ def _key_from_file(path: Path | None) -> bytes:
             try:
                 return _derive(_read_key_file(path))
             except FileNotFoundError:
-                with contextlib.suppress(
-                    FileExistsError
-                ):  # another process made it first: that one is used
+                # Another process made it first: that one is used
+                with contextlib.suppress(FileExistsError):
                     _create_key_file(path)
                 return _derive(_read_key_file(path))
         except (OSError, ValueError) as error:
@@ -169,9 +168,8 @@ def write(found: Entry, parts: Sequence[Any], atomic: bool = True) -> bool:
     joined); False when it cannot be written (a cache that cannot be written is only slower).
     ``atomic``: through a temporary file and a rename, so a reader never sees half of it."""
     path = found.path
-    parts = [
-        memoryview(part).cast("B") for part in parts
-    ]  # bytes as they are in memory (arrays too)
+    # Bytes as they are in memory (arrays too)
+    parts = [memoryview(part).cast("B") for part in parts]
     head = MAGIC + _tag(found.purpose, found.key, parts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,9 +310,8 @@ def module_imports(name: str) -> frozenset[str]:
             if not _is_package(base):  # from .x import y: x
                 targets.add(base)
                 continue
-            for item in (
-                _COMMENT.sub(b"", names).strip(b"()\\ \t\n").split(b",")
-            ):  # from . import x: x if a module
+            # From . import x: x if a module
+            for item in _COMMENT.sub(b"", names).strip(b"()\\ \t\n").split(b","):
                 sub = f"{base}.{item.split()[0].decode()}".lstrip(".") if item.strip() else ""
                 targets.add(sub if sub and _path(sub) is not None else base)
         targets.discard(name)

@@ -52,9 +52,8 @@ logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 def _svg(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore"
-        )  # a build machine without CJK fonts: glyph warnings, same layout rules
+        # A build machine without CJK fonts: glyph warnings, same layout rules
+        warnings.simplefilter("ignore")
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "信用盐城"})
     return buffer.getvalue()
 

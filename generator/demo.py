@@ -119,15 +119,17 @@ def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]
         }
     )
     # Bad rows: each must be rejected with its reason.
+    # Bad check digit
     rows.append(
         {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9101号", CODE1: "91320902MA1XXXXXX0"}
-    )  # bad check digit
+    )
+    # Future
     rows.append(
         {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9102号", "处罚决定日期": "2027-01-01"}
-    )  # future
-    rows.append(
-        {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9103号", "处罚机关": ""}
-    )  # missing required
+    )
+    # Missing required
+    rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9103号", "处罚机关": ""})
+    # Bad ID check digit
     rows.append(
         {
             **base,
@@ -138,15 +140,17 @@ def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]
             "证件类型": "身份证",
             "证件号码": person_id[:-1] + ("0" if person_id[-1] != "0" else "1"),
         }
-    )  # bad ID check digit
+    )
     if not full_ids:
         rows[-1]["证件号码"] = "3209021990"  # too short to be an ID: rejected all the same
+    # Wrong unit
     rows.append(
         {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9105号", "罚款金额(万元)": "2000元"}
-    )  # wrong unit
+    )
+    # No such day
     rows.append(
         {**base, "行政处罚决定书文号": "盐市监罚〔2026〕9106号", "处罚决定日期": "2026-02-30"}
-    )  # no such day
+    )
     # Exact duplicate (counts once) and a same-key clash (both rejected).
     rows.append(dict(rows[1]))
     rows.append({**base, "行政处罚决定书文号": "盐市监罚〔2026〕9201号", "处罚内容": "版本一"})

@@ -450,9 +450,8 @@ def generate_feeds(out: Output) -> None:
     size = out.cfg.FEED_SIZE
 
     def newest(records: list) -> list:
-        return heapq.nlargest(
-            size, records, key=lambda r: (r.approved_at, r.date, r.id)
-        )  # = sorted(…)[:N]
+        # = sorted(…)[:N]
+        return heapq.nlargest(size, records, key=lambda r: (r.approved_at, r.date, r.id))
 
     def entries(ordered: list) -> list[dict[str, Any]]:
         result = []

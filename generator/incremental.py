@@ -105,9 +105,8 @@ def batch_entry(kind: str, records: Sequence[Any]) -> BatchEntry:
     batch none of whose records came, went or changed costs a few ``memcmp`` at 10^6 records,
     where a dict of record id → key cost seconds to make, compare, pickle and load."""
     ids: str | tuple[str, ...] = "\n".join(map(_ID, records))
-    if ids.count("\n") != max(
-        0, len(records) - 1
-    ):  # never for the 16-hex ids records.record_id makes
+    # Never for the 16-hex ids records.record_id makes
+    if ids.count("\n") != max(0, len(records) - 1):
         ids = tuple(map(_ID, records))
     keys = list(map(_KEY, records))
     return (kind, ids, b"".join(keys), array.array("I", map(len, keys)).tobytes())
@@ -197,17 +196,14 @@ class Manifest:
 
     fingerprint: str = ""
     output_signature: str = ""
-    batches: dict[str, BatchEntry] = field(
-        default_factory=dict
-    )  # approved batch id → its published records (batch_entry)
+    # Approved batch id → its published records (batch_entry)
+    batches: dict[str, BatchEntry] = field(default_factory=dict)
     entities: dict[str, bytes] = field(default_factory=dict)  # entity id → key
-    units: dict[str, tuple[bytes, tuple[str, ...]]] = field(
-        default_factory=dict
-    )  # name → (key, its files)
+    # Name → (key, its files)
+    units: dict[str, tuple[bytes, tuple[str, ...]]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # every file that is rendered on each build
-    data: dict[str, Any] = field(
-        default_factory=dict
-    )  # what a skipped unit still provides (download catalogs)
+    # What a skipped unit still provides (download catalogs)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def as_data(self) -> dict[str, Any]:
         """What the next build reads back (:func:`save`, :func:`load`): the fields, the archives'
@@ -229,9 +225,8 @@ class Manifest:
         """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin
         asks when it queues the pages, the apply when it removes files: ~1 s each at 10^6)."""
         memo = self.__dict__.get("changes")
-        if (
-            memo is None or memo[0] is not old.batches or memo[1] is not self.batches
-        ):  # the batches are set once a build
+        # The batches are set once a build
+        if memo is None or memo[0] is not old.batches or memo[1] is not self.batches:
             memo = self.__dict__["changes"] = (
                 old.batches,
                 self.batches,
@@ -279,11 +274,12 @@ def load(output: Path, fingerprint: str) -> Manifest | None:
     return manifest
 
 
+# Rewritten by every build that changes anything
 SIGNED = (
     "index.html",
     "search/manifest.json",
     "sitemap.xml",
-)  # rewritten by every build that changes anything
+)
 
 
 def signature(output: Path) -> str:
@@ -313,9 +309,8 @@ def fingerprint(root: Path, settings: Mapping[str, Any], extra: Iterable[Any] = 
     """Everything every page depends on: theme files, generator code, library versions, and the
     ``settings`` the templates read (our :class:`~generator.settings.Config`, site name and URL)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(
-        f"format {FORMAT}\npython {sys.version}\n".encode()
-    )  # Python's Unicode tables: NFKC in the search tokens
+    # Python's Unicode tables: NFKC in the search tokens
+    h.update(f"format {FORMAT}\npython {sys.version}\n".encode())
     package = Path(__file__).resolve().parent
     for base in (root / "theme", package):
         for path in sorted(
@@ -356,9 +351,8 @@ class Trash:
     waited for: at 10^6 records an old output takes minutes to delete."""
 
     def __init__(self, live: Path):
-        self.abandoned = abandoned_trash(
-            live
-        )  # freed detached, not waited for (:func:`free_detached`)
+        # Freed detached, not waited for (:func:`free_detached`)
+        self.abandoned = abandoned_trash(live)
         self.folder = Path(
             tempfile.mkdtemp(prefix=f".{live.name}.replaced-{os.getpid()}-", dir=live.parent)
         )
@@ -433,9 +427,8 @@ class ApplyResult:
     trash: Trash | None = (
         None  # the replaced and removed files, being freed (wait() before exiting)
     )
-    moved: list[str] = field(
-        default_factory=list
-    )  # files new or changed, moved into the live folder
+    # Files new or changed, moved into the live folder
+    moved: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # files deleted from it
 
     @property
@@ -467,9 +460,8 @@ def apply(
     fault("apply", "journal")
     saver = None
     try:
-        forget(
-            live
-        )  # the old manifest is kept in the trash; code that reads no journal sees no manifest
+        # The old manifest is kept in the trash; code that reads no journal sees no manifest
+        forget(live)
         fault("apply", "forget")
         saver = _save_beside(new, staging, live)
         _move(staging, live, ops, result)

@@ -58,9 +58,8 @@ class _Report:
         self.rows: list[tuple[int, str, str]] = []  # first few, for the console
 
     def add(self, row: int, column: str, reason: str, value: Any = "") -> None:
-        reason = pii.mask(
-            reason, self.rules
-        )  # a reason may quote the cell ("无法识别的日期格式：…")
+        # A reason may quote the cell ("无法识别的日期格式：…")
+        reason = pii.mask(reason, self.rules)
         shown = pii.mask(cell_text(value), self.rules)[:60] if value not in (None, "") else ""
         if column.endswith("证件号码") and shown:
             shown = "（已隐去）"

@@ -145,9 +145,8 @@ def free_detached(folders: list[Path]) -> subprocess.Popen | None:
     (:func:`abandoned_trash`)."""
     process = _start_rm(folders, detached=True) if folders else None
     if process is not None:
-        _DETACHED.append(
-            process
-        )  # referenced until exit: Python warns about a collected running child
+        # Referenced until exit: Python warns about a collected running child
+        _DETACHED.append(process)
     return process
 
 
@@ -202,9 +201,8 @@ class Journal:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX)  # before the journal has its name: never seen unlocked
             data = memoryview(json.dumps(entry).encode("utf-8"))
-            while (
-                data
-            ):  # on this descriptor only: closing any other one of the file would drop the lock
+            # On this descriptor only: closing any other one of the file would drop the lock
+            while data:
                 data = data[os.write(fd, data) :]
             os.fsync(fd)
             os.rename(pending, path)
@@ -397,9 +395,8 @@ def _roll_back(output: Path, entry: dict) -> int:
         if op == NEW or not os.path.lexists(kept):
             continue  # not changed yet: the live file is the old one
         if op == DELETE:
-            (output / rel).parent.mkdir(
-                parents=True, exist_ok=True
-            )  # the apply removes emptied folders
+            # The apply removes emptied folders
+            (output / rel).parent.mkdir(parents=True, exist_ok=True)
         # Onto the new file; onto the old one itself (replace killed between link and rename), rename
         # does nothing and the link stays in the trash.
         os.rename(kept, output / rel)

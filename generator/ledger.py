@@ -83,12 +83,10 @@ class Ledger:
     entries: list[dict[str, Any]] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)  # SHA-256 of each entry's line
     editors: dict[str, str] = field(default_factory=dict)  # name → public key, trusted now
-    approvals: dict[str, list[dict[str, Any]]] = field(
-        default_factory=dict
-    )  # batch id → its approve entries
-    problems: list[str] = field(
-        default_factory=list
-    )  # one Chinese line each; the build refuses on any
+    # Batch id → its approve entries
+    approvals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # One Chinese line each; the build refuses on any
+    problems: list[str] = field(default_factory=list)
 
     @property
     def head(self) -> Head:
@@ -108,9 +106,8 @@ class Ledger:
             keys: set[str] = set()
             for entry in entries:
                 editors.add(entry["by"])
-                keys.add(
-                    entry["key"]
-                )  # the signing key's fingerprint: two names with one key count once
+                # The signing key's fingerprint: two names with one key count once
+                keys.add(entry["key"])
                 if min(len(editors), len(keys)) >= required:
                     done.append((batch_id, entry))
                     break

@@ -17,10 +17,37 @@ import nh3
 
 from . import pii
 
+# Fmt: skip
 ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "blockquote", "code", "pre",
-    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "a", "sup", "sub",
-}  # fmt: skip
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "a",
+    "sup",
+    "sub",
+}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
 URL_SCHEMES = {"http", "https", "mailto"}
 MARKDOWN_MEMO = 512  # distinct Markdown cells remembered per process (a few MB at most)
@@ -56,9 +83,8 @@ def _full_route(text: str) -> str:
     # Markup can split a number that ingest could not see whole ("3209021990**01014410**",
     # an HTML comment, a character reference). If the visible text shows one, show masked text.
     visible = visible_text(cleaned)
-    if pii.find(visible) or pii.find(
-        attribute_text(cleaned), lines_join=False
-    ):  # a link's address or title too
+    # A link's address or title too
+    if pii.find(visible) or pii.find(attribute_text(cleaned), lines_join=False):
         return "<p>" + html.escape(pii.mask(visible), quote=False) + "</p>"
     return cleaned
 

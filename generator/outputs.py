@@ -218,9 +218,8 @@ def write_downloads(
         _file_info(csv_path, out, kind, len(records), "CSV", digests[0]),
         _file_info(json_path, out, kind, len(records), "JSON", digests[1]),
     ]
-    indexed = (
-        b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""
-    )  # records built without keys: no index
+    # Records built without keys: no index
+    indexed = b"".join(keys) if all(len(k) == KEY_SIZE for k in keys) else b""
     return (
         catalog,
         RowIndex(
@@ -296,9 +295,8 @@ class _Sink:
     def _hash_pending(self) -> None:
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending, self._pending_size = [], 0
-        if (
-            len(self._queued) >= HASH_QUEUE
-        ):  # the file is written faster than hashed: wait, not hold it all
+        # The file is written faster than hashed: wait, not hold it all
+        if len(self._queued) >= HASH_QUEUE:
             self._queued.popleft().result()
         self._queued.append(self._hasher.submit(self.hash.update, data))
 
@@ -509,9 +507,8 @@ def write_sitemap(
     """``sitemap.xml``, or a sitemap index over ``sitemaps/sitemap-N.xml`` past ``max_urls``.
     (A big site's build writes its sitemap in parts that keep their bytes from night to night:
     :func:`write_sitemap_part`.)"""
-    ordered = list(
-        dict.fromkeys(urls)
-    )  # the generator's order is deterministic; sorting 1.8 million costs seconds
+    # The generator's order is deterministic; sorting 1.8 million costs seconds
+    ordered = list(dict.fromkeys(urls))
     if len(ordered) <= max_urls:
         write_new_file(out / "sitemap.xml", _urlset(base, ordered))
         return ["sitemap.xml"]

@@ -231,10 +231,11 @@ class MaskRules:
         )
         if len(_RULES_OF) > 64:
             _RULES_OF.clear()
+        # The configuration is kept, so its id is not reused while here
         _RULES_OF[id(cfg)] = (
             cfg,
             rules,
-        )  # the configuration is kept, so its id is not reused while here
+        )
         return rules
 
     def masked(self, finding: Finding) -> str:
@@ -361,9 +362,8 @@ def _candidates(view: str, digits: str, where: list[int], check: int) -> list[Nu
         and _MOBILE.fullmatch(digits)
         and not _touches_letter(view, start, end)
     ):
-        found.append(
-            (MOBILE, where[length - 11], end, digits[length - 11 :])
-        )  # after +86, 0086 or 0: the last 11
+        # After +86, 0086 or 0: the last 11
+        found.append((MOBILE, where[length - 11], end, digits[length - 11 :]))
     return found
 
 

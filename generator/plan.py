@@ -144,9 +144,8 @@ class BuildPlan:
             tasks += [RecordPages(kind_name, chunk) for chunk in chunks_of(changed)]
             gone = old.keys() - keys.keys()
             if not changed and not gone:
-                self.unchanged_kinds.add(
-                    kind_name
-                )  # its records, in the same order (ids and dates are in the keys)
+                # Its records, in the same order (ids and dates are in the keys)
+                self.unchanged_kinds.add(kind_name)
             touched = (
                 [r.key for r in changed]
                 + [old[r.id] for r in changed if r.id in old]
@@ -171,16 +170,14 @@ class BuildPlan:
         else:
             affected = self.affected
             self.entities = build_entities(self.state, affected | old_government)
-            kept = self.manifest.entities = dict(
-                self.old.entities
-            )  # in id order, then those added since
+            # In id order, then those added since
+            kept = self.manifest.entities = dict(self.old.entities)
             for eid in affected:
                 kept.pop(eid, None)
             present = affected.intersection(self.entities)
             self._entity_todo = sorted(present)
-            self.entity_ids = sorted(
-                [*kept, *present]
-            )  # sorted runs: Timsort merges them in linear time
+            # Sorted runs: Timsort merges them in linear time
+            self.entity_ids = sorted([*kept, *present])
             government = (old_government - affected) | {
                 eid for eid in present if self.entities[eid].is_government
             }

@@ -75,40 +75,15 @@ class DisclosureGenerator(Generator):
         self.result: BuildResult = self.settings.get("DISCLOSE_RESULT") or BuildResult()
         self.result.abort = self.abort
         store = BatchStore(self.root, self.cfg)
-        self.renderer = Renderer(
-            self.get_template, {}, stencils=self.cfg.RENDER_STENCILS and self.env.autoescape is True
-        )
-        previous = self.settings.get("DISCLOSE_PREVIOUS_OUTPUT")
-        runner = TaskRunner(
-            self.cfg,
-            self.root,
-            Path(self.output_path),
-            self.settings,
-            self.renderer,
-            previous,
-            self.base,
-        )
-        self.workers = Workers(
-            runner, self._worker_count(store)
-        )  # forked before the state: a small heap to inherit
+        # Forked before the state exists: the workers inherit a small heap.
+        self.workers = self._start_workers(store)
         today = build_today(self.settings)
-        self.state = self._compute_state(
-            store, today
-        )  # tampered batches raise here, before anything is written
+        # Tampered batches raise here, before anything is written.
+        self.state = self._compute_state(store, today)
         self._fill_context(today)
-        self.plan = BuildPlan.load(
-            self.root,
-            self.cfg,
-            self.state,
-            BuildPlan.templates_read(self.cfg, self.settings, self.base),
-            [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]],
-            previous,
-            bool(self.settings.get("DISCLOSE_FULL")),
-        )
-        self.result.old_manifest, self.result.manifest = self.plan.old, self.plan.manifest
-        if (
-            self.plan.incremental
-        ):  # the main process's stages are the longest path: the workers yield
+        self.plan = self._load_plan()
+        if self.plan.incremental:
+            # The main process's stages are the longest path: the workers yield.
             self.workers.lower_priority(max(0, min(19, self.cfg.BUILD_WORKER_NICE)))
         self.out = Output(
             self.cfg,
@@ -123,9 +98,8 @@ class DisclosureGenerator(Generator):
             self.context.get("pages", []),
         )
         self._side = self._start_side()
-        with (
-            long_lived()
-        ):  # a key and an archive id per record, and the archives: they live until the end
+        # A key and an archive id per record, and the archives: they live until the end.
+        with long_lived():
             self._queue_work()
             self.plan.group_entities()
         self.out.entities = self.plan.entities
@@ -135,9 +109,8 @@ class DisclosureGenerator(Generator):
         out = self.out
         out.writer = writer
         self._submit(self.plan.archive_tasks())
-        self.workers.start(
-            "记录页与信用档案"
-        )  # record pages and archives render in the workers meanwhile
+        # Record pages and archives render in the workers meanwhile.
+        self.workers.start("记录页与信用档案")
         timing("workers started")
         families.generate_home(out)
         try:
@@ -146,9 +119,8 @@ class DisclosureGenerator(Generator):
             families.stats_in_sitemap(out)
             families.generate_search_top(out, authorities)
             timing("search manifest written")
-            families.generate_sitemap(
-                out
-            )  # needs no worker's result: made while the workers finish
+            # Needs no worker's result: made while the workers finish
+            families.generate_sitemap(out)
             timing("sitemap written")
             self.result.report = self._stats_feeds_report()
         except BaseException:
@@ -160,6 +132,33 @@ class DisclosureGenerator(Generator):
         families.generate_downloads_page(out, results)
 
     # -- the steps ---------------------------------------------------------------------------------
+
+    def _start_workers(self, store: BatchStore) -> Workers:
+        stencils = self.cfg.RENDER_STENCILS and self.env.autoescape is True
+        self.renderer = Renderer(self.get_template, {}, stencils=stencils)
+        runner = TaskRunner(
+            self.cfg,
+            self.root,
+            Path(self.output_path),
+            self.settings,
+            self.renderer,
+            self.settings.get("DISCLOSE_PREVIOUS_OUTPUT"),
+            self.base,
+        )
+        return Workers(runner, self._worker_count(store))
+
+    def _load_plan(self) -> BuildPlan:
+        plan = BuildPlan.load(
+            self.root,
+            self.cfg,
+            self.state,
+            BuildPlan.templates_read(self.cfg, self.settings, self.base),
+            [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]],
+            self.settings.get("DISCLOSE_PREVIOUS_OUTPUT"),
+            bool(self.settings.get("DISCLOSE_FULL")),
+        )
+        self.result.old_manifest, self.result.manifest = plan.old, plan.manifest
+        return plan
 
     def _worker_count(self, store: BatchStore) -> int:
         """``BUILD_WORKERS`` (default: every core), or none for a site smaller than

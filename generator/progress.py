@@ -38,9 +38,8 @@ class StageProgress:
         self.label, self.total, self.unit, self.every = label, total, unit, every
         self.mode = progress_mode()
         self.done = 0
-        self._next = (
-            0 if total else every
-        )  # a small file's ingest prints nothing before its one-line result
+        # A small file's ingest prints nothing before its one-line result
+        self._next = 0 if total else every
         self._lock = threading.Lock()
         self._bar: Any = None
         if self.mode == "bar":

@@ -626,9 +626,8 @@ def start_batch_rows(
         found: list[tuple] = []
         packed: list[bytes] | None = []
         for part in parts():
-            if isinstance(
-                part, bytes
-            ):  # a worker's rows, packed there: the cache takes the bytes as they are
+            # A worker's rows, packed there: the cache takes the bytes as they are
+            if isinstance(part, bytes):
                 if packed is not None:
                     packed.append(part)
                 found.extend(unpack_rows(part))

@@ -468,9 +468,8 @@ def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
 
 
 LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
-_CODE_DIGEST = cache.code_digest(
-    "search"
-)  # what a layout is made by (this module and its imports), read when this module is imported
+# What a layout is made by (this module and its imports), read when this module is imported
+_CODE_DIGEST = cache.code_digest("search")
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
 _LAYOUT_ARRAYS = (
     ("offsets", "<i8"),
@@ -593,9 +592,8 @@ def write_segment(
     kept = layout.packed[keep]
     kept_offsets = np.zeros(len(layout.tokens) + 1, dtype=np.int64)
     if len(layout.tokens):
-        np.cumsum(
-            np.add.reduceat(keep.astype(np.int64), layout.offsets[:-1]), out=kept_offsets[1:]
-        )  # no token is empty
+        # No token is empty
+        np.cumsum(np.add.reduceat(keep.astype(np.int64), layout.offsets[:-1]), out=kept_offsets[1:])
     counts = np.diff(kept_offsets)
     cap, tokens = layout.sizes.token_cap, layout.tokens
     (folder / "shards").mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,7 @@ class EntityPage:
 
 ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's (count, entries)
 
+# A summary's per-record keys
 CARD_VALUES = (
     "id",
     "url",
@@ -134,7 +135,7 @@ CARD_VALUES = (
     "date_text",
     "authority",
     "extra",
-)  # a summary's per-record keys
+)
 
 
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:

@@ -128,9 +128,8 @@ class PublishedCounts:
     by_month_kind: Counter = field(default_factory=Counter)  # (YYYY-MM, kind) → records
     by_county: Counter = field(default_factory=Counter)
     behaviours: Counter = field(default_factory=Counter)  # penalties' 违法行为类型, filled ones
-    penalty_types: Counter = field(
-        default_factory=Counter
-    )  # penalties' 处罚类别, each of several counted
+    # Penalties' 处罚类别, each of several counted
+    penalty_types: Counter = field(default_factory=Counter)
 
 
 def published_counts(
@@ -159,9 +158,8 @@ def published_counts(
     return counts
 
 
-_Part = tuple[
-    Counter, Counter, Counter, Counter
-]  # (month, kind), (authority, region), 违法行为类型, 处罚类别 text → records
+# (month, kind), (authority, region), 违法行为类型, 处罚类别 text → records
+_Part = tuple[Counter, Counter, Counter, Counter]
 
 
 def _part(name: str, records: list) -> _Part:
@@ -377,9 +375,8 @@ def timeliness_frame(state: State, cfg: Config) -> pd.DataFrame:
 class TimelinessNumbers:
     """What the 双公示 timeliness page shows, before today's window of months is cut from it."""
 
-    departments: list[
-        list[Any]
-    ]  # [department, records, on time, share (unrounded), median delay], by department
+    # [department, records, on time, share (unrounded), median delay], by department
+    departments: list[list[Any]]
     month_sizes: dict[str, int]  # decision month → records
     month_on_time: dict[str, int]
     overall: float
@@ -529,9 +526,8 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     ):
         records = entity.records
         judgments = records.get("judgment", [])
-        results = [
-            str(r.fields.get("裁判结果", "")) for r in judgments
-        ]  # read from the batch file once per record
+        # Read from the batch file once per record
+        results = [str(r.fields.get("裁判结果", "")) for r in judgments]
         lost = sum(1 for text in results if any(word in text for word in keywords))
         statuses = [str(r.brief.get("履行状态") or "") for r in records.get("pledge", [])]
         all_statuses += statuses
@@ -619,11 +615,12 @@ def _alt(title: str, pairs: list) -> str:
     )
 
 
+# The slugs of all_pages(), in order (the sitemap lists them first)
 STATS_PAGES = (
     "index",
     "timeliness",
     "government",
-)  # the slugs of all_pages(), in order (the sitemap lists them first)
+)
 
 
 def all_pages(

@@ -68,9 +68,8 @@ def escape_all(values: Sequence[Any]) -> list[Any]:
     plain = [str(value) for value in values if not hasattr(value, "__html__")]
     joined = "\0".join(plain)
     if plain and joined.count("\0") == len(plain) - 1:
-        escaped = iter(
-            str.split(escape(joined), "\0")
-        )  # str's split: Markup's makes a Markup of each piece
+        # Str's split: Markup's makes a Markup of each piece
+        escaped = iter(str.split(escape(joined), "\0"))
         return [escape(value) if hasattr(value, "__html__") else next(escaped) for value in values]
     return list(map(escape, values))
 

@@ -319,9 +319,8 @@ def write_export(
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
-        wb.properties.created = wb.properties.modified = dt.datetime(
-            2026, 1, 1
-        )  # reproducible bytes
+        # Reproducible bytes
+        wb.properties.created = wb.properties.modified = dt.datetime(2026, 1, 1)
         ws = wb.create_sheet("数据")
         for r in lead:
             ws.append(r)

@@ -324,9 +324,8 @@ def _check_search(
         if ids is None:
             try:
                 rows = orjson.loads((output / path).read_bytes())
-                ids = [
-                    str(row[0]) for row in rows if row is not None
-                ]  # null: a row of the segment not published
+                # Null: a row of the segment not published
+                ids = [str(row[0]) for row in rows if row is not None]
             except (
                 ValueError,
                 IndexError,
@@ -367,9 +366,8 @@ def _check_downloads(
                 if catalog_path in files
                 else ""
             )
-        for path in (
-            paths
-        ):  # the catalog changes with every download: checked each time, from remembered digests
+        # The catalog changes with every download: checked each time, from remembered digests
+        for path in paths:
             if path in files and catalog:
                 sha = (
                     checked.recall(f"sha256/{path}", stamps.get(path))
@@ -509,9 +507,8 @@ def _scan_contents(
         finally:
             for child in children:
                 child.kill()
-        results: Iterable = [
-            shares[n % workers][n // workers] for n in range(len(chunks))
-        ]  # in chunk order
+        # In chunk order
+        results: Iterable = [shares[n % workers][n // workers] for n in range(len(chunks))]
     else:
         results = [_scan_chunk(chunk, files) for chunk in chunks]
     equal: list[str] = []
@@ -546,9 +543,8 @@ def _scan_chunk(
                     ("内容与已审核的批次不符", f"{name}（{_first_difference(raw, expected)}）")
                 )
         if posixpath.splitext(name)[1] in TEXT_SUFFIXES or name.endswith(".gz"):
-            found += _personal_data(
-                name, raw
-            )  # the search's term lists too: a reader can read them
+            # The search's term lists too: a reader can read them
+            found += _personal_data(name, raw)
             if name.endswith(".html"):
                 folder = posixpath.dirname(name)
                 for link in _links(raw):

@@ -56,9 +56,8 @@ class DisclosureWriter(Writer):
     def __init__(self, output_path: str, settings: Any = None):
         super().__init__(output_path, settings=settings)
         self._folders: set[str] = set()
-        self._base = (
-            sanitised_join(output_path, "") + "/"
-        )  # absolute, as sanitised_join makes a path
+        # Absolute, as sanitised_join makes a path
+        self._base = sanitised_join(output_path, "") + "/"
 
     def write_html(self, name: str, html: str) -> None:
         """Write a page rendered without a template call here (:mod:`generator.stencils`): the same
@@ -100,9 +99,8 @@ class DisclosureWriter(Writer):
         self._write_bytes(name, template.render(local).encode("utf-8"), local)
 
     def _write_bytes(self, name: str, data: bytes, context: dict[str, Any]) -> None:
-        if _PLAIN_NAME.fullmatch(
-            name
-        ):  # our pages' names: nothing to normalise, nowhere to escape to
+        # Our pages' names: nothing to normalise, nowhere to escape to
+        if _PLAIN_NAME.fullmatch(name):
             path = self._base + name
         else:
             path = sanitised_join(self.output_path, name)

@@ -158,9 +158,8 @@ def test_an_apply_killed_after_any_operation_is_rolled_back_by_the_next_run(tmp_
         if what != "commit":
             assert snapshot(site.live) == site.old_tree, f"killed after {point} ({what})"
             assert incremental.manifest_path(site.live).read_bytes() == site.old_manifest
-            assert (
-                incremental.load(site.live, "fp").files == site.old.files
-            )  # the next build is incremental
+            # The next build is incremental
+            assert incremental.load(site.live, "fp").files == site.old.files
         else:  # committed: the new site stands
             assert snapshot(site.live) == snapshot_new()
             site.restore()
@@ -176,9 +175,8 @@ def test_a_recovery_killed_after_any_step_is_finished_by_the_next(tmp_path: Path
     """Killed once all the apply's files moved; each recovery killed after one step of its rollback."""
     site = Apply(tmp_path)
     points = site.points(tmp_path)
-    manifest = next(
-        point for point, what in points if what == "manifest"
-    )  # everything done but the commit
+    # Everything done but the commit
+    manifest = next(point for point, what in points if what == "manifest")
     assert site.killed({journal.FAULT_ENV: manifest}) == KILLED
     kills = 0  # each recovery is killed after its first step: the next one starts where it stopped
     while (
@@ -304,11 +302,12 @@ def a_night(site: SiteRoot) -> None:
     )
     site.stage_and_approve(export, "penalty")
     shown = (site.path / "live" / "kinds" / "penalty" / "index.html").read_text(encoding="utf-8")
+    # A published one
     docno = next(
         row["行政处罚决定书文号"]
         for row in synth_rows("penalty", 30, seed=5, today=dt.date(2026, 11, 20))
         if row["行政处罚决定书文号"] in shown
-    )  # a published one
+    )
     withdrawal = site.run(
         "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
     ).batch_id

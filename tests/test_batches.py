@@ -43,9 +43,8 @@ def test_approve_signs_editor_time_records_and_manifest_into_the_log(site, depar
     )
     canonical = json.dumps(manifest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     assert approval["manifest_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
-    assert (
-        manifest["records_sha256"] == hashlib.sha256(records).hexdigest()
-    )  # the batch id's source
+    # The batch id's source
+    assert manifest["records_sha256"] == hashlib.sha256(records).hexdigest()
     assert approval["at"].endswith("+08:00") and approval["sig"].startswith(
         "-----BEGIN SSH SIGNATURE-----"
     )
@@ -68,9 +67,8 @@ def test_approve_refuses_a_batch_changed_since_staging(site, department_csv):
     result = site.run("approve", batch, "--editor", "测试编辑甲")
     assert result.exit_code == 2
     assert "被修改过" in result.stderr
-    assert [e["action"] for e in log_entries(site)[before:]] == [
-        "trust"
-    ]  # the test editor's trust only
+    # The test editor's trust only
+    assert [e["action"] for e in log_entries(site)[before:]] == ["trust"]
 
 
 def test_a_batch_changed_after_approval_is_tampered(site, department_csv):

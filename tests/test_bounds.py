@@ -22,9 +22,8 @@ from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, TODAY_DATE
 
-EXCEL_MEMORY_FLOOR = (
-    256 << 20
-)  # generator.readers.EXCEL_MEMORY_FLOOR, written out so this file runs against older readers
+# Generator.readers.EXCEL_MEMORY_FLOOR, written out so this file runs against older readers
+EXCEL_MEMORY_FLOOR = 256 << 20
 PEAK_RSS_LIMIT_MB = 500  # the bound for the sparse workbook
 DISCLOSE = Path(sys.executable).parent / "disclose"
 
@@ -152,9 +151,8 @@ def _xls_with_dimensions(tmp_path: Path, first_row: int, last_row: int, last_col
     path = tmp_path / "claims.xls"
     wb.save(str(path))
     data = bytearray(path.read_bytes())
-    at = data.find(
-        struct.pack("<HH", 0x0200, 14)
-    )  # DIMENSIONS: rwMic, rwMac (u32), colMic, colMac (u16)
+    # DIMENSIONS: rwMic, rwMac (u32), colMic, colMac (u16)
+    at = data.find(struct.pack("<HH", 0x0200, 14))
     assert at > 0
     struct.pack_into("<IIHH", data, at + 4, first_row, last_row, 0, last_col)
     path.write_bytes(bytes(data))

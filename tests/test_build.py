@@ -114,9 +114,8 @@ def test_hostile_markup_never_reaches_html_unescaped(built):
                 page.parent.name == "stats"
                 and re.fullmatch(r"\.\./stats/charts/[a-z-]+\.svg", attributes.get("src") or "")
             ):
-                raise AssertionError(
-                    f"img from an export in {page}"
-                )  # our only images are the statistics charts
+                # Our only images are the statistics charts
+                raise AssertionError(f"img from an export in {page}")
         assert parsed.script_text == [], page
         escaped_seen |= "&lt;img src=x onerror=alert(1)&gt;" in page.read_text(encoding="utf-8")
     assert escaped_seen, "the hostile name is shown, escaped, as text"
@@ -336,9 +335,8 @@ def test_download_rows_copied_in_blocks_give_a_fresh_writes_bytes_and_index(
         return data[:-1] if len(calls) == 3 else data
 
     monkeypatch.setattr(outputs.os, "pread", short_pread)
-    tonight = (
-        records[:3] + records[4:]
-    )  # two runs: the second is not copied from a file found cut short
+    # Two runs: the second is not copied from a file found cut short
+    tonight = records[:3] + records[4:]
     _catalog, got, copied = outputs.write_downloads(
         tmp_path / "cut", kind, tonight, base, (tmp_path / "live", index)
     )
@@ -383,9 +381,8 @@ def test_live_downloads_are_copied_from_only_when_their_blake3_is_the_one_writte
     assert copied == len(records) - 1
     live_csv = tmp_path / "live" / "downloads" / "penalty.csv"
     st = live_csv.stat()
-    os.utime(
-        live_csv, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9)
-    )  # touched, same bytes: still the file written
+    # Touched, same bytes: still the file written
+    os.utime(live_csv, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     _catalog, _index, copied = outputs.write_downloads(
         tmp_path / "again", SCHEMAS["penalty"], records[1:], base, (tmp_path / "live", index)
     )
@@ -591,9 +588,8 @@ def test_a_tampered_batch_stops_the_build_and_leaves_the_output_untouched(site, 
     assert batch in result.stderr and "被修改" in result.stderr
     assert tree_digest(site.path / "output") == before
     leftovers = [p.name for p in site.path.iterdir() if p.name.startswith(".output")]
-    assert leftovers == [
-        ".output.disclose-manifest"
-    ]  # the last good build's page keys; no temporary folder
+    # The last good build's page keys; no temporary folder
+    assert leftovers == [".output.disclose-manifest"]
 
 
 def test_a_batch_garbled_after_approval_is_reported_as_tampered_not_as_a_crash(

@@ -194,11 +194,12 @@ def test_a_new_top_level_import_changes_the_digest_of_the_modules_above_it(tmp_p
 
     files["b.py"] = "from .c import (\n    Y,  # a comment\n)\n\n\ndef f():\n    from .d import Z\n"
     _package(tmp_path / "pkg", files, monkeypatch)
+    # D is imported inside a function: not followed
     assert cache.code_modules("a") == {
         "a",
         "b",
         "c",
-    }  # d is imported inside a function: not followed
+    }
     assert cache.code_modules("a", "d") == {"a", "b", "c", "d"}
     after = cache.code_digest("a")
     assert after != before
@@ -223,9 +224,8 @@ def test_the_state_rows_digest_covers_what_parses_them():
         "batches",
         "incremental",
     } <= found
-    assert (
-        "sitemodel" not in found and "plugin" not in found
-    )  # above publication: not what makes its rows
+    # Above publication: not what makes its rows
+    assert "sitemodel" not in found and "plugin" not in found
 
 
 def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path):
@@ -288,9 +288,8 @@ def _site(site: SiteRoot, monkeypatch) -> SiteRoot:
         "SEARCH_SEGMENT_RECORDS = 30\nLIST_PAGE_SIZE = 5\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(
-        publication, "PARSE_CHUNK_BYTES", 4_000
-    )  # the forked workers parse the chunks
+    # The forked workers parse the chunks
+    monkeypatch.setattr(publication, "PARSE_CHUNK_BYTES", 4_000)
     for kind, count in SIZES.items():
         rows = synth_rows(kind, count, seed=3, today=dt.date(2026, 11, 20))
         export = write_export(site.path.parent / f"{kind}.csv", kind, rows)
@@ -344,9 +343,8 @@ def test_planted_pickles_never_run_and_never_change_the_output(site, monkeypatch
     result = site.build()
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert not marker.exists()
-    assert not [
-        p for files in _kept(site).values() for p in files if p.read_bytes() == payload
-    ]  # each computed again
+    # Each computed again
+    assert not [p for files in _kept(site).values() for p in files if p.read_bytes() == payload]
     assert tree_digest(site.path / "output") == _clean(site)
     # Planted beside an authentic manifest, a year later: an incremental build reads every cache.
     later = "2027-11-28"
@@ -440,9 +438,8 @@ def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, 
         _forge(path, _forged_layout)
     for path in kept["stats"]:
         _forge(path, _forged_value)
-    result = site.run(
-        "build", "--today", TODAY, "--full"
-    )  # every page made from the (forged) caches
+    # Every page made from the (forged) caches
+    result = site.run("build", "--today", TODAY, "--full")
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert tree_digest(site.path / "output") == reference
     # The manifest forged: a build without changes would keep the downloads page it describes.
@@ -451,9 +448,8 @@ def test_forged_values_in_well_formed_cache_files_never_change_the_output(site, 
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
     assert tree_digest(site.path / "output") == reference
     forged = "伪造".encode()
-    assert not [
-        p for files in _kept(site).values() for p in files if forged in p.read_bytes()
-    ]  # computed again
+    # Computed again
+    assert not [p for files in _kept(site).values() for p in files if forged in p.read_bytes()]
 
 
 def test_a_restored_manifest_publishes_its_own_source_again(site, messy):
@@ -466,9 +462,8 @@ def test_a_restored_manifest_publishes_its_own_source_again(site, messy):
     source = json.loads(original)["source"]
     edited = {**json.loads(original), "source": "伪造的信息来源"}
     manifest.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
-    site.run(
-        "build", "--today", TODAY, "--full"
-    )  # published, or refused by a check of manifests: either way
+    # Published, or refused by a check of manifests: either way
+    site.run("build", "--today", TODAY, "--full")
     manifest.write_bytes(original)
     result = site.run("build", "--today", TODAY, "--full")
     assert result.exit_code == 0, result.stderr

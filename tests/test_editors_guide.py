@@ -59,9 +59,8 @@ def test_every_command_in_the_guide_works_as_written(tmp_path, monkeypatch):
             batch = result.batch_id
         if args[0] == "withdraw":
             withdrawn_docno = args[1]
-    assert [
-        p.name for p in (root / "reports").glob("review-penalty-*.html")
-    ]  # the report the editor opens
+    # The report the editor opens
+    assert [p.name for p in (root / "reports").glob("review-penalty-*.html")]
     # The withdrawn record is gone from the built site; the build report says why.
     text = "".join(
         p.read_text(encoding="utf-8", errors="replace")
@@ -71,9 +70,8 @@ def test_every_command_in_the_guide_works_as_written(tmp_path, monkeypatch):
     assert withdrawn_docno and "盐税罚〔2026〕2号" not in text
     assert "盐市监罚〔2026〕4号" in text  # the rest of the batch is online
     first, second = sorted((root / "reports" / "build").glob("*.html"), key=lambda p: len(p.name))
-    assert "新公示</th><td>0 条" not in first.read_text(
-        encoding="utf-8"
-    )  # the first build published the batch
+    # The first build published the batch
+    assert "新公示</th><td>0 条" not in first.read_text(encoding="utf-8")
     assert "新公示</th><td>0 条" in second.read_text(encoding="utf-8")  # the second changed nothing
 
 
@@ -83,9 +81,8 @@ def test_the_error_table_quotes_messages_the_program_really_prints():
     quoted = [r for r in rows if not r.startswith(("penalty", "license", "judgment"))]
     assert len(quoted) >= 10
     for row in quoted:
-        for fragment in re.split(
-            r"…|“|”|\bN\b| N ", row
-        ):  # … and N stand for what the program fills in
+        # … and N stand for what the program fills in
+        for fragment in re.split(r"…|“|”|\bN\b| N ", row):
             fragment = fragment.strip("：: ")
             if len(fragment) >= 3:
                 assert fragment in source, (

@@ -101,9 +101,8 @@ def spellings(draw, number: str, line_breaks: bool) -> str:
     gaps = table["separators"] + (["\n", "\r\n"] if line_breaks else [])
     out = []
     for i, char in enumerate(number):
-        out.append(
-            draw(st.sampled_from([char] * 4 + table[char]))
-        )  # plain digits often, so the others stand out
+        # Plain digits often, so the others stand out
+        out.append(draw(st.sampled_from([char] * 4 + table[char])))
         if i < len(number) - 1:
             out += draw(st.lists(st.sampled_from(gaps), max_size=1)) + draw(
                 st.lists(st.sampled_from(table["invisible"]), max_size=1)

@@ -76,9 +76,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
 def step(site: SiteRoot, name: str, today: str = TODAY) -> dict[str, object]:
     """Build ``live`` incrementally and ``clean-<name>`` from scratch; compare them."""
     before = tree(site.path / "live")
-    stale = (
-        site.path / ".live.replaced-interrupted"
-    )  # left by a build interrupted while freeing old files
+    # Left by a build interrupted while freeing old files
+    stale = site.path / ".live.replaced-interrupted"
     (stale / "sub").mkdir(parents=True, exist_ok=True)
     (stale / "sub" / "1").write_text("old page", encoding="utf-8")
     (site.path / ".live.disclose-manifest.new-999999999").write_bytes(
@@ -333,9 +332,8 @@ def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: S
         if rows[4][code] in p.read_text(encoding="utf-8")
     ]
     assert len(archive) == 1 and rows[4][docno] in archive[0].read_text(encoding="utf-8")
-    moved = dict(
-        rows[4], **{name: rows[5][name], code: rows[5][code]}
-    )  # the first licence was another subject's
+    # The first licence was another subject's
+    moved = dict(rows[4], **{name: rows[5][name], code: rows[5][code]})
     live.stage_and_approve(
         write_export(live.path.parent / "license-move.csv", "license", [moved]), "license"
     )
@@ -358,9 +356,8 @@ def test_an_output_replaced_by_another_build_is_not_trusted(live: SiteRoot) -> N
 
     later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=400)).isoformat()
     shutil.rmtree(live.path / "live")
-    shutil.copytree(
-        live.path / "clean-same", live.path / "live"
-    )  # an older site, e.g. restored from a backup
+    # An older site, e.g. restored from a backup
+    shutil.copytree(live.path / "clean-same", live.path / "live")
     result = live.build(today=later, output="live")
     assert result.exit_code == 0 and "全量" in result.stdout
     assert tree(live.path / "live").keys() == tree(live.path / "clean-later").keys()
@@ -375,9 +372,8 @@ def test_a_theme_change_means_a_clean_build(live: SiteRoot) -> None:
         ),
         encoding="utf-8",
     )
-    stale = (
-        live.path / ".live.replaced-999999999-x"
-    )  # an interrupted apply's old files, its build long gone
+    # An interrupted apply's old files, its build long gone
+    stale = live.path / ".live.replaced-999999999-x"
     stale.mkdir()
     (stale / "1").write_text("old page", encoding="utf-8")
     result = live.build(
@@ -464,9 +460,8 @@ def test_a_removed_page_leaves_the_live_folder_even_if_the_trash_is_gone(tmp_pat
     (live / "records").mkdir(parents=True)
     page = live / "records" / "a.html"
     page.write_text("withdrawn", encoding="utf-8")
-    running = (
-        tmp_path / f".live.replaced-{os.getppid()}-busy"
-    )  # another build of this output, still at work
+    # Another build of this output, still at work
+    running = tmp_path / f".live.replaced-{os.getppid()}-busy"
     running.mkdir()
     trash = Trash(live)
     assert running not in trash.folders and running not in abandoned_trash(live)
@@ -540,9 +535,8 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     assert "增量" in site.build(output="live").stdout
     assert len(forks) == 1
-    assert (tmp_path / "side-nice").read_text(encoding="utf-8") == str(
-        min(19 - parent, 5)
-    )  # BUILD_WORKER_NICE's default
+    # BUILD_WORKER_NICE's default
+    assert (tmp_path / "side-nice").read_text(encoding="utf-8") == str(min(19 - parent, 5))
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
     live, clean = tree(site.path / "live"), tree(site.path / "clean")
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
@@ -597,9 +591,8 @@ def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(
         "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
     ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    unwritable = (
-        tmp_path / "no-such-folder" / "manifest"
-    )  # the child cannot open it: it fails after the fork
+    # The child cannot open it: it fails after the fork
+    unwritable = tmp_path / "no-such-folder" / "manifest"
     monkeypatch.setattr(incremental, "_pending_manifest", lambda live: unwritable)
     result = site.build(output="live")
     assert result.exit_code == 0 and "增量" in result.stdout, result.stderr
@@ -658,9 +651,8 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(
     ).batch_id
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     monkeypatch.setattr(parallel, "Forked", no_fork)
-    monkeypatch.setattr(
-        forked, "Forked", no_fork
-    )  # the manifest, then, is saved after the files move
+    # The manifest, then, is saved after the files move
+    monkeypatch.setattr(forked, "Forked", no_fork)
     assert "增量" in site.build(output="live").stdout
     assert "增量" in site.build(output="live").stdout  # the manifest was saved
     assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
@@ -751,9 +743,8 @@ def test_a_manifest_compares_its_batches_once_and_does_not_save_that_memo():
         {"penalty": {"a": b"a" * 12, "b": b"b" * 12}},
         {"penalty": {"a": b"a" * 12, "c": b"c" * 12}},
     )
-    assert (
-        new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]
-    )  # the memo, not computed again
+    # The memo, not computed again
+    assert new.record_changes(old) is not None and new.__dict__["changes"][2] is first[0]
     again = Manifest.of_data(cache.unpack(cache.pack(new.as_data())))
     assert "changes" not in again.__dict__ and again == Manifest("fp", batches=new.batches)
     new.batches = {"b1": entry("a")}  # set again: compared again
@@ -788,9 +779,8 @@ def test_a_manifest_with_damaged_archive_keys_is_not_used(
     output.mkdir()
     manifest = Manifest("fp", entities={"a": b"k" * 12, "b": b"l" * 12})
     incremental.save(manifest, output)
-    assert (
-        incremental.load(output, "fp").entities == manifest.entities
-    )  # as written, it is read back
+    # As written, it is read back
+    assert incremental.load(output, "fp").entities == manifest.entities
     state = manifest.as_data()
     tag, ids, blob = state["entities"]
     for damaged in (

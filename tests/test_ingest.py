@@ -353,9 +353,8 @@ def _rid() -> str:
 def test_id_numbers_in_code_columns_are_masked(site, tmp_path):
     rid = _rid()
     rows = list(synth_rows("penalty", 1, seed=41, today=TODAY_DATE))
-    rows[0]["行政相对人代码_4(税务登记号)"] = rid[
-        :15
-    ]  # 15 digits: an old ID, not checkable; allowed
+    # 15 digits: an old ID, not checkable; allowed
+    rows[0]["行政相对人代码_4(税务登记号)"] = rid[:15]
     rows[0]["行政相对人代码_2(工商注册号)"] = rid
     result = site.ingest(write_export(tmp_path / "p.csv", "penalty", rows), "penalty")
     assert result.exit_code == 0, result.stderr
@@ -436,9 +435,8 @@ def test_an_id_number_in_a_document_number_or_case_number_rejects_the_row(site, 
     path = write_export(tmp_path / "市场监管局.csv", "penalty", rows)
     result = site.ingest(path, "penalty")
     assert result.exit_code == 0 and "接收 1 行" in result.stdout and "拒绝 1 行" in result.stdout
-    line = next(
-        line for line in result.stdout.splitlines() if "第 2 行" in line
-    )  # row 1 is the header
+    # Row 1 is the header
+    line = next(line for line in result.stdout.splitlines() if "第 2 行" in line)
     assert (
         "市场监管局.csv 第 2 行「行政处罚决定书文号」：含有完整的身份证号码（3209**********7774）"
         in line

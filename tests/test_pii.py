@@ -153,9 +153,8 @@ def test_masked_text_holds_no_number(items, rules):
     masked = pii.mask(text, rules)
     assert pii.find(masked) == []
     assert pii.mask(masked, rules) == masked
-    digits = re.sub(
-        r"\D", "", unicodedata.normalize("NFKC", masked)
-    )  # an independent check: no planted digits in a row
+    # An independent check: no planted digits in a row
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", masked))
     assert not any(number[:15] in digits for _, number, _ in items)
 
 
@@ -167,9 +166,8 @@ def test_masked_forms_follow_the_settings():
     assert pii.mask("联系电话+86-13812345678") == "联系电话+86-138****5678"
     assert pii.mask("银行卡号：6222 0212 3456 7890 128") == "银行卡号：***************0128"
     assert pii.mask("身份证 320902850305777") == "身份证 3209*******5777"
-    assert (
-        pii.mask("电话¹³⁸①②③④₅₆₇₈") == "电话138****5678"
-    )  # superscript, circled, subscript digits read as digits
+    # Superscript, circled, subscript digits read as digits
+    assert pii.mask("电话¹³⁸①②③④₅₆₇₈") == "电话138****5678"
     cfg = Config(
         ID_MASK_KEEP_START=6, MOBILE_MASK_KEEP_START=0, CARD_MASK_KEEP_END=0, ID_MASK_CHAR="×"
     )
@@ -386,9 +384,8 @@ def test_numbers_in_different_cells_or_inside_tags_are_not_one_number():
         pii.find_in_file("a.html", b'<a href="/records/pledge/49/49fbf18621974513.html">x</a>')
         == []
     )
-    assert pii.find_in_file(
-        "a.json", b'{"id":"49fbf18621974513","n":13812345678}'
-    )  # but a bare number is one
+    # But a bare number is one
+    assert pii.find_in_file("a.json", b'{"id":"49fbf18621974513","n":13812345678}')
 
 
 def test_a_gz_file_that_is_damaged_or_a_bomb_is_refused(monkeypatch):

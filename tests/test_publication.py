@@ -24,10 +24,17 @@ from generator.workdays import working_days_between
 cfg = Config()
 
 
-@pytest.mark.parametrize("start, months, expected", [
-    ("2026-01-31", 1, "2026-02-28"), ("2024-01-31", 1, "2024-02-29"), ("2026-03-15", 12, "2027-03-15"),
-    ("2026-11-30", 3, "2027-02-28"), ("2026-05-01", 36, "2029-05-01"),
-])  # fmt: skip
+# Fmt: skip
+@pytest.mark.parametrize(
+    "start, months, expected",
+    [
+        ("2026-01-31", 1, "2026-02-28"),
+        ("2024-01-31", 1, "2024-02-29"),
+        ("2026-03-15", 12, "2027-03-15"),
+        ("2026-11-30", 3, "2027-02-28"),
+        ("2026-05-01", 36, "2029-05-01"),
+    ],
+)
 def test_add_months_clamps_to_month_end(start, months, expected):
     assert add_months(dt.date.fromisoformat(start), months).isoformat() == expected
 
@@ -45,17 +52,21 @@ def penalty(date: str, types: str, deadline: str | None = None) -> dict:
     return fields
 
 
-@pytest.mark.parametrize("date, types, end, basis", [
-    # 国家发展改革委令第58号 (2023-05-01 → 2026-03-31): 轻微 3 months, 一般 1 year, 严重 3 years.
-    ("2025-06-10", "警告", "2025-09-09", "第58号"),
-    ("2025-06-10", "罚款", "2026-06-09", "第58号"),
-    ("2025-06-10", "罚款;责令停产停业", "2028-06-09", "第58号"),
-    # From 2026-04-01 (国办发〔2025〕22号): warnings are not published (end before the decision).
-    ("2026-04-01", "警告", "2026-03-31", "22号"),
-    ("2026-05-20", "罚款", "2027-05-19", "22号"),
-    # 527号 (2019-07-09 → 2023-04-30).
-    ("2020-01-15", "罚款", "2021-01-14", "527号"),
-])  # fmt: skip
+# Fmt: skip
+@pytest.mark.parametrize(
+    "date, types, end, basis",
+    [
+        # 国家发展改革委令第58号 (2023-05-01 → 2026-03-31): 轻微 3 months, 一般 1 year, 严重 3 years.
+        ("2025-06-10", "警告", "2025-09-09", "第58号"),
+        ("2025-06-10", "罚款", "2026-06-09", "第58号"),
+        ("2025-06-10", "罚款;责令停产停业", "2028-06-09", "第58号"),
+        # From 2026-04-01 (国办发〔2025〕22号): warnings are not published (end before the decision).
+        ("2026-04-01", "警告", "2026-03-31", "22号"),
+        ("2026-05-20", "罚款", "2027-05-19", "22号"),
+        # 527号 (2019-07-09 → 2023-04-30).
+        ("2020-01-15", "罚款", "2021-01-14", "527号"),
+    ],
+)
 def test_the_rule_in_force_at_the_decision_date_applies(date, types, end, basis):
     ends, why = publication_end(KINDS["penalty"], penalty(date, types), cfg)
     assert ends.isoformat() == end
@@ -242,9 +253,8 @@ def test_a_batch_parsed_in_chunks_gives_the_rows_of_one_pass(site, department_cs
     config = load_config(site.path)
     batch = BatchStore(site.path, config).get(batch_id)
     path = batch.records_path
-    path.write_bytes(
-        path.read_bytes().replace(b"\n", b"\n\n", 1)
-    )  # a blank line inside (parsing only: not approved again)
+    # A blank line inside (parsing only: not approved again)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n\n", 1))
     whole = parse_rows(config, str(path), "penalty", "来源", 0, None)
     size = path.stat().st_size
     assert len(whole) >= 3
@@ -395,10 +405,11 @@ def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy, monkeyp
     for day in (dt.date(2026, 11, 28), dt.date(2031, 1, 1)):  # today, and after most periods ended
         full = compute_state(BatchStore(site.path, config), config, day)
         ids = sorted(full.latest) + ["0000000000000000"]
+        # Every id looked up by scanning the rows, then by their index
         for scanned in (
             len(ids),
             0,
-        ):  # every id looked up by scanning the rows, then by their index
+        ):
             monkeypatch.setattr(publication, "FIND_BY_SCAN", scanned)
             lazy = compute_state(BatchStore(site.path, config), config, day)
             assert [lazy.find_latest(rid) for rid in ids] == [full.latest.get(rid) for rid in ids]

@@ -95,9 +95,8 @@ def test_deploy_copies_changes_and_removes_what_disappeared(built, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (live / "index.html").read_bytes() == (built["out"] / "index.html").read_bytes()
     assert not (live / "records" / "withdrawn.html").exists()
-    assert (
-        live.is_symlink()
-    )  # a folder an older deploy made is switched to a release in one exchange
+    # A folder an older deploy made is switched to a release in one exchange
+    assert live.is_symlink()
 
 
 def versioned_site(folder: Path, version: str, names: range) -> dict[str, str]:
@@ -114,9 +113,8 @@ def versioned_site(folder: Path, version: str, names: range) -> dict[str, str]:
 
 def test_deploy_to_a_folder_copies_only_changed_files_and_switches_in_one_rename(tmp_path):
     a = versioned_site(tmp_path / "a", "A", range(0, 300))
-    b = versioned_site(
-        tmp_path / "b", "B", range(0, 300, 2)
-    )  # 10 unchanged pages, 140 changed, 150 withdrawn
+    # 10 unchanged pages, 140 changed, 150 withdrawn
+    b = versioned_site(tmp_path / "b", "B", range(0, 300, 2))
     live = tmp_path / "www" / "xinyong"
     assert deploy(tmp_path / "a", f"dir:{live}").returncode == 0
     assert live.is_symlink() and not Path(os.readlink(live)).is_absolute()
@@ -172,9 +170,8 @@ def test_a_folder_deploy_ships_what_changed_in_the_site_folder(tmp_path):
     assert second != first and not (releases / f".standby-{first.name}").exists()
     assert (live / "records/3/3.html").read_text(encoding="utf-8") == "record 3 corrected"
     assert not (live / "records/4/4.html").exists() and (live / "records/5/new.html").exists()
-    assert (first / "records/3/3.html").read_text(encoding="utf-8") == files[
-        "records/3/3.html"
-    ]  # the old release kept its bytes
+    # The old release kept its bytes
+    assert (first / "records/3/3.html").read_text(encoding="utf-8") == files["records/3/3.html"]
     assert (live / "records/6/6.html").stat().st_ino == (first / "records/6/6.html").stat().st_ino
 
 
@@ -274,9 +271,10 @@ def test_build_writes_a_report_outside_the_output(site, department_csv):
     ).batch_id
     assert site.run("approve", withdrawal, "--editor", "甲").exit_code == 0
     assert site.build().exit_code == 0
+    # The first one is kept
     report = json.loads(
         (site.path / "reports" / "build" / f"{TODAY}-2.json").read_text(encoding="utf-8")
-    )  # the first one is kept
+    )
     assert report["published"] == 3 and report["changes"]["new"] == []
     [removed] = report["changes"]["removed"]
     assert removed["reason"] == "已撤下：决定撤销" and removed["batch"] == withdrawal
@@ -302,9 +300,8 @@ def test_ci_gets_quiet_line_oriented_progress(site, department_csv):
     )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert lines and all(line.startswith("记录页与信用档案：") for line in lines), (
-        lines
-    )  # no bar, no escape codes
+    # No bar, no escape codes
+    assert lines and all(line.startswith("记录页与信用档案：") for line in lines), lines
     assert lines[-1].startswith("记录页与信用档案：100%")
     assert result.stdout.startswith("已构建 output")
 

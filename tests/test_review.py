@@ -68,9 +68,8 @@ def test_review_warns_when_a_batch_would_republish_a_withdrawn_record(
         "乙",
     ).batch_id
     site.run("approve", withdrawal, "--editor", "甲")
-    again = (
-        tmp_path / "resent.csv"
-    )  # the department sends the same decisions again, with one change
+    # The department sends the same decisions again, with one change
+    again = tmp_path / "resent.csv"
     shutil.copy(department_csv, again)
     raw = again.read_bytes().decode("gb18030").replace("罚款人民币壹万元", "罚款人民币壹万元整")
     again.write_bytes(raw.encode("gb18030"))

@@ -260,13 +260,14 @@ def test_results_from_every_search_segment_are_merged_newest_first_and_by_year(d
     top = json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))
     assert len(top["segments"]) >= 2  # the fixture's SEARCH_SEGMENT_RECORDS = 30
     ids = search_records(out / "search", "示例")
+    # Null: a row not published
     segment_of = {
         row[0]: name
         for name, _count in top["segments"]
         for bucket in (out / "search" / name / "docs").glob("*.json")
         for row in json.loads(bucket.read_text(encoding="utf-8"))
         if row
-    }  # null: a row not published
+    }
     assert len({segment_of[i] for i in ids}) >= 2
     hrefs = search(page, base, "示例", sort="date")
     assert {h.rsplit("/", 1)[-1].removesuffix(".html") for h in hrefs} <= set(ids)

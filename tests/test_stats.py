@@ -89,9 +89,10 @@ def test_counts_by_county_and_behaviour_match_a_hand_count(built):
     )
     rows = read_csv(built["out"] / "stats" / "top-behaviours.csv")
     top = sorted(behaviours.items(), key=lambda kv: (-kv[1], kv[0]))[: CFG.STATS_TOP_N]
+    # As a CSV cell
     assert [(row["违法行为类型"], int(row["条数"])) for row in rows] == [
         (neutralise_cell(name), n) for name, n in top
-    ]  # as a CSV cell
+    ]
 
 
 def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code():
@@ -100,9 +101,8 @@ def test_a_county_is_the_one_the_authority_names_else_the_one_of_the_credit_code
     from generator.stats import OTHER_COUNTY, county_finder
 
     county = county_finder(CFG)
-    assert (
-        county("盐城市滨海县市场监督管理局", "320981") == "滨海县"
-    )  # the name wins over the code (东台市)
+    # The name wins over the code (东台市)
+    assert county("盐城市滨海县市场监督管理局", "320981") == "滨海县"
     assert county("盐城市市场监督管理局", "320981") == "东台市"
     assert county("盐城市市场监督管理局", "") == county("", "110101") == OTHER_COUNTY
     assert county("盐城市亭湖区滨海县联合执法队", "") == "亭湖区"  # the first named
@@ -237,9 +237,8 @@ def test_timeliness_numbers_are_kept_until_the_approved_record_batches_change(bu
     assert numbers == timeliness_numbers(state, cfg)
     [kept] = cache.iterdir()
     assert kept == timeliness_entry(cache, state, cfg, "").path
-    marked = dataclasses.replace(
-        numbers, count=-1
-    )  # a mark: proves that the kept file is what is read
+    # A mark: proves that the kept file is what is read
+    marked = dataclasses.replace(numbers, count=-1)
     kept_files.put(timeliness_entry(cache, state, cfg, ""), marked)
     later = compute_state(
         BatchStore(root, cfg), cfg, dt.date.fromisoformat(TODAY) + dt.timedelta(days=30)

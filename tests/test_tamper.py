@@ -469,9 +469,8 @@ def test_a_planted_guide_page_carries_no_markup_no_file_and_no_other_path(attack
     page = (out / "pages" / "planted.html").read_text(encoding="utf-8")
     assert "正文" in page and "alert" not in page and "javascript:" not in page
     home = (out / "index.html").read_text(encoding="utf-8")
-    assert (
-        "<script>alert" not in home and "正文 <a" not in home and "最新公示" in home
-    )  # still the home page
+    # Still the home page
+    assert "<script>alert" not in home and "正文 <a" not in home and "最新公示" in home
     assert not (out / "pages" / "leak.html").exists()
     hostname = Path("/etc/hostname").read_text(encoding="utf-8").strip()
     assert not hostname or not any(
@@ -553,9 +552,8 @@ def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_fo
 
     site = attack["site"]
     out = attack["root"] / "output"
-    assert (
-        site.run("build", "--today", TODAY, "--full").exit_code == 0
-    )  # files written here: the stamps are this copy's
+    # Files written here: the stamps are this copy's
+    assert site.run("build", "--today", TODAY, "--full").exit_code == 0
     for tree in (out, attack["root"] / ".verify" / "shadow"):
         if not tree.exists():
             continue
@@ -563,21 +561,20 @@ def test_downloads_edited_in_place_with_their_mtime_put_back_are_never_copied_fo
             path = tree / "downloads" / name
             st = path.stat()
             data = path.read_bytes()
+            # A row, not the header
             at = data.index(
                 "罚款".encode(), data.index(b"\n" if name.endswith(".csv") else b'"records"') + 10
-            )  # a row, not the header
+            )
             with path.open("r+b") as fh:  # same size, same inode
                 fh.seek(at)
                 fh.write("警告".encode())
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     site.auto_trust = True
-    assert (
-        site.run("approve", attack["staged"], "--editor", "甲").exit_code == 0
-    )  # new penalties: the downloads are rebuilt
+    # New penalties: the downloads are rebuilt
+    assert site.run("approve", attack["staged"], "--editor", "甲").exit_code == 0
     built = site.run("build", "--today", TODAY)
-    assert built.exit_code == 0 and "增量" in built.stdout, (
-        built.stdout
-    )  # rows of unchanged records copied
+    # Rows of unchanged records copied
+    assert built.exit_code == 0 and "增量" in built.stdout, built.stdout
     fresh = attack["root"] / "fresh"
     shutil.copytree(
         attack["root"],

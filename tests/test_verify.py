@@ -62,9 +62,8 @@ def test_a_full_id_number_planted_in_a_page_is_found_by_check_digit(built, copy_
 def test_an_output_whose_build_was_killed_while_updating_it_is_not_passed(built, copy_of_site):
     from generator.journal import journal_path
 
-    journal_path(copy_of_site).write_text(
-        '{"format": 1, "kind": "apply"}', encoding="utf-8"
-    )  # never rolled back
+    # Never rolled back
+    journal_path(copy_of_site).write_text('{"format": 1, "kind": "apply"}', encoding="utf-8")
     result = verify(built, copy_of_site)
     assert (
         result.exit_code == 1
@@ -411,9 +410,8 @@ def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_comp
     assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == []
     (out / name).write_bytes((out / name).read_bytes())
     assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == [name]
-    assert (
-        site.run("verify", "output", "--today", TODAY).exit_code == 0
-    )  # the shadow built anew, the page equal
+    # The shadow built anew, the page equal
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
 
 
 @pytest.mark.slow
@@ -445,15 +443,13 @@ def test_a_file_read_again_for_any_reason_does_not_make_the_shadow_untrusted(sit
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
     out = site.path / "output"
-    assert (
-        site.run("verify", "output", "--today", TODAY).exit_code == 0
-    )  # files just written: racy, read again
+    # Files just written: racy, read again
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
     index = proof.load_index(site.path, out)
     import time
 
-    planned = proof.plan(
-        site.path, proof.walk(out), time.time_ns(), index, ApplyResult()
-    )  # as the next run sees it
+    # As the next run sees it
+    planned = proof.plan(site.path, proof.walk(out), time.time_ns(), index, ApplyResult())
     assert planned.todo and not planned.untrusted
     assert all(shadow for _live, shadow in index.values())
 
