@@ -169,23 +169,7 @@ def build(
     result = BuildResult()
     root = root.resolve()
     output = output if output.is_absolute() else (root / output)
-    journal.recover(output)  # a killed build's unfinished apply rolled back, its folders freed
-    journal.fault("build", "recovered")
-    # Fail before touching anything if a batch was tampered with (checksums only: the plugin
-    # computes the publication state itself, and does the same check again). The batches are
-    # hashed on every core while Pelican is imported.
-    forget_checksums()
-    store = BatchStore(root, cfg)
-    prefetch_checksums(
-        [(batch.records_path, batch.algorithm) for batch in store.all()],
-        cfg.BUILD_WORKERS or os.cpu_count() or 1,
-    )
-    from pelican import Pelican
-
-    publication = store.publication()
-    wait_for_checksums()  # no hashing thread may run when the page workers are forked
-    rollback = rollback_problem(publication.ledger, output, published_head)
-    refuse_problems(([rollback] if rollback else []) + publication.problems)
+    _refuse_bad_inputs(root, cfg, output, published_head)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{output.name}.building-{os.getpid()}-", dir=output.parent)
@@ -194,41 +178,78 @@ def build(
         settings = pelican_settings(
             root, tmp, today, output if output.is_dir() else None, full, report, result
         )
-        if quiet:
-            logging.getLogger("pelican").setLevel(logging.WARNING)
-            from pelican.log import console
-
-            console.quiet = True  # Pelican's "Done: Processed 0 articles …" would confuse editors
-        cwd = os.getcwd()
-        os.chdir(root)
-        try:
-            Pelican(settings).run()
-        finally:
-            os.chdir(cwd)
-        timing("pelican done")
+        _run_pelican(root, settings, quiet)
         if not (tmp / "index.html").exists():
             raise BuildError("构建未生成首页，已放弃本次结果，网站保持不变")
-        old, new = result.old_manifest, result.manifest
-        assert new is not None, "the generator did not run"
-        in_units = {f for _key, files in new.units.values() for f in files}
-        new.files = [
-            f
-            for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS)
-            if f not in in_units
-        ]
-        if old is None:
-            incremental.forget(output)
-            swap_in(tmp, output)
-            incremental.save(new, output)
-        else:
-            result.applied = incremental.apply(tmp, output, old, new, record_url, entity_url)
-            shutil.rmtree(tmp)
-        timing("output applied, manifest saved")
+        _put_live(tmp, output, result)
     except BaseException:
         if result.abort is not None:
             result.abort()  # queued pages must not be written into a folder being removed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _finish(root, cfg, output, result, report)
+    return result
+
+
+def _refuse_bad_inputs(root: Path, cfg: Config, output: Path, published_head: Path | None) -> None:
+    """Roll back a killed build's unfinished apply; refuse a tampered batch, a broken publication
+    log or a rollback before anything is touched (checksums only: the plugin computes the
+    publication state itself, and does the same check again). The batches are hashed on every
+    core while Pelican is imported."""
+    journal.recover(output)  # a killed build's unfinished apply rolled back, its folders freed
+    journal.fault("build", "recovered")
+    forget_checksums()
+    store = BatchStore(root, cfg)
+    prefetch_checksums(
+        [(batch.records_path, batch.algorithm) for batch in store.all()],
+        cfg.BUILD_WORKERS or os.cpu_count() or 1,
+    )
+    import pelican  # noqa: F401 - imported while the batches are hashed
+
+    publication = store.publication()
+    wait_for_checksums()  # no hashing thread may run when the page workers are forked
+    rollback = rollback_problem(publication.ledger, output, published_head)
+    refuse_problems(([rollback] if rollback else []) + publication.problems)
+
+
+def _run_pelican(root: Path, settings: dict[str, Any], quiet: bool) -> None:
+    from pelican import Pelican
+
+    if quiet:
+        logging.getLogger("pelican").setLevel(logging.WARNING)
+        from pelican.log import console
+
+        console.quiet = True  # Pelican's "Done: Processed 0 articles …" would confuse editors
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        Pelican(settings).run()
+    finally:
+        os.chdir(cwd)
+    timing("pelican done")
+
+
+def _put_live(tmp: Path, output: Path, result: BuildResult) -> None:
+    """The built folder ``tmp`` swapped in as ``output`` (a clean build), or applied in place
+    (an incremental one); the manifest saved with it."""
+    old, new = result.old_manifest, result.manifest
+    assert new is not None, "the generator did not run"
+    in_units = {f for _key, files in new.units.values() for f in files}
+    new.files = [
+        f for f in incremental.walk_files(tmp, incremental.KEYED_TOP_FOLDERS) if f not in in_units
+    ]
+    if old is None:
+        incremental.forget(output)
+        swap_in(tmp, output)
+        incremental.save(new, output)
+    else:
+        result.applied = incremental.apply(tmp, output, old, new, record_url, entity_url)
+        shutil.rmtree(tmp)
+    timing("output applied, manifest saved")
+
+
+def _finish(root: Path, cfg: Config, output: Path, result: BuildResult, report: bool) -> None:
+    """The build report, once the build is live; the replaced files freed."""
     from .buildreport import write_build_report
 
     assert result.state is not None
@@ -241,4 +262,3 @@ def build(
         if not cfg.BUILD_FREE_DETACHED:
             incremental.wait_detached()
     timing("build report written")
-    return result

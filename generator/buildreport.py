@@ -109,6 +109,8 @@ def build_report(state: State, previous: Groups, current: Groups | None = None) 
 
     Set operations on the ids of each (kind, batch): a nightly build at 10^6 records compares in
     well under a second; only the records that differ are sorted, and only the listed ones described."""
+    # Why long: one comparison of two builds' groups, step by step; each step reads the sets the one
+    # before made.
     current = published_groups(state) if current is None else current
     # Only the groups that differ can hold a record that came, went or moved: a record id is
     # published from one batch at a time.

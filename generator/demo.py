@@ -30,6 +30,8 @@ def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]
     With ``full_ids`` False (the shipped demo), ID numbers arrive pre-masked, so that no full
     ID number is ever stored under content/, not even in a sample export.
     """
+    # Why long: a table of demo rows, each a trap the tests name; splitting it would scatter the
+    # table.
     rows = list(synth_rows("penalty", 30, seed=11, today=DEMO_DAY))
     if not full_ids:
         rows = _premask(rows)

@@ -170,6 +170,8 @@ def _kind_lists(
     out: Output, kind_name: str, card: Callable[[PublishedRecord], bytes]
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """One kind's list, its group indexes and the groups' lists: their units, and its authorities."""
+    # Why long: one kind's list, its two group indexes and their lists, in sitemap order; the pieces
+    # share the grouping.
     kind, records = KINDS[kind_name], out.state.published[kind_name]
     units = [
         write_list(

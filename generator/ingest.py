@@ -213,17 +213,38 @@ def _validated(export, kind: Kind, today: dt.date, cfg: Config, workers: int) ->
 def _ingest_into(
     staging, export, path, kind, source, cfg, store, today, progress, staged_at
 ) -> IngestResult:
+    """Three passes: validate and de-duplicate every row into a part file; reject the rows that
+    share a natural key with a different row; write the manifest and commit the staging folder."""
     rules = pii.MaskRules.from_config(cfg)
     rejections = _Report(staging / REJECTIONS, rules)
     warnings = _Report(staging / WARNINGS, rules)
     counts = {"rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0, "withheld": 0}
+    part = staging / (RECORDS + ".part")
+    journal.fault("ingest", "staging")  # tests kill the ingest here (a staging folder half written)
+    clashes = _validate_rows(export, kind, today, cfg, part, rejections, warnings, counts, progress)
+    _reject_clashes(kind, part, staging / RECORDS, clashes, rejections, counts)
+    rejections.close()
+    warnings.close()
+    if counts["accepted"] == 0:
+        first = rejections.rows[0] if rejections.rows else None
+        example = f"，例如第 {first[0]} 行“{first[1]}”：{first[2]}" if first else ""
+        if counts["rows"] == 0:
+            raise UserError(f"{path.name}：只有表头，没有数据行（表头在第 {export.header_row} 行）")
+        raise UserError(
+            f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）"
+        )
+    return _commit(staging, export, path, kind, source, cfg, store, today, staged_at, counts, rules)
+
+
+def _validate_rows(
+    export, kind, today, cfg, part: Path, rejections, warnings, counts, progress
+) -> dict[str, list[int]]:
+    """The first pass: every row validated (in worker processes), exact duplicates counted once,
+    the accepted ones written to ``part``; the record ids that rows with different content share."""
     seen_rows: dict[bytes, int] = {}  # hash of normalised fields → first row
     keys: dict[str, int] = {}  # record id → first row
     clashes: dict[str, list[int]] = {}  # record id → rows sharing it with different content
-    part = staging / (RECORDS + ".part")
     workers = cfg.BUILD_WORKERS or os.cpu_count() or 1
-    journal.fault("ingest", "staging")  # tests kill the ingest here (a staging folder half written)
-
     with part.open("w", encoding="utf-8", newline="\n") as out:
         for outcome in _validated(export, kind, today, cfg, workers):
             row_no = outcome.row
@@ -254,14 +275,17 @@ def _ingest_into(
             out.write(outcome.line + "\n")
     if progress:
         progress(counts["rows"] % 10_000)
-    del seen_rows, keys
+    return clashes
 
-    # Second pass: rows that share a natural key with a different row are all rejected.
+
+def _reject_clashes(kind, part: Path, records: Path, clashes, rejections, counts) -> None:
+    """The second pass: rows that share a natural key with a different row are all rejected; the
+    others go into ``records``."""
     clash_rows = {row: rid for rid, rows in clashes.items() for row in rows}
     key_label = "+".join(kind.natural_key)
     with (
         part.open(encoding="utf-8") as src,
-        (staging / RECORDS).open("w", encoding="utf-8", newline="\n") as dst,
+        records.open("w", encoding="utf-8", newline="\n") as dst,
     ):
         for line in src:
             record = json.loads(line) if clash_rows else None
@@ -281,18 +305,12 @@ def _ingest_into(
                 counts["withheld"] += 1
             dst.write(line)
     part.unlink()
-    rejections.close()
-    warnings.close()
 
-    if counts["accepted"] == 0:
-        first = rejections.rows[0] if rejections.rows else None
-        example = f"，例如第 {first[0]} 行“{first[1]}”：{first[2]}" if first else ""
-        if counts["rows"] == 0:
-            raise UserError(f"{path.name}：只有表头，没有数据行（表头在第 {export.header_row} 行）")
-        raise UserError(
-            f"{path.name}：没有有效的数据行（共 {counts['rows']} 行全部被拒绝{example}）"
-        )
 
+def _commit(
+    staging, export, path, kind, source, cfg, store, today, staged_at, counts, rules
+) -> IngestResult:
+    """The batch's manifest written, and the staging folder committed as the batch."""
     records_sha, records_blake3 = both_digests(staging / RECORDS)
     batch_id = f"{kind.name}-{hashlib.sha256((kind.name + records_sha).encode()).hexdigest()[:12]}"
     # Batch metadata is masked before it is stored: a file name or --source may hold an ID number.

@@ -29,6 +29,8 @@ class Migration:
 
 
 def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
+    # Why long: a one-time migration read top to bottom: refuse, sign each old approval in log
+    # order, then remove the old files.
     cfg, paths = store.cfg, store.log_paths
     rules = pii.MaskRules.from_config(cfg)  # an old approval's editor name may hold an ID number
     if len({s.name for s in signers}) < cfg.APPROVALS_REQUIRED:

@@ -147,6 +147,8 @@ def write_downloads(
     ``previous``: the folder holding the last build's files and their index. A record whose key
     (``record.key``) is there gets its rows copied from those files; the bytes are the same as
     formatting it again, and the files are used only if their sha256 is the one indexed."""
+    # Why long: the CSV and JSON rows of up to 10^6 records are written in one loop with its state
+    # in locals (docs/scaling.md).
     folder = out / "downloads"
     folder.mkdir(parents=True, exist_ok=True)
     columns = download_columns(kind)

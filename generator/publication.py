@@ -606,6 +606,8 @@ def start_batch_rows(
     :func:`compute_state` starts every batch before it replays the first, so the workers parse
     the next batches while this process replays one.
     """
+    # Why long: the three ways a batch's rows arrive (the cache, the workers, this process) share
+    # the batch's cache entry and chunks.
     found_entry = None
     if folder is not None and batch.checked_digest:
         found_entry = rows_entry(batch, cfg, folder, approved_at)
@@ -900,6 +902,8 @@ def compute_state(
 ) -> State:
     """Replay approved batches; raise :class:`BuildError` naming every tampered batch.
     ``start_chunks``: how to parse uncached batches in parallel (see :func:`start_batch_rows`)."""
+    # Why long: the replay loop over every approved row (10^6) keeps its state in locals; split, it
+    # would travel through attributes.
     publication = store.publication()
     if publication.problems and strict:
         refuse_problems(publication.problems)

@@ -259,6 +259,8 @@ def normalize_row(
     ``cache`` memoises cell results per (column, value) across the rows of a chunk: columns such
     as 处罚机关 or 处罚依据 repeat on nearly every row. ID columns depend on their row and are not cached.
     """
+    # Why long: the per-row rules of a kind's schema, in the order the data standard lists them;
+    # called once per row of an export.
     result = RowResult(row)
     fields: dict[str, Any] = {}
     # Clean every text cell once; numbers and dates from Excel stay typed for their parsers.

@@ -41,6 +41,7 @@ def _read_report(path: Path) -> list[list[str]]:
 
 
 def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date) -> dict[str, Any]:
+    # Why long: the review report's context, section by section as the template shows them.
     state = compute_state(store, cfg, today, strict=False)
     publication = store.publication()
     current = {rid: latest for rid, latest in state.latest.items() if latest.batch.id != batch.id}

@@ -172,6 +172,7 @@ CODE2 = "行政相对人代码_2(工商注册号)"
 
 def _party_fields() -> tuple[Field, ...]:
     """The 行政相对人 columns shared by 行政处罚 and 行政许可 (双公示 2.0)."""
+    # Why long: a declaration: the 行政相对人 columns of the data standard, one Field each.
     return (
         Field(
             "行政相对人名称",

@@ -389,6 +389,8 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
     """The layout of a segment of ``capacity`` approval sequence numbers from its universe rows.
     Consumes ``universe`` (it is emptied): in a worker, its unpickled rows are freed before the
     arrays are made."""
+    # Why long: one pass from a segment's rows to its arrays; the tokens, postings and display rows
+    # share the sort.
     import numpy as np
 
     date_of = {name: kind.date for name, kind in KINDS.items()}
@@ -567,6 +569,8 @@ def write_segment(
     this layout (the live site, for an incremental build), or None. With it, only the shards
     holding a token of a row that came or went, those rows' display buckets and the manifest
     are written; every other file would come out the same."""
+    # Why long: the shard loop of a segment (written in full, or only the shards whose rows came or
+    # went) shares its arrays in locals.
     import numpy as np
 
     size = layout.size

@@ -252,6 +252,7 @@ def _read_parts(found: cache.Entry) -> dict[bytes, _Part]:
 
 
 def overview(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> StatsPage:
+    # Why long: the 概览 page's sections in the order the page shows them.
     counts = published_counts(state, cfg, folder, salt)
     labels = {name: kind.label for name, kind in KINDS.items()}
     by_kind = [(labels[name], len(state.published.get(name, []))) for name in KINDS]
@@ -441,6 +442,7 @@ def cached_timeliness_numbers(
 
 
 def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str = "") -> StatsPage:
+    # Why long: the 双公示及时性 page's sections in the order the page shows them.
     numbers = cached_timeliness_numbers(state, cfg, folder, salt)
     limit, threshold = cfg.TIMELINESS_WORKING_DAYS, cfg.TIMELINESS_ALERT_SHARE
     rows = [
@@ -518,6 +520,7 @@ def _fulfilment(statuses: list[str]) -> dict[str, int]:
 
 def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsPage:
     """Per government body: its 政务诚信档案 in numbers (work plan 二(十八))."""
+    # Why long: the 政务诚信 page: one row per government body, then its sections in page order.
     keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
     rows = []
     all_statuses: list[str] = []

@@ -148,6 +148,7 @@ def synth_row(
     kind: str, rng: random.Random, serial: int, today: dt.date, max_days: int = 700
 ) -> dict[str, Any]:
     """One valid row of ``kind`` (canonical column names → text); decided within ``max_days``."""
+    # Why long: one branch per kind of record, each a small table of fictional values.
     day = _date(rng, today, max_days)
     iso = day.isoformat()
     if kind == "penalty":

@@ -93,28 +93,8 @@ def verify_site(
     a shadow build (:mod:`generator.proof`; ``full``: a cold proof that trusts no earlier verify),
     the publication rules, full ID numbers and links in every file that changed since it was proved."""
     report = Report()
-    unfinished = journal_path(output)
-    if unfinished.exists():  # a build killed (or still running) while it updated the folder
-        report.add(
-            "构建未完成",
-            f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复",
-        )
     store = BatchStore(root, cfg)
-    publication = store.publication()
-    for problem in publication.problems:
-        report.add("发布日志与批次", problem)
-    for name, key in sorted(publication.ledger.editors.items()):
-        if not allow_demo_key and fingerprint(key) in DEMO_FINGERPRINTS:
-            report.add(
-                "演示密钥",
-                f"本站信任仅供演示的密钥（编辑 {name}）：它的私钥是公开的，正式站点不得信任它",
-            )
-    head = read_head(output / HEAD_FILE)
-    if head != publication.ledger.head:
-        report.add(
-            "发布日志头",
-            f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）",
-        )
+    publication = _check_log(report, store, output, allow_demo_key)
     proved, state = _prove(
         report, root, cfg, output, today, full and not publication.problems, workers
     )
@@ -154,6 +134,34 @@ def verify_site(
         proof.save_index(root, output, proof.record(proved, equal))
         checked.save(root, output)
     return report
+
+
+def _check_log(report: Report, store: BatchStore, output: Path, allow_demo_key: bool) -> Any:
+    """An unfinished apply, the publication log and the batches, the trusted keys and the log
+    head the site says it published; the publication (:meth:`BatchStore.publication`)."""
+    unfinished = journal_path(output)
+    if unfinished.exists():  # a build killed (or still running) while it updated the folder
+        report.add(
+            "构建未完成",
+            f"{unfinished.name}：上次构建更新这个目录时中断，文件可能新旧混杂；再运行 disclose build 即可恢复",
+        )
+    publication = store.publication()
+    for problem in publication.problems:
+        report.add("发布日志与批次", problem)
+    for name, key in sorted(publication.ledger.editors.items()):
+        if not allow_demo_key and fingerprint(key) in DEMO_FINGERPRINTS:
+            report.add(
+                "演示密钥",
+                f"本站信任仅供演示的密钥（编辑 {name}）：它的私钥是公开的，正式站点不得信任它",
+            )
+    head = read_head(output / HEAD_FILE)
+    if head != publication.ledger.head:
+        report.add(
+            "发布日志头",
+            f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，"
+            f"日志 {publication.ledger.head.as_json()}）",
+        )
+    return publication
 
 
 # -- rule checks that need not run again --------------------------------------------------------
@@ -354,6 +362,8 @@ def _check_downloads(
     stamps: dict[str, str],
     checked: Checked,
 ) -> None:
+    # Why long: per kind: the catalog's checksums, then the ids of both files against the published
+    # set, remembered between runs.
     catalog_path = "downloads/index.html"
     if catalog_path not in files:
         report.add("缺少文件", catalog_path)

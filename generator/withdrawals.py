@@ -67,6 +67,8 @@ def stage_withdrawal(
     staged_at: str | None = None,
 ) -> tuple[str, Candidate, bool]:
     """Stage a withdrawal batch for exactly one record; refuse unknown or ambiguous keys."""
+    # Why long: find the record, refuse what cannot be withdrawn (each with its own message), then
+    # stage the batch atomically.
     reason, editor = reason.strip(), editor.strip()
     if reason not in cfg.WITHDRAW_REASONS:
         raise UserError(f"撤下原因“{reason}”无效，应为：{'、'.join(cfg.WITHDRAW_REASONS)}")
