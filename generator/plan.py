@@ -252,7 +252,7 @@ class BuildPlan:
         ordered = self.state.in_order
         seqs = np.fromiter(map(SEQ, ordered), dtype=np.int64, count=len(ordered))
         spans = search.segment_cuts(
-            [(first, stop) for first, stop, *_ in self.state.sources],
+            [(source.first, source.stop) for source in self.state.sources],
             search.segment_capacity(self.cfg),
         )
         bounds = np.searchsorted(seqs, [seq for span in spans for seq in span]).tolist()

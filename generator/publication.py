@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -284,6 +284,36 @@ def make_record(
 _NEW = object.__new__
 
 
+class Row(NamedTuple):
+    """One parsed row of an approved batch (:func:`parse_rows`). The state's cache keeps rows by
+    column and gives them back as plain tuples in this order; the replay unpacks them by position."""
+
+    offset: int  # of the line in records.jsonl: with the batch, an immutable version of the record
+    id: str
+    brief: dict[str, Any]  # the fields pages and lists show
+    public: bool
+    withheld: str  # why it is never published, if so
+    docno_key: str  # the document number, normalised for lookup
+    ends: str | None  # publication end (ISO date), None: no fixed end
+    basis: str  # the rule the end follows from
+    source: str  # 信息来源
+    entity: tuple  # the archive's (id, key) of the subject, () for none
+    key: bytes  # the record's page key (publication.record_key)
+    order: int | None  # sorts a kind's records newest first, then by id
+
+
+class Source(NamedTuple):
+    """An approved records batch in the state: its span of approval sequence numbers and what
+    identifies it (the search segments' universes and the statistics' cache keys use it)."""
+
+    first: int
+    stop: int  # one past its last row
+    batch_id: str
+    digest: str  # its records' checked digest
+    approved_at: str
+    kind: str
+
+
 @dataclass(slots=True)
 class Latest:
     """The latest approved version of a record: where it is, and what is needed without reading it.
@@ -331,11 +361,10 @@ class State:
     published: dict[str, list[PublishedRecord]] = field(default_factory=dict)
     withdrawn: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → withdrawal entry
     # The public rows of approved batches that are not published on `today` (superseded, withdrawn,
-    # out of period), as (seq, kind, id, brief) by seq, and (first seq, end seq, batch id, digest,
-    # approved at, kind) per records batch: with the published records, the search segments' universes
-    # (generator.search.SegmentLayout).
+    # out of period), as (seq, kind, id, brief) by seq, and a Source per records batch: with the
+    # published records, the search segments' universes (generator.search.SegmentLayout).
     unpublished: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
-    sources: list[tuple[int, int, str, str, str, str]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     # Every published record once, in approval order (by seq): a batch's records are one slice of
     # it (see by_source), so what is kept per batch (the manifest's record keys, the build
     # report's memory) is compared batch by batch instead of record by record.
@@ -833,7 +862,7 @@ def parse_rows(
     end: int | None = None,
     batch_id: str = "",
     approved_day: str = "",
-) -> list[tuple]:
+) -> list[Row]:
     """:func:`start_batch_rows`' rows for the lines that start in ``[start, end)`` of a records.jsonl."""
     kind = KINDS[kind_name]
     rows = []
@@ -863,7 +892,7 @@ def parse_rows(
             )
             order = newest_first_order(fields[kind.date], record["id"]) if public else None
             rows.append(
-                (
+                Row(
                     here,
                     record["id"],
                     brief,
@@ -993,7 +1022,7 @@ def compute_state(
                 order,
             )
         state.sources.append(
-            (first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name)
+            Source(first_row, row + 1, batch_id, batch.checked_digest, approved_at, kind_name)
         )
     # `pending` holds each record once, inserted when its row was replayed: in approval order.
     state.in_order = list(pending.values())
