@@ -447,7 +447,8 @@ def write_feed(
     for e in entries:
         parts.append(
             f"<entry><title>{escape(e['title'])}</title><id>{escape(e['url'])}</id>"
-            f"<link href={quoteattr(e['url'])}/><published>{e['published']}</published><updated>{e['published']}</updated>"
+            f"<link href={quoteattr(e['url'])}/><published>{e['published']}</published><updated>"
+            f"{e['published']}</updated>"
             f"<summary>{escape(e['summary'])}</summary></entry>\n"
         )
     parts.append("</feed>\n")
@@ -460,7 +461,8 @@ def _urlset(base: str, items: Iterable[tuple[str, str | None]]) -> bytes:
     # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
     body = "".join(
         [
-            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n"
+            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc>"
+            f"<lastmod>{m}</lastmod></url>\n"
             if m
             else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
             for u, m in items

@@ -416,7 +416,8 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         date = brief[kind.date]
         rows.append(
             f"[{enc(rid)},{enc(str(brief.get(kind.subject, '')))},{enc(str(brief.get(kind.docno, '')))},"
-            f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
+            f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},"
+            f"{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
         )
         days.append(int(date.replace("-", "")))
         shifted = position << 4

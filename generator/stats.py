@@ -304,7 +304,8 @@ def overview(state: State, cfg: Config, folder: Path | None = None, salt: str = 
                 [x[1] for x in county],
                 alt=_alt("各县（市、区）公示数量", county),
                 notes=[
-                    "按作出决定的机关名称中的县（市、区）归属；机关为市级的，按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"
+                    "按作出决定的机关名称中的县（市、区）归属；机关为市级的，"
+                    "按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"
                 ],
             ),
             Section(
@@ -464,8 +465,9 @@ def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str 
         "timeliness",
         "双公示及时性",
         (
-            f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。本页统计每条信息从决定日期到首次审核发布之间的"
-            f"工作日数（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
+            f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。"
+            "本页统计每条信息从决定日期到首次审核发布之间的工作日数"
+            f"（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
             f"按时率低于 {threshold * 100:.0f}% 的部门标为“预警”，现有 {flagged} 个。"
         ),
         [

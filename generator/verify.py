@@ -113,7 +113,8 @@ def verify_site(
     if head != publication.ledger.head:
         report.add(
             "发布日志头",
-            f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 {publication.ledger.head.as_json()}）",
+            f"{HEAD_FILE} 与发布日志不符（网站 {head.as_json() if head else '缺失'}，日志 "
+            f"{publication.ledger.head.as_json()}）",
         )
     proved, state = _prove(
         report, root, cfg, output, today, full and not publication.problems, workers
