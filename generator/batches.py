@@ -441,7 +441,7 @@ class BatchStore:
         batches: dict[str, Batch] = {}
         for batch_id, entries in ledger.approvals.items():
             batch, problem = self._checked(batch_id, entries[0])
-            if problem:
+            if batch is None:
                 problems.append(problem)
                 states[batch_id] = "tampered"
             else:

@@ -10,6 +10,7 @@ approvers' names (``migrated``). Batches with too few old approvals go back to å
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ class Migration:
     repinned: list[str] = field(default_factory=list)  # got their BLAKE3 digest on the way
 
 
-def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
+def migrate(store: BatchStore, signers: Sequence[Signer]) -> Migration:
     cfg, paths = store.cfg, store.log_paths
     rules = pii.MaskRules.from_config(cfg)  # an old approval's editor name may hold an ID number
     if len({s.name for s in signers}) < cfg.APPROVALS_REQUIRED:

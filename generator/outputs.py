@@ -183,6 +183,7 @@ def write_downloads(
             # Records whose rows follow each other in the live files (all but the changed ones, as
             # a kind's order rarely changes) are copied a block at a time: one withdrawal among
             # 355,000 penalties copies two runs instead of 355,000 rows. ``run``: their indexes.
+            run: list[int]
             spans_get, run, first = live.spans.get, [], 0
 
             def flush() -> int:
@@ -342,7 +343,8 @@ class _LiveRows:
         index = self.index
         if index.blake3:
             same = (
-                tuple(hashlib.file_digest(f, blake3.blake3).hexdigest() for f in self.files)
+                # blake3's update() returns the hasher, where typeshed's protocol wants None
+                tuple(hashlib.file_digest(f, blake3.blake3).hexdigest() for f in self.files)  # type: ignore[arg-type]
                 == index.blake3
             )
         else:
@@ -483,7 +485,7 @@ def sitemap_part_files(name: str, count: int, max_urls: int) -> tuple[str, ...]:
 
 
 def write_sitemap_part(
-    out: Path, base: str, name: str, urls: list[tuple[str, str | None]], max_urls: int
+    out: Path, base: str, name: str, urls: Sequence[tuple[str, str | None]], max_urls: int
 ) -> tuple[str, ...]:
     """One part of a big site's sitemap (see :func:`sitemap_part_files`); its files."""
     files = sitemap_part_files(name, len(urls), max_urls)

@@ -258,7 +258,7 @@ _RULES_OF: dict[int, tuple[Any, MaskRules]] = {}
 @lru_cache(maxsize=16)
 def _rules(*values: Any) -> MaskRules:
     try:
-        return MaskRules(tuple(values[0:2]), tuple(values[2:4]), tuple(values[4:6]), values[6])  # type: ignore[arg-type]
+        return MaskRules(tuple(values[0:2]), tuple(values[2:4]), tuple(values[4:6]), values[6])
     except (ValueError, TypeError) as exc:
         raise UserError(f"pelicanconf.py 的脱敏设置无效：{exc}") from None
 

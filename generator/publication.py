@@ -205,6 +205,7 @@ class PublishedRecord:
     def fields(self) -> dict[str, Any]:
         if self._fields is not None:
             return self._fields
+        assert self._path is not None  # a record without its fields was made from a line in a file
         return load_line(self._path, self._offset)["fields"]
 
     @property
@@ -403,11 +404,11 @@ class State:
         self.expect_lookups(1)
         found: Latest | None = None
         for number, (batch, approved_at, rows) in enumerate(self.replayed_rows):
-            i = (
-                self._row_index[number].get(rid)
-                if self._row_index is not None
-                else _last_index(self._row_ids[number], rid)
-            )
+            if self._row_index is not None:
+                i = self._row_index[number].get(rid)
+            else:
+                assert self._row_ids is not None  # expect_lookups made the index or the ids
+                i = _last_index(self._row_ids[number], rid)
             if i is not None:
                 found = Latest.of_row(batch, approved_at, rows[i], found)
         return found
@@ -523,7 +524,8 @@ def published_years(records: list[PublishedRecord]) -> set[int]:
         year = records[lo].brief[date][:4]
         years.add(int(year))
         # The first record decided before that year: "2024-05-01" < "2024" is False, "2023-12-31" < "2024" True.
-        lo = bisect.bisect_left(records, True, lo, key=lambda r, y=year: r.brief[date] < y)
+        # mypy cannot infer a lambda whose default argument binds the loop's year
+        lo = bisect.bisect_left(records, True, lo, key=lambda r, y=year: r.brief[date] < y)  # type: ignore[misc]
     return years
 
 
@@ -783,6 +785,8 @@ def _shared(column: list) -> list:
     """[distinct values, each value's index]: a column whose values repeat, each written once.
     Values are told apart by type too (``1``, ``1.0`` and ``True`` are equal keys of a dict)."""
     index: dict[Any, int] = {}
+    distinct: list[Any]
+    positions: list[int]
     distinct, positions = [], []
     for value in column:
         key = value if type(value) is str else (type(value).__name__, repr(value))

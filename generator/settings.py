@@ -20,7 +20,7 @@ SETTINGS_FILE = "pelicanconf.py"
 def _s(default: Any, doc: str) -> Any:
     """Declare a setting with its documentation (mutable defaults are copied per instance)."""
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: _copy(d), metadata={"doc": doc})
+        return field(default_factory=lambda: _copy(default), metadata={"doc": doc})
     return field(default=default, metadata={"doc": doc})
 
 

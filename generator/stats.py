@@ -143,8 +143,7 @@ def published_counts(
     counts = PublishedCounts()
     places: Counter = Counter()
     type_texts: Counter = Counter()
-    for part in _batch_parts(state, folder, salt):
-        by_month_kind, part_places, behaviours, part_types = part
+    for by_month_kind, part_places, behaviours, part_types in _batch_parts(state, folder, salt):
         counts.by_month_kind.update(by_month_kind)
         places.update(part_places)
         counts.behaviours.update(behaviours)
@@ -203,6 +202,7 @@ def _batch_parts(state: State, folder: Path | None, salt: str) -> list[_Part]:
     """:func:`_part` per approved batch, those of unchanged batches read from ``folder``."""
     found = counts_entry(folder, salt) if folder is not None else None
     known = _read_parts(found) if found is not None else {}
+    used: dict[bytes, _Part]
     parts, used = [], {}
     for batch_id, name, records in state.by_source():
         h = hashlib.blake2b(repr((batch_id, name)).encode("utf-8"), digest_size=16)
@@ -524,7 +524,7 @@ def _fulfilment(statuses: list[str]) -> dict[str, int]:
 def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsPage:
     """Per government body: its 政务诚信档案 in numbers (work plan 二(十八))."""
     keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
-    rows = []
+    rows: list[list[Any]] = []
     all_statuses: list[str] = []
     for entity in sorted(
         (e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)
@@ -561,7 +561,7 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     ranked = sorted((r for r in rows if r[2] + r[4]), key=lambda r: (-(r[2] + r[4]), r[0]))[
         : cfg.STATS_CHART_MAX_BARS
     ]
-    status_rows = [[k, v] for k, v in overall.items()]
+    status_rows: list[list[Any]] = [[k, v] for k, v in overall.items()]
     return StatsPage(
         "government",
         "政务诚信监测",
