@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install install-test system-deps demo build test test-fast bench fuzz clean
+.PHONY: install install-test system-deps demo build lint test test-fast bench fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,12 +40,20 @@ build: install
 demo: build
 	$(BIN)/disclose serve --no-build --port $(PORT)
 
+# Format, lint and types (settings and the mypy level in pyproject.toml); test and test-fast run
+# it first. Without reinstalling: make -o install-test lint
+LINT_PATHS := generator tests bench docs/screenshots.py
+lint: install-test
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/mypy generator
+
 # pytest exits 5 when it collected no tests: that must fail, never pass silently.
 # The quick loop while changing code: the unit tests without the slow and browser ones (~1 min).
-test-fast: install-test
+test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not browser" -q $(PYTEST_ARGS)
 
-test: install-test
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
@@ -58,4 +66,4 @@ fuzz: install-test
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 clean:
-	rm -rf output .output.disclose-manifest .cache reports .pytest_cache
+	rm -rf output .output.disclose-manifest .cache reports .pytest_cache .mypy_cache .ruff_cache

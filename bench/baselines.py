@@ -33,7 +33,8 @@ def articles(count: int) -> dict:
     for n, row in enumerate(synth_rows("penalty", count, seed=9, today=TODAY, max_days=330)):
         body = "\n".join(f"- **{k}**：{v}" for k, v in row.items() if v)
         (site / "content" / f"r{n}.md").write_text(
-            f"Title: {row['行政相对人名称']} {row['行政处罚决定书文号']}\nDate: {row['处罚决定日期']}\nCategory: 行政处罚\n"
+            f"Title: {row['行政相对人名称']} {row['行政处罚决定书文号']}\nDate: "
+            f"{row['处罚决定日期']}\nCategory: 行政处罚\n"
             f"Tags: {row['处罚机关']}\nSlug: r{n}\n\n{body}\n",
             encoding="utf-8",
         )
@@ -77,7 +78,8 @@ def monolithic(count: int) -> dict:
     lunr_js = REPO / "node_modules" / "lunr" / "lunr.js"
     script = (
         f"const lunr=require({json.dumps(str(lunr_js))});lunr.Pipeline.registerFunction(t=>t,'xyycFold');"
-        f"const t=process.hrtime.bigint();const d=JSON.parse(require('fs').readFileSync({json.dumps(str(path))},'utf8'));"
+        "const t=process.hrtime.bigint();const d=JSON.parse(require('fs').readFileSync("
+        f"{json.dumps(str(path))},'utf8'));"
         "const i=lunr.Index.load(d);const ms=Number(process.hrtime.bigint()-t)/1e6;global.gc&&global.gc();"
         "console.log(JSON.stringify({load_ms:Math.round(ms),heap_mb:Math.round(process.memoryUsage().heapUsed/2**20)}))"
     )

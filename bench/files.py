@@ -44,7 +44,8 @@ def create(folder: str, count: int, size: int, tag: str) -> float:
         if (i + 1) % 100_000 == 0:
             now, used = time.perf_counter(), time.process_time()
             print(
-                f"  {tag} {i + 1}: {100_000 / (now - mark):,.0f} files/s, CPU {100 * (used - cpu) / (now - mark):.0f} %",
+                f"  {tag} {i + 1}: {100_000 / (now - mark):,.0f} files/s, CPU "
+                f"{100 * (used - cpu) / (now - mark):.0f} %",
                 file=sys.stderr,
             )
             mark, cpu = now, used

@@ -91,7 +91,8 @@ def main() -> None:
     files = [p for p in (out / "search").rglob("*") if p.is_file()]
     print(
         f"{args.records} records: generated in {generated:.0f} s, search index built in {indexed:.0f} s — "
-        f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, {len(manifest['segments'])} segment(s), "
+        f"{len(files)} files, {sum(p.stat().st_size for p in files) / 2**20:.0f} MiB, "
+        f"{len(manifest['segments'])} segment(s), "
         f"manifest {(out / 'search' / 'manifest.json').stat().st_size / 1024:.0f} KiB",
         file=sys.stderr,
     )

@@ -150,7 +150,9 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
                 page.goto(f"{base}/search/index.html")
                 page.wait_for_function("() => document.getElementById('search-filters')")
                 page_bytes = page.evaluate(
-                    "performance.getEntriesByType('navigation')[0].transferSize + performance.getEntriesByType('resource').reduce((a, e) => a + e.transferSize, 0)"
+                    "performance.getEntriesByType('navigation')[0].transferSize + "
+                    "performance.getEntriesByType('resource').reduce((a, e) => a + "
+                    "e.transferSize, 0)"
                 )
                 t0 = page.evaluate("performance.now()")
                 page.fill("#q", query)
@@ -159,7 +161,8 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
                 page.wait_for_selector("body[data-search-done]", timeout=60_000)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 query_bytes = page.evaluate(
-                    f"performance.getEntriesByType('resource').filter(e => e.startTime >= {t0}).reduce((a, e) => a + e.transferSize, 0)"
+                    "performance.getEntriesByType('resource').filter(e => e.startTime >= "
+                    f"{t0}).reduce((a, e) => a + e.transferSize, 0)"
                 )
                 hits = page.locator("#results ol.results li").count()
                 heap = next(
@@ -179,7 +182,9 @@ def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
                     }
                 )
                 print(
-                    f"  query {label} {query!r}: {hits} hits, {elapsed_ms:.0f} ms, {query_bytes / 1024:.1f} KiB (+{page_bytes / 1024:.0f} KiB page), heap {heap / 2**20:.1f} MB",
+                    f"  query {label} {query!r}: {hits} hits, {elapsed_ms:.0f} ms, "
+                    f"{query_bytes / 1024:.1f} KiB (+{page_bytes / 1024:.0f} KiB page), heap "
+                    f"{heap / 2**20:.1f} MB",
                     file=sys.stderr,
                 )
                 context.close()
@@ -367,12 +372,14 @@ def main() -> None:
     parser.add_argument(
         "--baselines",
         action="store_true",
-        help="also measure the naive baselines (Pelican Articles at 2,000 records, one lunr index at 10,000) and print ratios",
+        help="also measure the naive baselines (Pelican Articles at 2,000 records, one lunr "
+        "index at 10,000) and print ratios",
     )
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme and settings are refreshed)",
+        help="reuse a kept site's approved batches (skip generate/ingest/approve; code, theme "
+        "and settings are refreshed)",
     )
     parser.add_argument(
         "--incremental",
@@ -382,7 +389,8 @@ def main() -> None:
     parser.add_argument(
         "--verify",
         action="store_true",
-        help="time `disclose verify --full` (cold) after the full build, a first deploy to a folder, and with --incremental "
+        help="time `disclose verify --full` (cold) after the full build, a first deploy to a "
+        "folder, and with --incremental "
         "a warm verify after each incremental build and the urgent-withdrawal pipeline (build + verify + deploy)",
     )
     parser.add_argument(
@@ -434,7 +442,8 @@ def main() -> None:
     search_count, search_size = tree_size(site / "output" / "search")
     results["search_index"] = {"files": search_count, "mib": round(search_size / 2**20, 1)}
     print(
-        f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, {search_size / 2**20:.1f} MiB)",
+        f"  output: {count} files, {size / 2**20:.0f} MiB (search: {search_count} files, "
+        f"{search_size / 2**20:.1f} MiB)",
         file=sys.stderr,
     )
     if args.verify:

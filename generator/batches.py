@@ -104,7 +104,8 @@ class Batch:
             or (self.id != f"{self.kind}-{seed[:12]}")
         ):
             raise UserError(
-                f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；请删除该批次文件夹后重新导入原始文件"
+                f"批次 {self.id} 的数据文件在暂存后被修改过（校验值不符），拒绝审核；"
+                "请删除该批次文件夹后重新导入原始文件"
             )
         return sha256, blake3_digest
 
@@ -439,7 +440,7 @@ class BatchStore:
         batches: dict[str, Batch] = {}
         for batch_id, entries in ledger.approvals.items():
             batch, problem = self._checked(batch_id, entries[0])
-            if problem:
+            if batch is None:
                 problems.append(problem)
                 states[batch_id] = "tampered"
             else:
@@ -490,7 +491,8 @@ class BatchStore:
         if not (path / MANIFEST).is_file() or not (path / RECORDS).is_file():
             return (
                 None,
-                f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；已审核的批次不能删除，只能撤下其记录",
+                f"批次 {batch_id} 已在发布日志中审核，但批次文件夹或其文件不存在（被删除？）；"
+                "已审核的批次不能删除，只能撤下其记录",
             )
         manifest = _read_manifest(path / MANIFEST)
         if manifest is None:
@@ -524,7 +526,8 @@ class BatchStore:
             trusted = ledger.editors.get(name)
             if trusted is None:
                 raise UserError(
-                    f"编辑 {name} 不在本站受信任的编辑名单中（disclose editor list 查看；由受信任的编辑运行 disclose editor trust 加入）"
+                    f"编辑 {name} 不在本站受信任的编辑名单中（disclose editor list 查看；"
+                    "由受信任的编辑运行 disclose editor trust 加入）"
                 )
             if trusted != signer.public_key():
                 raise UserError(

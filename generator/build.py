@@ -141,7 +141,9 @@ def rollback_problem(ledger: Ledger, output: Path, published_head: Path | None =
     if ledger.problems:
         return ""  # a broken log is refused for what breaks it, not for the head it cannot reach
     for path in (published_head, output / HEAD_FILE):
-        head = read_head(path) if path is not None else None
+        if path is None:
+            continue
+        head = read_head(path)
         if head is not None and not ledger.extends(head):
             return (
                 f"发布日志没有延续上次发布的日志头（{path.name}：第 {head.entries} 条，{head.hash[:12]}…）："

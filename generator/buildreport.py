@@ -66,10 +66,10 @@ def _read_last(folder: Path) -> Groups:
     one pickled before 2026-12-07 is not (the first report after that lists every record as new)."""
     if (folder / LAST).exists():
         try:
-            groups = {
-                (kind, batch): ids
-                for kind, batch, ids in cache.unpack(cache.read(_memory_entry(folder)))
-            }
+            payload = cache.read(_memory_entry(folder))
+            if payload is None:
+                return {}
+            groups = {(kind, batch): ids for kind, batch, ids in cache.unpack(payload)}
         except Exception:  # noqa: BLE001 - damaged or not authentic: this report lists everything as new
             return {}
         valid = all(type(part) is str for key, ids in groups.items() for part in (*key, ids))

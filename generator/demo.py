@@ -207,7 +207,8 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
     }
     judgments = list(synth_rows("judgment", 6, seed=13, today=DEMO_DAY))
     judgments[0]["全文"] = (
-        '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:alert(1))\n\n<b onclick="alert(1)">驳回</b>'
+        '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:'
+        'alert(1))\n\n<b onclick="alert(1)">驳回</b>'
     )
     files["judgment"] = write_export(
         folder / "市法院-司法裁判.xls", "judgment", judgments, fmt="xls", blank_rows=2

@@ -7,6 +7,7 @@ Every function takes the :class:`Output` of the build: the renderer and the writ
 
 from __future__ import annotations
 
+import functools
 import heapq
 from bisect import bisect_left
 from collections.abc import Callable
@@ -220,7 +221,7 @@ def _kind_lists(
             units.append(
                 write_list(
                     out,
-                    lambda p, f=folder, s=slug: group_url(kind_name, f, s, p),
+                    functools.partial(group_url, kind_name, folder, slug),
                     grouped[key],
                     card,
                     "list.html",
@@ -264,7 +265,7 @@ def write_list(
         return names[0]
     for page, name in enumerate(names, start=1):
         chunk = records[(page - 1) * size : page * size]
-        params = dict(
+        params: dict[str, Any] = dict(
             title=title,
             page_no=page,
             page_count=pages,
@@ -344,6 +345,7 @@ def _record_urls(members: list[PublishedRecord]) -> list[tuple[str, str]]:
 
 def _entity_sitemaps(out: Output) -> list[str]:
     """The archives' sitemap parts, one per first character of their ids; their files."""
+    files: list[str]
     plan, limit, files = out.plan, out.cfg.SITEMAP_MAX_URLS, []
     ids = plan.entity_ids
     changed = None if plan.affected is None else {eid[:1] for eid in plan.affected}
@@ -426,7 +428,7 @@ def government_entities(state: State) -> dict[str, Entity]:
     in a side process that has not grouped the archives): every entity one of whose records could
     make it a government body (:attr:`~generator.sitemodel.Entity.is_government` reads its credit
     code and its first record's category), grouped in full, then kept if it is one."""
-    candidates = set()
+    candidates: set[str] = set()
     for kind_name, kind in KINDS.items():
         field_name = kind.subject_category or ""
         records = state.published[kind_name]
@@ -543,6 +545,8 @@ def prepare_report(out: Output, wanted: bool, packed: bool = False) -> PreparedR
 
     prepared = prepare_build_report(out.root, out.cfg, out.state)
     if packed:
-        prepared.current = memory(prepared.current)
+        current = prepared.current
+        assert not isinstance(current, bytes)  # prepare_build_report leaves it unpacked
+        prepared.current = memory(current)
     timing("build report prepared")
     return prepared

@@ -153,7 +153,7 @@ def free_detached(folders: list[Path]) -> subprocess.Popen | None:
 def _start_rm(folders: list[Path], detached: bool) -> subprocess.Popen | None:
     """``rm -r`` of ``folders`` in another process (in its own session if ``detached``); without
     ``rm`` they are freed here and None is returned."""
-    quiet = (
+    quiet: dict[str, Any] = (
         {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
         if detached
         else {}
@@ -242,11 +242,11 @@ def begin_apply(
     manifest: Path,
 ) -> Journal:
     """Keep the old ``manifest`` in ``trash`` (a hard link) and write the apply's journal."""
-    kept = trash / KEPT_MANIFEST
+    kept, have_kept = trash / KEPT_MANIFEST, True
     try:
         os.link(manifest, kept)
     except FileNotFoundError:
-        kept = None
+        have_kept = False
     except OSError:  # a file system without hard links
         shutil.copy2(manifest, kept)
     return Journal.begin(
@@ -255,7 +255,7 @@ def begin_apply(
             "kind": "apply",
             "trash": trash.name,
             "manifest": manifest.name,
-            "kept_manifest": kept is not None,
+            "kept_manifest": have_kept,
             "folders": list(folders),
             "ops": list(ops),
         },

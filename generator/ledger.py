@@ -117,7 +117,8 @@ class Ledger:
         """``content/editors/allowed_signers`` as the log makes it (OpenSSH's allowed-signers format)."""
         lines = [
             "# 受信任的编辑（由 disclose editor trust / revoke 生成，勿手工修改：构建会核对它与发布日志是否一致）",
-            f"# 核验签名：ssh-keygen -Y verify -f allowed_signers -I 编辑名 -n {signing.NAMESPACE} -s 签名文件 < 内容文件",
+            "# 核验签名：ssh-keygen -Y verify -f allowed_signers -I 编辑名 -n "
+            f"{signing.NAMESPACE} -s 签名文件 < 内容文件",
         ]
         lines += [
             f'{name} namespaces="{signing.NAMESPACE}" {key}'

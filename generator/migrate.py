@@ -10,6 +10,7 @@ approvers' names (``migrated``). Batches with too few old approvals go back to �
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ class Migration:
     repinned: list[str] = field(default_factory=list)  # got their BLAKE3 digest on the way
 
 
-def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
+def migrate(store: BatchStore, signers: Sequence[Signer]) -> Migration:
     # Why long: a one-time migration read top to bottom: refuse, sign each old approval in log
     # order, then remove the old files.
     cfg, paths = store.cfg, store.log_paths
@@ -60,7 +61,8 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
         ordered.append((completing["approved_at"], batch, approvals))
     if tampered:
         raise UserError(
-            f"批次 {'、'.join(tampered)} 的数据与旧审核记录不符（已被修改），迁移未进行；请查明原因后删除这些批次并重新导入"
+            f"批次 {'、'.join(tampered)} 的数据与旧审核记录不符（已被修改），迁移未进行；"
+            "请查明原因后删除这些批次并重新导入"
         )
     ordered.sort(key=lambda item: (item[0], item[1].id))
     with paths.locked():
@@ -70,7 +72,8 @@ def migrate(store: BatchStore, signers: list[Signer]) -> Migration:
         if any(e["action"] == "approve" and "migrated" not in e for e in ledger.entries):
             # Approving now goes through the log: an approval.json that appears later is forged, never migrated.
             raise UserError(
-                f"本站已用发布日志签名审核，不再迁移 approval.json（批次 {'、'.join(b.id for b in legacy) or '-'} 的审核文件应删除并调查来源）"
+                "本站已用发布日志签名审核，不再迁移 approval.json（批次 "
+                f"{'、'.join(b.id for b in legacy) or '-'} 的审核文件应删除并调查来源）"
             )
         for signer in signers:
             if ledger.editors.get(signer.name) != signer.public_key():

@@ -102,6 +102,7 @@ def parse_date(value: object) -> dt.date:
     Accepts ``2026/03/05``, ``2026-03-05``, ``2026.3.5``, ``2026年3月5日``, ``20260305``,
     date/datetime cells, and Excel serial numbers (as numbers or as text).
     """
+    result: dt.date | None
     if isinstance(value, dt.datetime):
         result = value.date()
     elif isinstance(value, dt.date):

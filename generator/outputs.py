@@ -185,6 +185,7 @@ def write_downloads(
             # Records whose rows follow each other in the live files (all but the changed ones, as
             # a kind's order rarely changes) are copied a block at a time: one withdrawal among
             # 355,000 penalties copies two runs instead of 355,000 rows. ``run``: their indexes.
+            run: list[int]
             spans_get, run, first = live.spans.get, [], 0
 
             def flush() -> int:
@@ -342,7 +343,8 @@ class _LiveRows:
         index = self.index
         if index.blake3:
             same = (
-                tuple(hashlib.file_digest(f, blake3.blake3).hexdigest() for f in self.files)
+                # blake3's update() returns the hasher, where typeshed's protocol wants None
+                tuple(hashlib.file_digest(f, blake3.blake3).hexdigest() for f in self.files)  # type: ignore[arg-type]
                 == index.blake3
             )
         else:
@@ -447,7 +449,8 @@ def write_feed(
     for e in entries:
         parts.append(
             f"<entry><title>{escape(e['title'])}</title><id>{escape(e['url'])}</id>"
-            f"<link href={quoteattr(e['url'])}/><published>{e['published']}</published><updated>{e['published']}</updated>"
+            f"<link href={quoteattr(e['url'])}/><published>{e['published']}</published><updated>"
+            f"{e['published']}</updated>"
             f"<summary>{escape(e['summary'])}</summary></entry>\n"
         )
     parts.append("</feed>\n")
@@ -460,7 +463,8 @@ def _urlset(base: str, items: Iterable[tuple[str, str | None]]) -> bytes:
     # Record and archive paths are hex ids: escape only a path that needs it (10^6 calls).
     body = "".join(
         [
-            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc><lastmod>{m}</lastmod></url>\n"
+            f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc>"
+            f"<lastmod>{m}</lastmod></url>\n"
             if m
             else f"<url><loc>{prefix}{escape(u) if '&' in u or '<' in u or '>' in u else u}</loc></url>\n"
             for u, m in items
@@ -481,7 +485,7 @@ def sitemap_part_files(name: str, count: int, max_urls: int) -> tuple[str, ...]:
 
 
 def write_sitemap_part(
-    out: Path, base: str, name: str, urls: list[tuple[str, str | None]], max_urls: int
+    out: Path, base: str, name: str, urls: Sequence[tuple[str, str | None]], max_urls: int
 ) -> tuple[str, ...]:
     """One part of a big site's sitemap (see :func:`sitemap_part_files`); its files."""
     files = sitemap_part_files(name, len(urls), max_urls)

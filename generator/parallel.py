@@ -134,7 +134,8 @@ class Workers:
             return
         for future, task in zip(self._futures, self.tasks):
             future.add_done_callback(
-                lambda f, n=task.pages: None if f.cancelled() else progress.advance(n)
+                # mypy cannot infer a lambda whose default argument binds the loop's task
+                lambda f, n=task.pages: None if f.cancelled() else progress.advance(n)  # type: ignore[misc]
             )
 
     def wait(self) -> list[Any]:

@@ -75,7 +75,8 @@ CHECK_X = (
 # is not the mobile number 172 8520 2601).
 # Every dash (Unicode category Pd), the middle dots, box-drawing and katakana long-vowel lines.
 SEPARATORS = (
-    " \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
+    " \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-.\u00b7\u2010-\u2015\u2022\u2024\u2027"
+    "\u2212\u2219\u22c5\u2800\u2e3a\u2e3b"
     "\u30fb\ufe58\ufe63\uff0d\uff0e\uff65\u058a\u05be\u1400\u1806\u2e17\u2e1a\u2e40\u2e5d\u301c\u3030\u30a0"
     "\ufe31\ufe32\U00010ead\u0387\u16eb\u2e31\ua78f\u2500\u2501\u30fc\uff70"
 )
@@ -258,7 +259,7 @@ _RULES_OF: dict[int, tuple[Any, MaskRules]] = {}
 @lru_cache(maxsize=16)
 def _rules(*values: Any) -> MaskRules:
     try:
-        return MaskRules(tuple(values[0:2]), tuple(values[2:4]), tuple(values[4:6]), values[6])  # type: ignore[arg-type]
+        return MaskRules(tuple(values[0:2]), tuple(values[2:4]), tuple(values[4:6]), values[6])
     except (ValueError, TypeError) as exc:
         raise UserError(f"pelicanconf.py 的脱敏设置无效：{exc}") from None
 
@@ -396,7 +397,10 @@ MAX_GZIP_BYTES = 1 << 30  # a .gz file that inflates past this is not read (a de
 # Tags are replaced in three passes, on the bytes: those whose text flows on (a reader sees
 # ``3<b></b>2`` as 32), comments, doctypes and processing instructions vanish; ``br`` is a line
 # break; any other tag ends a block or a cell, so the numbers on either side are not one number.
-_INLINE = "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span strike strong sub sup time tt u var wbr"
+_INLINE = (
+    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q s samp small span "
+    "strike strong sub sup time tt u var wbr"
+)
 
 
 def _by_first_letter(names: list[str]) -> str:

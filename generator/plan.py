@@ -98,9 +98,11 @@ class BuildPlan:
         ``files=None``: the unit's files are known only once it is written (a search segment);
         a kept unit takes them from the last manifest, a written one fills them in afterwards."""
         old = self.old.units.get(unit) if self.old is not None else None
-        kept = old is not None and old[0] == key and (files is None or old[1] == files)
-        self.manifest.units[unit] = old if kept else (key, files or ())
-        return kept
+        if old is not None and old[0] == key and (files is None or old[1] == files):
+            self.manifest.units[unit] = old
+            return True
+        self.manifest.units[unit] = (key, files or ())
+        return False
 
     def keep_as_before(self, unit: str) -> tuple[str, ...]:
         """Keep ``unit`` as the last build made it; its files."""

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -171,7 +171,7 @@ class DisclosureGenerator(Generator):
     def _compute_state(self, store: BatchStore, today: dt.date) -> State:
         """The publication state; the workers parse an uncached batch's chunks meanwhile."""
 
-        def start_chunks(chunks: list[Chunk]) -> Callable[[], list[list[tuple] | bytes]]:
+        def start_chunks(chunks: list[Chunk]) -> Callable[[], list[Sequence[tuple] | bytes]]:
             return self.workers.run_now(
                 [ParseChunk(chunk) for chunk in chunks],
                 lambda task: parse_rows(self.cfg, *task.chunk),

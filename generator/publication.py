@@ -18,7 +18,7 @@ import operator
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -205,6 +205,7 @@ class PublishedRecord:
     def fields(self) -> dict[str, Any]:
         if self._fields is not None:
             return self._fields
+        assert self._path is not None  # a record without its fields was made from a line in a file
         return load_line(self._path, self._offset)["fields"]
 
     @property
@@ -432,11 +433,11 @@ class State:
         self.expect_lookups(1)
         found: Latest | None = None
         for number, (batch, approved_at, rows) in enumerate(self.replayed_rows):
-            i = (
-                self._row_index[number].get(rid)
-                if self._row_index is not None
-                else _last_index(self._row_ids[number], rid)
-            )
+            if self._row_index is not None:
+                i = self._row_index[number].get(rid)
+            else:
+                assert self._row_ids is not None  # expect_lookups made the index or the ids
+                i = _last_index(self._row_ids[number], rid)
             if i is not None:
                 found = Latest.of_row(batch, approved_at, rows[i], found)
         return found
@@ -552,7 +553,8 @@ def published_years(records: list[PublishedRecord]) -> set[int]:
         year = records[lo].brief[date][:4]
         years.add(int(year))
         # The first record decided before that year: "2024-05-01" < "2024" is False, "2023-12-31" < "2024" True.
-        lo = bisect.bisect_left(records, True, lo, key=lambda r, y=year: r.brief[date] < y)
+        # mypy cannot infer a lambda whose default argument binds the loop's year
+        lo = bisect.bisect_left(records, True, lo, key=lambda r, y=year: r.brief[date] < y)  # type: ignore[misc]
     return years
 
 
@@ -700,7 +702,7 @@ def _load_rows(found: cache.Entry) -> list[tuple] | None:
 _PACKED_ROWS = "rows/1"
 
 
-def pack_rows(rows: list[tuple]) -> bytes:
+def pack_rows(rows: Sequence[tuple]) -> bytes:
     """:func:`start_batch_rows`' rows as data (:func:`generator.cache.pack`); :func:`unpack_rows`
     makes the same rows again, value for value and type for type."""
     if not rows:
@@ -813,6 +815,8 @@ def _shared(column: list) -> list:
     """[distinct values, each value's index]: a column whose values repeat, each written once.
     Values are told apart by type too (``1``, ``1.0`` and ``True`` are equal keys of a dict)."""
     index: dict[Any, int] = {}
+    distinct: list[Any]
+    positions: list[int]
     distinct, positions = [], []
     for value in column:
         key = value if type(value) is str else (type(value).__name__, repr(value))
@@ -832,7 +836,7 @@ def _unshared(shared: list) -> list:
 Chunk = tuple[str, str, str, int, int, str, str]  # parse_rows' arguments after the config
 # Starts parsing chunks (in worker processes); the returned call waits for their rows, in order:
 # each chunk's rows as a list, or packed (pack_rows) as bytes.
-ChunkStart = Callable[[list[Chunk]], Callable[[], list[list[tuple] | bytes]]]
+ChunkStart = Callable[[list[Chunk]], Callable[[], list[Sequence[tuple] | bytes]]]
 PARSE_CHUNK_BYTES = 16 << 20  # ~18,000 record lines: enough to outweigh packing the rows back
 
 

@@ -144,7 +144,8 @@ def detect_encoding(path: Path) -> str:
         failure = failure or (line, encoding)
     line = failure[0] if failure else 1
     raise UserError(
-        f"{path.name}：无法识别文件编码，第 {line} 行附近有无法解码的字节（支持 UTF-8、GB18030/GBK、UTF-16，请另存为 CSV UTF-8 后重试）"
+        f"{path.name}：无法识别文件编码，第 {line} 行附近有无法解码的字节（支持 UTF-8、"
+        "GB18030/GBK、UTF-16，请另存为 CSV UTF-8 后重试）"
     )
 
 
@@ -290,9 +291,10 @@ def _excel_next(path: Path, messages: Iterator[Any], limit: int) -> Any:
     except (forked.ChildDied, MemoryError) as exc:
         if isinstance(exc, MemoryError) or exc.out_of_memory:
             raise UserError(
-                f"{path.name}：读取该文件需要的内存超过上限 {limit >> 20} MB（文件大小的 {EXCEL_MEMORY_PER_BYTE} 倍，至少 "
-                f"{EXCEL_MEMORY_FLOOR >> 20} MB），已拒绝：工作表的已用区域过大（如远处单元格 XFD1048576 有内容，"
-                "或文件声明了过大的区域）；请在 Excel 中删除数据区以外的行和列后另存，再导入"
+                f"{path.name}：读取该文件需要的内存超过上限 {limit >> 20} MB"
+                f"（文件大小的 {EXCEL_MEMORY_PER_BYTE} 倍，至少 {EXCEL_MEMORY_FLOOR >> 20} MB），"
+                "已拒绝：工作表的已用区域过大（如远处单元格 XFD1048576 有内容，或文件声明了过大的区域）；"
+                "请在 Excel 中删除数据区以外的行和列后另存，再导入"
             ) from None
         raise UserError(f"{path.name}：Excel 文件已损坏，读取进程异常退出") from None
     except Exception as exc:  # calamine's own error types for broken files, and its panics

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -209,7 +209,7 @@ def _url(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 
 
 # One normaliser per field type: a cell → its normalised value, or CellError with the reason.
-HANDLERS = {
+HANDLERS: dict[T, Callable[..., Any]] = {
     T.TEXT: _text,
     T.MARKDOWN: _text,
     T.DATE: _date,
@@ -265,6 +265,7 @@ def normalize_row(
     fields: dict[str, Any] = {}
     # Clean every text cell once; numbers and dates from Excel stay typed for their parsers.
     raw = {k: (clean_text(v) if isinstance(v, str) else v) for k, v in raw.items()}
+    memo = cache if cache is not None else {}  # without a cache every key is None: never used
     for f in kind.fields:
         value = raw.get(f.name)
         if value is None or value == "" or (not isinstance(value, str) and _is_empty(value)):
@@ -276,7 +277,7 @@ def normalize_row(
             if cache is not None and f.type is not T.IDNO and type(value) is str
             else None
         )
-        hit = cache.get(key) if key is not None else None
+        hit: tuple[bool, Any] | None = memo.get(key) if key is not None else None
         if hit is None:
             try:
                 if f.name in kind.unmaskable:
@@ -284,8 +285,8 @@ def normalize_row(
                 hit = (True, HANDLERS[f.type](f, value, raw, cfg))
             except CellError as exc:
                 hit = (False, str(exc))
-            if key is not None and len(cache) < 200_000:
-                cache[key] = hit
+            if key is not None and len(memo) < 200_000:
+                memo[key] = hit
         if hit[0]:
             fields[f.name] = hit[1]
         else:
@@ -314,9 +315,10 @@ def normalize_row(
     decided = fields.get(kind.date)
     if decided and decided > today.isoformat():
         result.errors.append((kind.date, f"日期 {decided} 晚于今天 {today.isoformat()}"))
-    deadline = fields.get(kind.deadline or "")
+    deadline_field = kind.deadline or ""
+    deadline = fields.get(deadline_field)
     if decided and deadline and deadline < decided:
-        result.errors.append((kind.deadline, f"公示截止期 {deadline} 早于决定日期 {decided}"))
+        result.errors.append((deadline_field, f"公示截止期 {deadline} 早于决定日期 {decided}"))
     if (
         fields.get("有效期自")
         and fields.get("有效期至")

@@ -65,6 +65,7 @@ def review_context(store: BatchStore, batch: Batch, cfg: Config, today: dt.date)
         ]
         return ctx
     kind = KINDS[batch.kind]
+    sample: list[dict[str, Any]]
     new, changed, same, late, withheld, expired, sample, republish = [], [], 0, [], [], [], [], []
     for record in batch.iter_records():
         fields = record["fields"]

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -411,7 +411,8 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         date = brief[kind.date]
         rows.append(
             f"[{enc(rid)},{enc(str(brief.get(kind.subject, '')))},{enc(str(brief.get(kind.docno, '')))},"
-            f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
+            f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},"
+            f"{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
         )
         days.append(int(date.replace("-", "")))
         shifted = position << 4
@@ -457,7 +458,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
 CACHE_DIR = ".cache/search"  # under the site root, beside the state's cache; safe to delete
 
 
-def universe_key(sources: list[tuple], start: int, end: int, salt: str) -> str:
+def universe_key(sources: Sequence[tuple], start: int, end: int, salt: str) -> str:
     """The identity of a segment's universe: the approved batches (id, checked sha256, approval
     time) whose rows fall in sequence numbers ``start … end - 1``, and which of their rows;
     ``salt`` is what else the layout depends on (the build's fingerprint: code, settings).

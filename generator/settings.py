@@ -20,7 +20,7 @@ SETTINGS_FILE = "pelicanconf.py"
 def _s(default: Any, doc: str) -> Any:
     """Declare a setting with its documentation (mutable defaults are copied per instance)."""
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: _copy(d), metadata={"doc": doc})
+        return field(default_factory=lambda: _copy(default), metadata={"doc": doc})
     return field(default=default, metadata={"doc": doc})
 
 
@@ -162,7 +162,8 @@ class Config:
     SITE_SUBTITLE: str = _s("盐城市社会信用信息公示", "Subtitle under the site name.")
     SITEURL: str = _s(
         "",
-        "Absolute base URL of the published site, used in feeds and sitemap. Empty: relative links, and sitemap/feeds use `SITEURL_FALLBACK`.",
+        "Absolute base URL of the published site, used in feeds and sitemap. Empty: relative "
+        "links, and sitemap/feeds use `SITEURL_FALLBACK`.",
     )
     SITEURL_FALLBACK: str = _s(
         "https://xyyc.example.invalid",
@@ -196,16 +197,19 @@ class Config:
     )
     ID_MASK_CHAR: str = _s(
         "*",
-        "Character that replaces the hidden part of an ID, mobile or bank card number (not a digit, separator or invisible character).",
+        "Character that replaces the hidden part of an ID, mobile or bank card number (not a "
+        "digit, separator or invisible character).",
     )
     MOBILE_MASK_KEEP_START: int = _s(
         3,
-        "Digits kept at the start of a masked mobile number (`138****5678`); with `MOBILE_MASK_KEEP_END` fewer than 11.",
+        "Digits kept at the start of a masked mobile number (`138****5678`); with "
+        "`MOBILE_MASK_KEEP_END` fewer than 11.",
     )
     MOBILE_MASK_KEEP_END: int = _s(4, "Digits kept at the end of a masked mobile number.")
     CARD_MASK_KEEP_START: int = _s(
         0,
-        "Digits kept at the start of a masked bank card number (`***************0128`); with `CARD_MASK_KEEP_END` fewer than 16.",
+        "Digits kept at the start of a masked bank card number (`***************0128`); with "
+        "`CARD_MASK_KEEP_END` fewer than 16.",
     )
     CARD_MASK_KEEP_END: int = _s(4, "Digits kept at the end of a masked bank card number.")
     WITHHOLD_KEYWORDS: list = _s(
@@ -222,7 +226,8 @@ class Config:
     )
     PUBLICATION_RULES: list = _s(
         DEFAULT_PUBLICATION_RULES,
-        "Dated rule sets for publication periods (see data-standard §6); the rule in force at the decision date applies.",
+        "Dated rule sets for publication periods (see data-standard §6); the rule in force at "
+        "the decision date applies.",
     )
     PENALTY_SEVERITY: dict = _s(
         DEFAULT_PENALTY_SEVERITY,
@@ -241,15 +246,18 @@ class Config:
     )
     TIMELINESS_ALERT_SHARE: float = _s(
         0.9,
-        "统计与监测: a department whose share of records published within `TIMELINESS_WORKING_DAYS` is below this is flagged 预警.",
+        "统计与监测: a department whose share of records published within "
+        "`TIMELINESS_WORKING_DAYS` is below this is flagged 预警.",
     )
     COUNTIES: dict = _s(
         DEFAULT_COUNTIES,
-        "统计与监测: county-level division by administrative code, used to place a record in a county (authority name first, else the credit code's positions 3–8).",
+        "统计与监测: county-level division by administrative code, used to place a record in a "
+        "county (authority name first, else the credit code's positions 3–8).",
     )
     JUDGMENT_LOST_KEYWORDS: list = _s(
         ["败诉", "确认违法", "确认被告行政行为违法", "撤销被告", "责令被告", "赔偿"],
-        "统计与监测: a judgment whose 裁判结果 contains one of these counts as lost by the government body (*unconfirmed* wording, so a setting).",
+        "统计与监测: a judgment whose 裁判结果 contains one of these counts as lost by the "
+        "government body (*unconfirmed* wording, so a setting).",
     )
     STATS_MONTHS: int = _s(24, "统计与监测: months shown in the by-month charts and tables.")
     STATS_TOP_N: int = _s(10, "统计与监测: entries in the top-N tables (违法行为类型, 处罚类别).")
@@ -259,13 +267,18 @@ class Config:
     LIST_PAGE_SIZE: int = _s(50, "Records per list page.")
     LIST_MAX_PAGES: int = _s(
         20,
-        "Pages of a kind's list and of an authority's list (newest first); older records are listed by month, where every record has its page. 0 = no limit. Deep pages nobody reads would otherwise all change with every new record.",
+        "Pages of a kind's list and of an authority's list (newest first); older records are "
+        "listed by month, where every record has its page. 0 = no limit. Deep pages nobody reads "
+        "would otherwise all change with every new record.",
     )
     HOME_NEWEST: int = _s(10, "How many newest disclosures the home page shows.")
     FEED_SIZE: int = _s(50, "Entries per Atom feed.")
     SITEMAP_MAX_URLS: int = _s(
         50_000,
-        "URLs per sitemap file. Past this, `sitemap.xml` is an index over parts that keep their bytes from night to night: the lists and other pages, the records by search segment, the archives by the first character of their id; a part bigger than this is cut into files of this many URLs.",
+        "URLs per sitemap file. Past this, `sitemap.xml` is an index over parts that keep their "
+        "bytes from night to night: the lists and other pages, the records by search segment, "
+        "the archives by the first character of their id; a part bigger than this is cut into "
+        "files of this many URLs.",
     )
     SITE_SPONSOR: str = _s("盐城市社会信用体系建设领导小组办公室（示例）", "主办单位 (footer).")
     SITE_ORGANIZER: str = _s("盐城市信用信息中心（示例）", "承办单位 (footer).")
@@ -275,7 +288,8 @@ class Config:
     SITE_CONTACT: str = _s("联系电话：0515-00000000（示例）", "Contact line (footer).")
     SEARCH_SHARD_POSTINGS: int = _s(
         0,
-        "Postings per search shard; 0 = scale with the site (200–2,000). Smaller shards: fewer bytes per query, more files.",
+        "Postings per search shard; 0 = scale with the site (200–2,000). Smaller shards: fewer "
+        "bytes per query, more files.",
     )
     SEARCH_TOKEN_CAP: int = _s(
         0,
@@ -283,7 +297,10 @@ class Config:
     )
     SEARCH_SEGMENT_RECORDS: int = _s(
         200_000,
-        "Most approved rows in a search segment (in approval order; see search.segment_cuts: a new batch starts a segment, small segments merge). A new batch rewrites its own segment (and those it merges with) and a withdrawal only its record's; a query fetches one shard per segment, so fewer, larger segments mean fewer requests and bigger rewrites.",
+        "Most approved rows in a search segment (in approval order; see search.segment_cuts: a "
+        "new batch starts a segment, small segments merge). A new batch rewrites its own segment "
+        "(and those it merges with) and a withdrawal only its record's; a query fetches one "
+        "shard per segment, so fewer, larger segments mean fewer requests and bigger rewrites.",
     )
     SEARCH_BUCKET_SIZE: int = _s(
         16, "Records per display bucket the search page fetches for its results."
@@ -299,7 +316,11 @@ class Config:
     )
     RENDER_STENCILS: bool = _s(
         True,
-        "Fill record and archive pages from their template pre-rendered once per page shape (generator/stencils.py) instead of calling Jinja for each: the same bytes (the first two pages of every shape are rendered both ways and compared; a shape that differs falls back to Jinja), about a third of the CPU per page. Off: every page through Jinja (to check a theme change, or to compare).",
+        "Fill record and archive pages from their template pre-rendered once per page shape "
+        "(generator/stencils.py) instead of calling Jinja for each: the same bytes (the first "
+        "two pages of every shape are rendered both ways and compared; a shape that differs "
+        "falls back to Jinja), about a third of the CPU per page. Off: every page through Jinja "
+        "(to check a theme change, or to compare).",
     )
     BUILD_PARALLEL_MIN_RECORDS: int = _s(
         3_000,
@@ -307,15 +328,30 @@ class Config:
     )
     BUILD_WORKER_NICE: int = _s(
         5,
-        "In an incremental build (the last build's manifest is there and still applies), how much the page workers yield the CPU to the main process (added niceness, 0–19), set once the manifest is accepted: its lists, statistics and sitemap are then the build's longest path and the workers' few pages can wait. A full build, forced or because the theme, code or settings changed, keeps equal priority (its longest path is the workers' pages).",
+        "In an incremental build (the last build's manifest is there and still applies), how "
+        "much the page workers yield the CPU to the main process (added niceness, 0–19), set "
+        "once the manifest is accepted: its lists, statistics and sitemap are then the build's "
+        "longest path and the workers' few pages can wait. A full build, forced or because the "
+        "theme, code or settings changed, keeps equal priority (its longest path is the workers' "
+        "pages).",
     )
     BUILD_FREE_DETACHED: bool = _s(
         True,
-        "After a clean build's swap, free the old site (and trash an interrupted build left) in a detached rm -r that the build does not wait for: the new site is live at the swap, and deleting 10^6 records' pages takes minutes. False: wait for it before returning, where a detached process would not outlive the build (a container whose entrypoint is the build kills it at exit; the next build then frees the folder again).",
+        "After a clean build's swap, free the old site (and trash an interrupted build left) in "
+        "a detached rm -r that the build does not wait for: the new site is live at the swap, "
+        "and deleting 10^6 records' pages takes minutes. False: wait for it before returning, "
+        "where a detached process would not outlive the build (a container whose entrypoint is "
+        "the build kills it at exit; the next build then frees the folder again).",
     )
     BUILD_SIDE_PROCESS: bool = _s(
         True,
-        "In an incremental build with page workers, write the statistics and the feeds in a forked side process, beside the main process's lists, sitemap and build report, at the workers' priority (BUILD_WORKER_NICE): it takes the core the main process leaves to the workers, and both once the main process is done. The output is the same bytes either way; the side process shares the records with the main process until it touches them (copy-on-write), so a nightly build's peak memory grows by what it reads (about 1 GB at 10^6 records).",
+        "In an incremental build with page workers, write the statistics and the feeds in a "
+        "forked side process, beside the main process's lists, sitemap and build report, at the "
+        "workers' priority (BUILD_WORKER_NICE): it takes the core the main process leaves to the "
+        "workers, and both once the main process is done. The output is the same bytes either "
+        "way; the side process shares the records with the main process until it touches them "
+        "(copy-on-write), so a nightly build's peak memory grows by what it reads (about 1 GB at "
+        "10^6 records).",
     )
 
     @classmethod

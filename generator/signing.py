@@ -65,7 +65,8 @@ def check_name(name: str) -> str:
     if not NAME_PATTERN.fullmatch(name) or re.search(r"\d{6}", name) or pii.find(name):
         # A name is signed into the log and names a key: it cannot be masked, so one with a number is refused.
         raise UserError(
-            f"编辑名“{pii.mask(name)}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，且不含 6 位以上连续数字或手机号码等个人信息"
+            f"编辑名“{pii.mask(name)}”无效：应为 1–32 个汉字、字母、数字、“·”“-”或“_”，"
+            "且不含 6 位以上连续数字或手机号码等个人信息"
         )
     return name
 

@@ -110,7 +110,8 @@ def record_page_values(
 
 def record_page(values: tuple[Any, ...]) -> RecordPage:
     head = RECORD_PAGE_HEAD
-    return RecordPage(*values[:head], rows=list(zip(values[head::2], values[head + 1 :: 2])))
+    # values[:head] are exactly the fields before rows (RECORD_PAGE_HEAD): mypy cannot count them
+    return RecordPage(*values[:head], rows=list(zip(values[head::2], values[head + 1 :: 2])))  # type: ignore[misc]
 
 
 @dataclass(slots=True)

@@ -142,8 +142,7 @@ def published_counts(
     counts = PublishedCounts()
     places: Counter = Counter()
     type_texts: Counter = Counter()
-    for part in _batch_parts(state, folder, salt):
-        by_month_kind, part_places, behaviours, part_types = part
+    for by_month_kind, part_places, behaviours, part_types in _batch_parts(state, folder, salt):
         counts.by_month_kind.update(by_month_kind)
         places.update(part_places)
         counts.behaviours.update(behaviours)
@@ -201,6 +200,7 @@ def _batch_parts(state: State, folder: Path | None, salt: str) -> list[_Part]:
     """:func:`_part` per approved batch, those of unchanged batches read from ``folder``."""
     found = counts_entry(folder, salt) if folder is not None else None
     known = _read_parts(found) if found is not None else {}
+    used: dict[bytes, _Part]
     parts, used = [], {}
     for batch_id, name, records in state.by_source():
         h = hashlib.blake2b(repr((batch_id, name)).encode("utf-8"), digest_size=16)
@@ -303,7 +303,8 @@ def overview(state: State, cfg: Config, folder: Path | None = None, salt: str = 
                 [x[1] for x in county],
                 alt=_alt("各县（市、区）公示数量", county),
                 notes=[
-                    "按作出决定的机关名称中的县（市、区）归属；机关为市级的，按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"
+                    "按作出决定的机关名称中的县（市、区）归属；机关为市级的，"
+                    "按主体统一社会信用代码第 3–8 位的登记管理机关行政区划码归属。"
                 ],
             ),
             Section(
@@ -463,8 +464,9 @@ def timeliness(state: State, cfg: Config, folder: Path | None = None, salt: str 
         "timeliness",
         "双公示及时性",
         (
-            f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。本页统计每条信息从决定日期到首次审核发布之间的"
-            f"工作日数（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
+            f"国家要求行政处罚、行政许可信息自作出决定之日起 {limit} 个工作日内公示。"
+            "本页统计每条信息从决定日期到首次审核发布之间的工作日数"
+            f"（节假日和调休按设置中的日历计算）。全市按时公示率 {overall * 100:.1f}%，共 {frame_size} 条；"
             f"按时率低于 {threshold * 100:.0f}% 的部门标为“预警”，现有 {flagged} 个。"
         ),
         [
@@ -522,7 +524,7 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     """Per government body: its 政务诚信档案 in numbers (work plan 二(十八))."""
     # Why long: the 政务诚信 page: one row per government body, then its sections in page order.
     keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
-    rows = []
+    rows: list[list[Any]] = []
     all_statuses: list[str] = []
     for entity in sorted(
         (e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)
@@ -558,7 +560,7 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     ranked = sorted((r for r in rows if r[2] + r[4]), key=lambda r: (-(r[2] + r[4]), r[0]))[
         : cfg.STATS_CHART_MAX_BARS
     ]
-    status_rows = [[k, v] for k, v in overall.items()]
+    status_rows: list[list[Any]] = [[k, v] for k, v in overall.items()]
     return StatsPage(
         "government",
         "政务诚信监测",

@@ -27,6 +27,7 @@ value as autoescape does, so they are used only where the environment autoescape
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 from collections.abc import Callable, Hashable, Sequence
@@ -37,7 +38,15 @@ from markupsafe import Markup, escape
 log = logging.getLogger(__name__)
 
 _SLOT = re.compile("\ue000([0-9]{1,6})\ue001")  # ASCII digits: \d also matches other scripts
-_MISSING = object()
+
+
+class _Missing(enum.Enum):
+    """The sentinel for a shape not seen yet (an enum member, so that mypy narrows ``is``)."""
+
+    MISSING = enum.auto()
+
+
+_MISSING = _Missing.MISSING
 
 
 def placeholder(index: int) -> Markup:

@@ -9,6 +9,7 @@ parses a chunk of a batch file for the publication state. Its result is plain da
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,7 @@ class TaskRunner:
             return self.renderer.archive_pages(writer, task.entities)
         raise TypeError(f"not a build task: {type(task).__name__}")
 
-    def parse(self, task: ParseChunk) -> list[tuple] | bytes:
+    def parse(self, task: ParseChunk) -> Sequence[tuple] | bytes:
         """Packed as data (see :func:`publication.pack_rows`), else as they are (not cached)."""
         rows = parse_rows(self.cfg, *task.chunk)
         try:

@@ -508,7 +508,10 @@ def _scan_contents(
     if workers > 1 and len(names) > 5_000 and hasattr(os, "fork"):
         children = [
             Forked(
-                lambda share=share: [_scan_chunk(chunk, files) for chunk in chunks[share::workers]]
+                # mypy cannot infer a lambda whose default argument binds the comprehension's share
+                lambda share=share: [  # type: ignore[misc]
+                    _scan_chunk(chunk, files) for chunk in chunks[share::workers]
+                ]
             )
             for share in range(workers)
         ]

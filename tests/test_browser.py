@@ -37,10 +37,13 @@ def run_axe(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail("axe-core is missing: run `make test` (npm ci installs it)")
     page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
-    }""")
+    result = page.evaluate(
+        "async () => {\n"
+        "        const r = await axe.run(document, {resultTypes: ['violations']});\n"
+        "        return r.violations.map(v => ({id: v.id, impact: v.impact, "
+        "nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));\n"
+        "    }"
+    )
     return result
 
 

@@ -147,7 +147,8 @@ class DiscloseGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            exc.message = one_line(exc.message)
+            # click declares message Final, yet it is a plain attribute read when the error is shown
+            exc.message = one_line(exc.message)  # type: ignore[misc]
             raise
 
 

@@ -30,7 +30,8 @@ def init(name: str) -> None:
     signer = create_key(name)
     folder = key_dir()
     click.echo(
-        f"已为编辑 {signer.name} 生成密钥：私钥 {folder / signer.name}（仅本机保存，切勿提交或发送），公钥 {folder / signer.name}.pub"
+        f"已为编辑 {signer.name} 生成密钥：私钥 {folder / signer.name}（仅本机保存，"
+        f"切勿提交或发送），公钥 {folder / signer.name}.pub"
     )
     click.echo(f"{signer.public_key()} {signer.name}")
 

@@ -39,7 +39,8 @@ def ingest(site: Site, file: Path, kind: str, source: str | None, today: str | N
     for message in result.messages:
         click.echo(message)
     click.echo(
-        f"{KINDS[kind].label}：共 {c['rows']} 行，接收 {c['accepted']} 行，拒绝 {c['rejected']} 行，重复 {c['duplicates']} 行，不予公开 {c['withheld']} 行"
+        f"{KINDS[kind].label}：共 {c['rows']} 行，接收 {c['accepted']} 行，"
+        f"拒绝 {c['rejected']} 行，重复 {c['duplicates']} 行，不予公开 {c['withheld']} 行"
     )
     if c["rejected"]:
         click.echo(f"拒绝原因见 {result.rejections_path.relative_to(site.root)}：")

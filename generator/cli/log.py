@@ -84,7 +84,8 @@ def check_with_ssh_keygen(ledger: publog.Ledger) -> list[str]:
             )
             if done.returncode != 0:
                 failed.append(
-                    f"第 {entry['n'] + 1} 条：ssh-keygen 判定签名无效（{done.stderr.decode(errors='replace').strip()[:80]}）"
+                    f"第 {entry['n'] + 1} 条：ssh-keygen 判定签名无效"
+                    f"（{done.stderr.decode(errors='replace').strip()[:80]}）"
                 )
             if entry["action"] == "trust":
                 keys[entry["editor"]] = entry["public_key"]

@@ -1,4 +1,5 @@
-"""``disclose migrate --editor NAME [--editor NAME …]``: sign a site's old ``approval.json`` approvals into the publication log."""
+"""``disclose migrate --editor NAME [--editor NAME …]``: sign a site's old ``approval.json`` approvals
+into the publication log."""
 
 from __future__ import annotations
 

@@ -25,5 +25,6 @@ def repin(site: Site) -> None:
         click.echo("所有批次都已有 BLAKE3 校验值")
     if refused:
         raise UserError(
-            f"批次 {'、'.join(refused)} 的数据与暂存或审核时的 sha256 不符（已被修改），未加记校验值；请查明原因后删除该批次并重新导入"
+            f"批次 {'、'.join(refused)} 的数据与暂存或审核时的 sha256 不符（已被修改），未加记校验值；"
+            "请查明原因后删除该批次并重新导入"
         )

@@ -38,7 +38,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             return
         super().send_error(code, message, explain)
 
-    def send_head(self):  # type: ignore[no-untyped-def]
+    def send_head(self):
         """A path the file system cannot take (a NUL byte, an unencodable character) is a bad request."""
         try:
             return super().send_head()
@@ -46,7 +46,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             self.send_error(400, "Bad request path")
             return None
 
-    def list_directory(self, path):  # type: ignore[no-untyped-def]
+    def list_directory(self, path):
         """No listings: a folder without index.html is not a page (as on the production server)."""
         self.send_error(404)
         return None
@@ -60,7 +60,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
 class PreviewServer(http.server.ThreadingHTTPServer):
     """One line, never a traceback, for a request that fails; none for a client that hung up."""
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         error = sys.exc_info()[1]
         if not isinstance(error, ConnectionError):
             click.echo(
@@ -69,7 +69,7 @@ class PreviewServer(http.server.ThreadingHTTPServer):
             )
 
 
-def bind(host: str, port: int, handler) -> PreviewServer:  # type: ignore[no-untyped-def]
+def bind(host: str, port: int, handler) -> PreviewServer:
     """The preview server on ``host:port``; a port in use or an address that cannot be bound is a
     :class:`UserError` (one line, exit 2)."""
     try:

@@ -47,11 +47,14 @@ def status(site: Site) -> None:
                 label += "，部分已撤下"
         rows = batch.manifest.get("counts", {}).get("accepted", "")
         click.echo(
-            f"{batch.id}\t{batch.manifest.get('kind_label', batch.kind)}\t{batch.manifest.get('source', '')}\t{rows}\t{label}\t{editors}\t{date}\t{hit or '-'}"
+            f"{batch.id}\t{batch.manifest.get('kind_label', batch.kind)}\t"
+            f"{batch.manifest.get('source', '')}\t{rows}\t{label}\t{editors}\t{date}\t"
+            f"{hit or '-'}"
         )
     head = publication.ledger.head
     click.echo(
-        f"发布日志：{head.entries} 条，日志头 {head.hash[:16] or '-'}；受信任的编辑 {len(publication.ledger.editors)} 位"
+        f"发布日志：{head.entries} 条，日志头 {head.hash[:16] or '-'}；受信任的编辑 "
+        f"{len(publication.ledger.editors)} 位"
     )
     if publication.problems:
         click.echo(f"构建会因以下 {len(publication.problems)} 个问题停止：")
