@@ -42,9 +42,8 @@ class Batch:
 
     path: Path
     manifest: dict[str, Any]
-    checked_digest: str = (
-        ""  # the records' pinned digest as last read, when it matched every approval
-    )
+    # The records' pinned digest as last read, when it matched every approval
+    checked_digest: str = ""
 
     @property
     def id(self) -> str:
@@ -255,9 +254,8 @@ class Publication:
         return [entry["by"] for entry in self.ledger.approvals.get(batch_id, [])]
 
 
-STAGING = (
-    ".staging-"  # a batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
-)
+# A batch being written: content/batches/.staging-<pid>-<random>/ and its .lock
+STAGING = ".staging-"
 FILE_MODE, FOLDER_MODE = 0o644, 0o755  # a batch's files and folder, whatever the umask
 _HELD: dict[str, int] = {}  # this process's staging folders → the descriptor holding their lock
 

@@ -47,9 +47,8 @@ class BuildResult:
     old_manifest: Manifest | None = None  # the last build's page keys (None: a clean build)
     manifest: Manifest | None = None  # this build's page keys
     report: Any = None  # the build report's figures, prepared while the page workers finish
-    applied: incremental.ApplyResult | None = (
-        None  # what an in-place build changed (None: swapped in)
-    )
+    # What an in-place build changed (None: swapped in)
+    applied: incremental.ApplyResult | None = None
     abort: Callable[[], None] | None = None  # stops the generator's workers and side process
 
     @property

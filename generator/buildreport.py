@@ -23,9 +23,8 @@ from .settings import Config
 REPORT_MAX_ITEMS = 5_000  # per list; the counts are always complete
 LAST = "last-published.msgpack"
 LEGACY_LAST = "last-published.tsv"  # written by builds before 2026-11-28: id, kind, batch per line
-PICKLED_LAST = (
-    "last-published.pickle"  # written before 2026-12-07: never read (a pickle runs code), deleted
-)
+# Written before 2026-12-07: never read (a pickle runs code), deleted
+PICKLED_LAST = "last-published.pickle"
 
 # (kind, batch of the version shown) → its record ids in approval order, newline-joined
 Groups = dict[tuple[str, str], str]

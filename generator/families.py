@@ -356,9 +356,8 @@ def _entity_sitemaps(out: Output) -> list[str]:
         unit, part = f"sitemaps/entities-{first}", f"entities-{first}"
         old = plan.old.units.get(unit) if plan.old is not None else None
         if old is not None and changed is not None and first not in changed:
-            key, names = (
-                old  # no archive in it came or went: its ids, so its key and files, are the last build's
-            )
+            # No archive in it came or went: its ids, so its key and files, are the last build's
+            key, names = old
         else:
             names = sitemap_part_files(part, end - start, limit)
             key = digest_keys(part, (eid.encode() for eid in ids[start:end]))

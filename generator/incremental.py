@@ -424,9 +424,8 @@ def _is_empty(folder: Path) -> bool:
 @dataclass
 class ApplyResult:
     unchanged: int = 0  # rendered, byte-identical to the live file, not moved (mtime kept)
-    trash: Trash | None = (
-        None  # the replaced and removed files, being freed (wait() before exiting)
-    )
+    # The replaced and removed files, being freed (wait() before exiting)
+    trash: Trash | None = None
     # Files new or changed, moved into the live folder
     moved: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # files deleted from it

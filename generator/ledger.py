@@ -44,9 +44,8 @@ from .fileio import atomic_write_bytes, dumps_line
 
 LOG = "publication-log.jsonl"
 ALLOWED_SIGNERS = "allowed_signers"
-HEAD_FILE = (
-    "log-head.json"  # deployed with the site: the log head it publishes (rollback protection)
-)
+# Deployed with the site: the log head it publishes (rollback protection)
+HEAD_FILE = "log-head.json"
 ACTIONS = {
     "trust": ("editor", "public_key"),
     "revoke": ("editor",),

@@ -15,12 +15,11 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pelican import signals
 from pelican.generators import Generator
 
-from . import families
+from . import clock, families
 from .batches import BatchStore
 from .buildreport import PreparedReport
 from .families import Output
@@ -52,7 +51,7 @@ def build_today(settings: dict[str, Any]) -> dt.date:
         return value
     if value:
         return dt.date.fromisoformat(str(value))
-    return dt.datetime.now(ZoneInfo(settings.get("TIMEZONE") or "Asia/Shanghai")).date()
+    return clock.today(settings.get("TIMEZONE") or "Asia/Shanghai")
 
 
 class DisclosureGenerator(Generator):

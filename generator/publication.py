@@ -140,30 +140,35 @@ def load_line(path: str, offset: int) -> dict[str, Any]:
 
 
 class PublishedRecord:
-    """A record as the site shows it.
+    """A record as the site shows it, and where the build keeps track of it.
 
-    Only ``brief`` (subject, document number, authority, date, codes: what lists, archives and the
-    search index need) is held in memory; ``fields`` reloads the full record from its batch file,
-    so a million records fit in a few GB. Built from a full ``fields`` dict (tests, review), it
-    keeps that dict.
+    What pages show: ``kind``, ``id``, ``brief`` (subject, document number, authority, date, codes:
+    what lists, archives and the search index need), ``fields`` (the full record, reloaded from its
+    batch file on demand, so a million records fit in a few GB), ``source``, ``approved_at``,
+    ``ends`` and ``basis``. The build's bookkeeping: ``batch_id``, ``seq``, ``entity``, ``key``,
+    ``order`` and the batch file's ``_path`` and ``_offset``. Both live in one slotted object: a
+    second object per record would cost memory and a pickling step for each of a million records.
+    Built from a full ``fields`` dict (tests, review), it keeps that dict.
     """
 
     __slots__ = (
+        # what pages show
         "kind",
         "id",
         "brief",
-        "batch_id",
         "source",
         "approved_at",
         "ends",
         "basis",
-        "_path",
-        "_offset",
         "_fields",
+        # the build's bookkeeping
+        "batch_id",
         "seq",
         "entity",
         "key",
         "order",
+        "_path",
+        "_offset",
     )
 
     def __init__(
@@ -187,15 +192,12 @@ class PublishedRecord:
     ):
         self.kind, self.id, self.batch_id, self.source = kind, id, batch_id, source
         self.seq = seq  # position of this version among all approved rows, in approval order (search segments)
-        self.entity = (
-            entity  # (entity id, key) of its 信用档案, () for none, None when not computed yet
-        )
-        self.key = (
-            key  # the input key of its page and its archive's id (see record_key), b"" until known
-        )
-        self.order = (
-            order  # its place in its kind's lists (see newest_first_order), None if unknown
-        )
+        # (entity id, key) of its 信用档案, () for none, None when not computed yet
+        self.entity = entity
+        # The input key of its page and its archive's id (see record_key), b"" until known
+        self.key = key
+        # Its place in its kind's lists (see newest_first_order), None if unknown
+        self.order = order
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})
@@ -567,9 +569,8 @@ def sort_records(records: list[PublishedRecord]) -> None:
 
 
 CACHE_DIR = ".cache/state"  # under the site root; git-ignored, safe to delete
-ROWS_PURPOSE = (
-    "state-rows/2"  # a batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
-)
+# A batch's parsed rows, as written by pack_rows (2: MessagePack, authenticated)
+ROWS_PURPOSE = "state-rows/2"
 # What a batch's cached rows are made by (this module and what it imports, see cache.code_digest):
 # read when this module is imported, so the digest describes the code that runs, even if the files
 # change meanwhile.
@@ -670,9 +671,8 @@ def start_batch_rows(
                 try:
                     packed.append(pack_rows(part))
                 except (TypeError, ValueError, OverflowError):
-                    packed = (
-                        None  # rows that are not plain data (see pack_rows): parsed again next time
-                    )
+                    # Rows that are not plain data (see pack_rows): parsed again next time
+                    packed = None
         if found_entry is not None and packed is not None:
             cache.write(found_entry, cache.join_parts(packed))
         return found

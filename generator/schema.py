@@ -74,9 +74,8 @@ class Kind:
 
     name: str  # penalty, license, …
     label: str  # 行政处罚
-    search_letter: (
-        str  # one lower-case letter naming the kind in the search's document refs (never reused)
-    )
+    # One lower-case letter naming the kind in the search's document refs (never reused)
+    search_letter: str
     fields: tuple[Field, ...]
     natural_key: tuple[str, ...]
     subject: str

@@ -375,9 +375,8 @@ class SegmentLayout:
     sizes: SearchSettings
     tokens: list[str]  # every universe token, sorted (code-point order, as the client compares)
     offsets: Any  # numpy int64 array, len(tokens) + 1: each token's postings in ``packed``
-    packed: (
-        Any  # numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
-    )
+    # Numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
+    packed: Any
     shard_starts: Any  # numpy int64 array: index in ``tokens`` where each shard starts
 
     @property

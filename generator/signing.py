@@ -36,9 +36,8 @@ from sshsig.sshsig import SshsigWrapper, ssh_enarmor_sshsig
 from . import pii
 from .errors import UserError
 
-NAMESPACE = (
-    "xinyong-yancheng-publication"  # ssh-keygen -Y sign/verify -n …: a signature for this log only
-)
+# Ssh-keygen -Y sign/verify -n …: a signature for this log only
+NAMESPACE = "xinyong-yancheng-publication"
 HASH = "sha512"
 # Keys whose private half is public (tests/demo-keys/): `disclose verify` refuses a site that trusts one.
 DEMO_FINGERPRINTS = frozenset({"SHA256:8BrztzPFk2hrQMUMl6Ao8diJ7//w7AzPEYL91zRO8So"})
