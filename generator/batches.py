@@ -571,7 +571,7 @@ class BatchStore:
 
     def repin(self) -> tuple[list[str], list[str]]:
         """Pin every batch staged before BLAKE3 by its BLAKE3 digest too (``disclose repin``), once
-        its sha256 is checked against the manifest and every approval: a build then reads it ~10×
+        its sha256 is checked against the manifest and every approval: a build then reads it much
         faster. The approvals are written before the manifest, so an interrupted repin leaves a
         batch still pinned by sha256. A tampered batch is never repinned. Returns (repinned,
         refused) batch ids."""

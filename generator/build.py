@@ -73,10 +73,10 @@ def swap_in(new: Path, target: Path) -> None:
     """Make ``new`` the ``target`` folder. The old one leaves under a trash name at once and is
     freed by a detached ``rm -r`` (:func:`incremental.free_detached`), with any trash an
     interrupted build left: the new site is complete and live when this returns, and deleting
-    the old one took longer than building it (65 s for the 182,000 files of a 10^5-record site,
-    on this project's VM) while nobody needs to wait for it. Killed after the exchange, the old
-    site is left under the new one's building name, which the next build frees; the two renames
-    of the fallback are journaled (:func:`journal.swap`)."""
+    the old one took longer than building it (on this project's VM; see docs/scaling.md,
+    "Measurements behind the code") while nobody needs to wait for it. Killed after the exchange,
+    the old site is left under the new one's building name, which the next build frees; the two
+    renames of the fallback are journaled (:func:`journal.swap`)."""
     leftovers = incremental.abandoned_trash(target)
     try:
         if target.exists():

@@ -362,7 +362,7 @@ def _source(name: str) -> bytes:
 # MessagePack keeps None, booleans, integers, floats, strings, bytes, lists and dicts as they are
 # (exact types only: a subclass is refused, so nothing comes back as another type). Extension
 # types add tuples (dict keys among them), sets, integers past 64 bits, arrays of plain numbers and
-# registered dataclasses. Chosen over JSON lines (no bytes, tuples or big integers; 2-3× slower to
+# registered dataclasses. Chosen over JSON lines (no bytes, tuples or big integers; slower to
 # read here), NumPy files (arrays only) and Arrow (a 100 MB dependency, slower to Python objects);
 # see docs/dependencies.md.
 

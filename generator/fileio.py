@@ -62,9 +62,10 @@ def iter_tree(folder: Path, skip_top: Iterable[str] = ()) -> Iterator[tuple[str,
 
 
 # The digests a batch's records can be pinned by, newest first. Every build checks every batch
-# (924 MB at 10^6 records): BLAKE3 reads ~2.3 GB/s a core on this project's machine, sha256 ~185 MB/s
-# on a CPU without SHA instructions (4.5 s of a nightly build's 30 s target). sha256 stays for
-# batches staged before BLAKE3 and for what citizens check with ``sha256sum`` (downloads, sources).
+# (924 MB at 10^6 records): BLAKE3 reads them many times faster than sha256 on a CPU without SHA
+# instructions, where sha256 took a noticeable share of a nightly build's time target (figures in
+# docs/scaling.md, "Measurements behind the code"). sha256 stays for batches staged before BLAKE3
+# and for what citizens check with ``sha256sum`` (downloads, sources).
 HASHERS: dict[str, Any] = {"blake3": blake3.blake3, "sha256": hashlib.sha256}
 
 

@@ -18,6 +18,9 @@ home page, search manifest, sitemap), so an output replaced by another build, a 
 (theme, settings, generator code, library versions) or a missing manifest means a clean build; an
 output restored from a CI cache together with its manifest is still used.
 
+The measurements behind this module's choices are in docs/scaling.md, "Measurements behind the
+code".
+
 :func:`apply` writes its plan to a journal before it touches the live folder and keeps every file
 it replaces or deletes: the next build rolls a killed apply back (:mod:`generator.journal`), so the
 output is always the old site or the new one.
@@ -87,7 +90,7 @@ def digest(*parts: Any) -> bytes:
 
 def digest_keys(head: Any, keys: Iterable[bytes]) -> bytes:
     """The key of a page made of several records: ``head`` (its own parameters) and their keys.
-    Hashing the records' 12-byte keys is ~10× cheaper than formatting their versions again."""
+    Hashing the records' 12-byte keys is much cheaper than formatting their versions again."""
     h = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=KEY_SIZE)
     h.update(b"".join(keys))
     return h.digest()
@@ -103,7 +106,7 @@ def batch_entry(kind: str, records: Sequence[Any]) -> BatchEntry:
     their ids joined by newlines, their input keys (a record's :data:`KEY_SIZE` bytes, then its
     archive's id, if any) concatenated, and the keys' lengths. Made and compared at C speed: a
     batch none of whose records came, went or changed costs a few ``memcmp`` at 10^6 records,
-    where a dict of record id → key cost seconds to make, compare, pickle and load."""
+    where a dict of record id → key was made, compared, pickled and loaded record by record."""
     ids: str | tuple[str, ...] = "\n".join(map(_ID, records))
     # Never for the 16-hex ids records.record_id makes
     if ids.count("\n") != max(0, len(records) - 1):
@@ -156,10 +159,10 @@ PACKED_KEYS = "keys/1"
 
 def _pack_keys(keys: dict[str, bytes]) -> Any:
     """A dict of id → :data:`KEY_SIZE`-byte key as two flat objects (ids newline-joined, keys
-    concatenated): the archives' keys (770,000 at 10^6 records) took ~1 s to write as a dict
-    on every incremental build, and ~0.1 s so; read back, the dict is made in about two thirds
-    of the time of reading it. Any other dict (an id with a newline, a key that is not
-    ``KEY_SIZE`` bytes) is kept as it is."""
+    concatenated): the archives' keys (770,000 at 10^6 records) written as a dict were slow to
+    write on every incremental build, and are much faster so; read back, making the dict from them
+    takes less time than reading the dict itself did. Any other dict (an id with a newline, a key
+    that is not ``KEY_SIZE`` bytes) is kept as it is."""
     ids = "\n".join(keys)
     if (
         ids.count("\n") != max(0, len(keys) - 1)
@@ -223,7 +226,7 @@ class Manifest:
         self, old: Manifest
     ) -> tuple[dict[str, dict[str, bytes]], dict[str, dict[str, bytes]]]:
         """:func:`record_changes` from ``old`` to this manifest, computed once a build (the plugin
-        asks when it queues the pages, the apply when it removes files: ~1 s each at 10^6)."""
+        asks when it queues the pages, the apply when it removes files: a pass over every batch)."""
         memo = self.__dict__.get("changes")
         # The batches are set once a build
         if memo is None or memo[0] is not old.batches or memo[1] is not self.batches:
@@ -339,8 +342,8 @@ def walk_files(folder: Path, skip_top: Iterable[str] = ()) -> list[str]:
 class Trash:
     """The old versions of the files an apply replaces or removes, freed by a separate process.
 
-    On this project's VM (ext4 without a journal) replacing or deleting a file costs ~200 µs,
-    nearly all of it freeing the old file's inode and blocks; a rename to a new name costs ~35 µs
+    On this project's VM (ext4 without a journal) replacing or deleting a file costs several times
+    what a rename to a new name costs, nearly all of it freeing the old file's inode and blocks
     (``python bench/files.py --replace``). So the old file is first
     kept alive by a hard link in a folder beside the output (never deployed), the new one then
     replaces it without freeing anything, and ``rm -r`` frees the old ones on the other core
@@ -348,7 +351,7 @@ class Trash:
     Until the apply commits, the kept files are its undo copies: operation *i* of the journal
     keeps its file as ``<folder>/<i>`` (:mod:`generator.journal`). Folders left by an interrupted
     build or by a clean build's detached free (:func:`abandoned_trash`) are freed detached, not
-    waited for: at 10^6 records an old output takes minutes to delete."""
+    waited for: at 10^6 records an old output takes longer to delete than a build takes."""
 
     def __init__(self, live: Path):
         # Freed detached, not waited for (:func:`free_detached`)
@@ -416,7 +419,7 @@ def abandoned_trash(live: Path) -> list[Path]:
 
 def _is_empty(folder: Path) -> bool:
     """Whether ``folder`` has no entries, reading only its first ones (``Path.iterdir`` lists
-    all of them: ~3 ms for a records folder of 1,400 pages, for each folder a withdrawal touches)."""
+    all of them: 1,400 pages of a records folder, for each folder a withdrawal touches)."""
     with os.scandir(folder) as entries:
         return next(entries, None) is None
 
@@ -495,10 +498,10 @@ def _pending_manifest(live: Path) -> Path:
 
 
 def _save_beside(new: Manifest, staging: Path, live: Path) -> Any:
-    """Pack and write the new manifest in a forked child while the files move (2 s at 10^6
-    records, on the core the moves leave idle); None when no child can be forked. Its signature
-    is the staged files': every build renders each :data:`SIGNED` file, and the apply leaves the
-    live one with the same bytes."""
+    """Pack and write the new manifest in a forked child while the files move (a long step at
+    10^6 records, on the core the moves leave idle); None when no child can be forked. Its
+    signature is the staged files': every build renders each :data:`SIGNED` file, and the apply
+    leaves the live one with the same bytes."""
     from .forked import Forked
 
     if not hasattr(os, "fork"):

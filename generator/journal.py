@@ -22,9 +22,9 @@ files and the new manifest, which a killed build may not have finished writing a
 on disk before the kernel writes them; rolling back needs only what was there before, hard-linked.
 Each step of the rollback looks at what is there first, so a recovery that is itself killed is
 finished by the next one. Only the journal is forced to disk (one ``fsync`` of it and one of its
-folder before the first change, one of the folder after the commit: ~1–10 ms here), so a machine
+folder before the first change, one of the folder after the commit), so a machine
 crash cannot leave changes without their journal, or a journal after its trash was freed. An
-``fsync`` per file (3.3 ms here: 7.6 s for a 500-record night's 2,318 files) buys nothing against
+``fsync`` per file (a wait for the disk each, thousands of files a night) buys nothing against
 ``kill -9``, where everything a finished system call did is in the page cache: what this relies
 on is that ``rename(2)`` replaces a name atomically and that the journal is complete (written
 under a temporary name, then renamed) before the first change.

@@ -76,7 +76,7 @@ def render_markdown(text: str) -> str:
 
 @lru_cache(maxsize=MARKDOWN_MEMO)
 def _full_route(text: str) -> str:
-    """Markdown with syntax: ~1 ms a cell (Python-Markdown, then nh3), so remembered per process.
+    """Markdown with syntax: the slow route (Python-Markdown, then nh3), so remembered per process.
     The same text recurs across records (a department's standard 承诺内容, a court's boilerplate),
     and the result is a pure function of the text."""
     cleaned = sanitized_html(text)

@@ -1,7 +1,8 @@
 """Machine-readable outputs: downloads (CSV/JSON), Atom feeds, sitemap, robots.txt.
 
 Written by streaming, sorted by unique keys, with no build-time timestamps: the feed's
-``<updated>`` is the newest approval time among its entries.
+``<updated>`` is the newest approval time among its entries. The measurements behind the choices
+below are in docs/scaling.md, "Measurements behind the code".
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 
 def _json_row(row: dict[str, Any]) -> bytes:
-    """A row as a compact JSON object, keys sorted: orjson (6 µs a row against 25 µs for
+    """A row as a compact JSON object, keys sorted: orjson (several times faster than
     ``json``'s encoder, 10^6 rows a clean build). ``json`` writes a row orjson refuses (integers
     past 64 bits) or would write otherwise (NaN and infinities, which orjson makes ``null``)."""
     if not any(type(value) is float and not isfinite(value) for value in row.values()):
@@ -88,7 +89,7 @@ def _format_row(kind: Kind, record: PublishedRecord, base: str) -> tuple[list[st
 class RowIndex:
     """Where each record's rows sit in a kind's two download files, so that the next build copies
     the bytes of records whose key did not change instead of reading and formatting them again
-    (~60 µs a record: 20 s for 350,000 penalties after one withdrawal)."""
+    (formatting is what costs: one withdrawal would otherwise format every row of its kind)."""
 
     keys: bytes  # the records' input keys, KEY_SIZE bytes each, in file order
     csv: array  # byte offset of each record's CSV line, then the end of the file
@@ -113,7 +114,7 @@ class DownloadRecords(Sequence):
     """A kind's records as its downloads need them, from the rows a page worker is sent: (id,
     ends, basis, batch file, offset, key). A record is made only for a row that is formatted:
     after a withdrawal at 10^6 all but one of 280,000 penalties' rows are copied from the live
-    files, and making their records took ~2.5 s of the build's longest path."""
+    files, and making their records was on the build's longest path."""
 
     def __init__(self, kind_name: str, rows: list[tuple]):
         self.kind_name, self.rows = kind_name, rows
@@ -276,8 +277,9 @@ class _Rows:
 class _Sink:
     """A file being written, with its size so far and its sha256 (the catalog's, without reading
     the file back). The sha256 is computed on a thread of its own, a megabyte or a copied block
-    at a time (hashlib lets go of the GIL): 644 MB of penalties' downloads took 3.8 s to hash
-    (no SHA instructions on this CPU), on the longest path of a withdrawal build at 10^6 records."""
+    at a time (hashlib lets go of the GIL): hashing the penalties' 644 MB of downloads is slow
+    without SHA instructions in the CPU, and was on the longest path of a withdrawal build at
+    10^6 records."""
 
     def __init__(self, handle: Any, head: bytes):
         self.handle, self.size, self.hash = handle, 0, hashlib.sha256()
@@ -327,7 +329,7 @@ class _LiveRows:
     for a manifest from before the BLAKE3 digests). Their size, mtime and inode are not enough: a
     file rewritten in place with its mtime put back (``touch -r``) would pass, and its rows would be
     copied into the next build's downloads, and into verify's shadow copy, unseen. BLAKE3 reads
-    the 644 MB of penalties' downloads at 10^6 records in a fraction of a second; sha256 took 3–4 s."""
+    the 644 MB of penalties' downloads at 10^6 records many times faster than sha256."""
 
     def __init__(self, previous: tuple[Path, RowIndex] | None, kind_name: str):
         self.spans: dict[bytes, int] = {}
@@ -513,7 +515,7 @@ def write_sitemap(
     """``sitemap.xml``, or a sitemap index over ``sitemaps/sitemap-N.xml`` past ``max_urls``.
     (A big site's build writes its sitemap in parts that keep their bytes from night to night:
     :func:`write_sitemap_part`.)"""
-    # The generator's order is deterministic; sorting 1.8 million costs seconds
+    # The generator's order is deterministic, so 1.8 million URLs need no sort
     ordered = list(dict.fromkeys(urls))
     if len(ordered) <= max_urls:
         write_new_file(out / "sitemap.xml", _urlset(base, ordered))

@@ -106,7 +106,7 @@ def load_index(root: Path, output: Path) -> dict[str, tuple[Stamp, Stamp]] | Non
 
 
 def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) -> None:
-    """Three parallel lists (MessagePack: twice as fast to read back as lines of text)."""
+    """Three parallel lists (MessagePack: faster to read back than lines of text)."""
     paths = list(index)
     cache.put(
         _index_entry(root, output),

@@ -3,6 +3,9 @@
 Pure rules (:func:`publication_end`, :func:`add_months`) plus :func:`compute_state`, which
 replays approved batches in approval order: a later record version replaces an earlier one
 (a correction), a withdrawal removes it, a later re-publication restores it.
+
+The measurements behind this module's shortcuts are in docs/scaling.md, "Measurements behind the
+code".
 """
 
 from __future__ import annotations
@@ -113,11 +116,11 @@ _HANDLES: dict[tuple[int, str], Any] = {}
 
 def loads_line(line: bytes) -> Any:
     """A records.jsonl line, parsed. Each record line is parsed two or three times a clean build
-    (the state, its page, its download row): orjson takes 15 µs for a 1 KB line where the
-    standard library takes 36 µs, ~60 s of CPU at 10^6 records. Our lines hold strings, booleans,
-    small integers and amounts ≤ 10^7, which both read alike (a property test compares them).
-    ``json`` reads what orjson refuses (NaN, 1e400) and any line with a run of 19 digits: orjson
-    reads an integer past 64 bits as a float, silently."""
+    (the state, its page, its download row), and orjson reads a line much faster than the
+    standard library. Our lines hold strings, booleans, small integers and amounts ≤ 10^7, which
+    both read alike (a property test compares them). ``json`` reads what orjson refuses (NaN,
+    1e400) and any line with a run of 19 digits: orjson reads an integer past 64 bits as a float,
+    silently."""
     if _LONG_DIGITS(line) is None:
         try:
             return orjson.loads(line)
@@ -220,8 +223,7 @@ class PublishedRecord:
     def __reduce__(self) -> Any:
         """Pickled as :func:`make_record`'s arguments: a million of them travel to the page workers
         (record pages, then again inside the archives). The default pickling of a slotted object
-        (a state dict per record) took 6.5 µs to write and 6.7 µs to read a record, this 3.2 and
-        3.0 µs (1,000 records, median of 20)."""
+        (a state dict per record) is slower both to write and to read."""
         return (
             make_record,
             (
@@ -262,8 +264,8 @@ def make_record(
     fields: dict[str, Any] | None = None,
 ) -> PublishedRecord:
     """A :class:`PublishedRecord` of a replayed row (or of a download row, or unpickled), its slots
-    set directly: a third of the time of ``__init__`` with keywords (about 2 s of the state at 10^6
-    records)."""
+    set directly: much faster than ``__init__`` with keywords, once for every row the state
+    replays."""
     record = _NEW(PublishedRecord)
     record.kind, record.id, record.batch_id, record.source, record.approved_at = (
         kind,
@@ -358,7 +360,8 @@ class State:
 
     ``latest``, ``withheld`` and ``expired`` (about every approved record id, published or not)
     are made from the replayed rows when first asked for: a build needs them for a few ids
-    (:meth:`find_latest`), and making them for 10^6 ids took 2–3 s of every nightly build."""
+    (:meth:`find_latest`), and making them for 10^6 ids was a large part of every nightly
+    build's state."""
 
     today: dt.date
     published: dict[str, list[PublishedRecord]] = field(default_factory=dict)
@@ -427,9 +430,9 @@ class State:
     def find_latest(self, rid: str) -> Latest | None:
         """``latest.get(rid)`` without making ``latest``: for the few ids a build report or a
         check names. The first :data:`FIND_BY_SCAN` lookups scan each batch's ids at C speed
-        (~70 ms at 10^6 rows, after ~0.1 s copying the ids out of the rows once: one withdrawal's
-        report looks up one id twice); later ones (or all, see :meth:`expect_lookups`) index them
-        (~1 s at 10^6 rows, then a dict lookup per batch)."""
+        (after copying the ids out of the rows once: one withdrawal's report looks up one id
+        twice); later ones (or all, see :meth:`expect_lookups`) index them (dearer than a scan,
+        once, then a dict lookup per batch)."""
         if self._latest is not None:
             return self._latest.get(rid)
         self.expect_lookups(1)
@@ -447,7 +450,7 @@ class State:
     def expect_lookups(self, count: int) -> None:
         """Say that ``count`` more :meth:`find_latest` calls follow (a build report describing
         5,000 new records): past :data:`FIND_BY_SCAN` lookups in all the rows are indexed first,
-        as 64 scans of 10^6 ids took 4.7 s where the index takes ~1 s."""
+        as many scans of every id cost more than indexing them once."""
         if self._latest is not None or self._row_index is not None:
             return
         self._lookups += count
@@ -488,7 +491,7 @@ class State:
         return sum(len(v) for v in self.published.values())
 
 
-FIND_BY_SCAN = 4  # State.find_latest lookups answered by scanning (~70 ms each at 10^6 rows) before the ids are indexed
+FIND_BY_SCAN = 4  # State.find_latest lookups answered by scanning before the ids are indexed
 _ROW_ID = operator.itemgetter(1)
 
 
@@ -520,8 +523,8 @@ def why_not_published(state: State, rid: str) -> tuple[str, str, str]:
 def sort_newest_first(records: list[PublishedRecord]) -> None:
     """Sort one kind's records in place newest first, then by id: a total order, so output never
     depends on input order. Two stable sorts on C-speed keys (by id, then by decision date
-    descending; ISO dates compare as text, and a reversed sort keeps equal dates in id order) take
-    a third of the time of one sort by a (−date, id) tuple at 10^6 records."""
+    descending; ISO dates compare as text, and a reversed sort keeps equal dates in id order) are
+    much faster than one sort by a (−date, id) tuple at 10^6 records."""
     records.sort(key=_ID)
     if records:
         date = KINDS[records[0].kind].date

@@ -174,8 +174,8 @@ class Entity:
     records: dict[str, list[PublishedRecord]] = field(default_factory=dict)
 
     def __reduce__(self) -> Any:
-        """Pickled as its fields (770,000 archives travel to the page workers at 10^6 records): 2.1
-        µs to write and 1.9 µs to read one, against 4.4 and 2.4 µs for a slotted dataclass's state."""
+        """Pickled as its fields (770,000 archives travel to the page workers at 10^6 records):
+        faster to write and to read than a slotted dataclass's state."""
         return (Entity, (self.id, self.key, self.name, self.code, self.category, self.records))
 
     @property

@@ -1,10 +1,10 @@
 """Record and archive pages rendered by string joins from their Jinja template, pre-rendered once
 per page shape with placeholders in place of the page's values.
 
-Why: at 10^6 records the build writes ~1.75 million record and archive pages, and Jinja took
-~250 µs of CPU for each (context copies, block and macro calls, one ``escape`` per value): about
-440 s of CPU on this project's 2-core VM. Filling a stencil costs one ``escape`` per value and one
-``str.format``.
+Why: at 10^6 records the build writes ~1.75 million record and archive pages, and Jinja spends
+CPU on each for context copies, block and macro calls and one ``escape`` per value. Filling a
+stencil costs one ``escape`` per value and one ``str.format`` (the figures are in docs/scaling.md,
+"Measurements behind the code").
 
 How, and why the bytes stay the same: the template stays the only description of the page. A page
 is given as a *shape* (what decides the template's control flow: kind, folder depth, which
@@ -72,8 +72,8 @@ class Stencil:
 
 def escape_all(values: Sequence[Any]) -> list[Any]:
     """``[markupsafe.escape(v) for v in values]`` with one call of its C escaper for all the plain
-    values (a page has ~35; one call each was a fifth of a record page's CPU). A value holding
-    the separator (hostile text can hold anything) takes the one-by-one way."""
+    values (a page has ~35; one call each was a sizeable share of a record page's CPU). A value
+    holding the separator (hostile text can hold anything) takes the one-by-one way."""
     plain = [str(value) for value in values if not hasattr(value, "__html__")]
     joined = "\0".join(plain)
     if plain and joined.count("\0") == len(plain) - 1:

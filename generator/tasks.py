@@ -70,7 +70,8 @@ class KindDownloads:
 
     @property
     def cost(self) -> int:
-        """Measured CPU per row, relative to a search row (docs/scaling.md): the queue's order."""
+        """The rows weighted by their measured CPU per row (docs/scaling.md, "Measurements behind
+        the code"), as :attr:`SearchSegment.cost` is: the queue's order."""
         return 12 * len(self.rows)
 
 

@@ -2,16 +2,16 @@
 
 Registered through ``signals.get_writer``, so Pelican's own pages and our record pages go through
 the same class. What it changes, each measured on this project's VM (10^6 records ≈ 1.8 million
-files, so every microsecond per file is half a minute per build):
+files, so whatever a file costs is paid 1.8 million times a build; the figures are in
+docs/scaling.md, "Measurements behind the code"):
 
 - files are written as UTF-8 bytes with ``os.open``/``os.write`` (:func:`write_new_file`): a
-  text-mode ``open`` costs about twice the system time of a binary one, and a binary ``open`` still
-  adds three system calls (``fstat``, ``ioctl``, ``lseek``) and two objects per file: 50–67 µs
-  against 41–48 µs per new file (20,000 files, three runs each);
+  text-mode ``open`` costs more system time than a binary one, and a binary ``open`` still adds
+  three system calls (``fstat``, ``ioctl``, ``lseek``) and two objects per file;
 - a page name of plain folders and a file (all of ours) is joined to the output folder without
-  Pelican's ``sanitised_join`` (8 µs a call), which would return the same path;
+  Pelican's ``sanitised_join`` (a check per call), which would return the same path;
 - each output folder is created once per writer, not checked with ``os.makedirs`` for every file
-  (two system calls, ≈ 55 µs);
+  (two system calls);
 - the local context is a copy of the small context our generator passes, not of Pelican's full
   settings;
 - pages filled from stencils (:mod:`generator.stencils`) are written by :meth:`write_html` with
@@ -47,8 +47,8 @@ def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
         os.close(fd)
 
 
-# Relative names of folders and a file, none starting with a dot: sanitised_join (8 µs a call,
-# 1.8 million files at 10^6 records) would return the output folder joined with them unchanged.
+# Relative names of folders and a file, none starting with a dot: sanitised_join (a call for each
+# of 1.8 million files at 10^6 records) would return the output folder joined with them unchanged.
 _PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 

@@ -1,9 +1,15 @@
-"""The shape of the code a maintainer reads: no class over 300 lines, and no function over 60
-lines without a comment saying why it is long (issue 27)."""
+"""The shape of the code a maintainer reads: no class over 300 lines, no function over 60 lines
+without a comment saying why it is long, and no measured timing in a comment or docstring: the
+figures live in docs/scaling.md, "Measurements behind the code" (issue 27)."""
 
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
+
+import pytest
 
 from .conftest import REPO
 
@@ -45,3 +51,105 @@ def test_a_function_over_60_lines_says_why():
         if not any(line.strip().startswith(WHY) for line in body):
             unexplained.append(f"{name} ({length(node)} lines)")
     assert unexplained == [], f"split these, or say why they are long with {WHY!r}"
+
+
+# A measured figure: a time with its unit (µs, ms, ns; s, minutes, hours after a number and a
+# space, so that ``50s`` in a formula is not one), a rate, a factor or fraction of speed or time,
+# a share of the build, a benchmark run's name or how a figure was sampled, or a time in words
+# ("a fraction of a second", "costs seconds"). Sizes (MB, records, files) are not timings.
+TIMING = re.compile(
+    r"\d\s*(?:µs|ms|ns)\b"
+    r"|\d\s(?:s|sec|seconds?|min|minutes?|h|hours?)\b"
+    r"|\d\s?[KMGT]i?B/s\b|\b(?:files|rows|records|pages)/s\b"
+    r"|\d\s?[×x]\s*(?:faster|slower|cheaper|dearer|quicker|as fast|the time)\b"
+    r"|\b(?:twice|half|a third|two thirds|a quarter|a fifth|\d+ times)\b[^.;:]{0,40}?"
+    r"\b(?:faster|slower|cheaper|as fast|the time|CPU|system time)\b"
+    r"|\d\s?% (?:of|faster|slower)\b"
+    r"|\bruns? [A-Z]{1,2}\d?(?:[–-][A-Z]{1,2}\d?)?\b"
+    r"|\bmedian of \d|\bruns each\b"
+    r"|\b(?:fraction of|under) a second\b|\b(?:costs?|took|takes?) (?:seconds|minutes|hours)\b"
+)
+
+
+def comments_and_docstrings() -> list[tuple[str, str]]:
+    """(path:line, text) of every comment (a run of comment lines as one text, so that a figure
+    broken across two lines is still found) and every string statement (docstrings) in generator/."""
+    found = []
+    for path in sorted((REPO / "generator").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        name = path.relative_to(REPO)
+        last = -1
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                line = token.start[0]
+                if line == last + 1 and found[-1][0].startswith(f"{name}:"):
+                    found[-1] = (found[-1][0], f"{found[-1][1]}\n{token.string.lstrip('#')}")
+                else:
+                    found.append((f"{name}:{line}", token.string))
+                last = line
+        for node in ast.walk(ast.parse(source)):
+            if (
+                isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                found.append((f"{name}:{node.lineno}", node.value.value))
+    return found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "orjson (6 µs a row against 25 µs for json)",
+        "(~3 s at 10^6)",
+        "took 3–4 s of each nightly build",
+        "~1–10 ms here",
+        "BLAKE3 reads ~2.3 GB/s a core",
+        "two searches are ~4× faster than one",
+        "a build then reads it ~10×\n        faster",
+        "a third faster to match",
+        "a third of the time of one sort",
+        "twice as fast to read back",
+        "one call each was a fifth of a record page's CPU",
+        "20 % of the build",
+        "(run TL1)",
+        "runs O–AK",
+        "(1,000 records, median of 20)",
+        "20,000 files, three runs each",
+        "in a fraction of a second",
+        "sorting 1.8 million costs seconds",
+    ],
+)
+def test_the_timing_pattern_finds_measured_figures(text):
+    assert TIMING.search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a copied block is ~7 MB",
+        "cells per chunk: ~100 MB of Python objects at most",
+        "10^6 records ≈ 1.8 million files",
+        "a shard that is 8P/s + 50s bytes",
+        "At most ``2 × workers`` chunks are in flight",
+        "one kind at a time, as UTF-8 (half the memory of str)",
+        "Reading 1.8 million files twice a night is the cost this avoids",
+        "run Pelican into a temporary folder",
+        "a line per 10 % in CI",
+        "orjson is several times faster than the standard library",
+    ],
+)
+def test_the_timing_pattern_leaves_sizes_and_reasons_alone(text):
+    assert not TIMING.search(text)
+
+
+def test_comments_and_docstrings_carry_no_measured_timings():
+    found = [
+        f"{where}: {match.group(0)!r}"
+        for where, text in comments_and_docstrings()
+        for match in TIMING.finditer(text)
+    ]
+    assert found == [], (
+        "move the figure to docs/scaling.md, 'Measurements behind the code', and keep the reason "
+        "in words"
+    )

@@ -16,7 +16,7 @@ def repin(site: Site) -> None:
     """Add the BLAKE3 digest of their records to batches pinned only by sha256.
 
     Each batch's sha256 is checked against its manifest and every approval first; a tampered batch
-    is left as it is and named (exit 2). Builds then check the batch ~10× faster. Safe to run again.
+    is left as it is and named (exit 2). Builds then check the batch faster. Safe to run again.
     """
     repinned, refused = BatchStore(site.root, site.cfg).repin()
     for batch_id in repinned:
