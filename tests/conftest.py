@@ -17,6 +17,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+
+# Speed is measured by bench/, never by a test's clock: no Hypothesis deadline. On a shared VM the
+# default 200 ms made examples that write files fail now and then as "flaky".
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

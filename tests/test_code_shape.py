@@ -153,3 +153,18 @@ def test_comments_and_docstrings_carry_no_measured_timings():
         "move the figure to docs/scaling.md, 'Measurements behind the code', and keep the reason "
         "in words"
     )
+
+
+def test_no_module_keeps_build_state_in_a_global():
+    """A build's results travel in its BuildResult, never in module globals: no ``global``
+    statement anywhere in generator/ (per-process memos such as ``functools.lru_cache`` and the
+    cache key are not build state)."""
+    found = []
+    for path in sorted((REPO / "generator").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{path.relative_to(REPO)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Global)
+        ]
+    assert found == []
