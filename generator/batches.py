@@ -384,9 +384,8 @@ class BatchStore:
                 continue
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX)
-            except (
-                OSError
-            ) as exc:  # a file system without locks: cleaners cannot lock it either, and keep it
+            # A file system without locks: cleaners cannot lock it either, and keep it
+            except OSError as exc:
                 if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP):
                     os.close(fd)
                     raise

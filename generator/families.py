@@ -134,9 +134,8 @@ def generate_lists(out: Output) -> list[dict[str, Any]]:
     plan = out.plan
     authorities: list[dict[str, Any]] = []
     make_card = out.renderer.card_maker()
-    lists = plan.manifest.data[
-        "lists"
-    ] = {}  # kind → its units, in sitemap order, and its authorities
+    # Kind → its units, in sitemap order, and its authorities
+    lists = plan.manifest.data["lists"] = {}
     old_lists = plan.old.data.get("lists", {}) if plan.old is not None else {}
     for kind_name in KINDS:
         kept = old_lists.get(kind_name)
@@ -151,9 +150,8 @@ def generate_lists(out: Output) -> list[dict[str, Any]]:
             authorities += kept["authorities"]
             lists[kind_name] = kept
             continue
-        cards: dict[
-            str, bytes
-        ] = {}  # one kind at a time, as UTF-8 (half the memory of str), made when a page needs it
+        # One kind at a time, as UTF-8 (half the memory of str), made when a page needs it
+        cards: dict[str, bytes] = {}
 
         def card(record: PublishedRecord, cards: dict[str, bytes] = cards) -> bytes:
             found = cards.get(record.id)
@@ -404,9 +402,8 @@ def generate_stats(out: Output) -> None:
                 svg = line_svg(section.labels, section.values, threshold=section.threshold)
             (charts / f"{section.name}.svg").write_bytes(svg)
     nav = [(p.slug, p.title) for p in pages]
-    for (
-        page
-    ) in pages:  # in the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them
+    # In the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them
+    for page in pages:
         out.page(
             f"stats/{page.slug}.html",
             "stats.html",

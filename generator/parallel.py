@@ -13,7 +13,8 @@ with a :class:`Runner` that each worker process gets through the fork, not pickl
 - without a pool (one core, a small site, no ``fork``) the same tasks run here, in the same order.
 
 Every task depends only on its own data, so the bytes written are the same either way: the tests
-in ``tests/test_incremental.py`` build the same site with and without workers and compare them.
+in ``tests/test_build.py`` build the same site with and without workers and compare them, and
+``tests/test_pipeline.py`` runs the queue with a fake runner.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ class Workers:
                 initializer=_bind,
                 initargs=(runner,),
             )
-            self._pool.submit(
-                int
-            ).result()  # a fork pool starts all its processes on the first task
+            # A fork pool starts all its processes on the first task
+            self._pool.submit(int).result()
         self.count = count if self._pool is not None else 0
 
     @property

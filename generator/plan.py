@@ -32,8 +32,26 @@ RECORD_KEY = operator.attrgetter("key")
 SEQ = operator.attrgetter("seq")
 
 
+def templates_read(cfg: Config, settings: dict[str, Any], base: str) -> dict[str, Any]:
+    """The settings the templates read: a change to any of them changes every page."""
+    return {
+        **dataclasses.asdict(cfg),
+        "SITENAME": settings.get("SITENAME"),
+        "SITEURL": settings.get("SITEURL"),
+        "BASE": base,
+    }
+
+
 class BuildPlan:
-    """The manifest of this build (``manifest``) against the live site's (``old``, None on a clean build)."""
+    """The manifest of this build (``manifest``) against the live site's (``old``, None on a clean
+    build).
+
+    Its steps run in this order, each asserting the one before ran: :meth:`record_tasks` (which
+    records changed: the archives they touch, the kinds nothing happened to), then
+    :meth:`download_tasks` and :meth:`search_tasks` (any order; they use the unchanged kinds),
+    :meth:`group_entities` (uses the touched archives), :meth:`archive_tasks`. The page families
+    then record their own units with :meth:`keep` (lists, group indexes, sitemap parts) and read
+    ``segments`` and ``entity_ids``."""
 
     def __init__(
         self, root: Path, cfg: Config, state: State, manifest: Manifest, old: Manifest | None
@@ -46,15 +64,19 @@ class BuildPlan:
         self.unchanged_kinds: set[str] = set()  # kinds none of whose records changed, came or went
         self.entities: dict[str, Entity] = {}
         self.entity_ids: list[str] = []  # every archive of the site, sorted
-        self.segments: list[
-            tuple[str, list[PublishedRecord]]
-        ] = []  # search segments: name, published members
+        # Search segments: name, published members
+        self.segments: list[tuple[str, list[PublishedRecord]]] = []
         self.segment_keys: dict[str, bytes] = {}  # also the keys of the sitemap's parts of records
-        self.universes: dict[
-            str, tuple[str, int, int]
-        ] = {}  # segment → universe key, first seq, end seq
+        # Segment → universe key, first seq, end seq
+        self.universes: dict[str, tuple[str, int, int]] = {}
         self.kept_downloads: dict[str, tuple[list, RowIndex | None]] = {}
         self._entity_todo: list[str] = []
+        self._done: set[str] = set()  # the steps that ran
+
+    def _step(self, name: str, *after: str) -> None:
+        missing = [step for step in after if step not in self._done]
+        assert not missing, f"BuildPlan.{name} needs {', '.join(missing)} first"
+        self._done.add(name)
 
     @classmethod
     def load(
@@ -77,16 +99,6 @@ class BuildPlan:
         )
         timing(f"manifest: {'incremental' if old else 'clean'} build")
         return cls(root, cfg, state, Manifest(fingerprint), old)
-
-    @staticmethod
-    def templates_read(cfg: Config, settings: dict[str, Any], base: str) -> dict[str, Any]:
-        """The settings the templates read: a change to any of them changes every page."""
-        return {
-            **dataclasses.asdict(cfg),
-            "SITENAME": settings.get("SITENAME"),
-            "SITEURL": settings.get("SITEURL"),
-            "BASE": base,
-        }
 
     @property
     def incremental(self) -> bool:
@@ -115,6 +127,7 @@ class BuildPlan:
     def record_tasks(self) -> list[RecordPages]:
         """The record pages to write: every one on a clean build; else those of the records that
         came or changed. Also notes the archives they touch and the kinds nothing happened to."""
+        self._step("record_tasks")
         # What the next build compares with, per approved batch (incremental.batch_entry): a
         # record's input key (publication.record_key, archive id included) comes with the state's
         # cached rows.
@@ -164,6 +177,7 @@ class BuildPlan:
         """Group the records into archives: all of them on a clean build; else only those a changed
         record touches and the government bodies' (统计与监测): every other archive keeps all its
         records, so it still exists, and keeps its key."""
+        self._step("group_entities", "record_tasks")
         old_government = self.old.data.get("government") if self.old is not None else None
         if old_government is None or self.affected is None or self.old is None:
             self.entities = build_entities(self.state)
@@ -188,6 +202,7 @@ class BuildPlan:
 
     def archive_tasks(self) -> list[ArchivePages]:
         """The archive pages whose key changed (:meth:`group_entities` first)."""
+        self._step("archive_tasks", "group_entities")
         old = self.old.entities if self.old else {}
         changed = []
         keys = self.manifest.entities  # those of unchanged archives already there (group_entities)
@@ -210,6 +225,7 @@ class BuildPlan:
 
     def download_tasks(self) -> list[KindDownloads]:
         """Each kind's downloads, unless its records and their keys are the same as last time."""
+        self._step("download_tasks", "record_tasks")
         tasks: list[KindDownloads] = []
         kept = self.old.data.get("downloads", {}) if self.old else {}
         rows = self.old.data.get("download_rows", {}) if self.old else {}
@@ -232,7 +248,7 @@ class BuildPlan:
                     KindDownloads(
                         kind_name,
                         [
-                            (r.id, r.ends, r.basis, r._path, r._offset, r.key[:KEY_SIZE])
+                            (r.id, r.ends, r.basis, r.path, r.offset, r.key[:KEY_SIZE])
                             for r in records
                         ],
                         rows.get(kind_name),
@@ -249,6 +265,7 @@ class BuildPlan:
         published. When only the latter changed, its task carries the rows published before, and
         the worker rewrites only the files those that came or went are in; the universe's rows
         travel with a task only when their layout is not cached."""
+        self._step("search_tasks", "record_tasks")
         tasks: list[SearchSegment] = []
         # The state's records in approval order: a segment is a slice of them, its seqs a slice of these.
         ordered = self.state.in_order
@@ -289,9 +306,8 @@ class BuildPlan:
                 if before is not None and before[0] == universe
                 else None
             )
-            cached = search.layout_entry(
-                self.root, universe
-            ).path.is_file()  # else the worker asks (SegmentMissing)
+            # Else the worker asks (SegmentMissing)
+            cached = search.layout_entry(self.root, universe).path.is_file()
             rows = None if cached else self.universe_rows(name)
             tasks.append(SearchSegment(name, universe, published, previous, rows, stop - start))
         return tasks

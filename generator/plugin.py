@@ -26,7 +26,7 @@ from .families import Output
 from .forked import Forked
 from .markup import PAGE_ATTRIBUTES, PAGE_TAGS, clean_html, format_amount, format_date
 from .parallel import Workers, fork_side, long_lived
-from .plan import BuildPlan
+from .plan import BuildPlan, templates_read
 from .progress import timing
 from .publication import Chunk, State, compute_state, parse_rows
 from .render import PAGE_CONTEXT_KEYS, Renderer
@@ -111,8 +111,8 @@ class DisclosureGenerator(Generator):
         # Record pages and archives render in the workers meanwhile.
         self.workers.start("记录页与信用档案")
         timing("workers started")
-        families.generate_home(out)
         try:
+            families.generate_home(out)
             authorities = families.generate_lists(out)
             timing("lists written")
             families.stats_in_sitemap(out)
@@ -151,7 +151,7 @@ class DisclosureGenerator(Generator):
             self.root,
             self.cfg,
             self.state,
-            BuildPlan.templates_read(self.cfg, self.settings, self.base),
+            templates_read(self.cfg, self.settings, self.base),
             [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]],
             self.settings.get("DISCLOSE_PREVIOUS_OUTPUT"),
             bool(self.settings.get("DISCLOSE_FULL")),

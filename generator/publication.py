@@ -149,7 +149,7 @@ class PublishedRecord:
     what lists, archives and the search index need), ``fields`` (the full record, reloaded from its
     batch file on demand, so a million records fit in a few GB), ``source``, ``approved_at``,
     ``ends`` and ``basis``. The build's bookkeeping: ``batch_id``, ``seq``, ``entity``, ``key``,
-    ``order`` and the batch file's ``_path`` and ``_offset``. Both live in one slotted object: a
+    ``order`` and the batch file's ``path`` and ``offset``. Both live in one slotted object: a
     second object per record would cost memory and a pickling step for each of a million records.
     Built from a full ``fields`` dict (tests, review), it keeps that dict.
     """
@@ -170,8 +170,8 @@ class PublishedRecord:
         "entity",
         "key",
         "order",
-        "_path",
-        "_offset",
+        "path",
+        "offset",
     )
 
     def __init__(
@@ -204,14 +204,14 @@ class PublishedRecord:
         self.approved_at, self.ends, self.basis = approved_at, ends, basis
         self._fields = fields
         self.brief = brief if brief is not None else (fields or {})
-        self._path, self._offset = path, offset
+        self.path, self.offset = path, offset
 
     @property
     def fields(self) -> dict[str, Any]:
         if self._fields is not None:
             return self._fields
-        assert self._path is not None  # a record without its fields was made from a line in a file
-        return load_line(self._path, self._offset)["fields"]
+        assert self.path is not None  # a record without its fields was made from a line in a file
+        return load_line(self.path, self.offset)["fields"]
 
     @property
     def date(self) -> str:
@@ -235,8 +235,8 @@ class PublishedRecord:
                 self.ends,
                 self.basis,
                 self.brief,
-                self._path,
-                self._offset,
+                self.path,
+                self.offset,
                 self.seq,
                 self.entity,
                 self.key,
@@ -274,7 +274,7 @@ def make_record(
         source,
         approved_at,
     )
-    record.ends, record.basis, record.brief, record._fields, record._path, record._offset = (
+    record.ends, record.basis, record.brief, record._fields, record.path, record.offset = (
         ends,
         basis,
         brief,

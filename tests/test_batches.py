@@ -203,9 +203,8 @@ def test_checksums_hashed_in_background_threads_are_the_files_and_see_later_chan
     else:
         raise AssertionError("a missing file must raise, not come back from the memo")
     wait_for_checksums()  # the memo stays
-    with files[0].open(
-        "ab"
-    ) as fh:  # changed after it was hashed: the stat changed, so it is read again
+    # Changed after it was hashed: the stat changed, so it is read again
+    with files[0].open("ab") as fh:
         fh.write(b"tampered")
     assert sha256_file(files[0]) == hashlib.sha256(files[0].read_bytes()).hexdigest()
     assert file_digest(files[0], "blake3") == blake3.blake3(files[0].read_bytes()).hexdigest()

@@ -126,9 +126,8 @@ def test_browsing_works_without_javascript(demo_site, browser):
     assert notice.is_visible()
     notice.get_by_role("link", name="分类浏览").click()
     assert page.url == f"{demo_site['base']}/index.html"
-    assert page.get_by_role(
-        "button", name="大字版"
-    ).is_hidden()  # the toggle needs JS, so it stays hidden
+    # The toggle needs JS, so it stays hidden
+    assert page.get_by_role("button", name="大字版").is_hidden()
     context.close()
 
 

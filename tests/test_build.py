@@ -90,9 +90,10 @@ def test_nothing_that_must_not_be_published_appears_in_any_file(built):
     for label, text in forbidden.items():
         hits = [name for name, content in files.items() if text in content]
         assert hits == [], f"{label} found in {hits[:5]}"
+    # As a reader sees it
     assert [
         name for name, content in files.items() if pii.find_in_file(name, content.encode("utf-8"))
-    ] == []  # as a reader sees it
+    ] == []
     assert marks["person_id"] not in "".join(files.values())
 
 
@@ -208,7 +209,7 @@ def test_downloads_from_worker_rows_hashed_a_piece_at_a_time_are_the_same_files(
     monkeypatch.setattr(outputs, "HASH_BATCH_BYTES", 97)
     monkeypatch.setattr(outputs, "HASH_QUEUE", 1)
     rows = outputs.DownloadRecords(
-        "penalty", [(r.id, r.ends, r.basis, r._path, r._offset, r.key) for r in records]
+        "penalty", [(r.id, r.ends, r.basis, r.path, r.offset, r.key) for r in records]
     )
     got, got_index, _ = outputs.write_downloads(tmp_path / "rows", SCHEMAS["penalty"], rows, base)
     for ext, entry in zip(("csv", "json"), got):
@@ -233,7 +234,7 @@ def _penalties_with_keys(built) -> list:
         BatchStore(site.path, config), config, dt.date.fromisoformat(TODAY)
     ).published["penalty"]
     for r in records:
-        r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+        r.key = digest(r.batch_id, r.offset, r.ends, r.basis)
     return records
 
 
@@ -325,7 +326,7 @@ def test_download_rows_copied_in_blocks_give_a_fresh_writes_bytes_and_index(
             fresh.digests,
         )
         for r in records:
-            r.key = digest(r.batch_id, r._offset, r.ends, r.basis)
+            r.key = digest(r.batch_id, r.offset, r.ends, r.basis)
     # The live CSV cut short after it was checked: the second block's read comes back short.
     real_pread, calls = outputs.os.pread, []
 
@@ -390,9 +391,8 @@ def test_live_downloads_are_copied_from_only_when_their_blake3_is_the_one_writte
     st = live_csv.stat()
     data = live_csv.read_bytes()
     at = data.index(b"\n") + 5
-    with live_csv.open(
-        "r+b"
-    ) as fh:  # one byte of a row changed in place; size, inode and mtime kept
+    # One byte of a row changed in place; size, inode and mtime kept
+    with live_csv.open("r+b") as fh:
         fh.seek(at)
         fh.write(b"#" if data[at : at + 1] != b"#" else b"$")
     os.utime(live_csv, ns=(st.st_atime_ns, st.st_mtime_ns))

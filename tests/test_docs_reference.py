@@ -79,9 +79,8 @@ def test_every_relative_link_resolves_to_a_file_and_heading_in_the_repository():
             if re.match(r"[a-z][a-z0-9+.-]*:", target, flags=re.IGNORECASE):  # http(s), mailto
                 continue
             file_part, _, anchor = unquote(target).partition("#")
-            if not file_part:  # a pure #anchor
-                continue
-            resolved = (doc.parent / file_part).resolve()
+            # A pure #anchor points into the same document.
+            resolved = (doc.parent / file_part).resolve() if file_part else doc.resolve()
             where = f"{doc.relative_to(REPO)}: {target}"
             if not resolved.is_relative_to(REPO.resolve()):
                 broken.append(f"{where} (outside the repository)")

@@ -74,9 +74,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     components: list[list[str]] = []
 
+    # Tarjan's algorithm (a package is small: recursion is fine)
     def strongconnect(
         node: str,
-    ) -> None:  # Tarjan's algorithm (a package is small: recursion is fine)
+    ) -> None:
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)

@@ -829,3 +829,37 @@ def test_a_build_can_wait_for_the_old_site_to_be_freed(
     assert not incremental._DETACHED  # waited for, not left running
     assert not list(site.path.glob(".output.replaced-*"))
     assert (site.path / "output" / "index.html").is_file()
+
+
+def test_a_page_family_failing_in_the_main_process_stops_the_side_process_and_keeps_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while the main process writes its page families (here the lists), with the
+    workers and the side process running: both are stopped and the live site stays as it was."""
+    from generator import families, parallel
+
+    site, docno = _parallel_site(tmp_path)
+    before = tree(site.path / "live")
+    withdrawal = site.run(
+        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
+    ).batch_id
+    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
+    started: list[int] = []
+
+    class Spy(parallel.Forked):
+        def __init__(self, fn, nice=0):  # noqa: ANN001
+            super().__init__(fn, nice)
+            started.append(self.pid)
+
+    def broken(out):  # noqa: ANN001, ANN202
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parallel, "Forked", Spy)
+    monkeypatch.setattr(families, "generate_lists", broken)
+    result = site.build(output="live")
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert len(started) == 1
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(started[0], 0)
+    assert tree(site.path / "live") == before
+    assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]

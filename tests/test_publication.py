@@ -115,7 +115,7 @@ def test_working_days_skip_weekends_and_holidays_and_count_makeup_days():
 
 def _published(state) -> list[tuple]:
     return [
-        (r.kind, r.id, r.ends, r.basis, r.source, r.seq, r._offset, r.brief)
+        (r.kind, r.id, r.ends, r.basis, r.source, r.seq, r.offset, r.brief)
         for rs in state.published.values()
         for r in rs
     ]

@@ -158,9 +158,8 @@ def test_a_folder_deploy_ships_what_changed_in_the_site_folder(tmp_path):
     assert deploy(site, f"dir:{live}").returncode == 0
     releases = tmp_path / "www" / ".xinyong.releases"
     first = live.resolve()
-    assert (
-        releases / f".standby-{first.name}"
-    ).is_dir()  # the next deploy's start, made after the switch
+    # The next deploy's start, made after the switch
+    assert (releases / f".standby-{first.name}").is_dir()
     (site / "records/3/3.html").write_text("record 3 corrected", encoding="utf-8")
     (site / "records/4/4.html").unlink()
     (site / "records/5/new.html").write_text("new record", encoding="utf-8")

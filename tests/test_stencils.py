@@ -65,9 +65,8 @@ def test_a_site_is_the_same_bytes_with_and_without_stencils(
         assert result.exit_code == 0, result.stderr
         trees[name] = tree_digest(root / f"out-{name}")
         if name == "in-process":
-            assert {s.enabled for s in made} == {True} and len(
-                made
-            ) == 3  # record pages, archives, list entries
+            # Record pages, archives, list entries
+            assert {s.enabled for s in made} == {True} and len(made) == 3
             assert sum(len(s._stencils) for s in made) >= 10 and sum(s.fallbacks for s in made) == 0
     assert sum(name.startswith(("records/", "entities/")) for name in trees["jinja"]) > 150
     assert trees["in-process"] == trees["jinja"]

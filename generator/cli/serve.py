@@ -51,9 +51,8 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
         self.send_error(404)
         return None
 
-    def log_message(
-        self, format: str, *args: object
-    ) -> None:  # quiet: one line per request is noise
+    # Quiet: one line per request is noise
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
