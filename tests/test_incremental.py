@@ -602,12 +602,20 @@ def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(
     assert sorted(live) == sorted(clean) and [p for p in live if live[p][0] != clean[p][0]] == []
 
 
+@pytest.mark.parametrize(
+    "where, name",
+    [("plan", "BuildPlan.record_tasks"), ("families", "generate_lists")],
+    ids=["planning", "a page family"],
+)
 def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, name: str
 ) -> None:
     """The side process starts as soon as the state exists; a failure in the main process after
-    that kills it (no process left writing into a folder being removed) and keeps the site."""
-    from generator import parallel, plan
+    that (while it plans, or writes a page family with the workers running) kills it (no process
+    left writing into a folder being removed) and keeps the site."""
+    import importlib
+
+    from generator import parallel
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
@@ -622,11 +630,15 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(
             super().__init__(fn, nice)
             started.append(self.pid)
 
-    def broken(self):  # noqa: ANN001, ANN202 - the main process, after the side process was forked
+    def broken(*args):  # noqa: ANN002, ANN202 - the main process, after the side process was forked
         raise OSError(28, "No space left on device")
 
+    owner = importlib.import_module(f"generator.{where}")
+    *path, attribute = name.split(".")
+    for part in path:
+        owner = getattr(owner, part)
     monkeypatch.setattr(parallel, "Forked", Spy)
-    monkeypatch.setattr(plan.BuildPlan, "record_tasks", broken)
+    monkeypatch.setattr(owner, attribute, broken)
     result = site.build(output="live")
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert len(started) == 1
@@ -829,37 +841,3 @@ def test_a_build_can_wait_for_the_old_site_to_be_freed(
     assert not incremental._DETACHED  # waited for, not left running
     assert not list(site.path.glob(".output.replaced-*"))
     assert (site.path / "output" / "index.html").is_file()
-
-
-def test_a_page_family_failing_in_the_main_process_stops_the_side_process_and_keeps_the_site(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A failure while the main process writes its page families (here the lists), with the
-    workers and the side process running: both are stopped and the live site stays as it was."""
-    from generator import families, parallel
-
-    site, docno = _parallel_site(tmp_path)
-    before = tree(site.path / "live")
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
-    assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
-    started: list[int] = []
-
-    class Spy(parallel.Forked):
-        def __init__(self, fn, nice=0):  # noqa: ANN001
-            super().__init__(fn, nice)
-            started.append(self.pid)
-
-    def broken(out):  # noqa: ANN001, ANN202
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(parallel, "Forked", Spy)
-    monkeypatch.setattr(families, "generate_lists", broken)
-    result = site.build(output="live")
-    assert result.exit_code == 1 and "No space left on device" in result.stderr
-    assert len(started) == 1
-    with pytest.raises(ProcessLookupError):  # killed and reaped
-        os.kill(started[0], 0)
-    assert tree(site.path / "live") == before
-    assert not [p for p in site.path.iterdir() if p.name.startswith(".live.building-")]
