@@ -99,6 +99,12 @@ class SiteRoot:
     def ingest(self, file: Path, kind: str, today: str = TODAY) -> Result:
         return self.run("ingest", file, "--kind", kind, "--today", today)
 
+    def withdraw(self, key: str, kind: str, reason: str, editor: str) -> str:
+        """``disclose withdraw KEY --kind KIND --reason REASON --editor EDITOR``: the staged batch's id."""
+        return self.run(
+            "withdraw", key, "--kind", kind, "--reason", reason, "--editor", editor
+        ).batch_id
+
     def stage_and_approve(self, file: Path, kind: str, editor: str = "测试编辑甲") -> str:
         result = self.ingest(file, kind)
         assert result.exit_code == 0, result.stderr
@@ -252,16 +258,7 @@ def demo_site(tmp_path_factory, messy):
     )
     for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
         site.stage_and_approve(messy["files"][kind], kind)
-    withdrawal = site.run(
-        "withdraw",
-        messy["marks"]["withdraw_docno"],
-        "--kind",
-        "penalty",
-        "--reason",
-        "信用修复",
-        "--editor",
-        "乙",
-    ).batch_id
+    withdrawal = site.withdraw(messy["marks"]["withdraw_docno"], "penalty", "信用修复", "乙")
     site.run("approve", withdrawal, "--editor", "甲")
     assert site.build().exit_code == 0
     server, base = serve_directory(root / "output")

@@ -308,9 +308,7 @@ def a_night(site: SiteRoot) -> None:
         for row in synth_rows("penalty", 30, seed=5, today=dt.date(2026, 11, 20))
         if row["行政处罚决定书文号"] in shown
     )
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
 
 

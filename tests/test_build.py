@@ -611,16 +611,7 @@ def test_a_withdrawal_takes_effect_everywhere_on_the_next_build(site, department
     assert site.build().exit_code == 0
     out = site.path / "output"
     assert "东市监罚〔2026〕101号" in "".join(all_files_text(out).values())
-    batch = site.run(
-        "withdraw",
-        "东市监罚[2026]101号",
-        "--kind",
-        "penalty",
-        "--reason",
-        "决定撤销",
-        "--editor",
-        "乙",
-    ).batch_id
+    batch = site.withdraw("东市监罚[2026]101号", "penalty", "决定撤销", "乙")
     assert site.build().exit_code == 0  # staged only: still published
     assert "东市监罚〔2026〕101号" in "".join(all_files_text(out).values())
     site.run("approve", batch, "--editor", "甲")

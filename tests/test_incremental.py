@@ -189,9 +189,7 @@ def test_a_withdrawal_removes_the_page_everywhere(
     )
     docno = record["fields"]["行政处罚决定书文号"]
     held_in = search_files_of(live.path / "live", record)
-    withdrawal = live.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = live.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert live.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     caplog.set_level(logging.DEBUG, logger="generator.tasks")
     outcome = step(live, "withdrawal")
@@ -432,9 +430,7 @@ def test_workers_yield_the_cpu_only_in_an_incremental_build(tmp_path: Path) -> N
         docno = next(iter(synth_rows("penalty", 50, seed=11, today=dt.date(2026, 11, 20))))[
             "行政处罚决定书文号"
         ]
-        withdrawal = site.run(
-            "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-        ).batch_id
+        withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
         assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
         assert "增量" in site.build(output="live").stdout
         assert site.run("build", "--today", TODAY, "--output", "clean", "--full").exit_code == 0
@@ -529,9 +525,7 @@ def test_a_side_process_writes_statistics_feeds_and_report_of_an_incremental_bui
     monkeypatch.setattr(families, "generate_stats", generate_stats)
     site, docno = _parallel_site(tmp_path)
     assert forks == []  # a clean build has no side process: its workers use both cores
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     assert "增量" in site.build(output="live").stdout
     assert len(forks) == 1
@@ -563,9 +557,7 @@ def test_a_failing_side_process_fails_the_build_and_keeps_the_site(
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
 
     def broken(out):  # noqa: ANN001 - runs in the forked side process only
@@ -587,9 +579,7 @@ def test_a_manifest_writer_that_dies_only_makes_the_apply_save_it_itself(
     from generator import incremental
 
     site, docno = _parallel_site(tmp_path)
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     # The child cannot open it: it fails after the fork
     unwritable = tmp_path / "no-such-folder" / "manifest"
@@ -619,9 +609,7 @@ def test_a_build_failing_beside_its_side_process_stops_it_and_keeps_the_site(
 
     site, docno = _parallel_site(tmp_path)
     before = tree(site.path / "live")
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     started: list[int] = []
 
@@ -658,9 +646,7 @@ def test_a_side_process_that_cannot_be_forked_only_makes_the_build_slower(
         raise OSError(12, "Cannot allocate memory")
 
     site, docno = _parallel_site(tmp_path)
-    withdrawal = site.run(
-        "withdraw", docno, "--kind", "penalty", "--reason", "信用修复", "--editor", "测试编辑乙"
-    ).batch_id
+    withdrawal = site.withdraw(docno, "penalty", "信用修复", "测试编辑乙")
     assert site.run("approve", withdrawal, "--editor", "测试编辑甲").exit_code == 0
     monkeypatch.setattr(parallel, "Forked", no_fork)
     # The manifest, then, is saved after the files move

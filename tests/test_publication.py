@@ -391,16 +391,7 @@ def test_the_few_ids_looked_up_agree_with_every_id_replayed(site, messy, monkeyp
             site.editor("测试编辑甲"),
             at=f"2026-11-2{hour}T09:00:00+08:00",
         )
-    withdrawal = site.run(
-        "withdraw",
-        messy["marks"]["withdraw_docno"],
-        "--kind",
-        "penalty",
-        "--reason",
-        "信用修复",
-        "--editor",
-        "乙",
-    ).batch_id
+    withdrawal = site.withdraw(messy["marks"]["withdraw_docno"], "penalty", "信用修复", "乙")
     store.approve(withdrawal, site.editor("测试编辑甲"), at="2026-11-27T09:00:00+08:00")
     for day in (dt.date(2026, 11, 28), dt.date(2031, 1, 1)):  # today, and after most periods ended
         full = compute_state(BatchStore(site.path, config), config, day)

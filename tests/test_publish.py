@@ -258,16 +258,7 @@ def test_build_writes_a_report_outside_the_output(site, department_csv):
     )
     assert report["today"] == TODAY and report["published"] == 4
     assert len(report["changes"]["new"]) == 4 and report["changes"]["removed"] == []
-    withdrawal = site.run(
-        "withdraw",
-        "东市监罚[2026]101号",
-        "--kind",
-        "penalty",
-        "--reason",
-        "决定撤销",
-        "--editor",
-        "乙",
-    ).batch_id
+    withdrawal = site.withdraw("东市监罚[2026]101号", "penalty", "决定撤销", "乙")
     assert site.run("approve", withdrawal, "--editor", "甲").exit_code == 0
     assert site.build().exit_code == 0
     # The first one is kept

@@ -36,16 +36,7 @@ def test_review_shows_corrections_against_what_is_approved(site, tmp_path):
 
 def test_review_of_a_withdrawal_names_the_record(site, department_csv):
     site.stage_and_approve(department_csv, "penalty")
-    batch = site.run(
-        "withdraw",
-        "东市监罚〔2026〕102号",
-        "--kind",
-        "penalty",
-        "--reason",
-        "信用修复",
-        "--editor",
-        "乙",
-    ).batch_id
+    batch = site.withdraw("东市监罚〔2026〕102号", "penalty", "信用修复", "乙")
     assert site.run("review", batch, "--today", "2026-11-28").exit_code == 0
     html = (site.path / "reports" / f"review-{batch}.html").read_text(encoding="utf-8")
     assert "盐城市示例县青禾示例餐饮店" in html and "信用修复" in html
@@ -57,16 +48,7 @@ def test_review_warns_when_a_batch_would_republish_a_withdrawn_record(
     import shutil
 
     site.stage_and_approve(department_csv, "penalty")
-    withdrawal = site.run(
-        "withdraw",
-        "东市监罚〔2026〕101号",
-        "--kind",
-        "penalty",
-        "--reason",
-        "信用修复",
-        "--editor",
-        "乙",
-    ).batch_id
+    withdrawal = site.withdraw("东市监罚〔2026〕101号", "penalty", "信用修复", "乙")
     site.run("approve", withdrawal, "--editor", "甲")
     # The department sends the same decisions again, with one change
     again = tmp_path / "resent.csv"

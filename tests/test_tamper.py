@@ -39,16 +39,7 @@ def base(tmp_path_factory, messy):
     site = SiteRoot(root)
     penalty = site.stage_and_approve(messy["files"]["penalty"], "penalty", editor="甲")
     pledge = site.stage_and_approve(messy["files"]["pledge"], "pledge", editor="甲")
-    withdrawal = site.run(
-        "withdraw",
-        messy["marks"]["withdraw_docno"],
-        "--kind",
-        "penalty",
-        "--reason",
-        "信用修复",
-        "--editor",
-        "乙",
-    ).batch_id
+    withdrawal = site.withdraw(messy["marks"]["withdraw_docno"], "penalty", "信用修复", "乙")
     assert site.run("approve", withdrawal, "--editor", "甲").exit_code == 0
     site.editor("乙")
     assert site.run("editor", "revoke", "乙", "--by", "甲").exit_code == 0
