@@ -291,7 +291,12 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int]:
 def generate_search_top(out: Output, authorities: list[dict[str, Any]]) -> None:
     """The search's manifest and its lists of authorities and years (the segments: workers)."""
     years = set().union(*map(published_years, out.state.published.values()))
-    write_search_top(out.path, out.plan.segments, authorities, out.cfg, years=years)
+    names = (
+        record.brief.get(KINDS[kind].subject, "")
+        for kind, records in out.state.published.items()
+        for record in records
+    )
+    write_search_top(out.path, out.plan.segments, authorities, out.cfg, years=years, names=names)
 
 
 def finish_search(out: Output, results: list[Any]) -> None:

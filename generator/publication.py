@@ -94,6 +94,7 @@ def brief_names(kind: Kind) -> tuple[str, ...]:
         kind.date,
         kind.source,
         *kind.summary_fields,
+        *kind.search_fields,
     ]
     return tuple(dict.fromkeys(n for n in names if n))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import Any
 
 from .checkdigits import USCC_PLACEHOLDER
 
@@ -94,9 +95,21 @@ class Kind:
     # (field, values): a row whose field is filled and NOT one of values is withheld.
     publish_only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     summary_fields: tuple[str, ...] = ()  # shown in lists and search results
+    # Indexed for search besides the subject, document number and credit code: identifiers a
+    # citizen may hold and short category fields (the first SEARCH_FIELD_CHARS characters).
+    search_fields: tuple[str, ...] = ()
     uscc_placeholder_for: tuple[str, ...] = ()  # categories allowed the all-zero placeholder
     # 双公示: published within TIMELINESS_WORKING_DAYS working days of the decision (review, statistics).
     timeliness: bool = False
+
+    def summary_line(self, fields: dict[str, Any]) -> str:
+        """What a list row, feed entry or search result says besides the subject: the filled
+        summary fields, 60 characters each, joined by " · " (罚款 · 虚假宣传)."""
+        return " · ".join(
+            str(fields[name]).replace(";", "、")[:60]
+            for name in self.summary_fields
+            if fields.get(name)
+        )
 
     @cached_property
     def by_name(self) -> dict[str, Field]:
@@ -320,6 +333,7 @@ PENALTY = Kind(
     source="数据来源单位",
     rules=_party_rules(),
     summary_fields=("处罚类别", "违法行为类型"),
+    search_fields=("处罚类别", "违法行为类型"),
     uscc_placeholder_for=("个体工商户",),
 )
 
@@ -366,6 +380,7 @@ LICENSE = Kind(
     source="数据来源单位",
     rules=_party_rules(),
     summary_fields=("许可证书名称", "许可类别"),
+    search_fields=("许可编号",),
     uscc_placeholder_for=("个体工商户",),
 )
 
@@ -495,6 +510,7 @@ DISHONESTY = Kind(
     authority_code="认定单位统一社会信用代码",
     withhold_when=(("容错纠错", ("是",)),),
     summary_fields=("认定依据",),
+    search_fields=("失信行为",),
 )
 
 COMMENDATION = Kind(
@@ -524,6 +540,7 @@ COMMENDATION = Kind(
     authority="授予单位",
     authority_label="授予单位",
     summary_fields=("表彰名称",),
+    search_fields=("表彰名称",),
 )
 
 KINDS: dict[str, Kind] = {

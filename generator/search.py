@@ -16,6 +16,8 @@ Layout under ``search/`` (see docs/search.md for the design and its numbers):
     are sequence numbers in newest-first order within the segment, so a ref's date is a lookup).
 
 - ``authorities.json``: a small lunr index of authority names, with their list pages.
+- ``homophones.json``: the published names' characters grouped by reading, for typo suggestions
+  (loaded only when a query finds nothing).
 
 A query downloads the manifests, the shard of each query token in each segment and the buckets of
 the results it shows: never the whole index.
@@ -41,11 +43,13 @@ from lunr.builder import Builder
 from lunr.pipeline import Pipeline
 
 from . import cache, pii
+from .entities import entity_key
+from .homophones import homophone_table
 from .publication import PublishedRecord
-from .schema import KINDS
+from .schema import KINDS, Kind
 from .writers import write_new_file
 
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2  # 2: names also give their core's tokens (administrative words removed)
 FOLD_NAME = "xyycFold"
 KIND_LETTERS = {name: kind.search_letter for name, kind in KINDS.items()}
 _RUN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
@@ -75,6 +79,98 @@ def tokenize(text: str) -> list[str]:
         else:
             tokens.append(run)
     return tokens
+
+
+# Words people drop or add around the distinctive part of a name (盐城市滨海县金锦物流有限公司 is
+# asked for as 滨海金锦 or 金锦物流): longest first, as one alternation.
+ADMIN_WORDS = (
+    "有限责任公司",
+    "股份有限公司",
+    "有限公司",
+    "分公司",
+    "江苏省",
+    "盐城市",
+    "盐城",
+    "股份",
+    "省",
+    "市",
+    "县",
+    "区",
+)
+_ADMIN = re.compile("|".join(ADMIN_WORDS))
+
+
+def core(run: str) -> str:
+    """A Han run without its administrative words; the run itself when fewer than two characters
+    would be left (盐城市 stays 盐城市)."""
+    stripped = _ADMIN.sub("", run)
+    return stripped if len(stripped) >= 2 else run
+
+
+def core_runs(text: str) -> list[str]:
+    """:func:`runs` with each Han run replaced by its :func:`core`."""
+    return [core(run) if _HAN.match(run) else run for run in runs(text)]
+
+
+def name_tokens(text: str) -> list[str]:
+    """Index-time tokens of a name: :func:`tokenize`, then, once each, the bigrams of each Han
+    run's core that the run lacks (滨海县金锦 → 海金) and the core's last character (so that every
+    character of the core begins a token: a lone character is a prefix query)."""
+    tokens = tokenize(text)
+    seen = set(tokens)
+    for run in runs(text):
+        if not _HAN.match(run) or len(run) < 2:
+            continue
+        stripped = core(run)
+        for token in [stripped[i : i + 2] for i in range(len(stripped) - 1)] + [stripped[-1]]:
+            if token not in seen:
+                seen.add(token)
+                tokens.append(token)
+    return tokens
+
+
+def core_terms(text: str) -> list[dict[str, Any]]:
+    """Query terms of the query's :func:`core_runs`: what a query falls back to when its own
+    terms find nothing (盐城康润 → 康润)."""
+    return query_terms(" ".join(core_runs(text)))
+
+
+def align(query: str, name: str, max_miss: int = 0) -> tuple[int, int, int, int, int] | None:
+    """How the characters of ``query`` occur in ``name`` in order: (misses, gaps, gap length,
+    start, end) of the best placement (fewest misses, then gaps, then gap length, then leftmost),
+    or None when more than ``max_miss`` characters of the query cannot be placed or fewer than two
+    can. ``name[start:end]`` is the stretch it covers (a suggestion's text). The ranking rule of
+    the in-order search; search.js has the same function."""
+    # state: last placed position → (misses, gaps, gap length, start)
+    states: dict[tuple[int, int], tuple[int, int, int]] = {(-1, 0): (0, 0, -1)}
+    where: dict[str, list[int]] = {}
+    for position, char in enumerate(name):
+        where.setdefault(char, []).append(position)
+    for char in query:
+        following: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for (last, misses), (gaps, length, start) in states.items():
+            if misses < max_miss:
+                _keep_best(following, (last, misses + 1), (gaps, length, start))
+            for position in where.get(char, ()):
+                if position > last:
+                    gap = 0 if last < 0 else position - last - 1
+                    _keep_best(
+                        following,
+                        (position, misses),
+                        (gaps + (gap > 0), length + gap, position if start < 0 else start),
+                    )
+        states = following
+    placed = [
+        (misses, gaps, length, start, last + 1)
+        for (last, misses), (gaps, length, start) in states.items()
+        if last >= 0 and len(query) - misses >= 2
+    ]
+    return min(placed) if placed else None
+
+
+def _keep_best(states: dict, key: tuple[int, int], value: tuple[int, int, int]) -> None:
+    if key not in states or value < states[key]:
+        states[key] = value
 
 
 def query_terms(text: str) -> list[dict[str, Any]]:
@@ -139,18 +235,38 @@ def _b36(n: int) -> str:
 _BRACKETS = re.compile(r"[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]")
 
 
+SEARCH_FIELD_CHARS = 64  # of a kind's search_fields: a category or an identifier, not prose
+
+
+def _searched_text(kind: Kind, brief: dict[str, Any]) -> str:
+    """The kind's search fields that its summary line does not show (a licence number, a
+    dishonesty record's 失信行为): a result shows what it was found by."""
+    return " · ".join(
+        str(brief[name])[:SEARCH_FIELD_CHARS]
+        for name in kind.search_fields
+        if name not in kind.summary_fields and brief.get(name)
+    )
+
+
 def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
-    """Tokens of the subject name, the document number and the credit code. A document number also
-    gives the tokens of its bracket-free form once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``)."""
+    """Tokens of the subject name (:func:`name_tokens`), the document number, the credit code and
+    the kind's ``search_fields``. A document number also gives the tokens of its bracket-free form
+    once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``); an 18-character credit code also its
+    组织机构代码 part (from the ninth character) and its last six characters."""
     kind = KINDS[kind_name]
     docno = str(brief.get(kind.docno, ""))
     doc_tokens = tokenize(docno)
     seen = set(doc_tokens)
     joined = [t for t in dict.fromkeys(tokenize(_BRACKETS.sub("", docno))) if t not in seen]
-    tokens = tokenize(str(brief.get(kind.subject, ""))) + doc_tokens + joined
+    tokens = name_tokens(str(brief.get(kind.subject, ""))) + doc_tokens + joined
     code = brief.get(kind.subject_code or "")
     if code and code != "00000000000000000X":
-        tokens.append(fold(str(code)))
+        code = fold(str(code))
+        tokens.append(code)
+        if len(code) == 18:  # its 组织机构代码 part (a prefix query reads it) and its last six
+            tokens += [code[8:], code[-6:]]
+    for name in kind.search_fields:
+        tokens += tokenize(str(brief.get(name, ""))[:SEARCH_FIELD_CHARS])
     # No token reads as a personal number: ingest masked the text as written, but a token is read
     # after folding and with the brackets gone (``盐罚〔1381〕2345678号`` gives ``13812345678``).
     return [t for t in tokens if len(t) < 11 or not pii.find(t)]
@@ -315,14 +431,24 @@ def write_search_top(
     authorities: list[dict[str, Any]],
     cfg: Any,
     years: Iterable[int] | None = None,
+    names: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """The top manifest (segments, years, kinds) and the authorities' index; return the manifest.
-    ``years``: the listed records' decision years, when the caller knows them without a pass over
-    every record (the site build: :func:`generator.publication.published_years`)."""
+    """The top manifest (segments, years, kinds), the authorities' index and the homophone table
+    of the published names (:mod:`generator.homophones`); return the manifest. ``years``: the
+    listed records' decision years, when the caller knows them without a pass over every record
+    (the site build: :func:`generator.publication.published_years`); ``names``: the published
+    subjects' names, likewise."""
     folder = out / "search"
     folder.mkdir(parents=True, exist_ok=True)
     if years is None:
         years = {int(r.date[:4]) for _name, members in listed for r in members}
+    if names is None:
+        names = (
+            str(r.brief.get(KINDS[r.kind].subject, ""))
+            for _name, members in listed
+            for r in members
+        )
+    _dump(folder / "homophones.json", homophone_table(names))
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
     listing = json.dumps(
@@ -411,7 +537,9 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         rows.append(
             f"[{enc(rid)},{enc(str(brief.get(kind.subject, '')))},{enc(str(brief.get(kind.docno, '')))},"
             f"{enc(str(brief.get(kind.authority, '') or ''))},{enc(date)},"
-            f"{enc(str(brief.get(kind.subject_code or '', '') or ''))}]"
+            f"{enc(str(brief.get(kind.subject_code or '', '') or ''))},"
+            f"{enc((entity_key(kind, brief) or ('',))[0])},{enc(kind.summary_line(brief))},"
+            f"{enc(_searched_text(kind, brief))}]"
         )
         days.append(int(date.replace("-", "")))
         shifted = position << 4
@@ -469,7 +597,7 @@ def universe_key(sources: Sequence[tuple], start: int, end: int, salt: str) -> s
     return h.hexdigest()
 
 
-LAYOUT_PURPOSE = "search-layout/2"  # 2: data only, authenticated (generator.cache), arrays as raw little-endian parts
+LAYOUT_PURPOSE = "search-layout/3"  # 3: rows with the archive and summary; tokenizer v2
 # What a layout is made by (this module and its imports), read when this module is imported
 _CODE_DIGEST = cache.code_digest("search")
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).

@@ -142,11 +142,6 @@ CARD_VALUES = (
 def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
     """The few fields a list row, a feed entry or a search result shows."""
     fields = record.brief
-    extra = [
-        str(fields.get(name, "")).replace(";", "、")
-        for name in kind.summary_fields
-        if fields.get(name)
-    ]
     return {
         "id": record.id,
         "kind": kind.name,
@@ -157,7 +152,7 @@ def summary(kind: Kind, record: PublishedRecord) -> dict[str, Any]:
         "date": record.date,
         "date_text": format_date(record.date),
         "authority": str(fields.get(kind.authority, "") or ""),
-        "extra": " · ".join(e[:60] for e in extra),
+        "extra": kind.summary_line(fields),
     }
 
 

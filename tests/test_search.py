@@ -15,13 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator import pii
-from generator.search import query_terms, search_records, tokenize
+from generator.search import (
+    align,
+    core_runs,
+    core_terms,
+    name_tokens,
+    query_terms,
+    search_records,
+    tokenize,
+)
 
 from .conftest import REPO
 
-VECTORS = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))[
-    "vectors"
-]
+SPEC = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))
+VECTORS, ALIGN = SPEC["vectors"], SPEC["align"]
 HAN = st.text(
     alphabet=st.sampled_from("盐城市亭湖区润利达茂恒昌示例食品有限公司某"), min_size=2, max_size=20
 )
@@ -31,6 +38,51 @@ HAN = st.text(
 def test_python_tokenizer_matches_the_shared_vectors(vector):
     assert tokenize(vector["text"]) == vector["tokens"]
     assert query_terms(vector["text"]) == vector["query"]
+    assert core_terms(vector["text"]) == vector["core"]
+
+
+@pytest.mark.parametrize("case", ALIGN, ids=[f"{c['query']}-{c['name']}" for c in ALIGN])
+def test_python_in_order_alignment_matches_the_shared_vectors(case):
+    found = align(case["query"], case["name"], case["maxMiss"])
+    assert (list(found) if found else None) == case["expected"]
+
+
+NAME = st.builds(
+    lambda place, county, brand, trade, form: place + county + brand + trade + form,
+    st.sampled_from(["", "盐城市", "盐城", "江苏省盐城市"]),
+    st.sampled_from(["", "滨海县", "亭湖区", "东台市", "阜宁县"]),
+    st.text(alphabet=st.sampled_from("金锦康润恒昌达茂利示例宏益"), min_size=2, max_size=6),
+    st.sampled_from(["物流", "化工", "食品", "科技", "农业", ""]),
+    st.sampled_from(["有限公司", "有限责任公司", "股份有限公司", "分公司", ""]),
+)
+
+
+@given(NAME, st.data())
+def test_every_in_order_subsequence_of_a_names_core_finds_the_name(name, data):
+    """A query made of any characters of the name's core, in order, with gaps (滨海金锦 for
+    盐城市滨海县金锦示例物流有限公司): the in-order rule accepts it, and every one of its characters
+    begins an index token of the name, so the client's last fallback (each character as a prefix
+    term) retrieves the record. Administrative words the query adds never make it fail."""
+    stripped = "".join(core_runs(name))
+    picks = data.draw(
+        st.lists(st.integers(0, len(stripped) - 1), min_size=2, max_size=len(stripped), unique=True)
+    )
+    query = "".join(stripped[i] for i in sorted(picks))
+    padded = data.draw(st.sampled_from(["", "盐城", "盐城市"])) + query
+    for asked in (query, padded):
+        asked_core = "".join(core_runs(asked))
+        assert align(asked_core, stripped) is not None, (asked, name)
+        tokens = name_tokens(name)
+        assert all(any(t.startswith(c) for t in tokens) for c in asked_core), (asked, name)
+
+
+@given(NAME, st.data())
+def test_a_substring_of_the_core_is_an_exact_in_order_match(name, data):
+    stripped = "".join(core_runs(name))
+    start = data.draw(st.integers(0, len(stripped) - 2))
+    end = data.draw(st.integers(start + 2, len(stripped)))
+    assert align(stripped[start:end], stripped)[:3] == (0, 0, 0)
+    assert all(t["token"] in name_tokens(name) for t in core_terms(stripped[start:end]))
 
 
 def test_javascript_tokenizer_matches_the_shared_vectors():

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const here = new URL(".", import.meta.url);
 const T = require(new URL("../../theme/static/js/tokenizer.js", here).pathname);
-const { vectors } = JSON.parse(readFileSync(new URL("../search_vectors.json", here), "utf8"));
+const { vectors, align } = JSON.parse(readFileSync(new URL("../search_vectors.json", here), "utf8"));
 
 test("vectors are not empty", () => assert.ok(vectors.length >= 20));
 
@@ -15,6 +15,13 @@ for (const v of vectors) {
   test(`tokens of ${JSON.stringify(v.text)}`, () => {
     assert.deepEqual(T.tokenize(v.text), v.tokens);
     assert.deepEqual(T.queryTerms(v.text), v.query);
+    assert.deepEqual(T.coreTerms(v.text), v.core);
+  });
+}
+
+for (const c of align) {
+  test(`in-order alignment of ${c.query} in ${c.name}`, () => {
+    assert.deepEqual(T.align(c.query, c.name, c.maxMiss), c.expected);
   });
 }
 

@@ -8,9 +8,10 @@
 (function () {
   "use strict";
   var T = window.XyycTokenizer;
-  var PAGE = 20, SCAN_LIMIT = 400, DEBOUNCE_MS = 250;
+  var PAGE = 20, SCAN_LIMIT = 400, RELAXED_SCAN = 80, SUGGEST_TRIES = 3, DEBOUNCE_MS = 250;
+  var HAN_START = /^[\u3007\u3400-\u9fff\uf900-\ufaff]/;
   var BRACKETS = /[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]/g;  /* as _BRACKETS in generator/search.py */
-  var cache = { manifest: null, shards: {}, docs: {}, authorities: null };
+  var cache = { manifest: null, shards: {}, docs: {}, authorities: null, homophones: null };
   var state = { q: "", kind: "", year: "", auth: "", sort: "rel", page: 1 };
   var runId = 0, timer = null;
   var $ = function (id) { return document.getElementById(id); };
@@ -59,32 +60,39 @@
     return index.query(function (q) { q.term(term.token, { usePipeline: false, wildcard: wildcard }); });
   }
 
-  /* Candidates: "<segment>:<ref>" matching every usable term, with summed lunr scores. */
-  function candidates(m, terms) {
-    return Promise.all(m.segs.map(function (seg, i) { return segmentCandidates(m, seg, terms); })).then(function (found) {
-      var scores = {}, partial = false;
+  /* Candidates "<segment>:<ref>" with summed lunr scores: those matching every usable term
+     (need null), or at least `need` of them (the in-order search). hits: terms matched. */
+  function candidates(m, terms, need) {
+    return Promise.all(m.segs.map(function (seg) { return termMaps(m, seg, terms); })).then(function (found) {
+      var scores = {}, hits = {}, partial = false, present = {};
       found.forEach(function (f, i) {
         partial = partial || f.partial;
-        Object.keys(f.scores).forEach(function (ref) { scores[i + ":" + ref] = f.scores[ref]; });
+        var counts = {}, sums = {};
+        f.maps.forEach(function (map, t) {
+          var refs = Object.keys(map);
+          if (refs.length) { present[f.usable[t].token] = true; }
+          refs.forEach(function (ref) { counts[ref] = (counts[ref] || 0) + 1; sums[ref] = (sums[ref] || 0) + map[ref]; });
+        });
+        var required = need === null ? f.maps.length : Math.min(need, f.maps.length);
+        Object.keys(counts).forEach(function (ref) {
+          if (counts[ref] >= required) { scores[i + ":" + ref] = sums[ref]; hits[i + ":" + ref] = counts[ref]; }
+        });
       });
-      return { scores: scores, partial: partial };
+      return { scores: scores, hits: hits, partial: partial, present: present };
     });
   }
 
-  function segmentCandidates(m, seg, terms) {
+  /* One segment: a score map per usable term (capped terms dropped while another remains). */
+  function termMaps(m, seg, terms) {
     var usable = terms.filter(function (t) { return !Object.prototype.hasOwnProperty.call(seg.capped, t.token); });
     var partial = false;
-    if (!usable.length) { usable = terms; partial = true; }
+    if (!usable.length) { usable = terms; partial = terms.length > 0; }
     return Promise.all(usable.map(function (term) {
-      var lo = shardFor(seg.shards, term.token);
-      var hi = term.prefix ? shardFor(seg.shards, term.token + "\uffff") : lo;
       var wanted = [];
-      for (var n = lo; n <= hi; n++) {
-        /* An empty shard (all its rows unpublished) has the next one's boundary: skipped, not counted. */
-        if (n < hi && seg.shards[n] === seg.shards[n + 1]) { continue; }
-        if (wanted.length === m.prefixMaxShards) { partial = true; break; }
+      shardsOf(m, seg, term).forEach(function (n) {
+        if (wanted.length === m.prefixMaxShards) { partial = true; return; }
         wanted.push(shard(seg, n));
-      }
+      });
       return Promise.all(wanted).then(function (indexes) {
         var scores = {};
         indexes.forEach(function (index) {
@@ -92,15 +100,19 @@
         });
         return scores;
       });
-    })).then(function (maps) {
-      var result = maps[0] || {};
-      maps.slice(1).forEach(function (next) {
-        var merged = {};
-        Object.keys(result).forEach(function (ref) { if (ref in next) { merged[ref] = result[ref] + next[ref]; } });
-        result = merged;
-      });
-      return { scores: result, partial: partial };
-    });
+    })).then(function (maps) { return { maps: maps, usable: usable, partial: partial }; });
+  }
+
+  /* The shards a term reads: its token's, or for a prefix every shard its range spans. */
+  function shardsOf(m, seg, term) {
+    var lo = shardFor(seg.shards, term.token);
+    var hi = term.prefix ? shardFor(seg.shards, term.token + "\uffff") : lo, out = [];
+    for (var n = lo; n <= hi; n++) {
+      /* An empty shard (all its rows unpublished) has the next one's boundary: skipped, not counted. */
+      if (n < hi && seg.shards[n] === seg.shards[n + 1]) { continue; }
+      out.push(n);
+    }
+    return out;
   }
 
   /* A result "<segment>:<ref>" → {seg, kind letter, seq, day}: the day from the segment's day table. */
@@ -111,9 +123,10 @@
     return { seg: seg, segNo: +key.slice(0, colon), letter: ref[0], seq: seq, day: lo ? days[lo - 1][0] : 0 };
   }
 
-  /* Ordered, filtered results (kind and year need no download): newest first among equals. */
-  function ordered(m, scores) {
-    var info = {};
+  /* Ordered, filtered results (kind and year need no download): by rank (more terms matched
+     first, then score), or by date; newest first among equals. */
+  function ordered(m, found, byDate) {
+    var info = {}, scores = found.scores, hits = found.hits;
     var keys = Object.keys(scores).filter(function (k) {
       var p = info[k] = parse(m, k);
       if (state.kind && m.kinds[p.letter][0] !== state.kind) { return false; }
@@ -123,9 +136,19 @@
       var x = info[a], y = info[b];
       return (y.day - x.day) || (x.segNo - y.segNo) || (x.seq - y.seq);
     }
-    keys.sort(state.sort === "date" ? newest : function (a, b) { return (scores[b] - scores[a]) || newest(a, b); });
+    keys.sort(byDate ? newest : function (a, b) { return (hits[b] - hits[a]) || (scores[b] - scores[a]) || newest(a, b); });
     keys.info = info;
     return keys;
+  }
+
+  function rowOf(p) {
+    return bucket(p.seg, Math.floor(p.seq / p.seg.bucket)).then(function (rows) { return rows[p.seq % p.seg.bucket]; });
+  }
+
+  /* What a query run is matched against: the name, its core, the document number in both bracket
+     styles and the credit code, folded. */
+  function haystack(row) {
+    return T.fold(row[1] + " " + T.coreRuns(row[1]).join(" ") + " " + row[2] + " " + row[2].replace(BRACKETS, "") + " " + row[5] + " " + row[7] + " " + row[8]);
   }
 
   /* Display rows for refs, verifying that each query run really occurs (bigram AND is not contiguity). */
@@ -140,20 +163,146 @@
       scanned += batch.length;
       return Promise.all(batch.map(function (key) {
         var p = refs.info[key];
-        return bucket(p.seg, Math.floor(p.seq / p.seg.bucket)).then(function (rows) { return { ref: p.letter, row: rows[p.seq % p.seg.bucket] }; });
+        return rowOf(p).then(function (row) { return { ref: p.letter, row: row, day: p.day }; });
       })).then(function (items) {
         items.forEach(function (item) {
           var row = item.row;
           if (!row) { return; }
-          var hay = T.fold(row[1] + " " + row[2] + " " + row[2].replace(BRACKETS, "") + " " + row[5]);
+          var hay = haystack(row);
           var ok = needles.every(function (n) { return hay.indexOf(n) >= 0; });
           if (ok && state.auth && row[3] !== state.auth) { ok = false; }
-          if (ok) { out.push({ ref: item.ref, row: row }); }
+          if (ok) { out.push(item); }
         });
         return step();
       });
     }
     return step();
+  }
+
+  /* Exact: every term, each query run occurring as it is (or in the name's core). */
+  function exactSearch(m, terms, needles, pageNo, byDate) {
+    return candidates(m, terms, null).then(function (found) {
+      var refs = ordered(m, found, byDate || found.partial);
+      // Every term one token of its own run: the index match is already exact, fetch only the page.
+      var exactMatch = !state.auth && needles.every(function (r) { return r.length <= 2 || !HAN_START.test(r); });
+      var start = exactMatch ? (pageNo - 1) * PAGE : 0;
+      var rest = refs.slice(start);
+      rest.info = refs.info;
+      return verified(m, rest, needles, (pageNo - 1) * PAGE - start, PAGE, exactMatch).then(function (page) {
+        var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
+        if (exactMatch) { page.more = pageNo * PAGE < refs.length; page.found = refs.length; }
+        return { mode: "exact", page: page, count: count, exact: exactMatch || page.verifiedAll, partial: found.partial, present: found.present };
+      });
+    });
+  }
+
+  /* In order, with gaps: the query's core characters in a name's core in order (滨海金锦 →
+     盐城市滨海县金锦…), one of four or more characters may be wrong. Candidates match at least half
+     of the core's bigrams, else every character as a prefix; ranked by T.align, then newest. */
+  function inOrderSearch(m, q) {
+    var chars = T.coreRuns(q).filter(function (r) { return HAN_START.test(r); }).join("");
+    var ascii = T.coreRuns(q).filter(function (r) { return !HAN_START.test(r); });
+    if (Array.from(chars).length < 2) { return Promise.resolve(null); }
+    var maxMiss = Array.from(chars).length >= 4 ? 1 : 0;
+    var bigrams = T.queryTerms(chars).filter(function (t) { return !t.prefix; });
+    var need = bigrams.length <= 2 ? 1 : Math.ceil(bigrams.length / 2);
+    return candidates(m, bigrams, need).then(function (found) {
+      if (Object.keys(found.scores).length) { return found; }
+      var ends = Array.from(chars), firstLast = [ends[0], ends[ends.length - 1]];
+      var prefixes = firstLast.filter(function (c, i) { return firstLast.indexOf(c) === i; }).map(function (c) { return { token: c, prefix: true }; });
+      return candidates(m, prefixes, null);
+    }).then(function (found) {
+      var all = ordered(m, found, false), refs = all.slice(0, RELAXED_SCAN);
+      return Promise.all(refs.map(function (key) {
+        var p = all.info[key];
+        return rowOf(p).then(function (row) { return { ref: p.letter, row: row, day: p.day, segNo: p.segNo, seq: p.seq }; });
+      })).then(function (items) {
+        var kept = [];
+        items.forEach(function (item) {
+          var row = item.row;
+          if (!row || (state.auth && row[3] !== state.auth)) { return; }
+          var hay = haystack(row);
+          if (!ascii.every(function (n) { return hay.indexOf(n) >= 0; })) { return; }
+          var name = T.coreRuns(row[1]).join("");
+          item.align = T.align(chars, name, maxMiss);
+          if (item.align) { item.span = Array.from(name).slice(item.align[3], item.align[4]).join(""); kept.push(item); }
+        });
+        kept.sort(function (a, b) {
+          for (var i = 0; i < 3; i++) { if (a.align[i] !== b.align[i]) { return a.align[i] - b.align[i]; } }
+          return (b.day - a.day) || (a.segNo - b.segNo) || (a.seq - b.seq);
+        });
+        if (state.sort === "date") { kept.sort(function (a, b) { return (b.day - a.day) || (a.segNo - b.segNo) || (a.seq - b.seq); }); }
+        var offset = (state.page - 1) * PAGE;
+        var page = { rows: kept.slice(offset, offset + PAGE), more: kept.length > offset + PAGE, found: kept.length };
+        var best = kept[0];
+        return {
+          mode: "inorder", page: page, count: kept.length, exact: all.length <= RELAXED_SCAN, partial: found.partial,
+          suggestion: best && best.align[0] > 0 ? best.span : null
+        };
+      });
+    });
+  }
+
+  /* 您是不是要找: the query with one character swapped for a homophone that occurs in the published
+     names (search/homophones.json, loaded only here), the first variant that finds records; the
+     variants whose shards are already loaded are tried first. */
+  function suggest(m, q) {
+    var text = T.coreRuns(q).join(" "), chars = Array.from(text);
+    if (!chars.some(function (c) { return HAN_START.test(c); })) { return Promise.resolve(null); }
+    return homophones().then(function (groups) {
+      var variants = [];
+      for (var rank = 0; rank < 4; rank++) {
+        chars.forEach(function (c, i) {
+          var alternatives = [];
+          (groups[c] || []).forEach(function (g) { Array.from(g).forEach(function (a) { if (a !== c && alternatives.indexOf(a) < 0) { alternatives.push(a); } }); });
+          if (rank < alternatives.length) { variants.push(chars.slice(0, i).join("") + alternatives[rank] + chars.slice(i + 1).join("")); }
+        });
+      }
+      function cost(v) {
+        var missing = 0;
+        T.queryTerms(v).forEach(function (t) {
+          m.segs.forEach(function (seg) { if (!cache.shards[seg.path + "/" + shardsOf(m, seg, t)[0]]) { missing++; } });
+        });
+        return missing;
+      }
+      var ranked = variants.map(function (v, i) { return [cost(v), i, v]; }).sort(function (a, b) { return (a[0] - b[0]) || (a[1] - b[1]); });
+      ranked = ranked.slice(0, SUGGEST_TRIES);
+      function attempt(k) {
+        if (k >= ranked.length) { return Promise.resolve(null); }
+        var v = ranked[k][2];
+        return exactSearch(m, T.queryTerms(v), T.runs(v), 1, false).then(function (r) { return r.page.rows.length ? v : attempt(k + 1); });
+      }
+      return attempt(0);
+    });
+  }
+
+  function homophones() {
+    return cache.homophones || (cache.homophones = getJSON("homophones.json").then(function (d) {
+      var groups = {};
+      // "<characters in the names>|<other common characters>" per reading: any may be meant as the first part.
+      d.groups.forEach(function (g) {
+        var known = g.split("|")[0];
+        Array.from(g.replace("|", "")).forEach(function (c) { (groups[c] = groups[c] || []).push(known); });
+      });
+      return groups;
+    }));
+  }
+
+  /* Exact, then the query's core (盐城康润 → 康润), then in order, then a homophone suggestion. */
+  function searchAll(m, q) {
+    var terms = T.queryTerms(q), core = T.coreTerms(q);
+    var byDate = state.sort === "date";
+    return exactSearch(m, terms, T.runs(q), state.page, byDate).then(function (r) {
+      if (r.page.rows.length || state.page > 1) { return r; }
+      var same = JSON.stringify(core) === JSON.stringify(terms);
+      return (same ? Promise.resolve(r) : exactSearch(m, core, T.coreRuns(q), 1, byDate)).then(function (c) {
+        if (c.page.rows.length) { c.mode = same ? "exact" : "core"; return c; }
+        return inOrderSearch(m, q).then(function (o) {
+          if (o && o.page.rows.length) { return o; }
+          return suggest(m, q).then(function (s) { r.suggestion = s; return r; });
+        });
+      });
+    });
   }
 
   function matchAuthorities(terms) {
@@ -190,9 +339,91 @@
     return "../records/" + kind + "/" + id.slice(0, 2) + "/" + id + ".html";
   }
 
-  function renderResults(m, page, total, exact, partial, auths) {
-    var box = $("results");
+  function entityUrl(id) { return "../entities/" + id.slice(0, 2) + "/" + id + ".html"; }
+
+  /* text split into runs, those the query matched marked: every query bigram (of its runs and their
+     cores), a lone Han character, an ASCII run. */
+  function highlighted(tag, cls, text, q) {
+    var node = el(tag, cls), chars = Array.from(text), folded = chars.map(function (c) { return T.fold(c); });
+    var marks = chars.map(function () { return false; }), pieces = {};
+    T.runs(q).concat(T.coreRuns(q)).forEach(function (run) {
+      var cs = Array.from(run);
+      if (!HAN_START.test(run)) { pieces[run] = true; return; }
+      if (cs.length === 1) { pieces[run] = true; }
+      for (var i = 0; i + 1 < cs.length; i++) { pieces[cs[i] + cs[i + 1]] = true; }
+    });
+    Object.keys(pieces).forEach(function (piece) {
+      var len = Array.from(piece).length;
+      for (var i = 0; i + len <= folded.length; i++) {
+        if (folded.slice(i, i + len).join("") === piece) { for (var j = i; j < i + len; j++) { marks[j] = true; } }
+      }
+    });
+    var run = "", on = false;
+    function flush() { if (run) { node.appendChild(on ? el("mark", null, run) : document.createTextNode(run)); } run = ""; }
+    chars.forEach(function (c, i) { if (marks[i] !== on) { flush(); on = marks[i]; } run += c; });
+    flush();
+    return node;
+  }
+
+  var FILTER_NAMES = { kind: "类别", year: "年份", auth: "机关" };
+
+  function activeFilters(m) {
+    var out = [];
+    if (state.kind) {
+      var label = state.kind;
+      Object.keys(m.kinds).forEach(function (k) { if (m.kinds[k][0] === state.kind) { label = m.kinds[k][1]; } });
+      out.push(["kind", label]);
+    }
+    if (state.year) { out.push(["year", state.year + "年"]); }
+    if (state.auth) { out.push(["auth", state.auth]); }
+    return out;
+  }
+
+  /* 已筛选：行政处罚 × … — each chip removes its filter; with none found, one button searches all. */
+  function filterChips(m, empty) {
+    var filters = activeFilters(m);
+    if (!filters.length) { return null; }
+    var p = el("p", "filter-chips");
+    p.appendChild(el("span", null, "已筛选："));
+    filters.forEach(function (f) {
+      var b = el("button", "chip", f[1] + " ×");
+      b.type = "button";
+      b.setAttribute("aria-label", "取消筛选" + FILTER_NAMES[f[0]] + "：" + f[1]);
+      b.addEventListener("click", function () { clearFilters([f[0]]); });
+      p.appendChild(b);
+    });
+    if (empty) {
+      var all = el("button", "chip chip-all", "在全部类别和年份中查找");
+      all.type = "button";
+      all.addEventListener("click", function () { clearFilters(["kind", "year", "auth"]); });
+      p.appendChild(all);
+    }
+    return p;
+  }
+
+  function clearFilters(names) {
+    names.forEach(function (n) { state[n] = ""; var s = $("f-" + n); if (s) { s.value = ""; } });
+    state.page = 1;
+    sync(true);
+    run();
+  }
+
+  function suggestionLine(text) {
+    var p = el("p", "suggestion");
+    p.appendChild(el("span", null, "您是不是要找："));
+    var a = el("a", null, text);
+    a.href = "?" + query(Object.assign({}, state, { q: text, page: 1 }));
+    a.addEventListener("click", function (e) { e.preventDefault(); state.q = text; state.page = 1; $("q").value = text; sync(true); run(); });
+    p.appendChild(a);
+    return p;
+  }
+
+  function renderResults(m, r, auths, q) {
+    var box = $("results"), page = r.page;
     box.textContent = "";
+    var chips = filterChips(m, !page.rows.length);
+    if (chips) { box.appendChild(chips); }
+    if (r.suggestion) { box.appendChild(suggestionLine(r.suggestion)); }
     if (auths.length) {
       var section = el("section", "auth-results");
       section.setAttribute("aria-label", "相关机关");
@@ -212,33 +443,58 @@
     if (!page.rows.length) {
       if (!auths.length) {
         var none = el("div", "notice");
-        none.appendChild(el("p", null, "没有找到与“" + state.q + "”相符的公示信息。"));
         var tips = el("ul");
         ["请检查是否有错别字，或只输入企业名称中有代表性的两三个字；",
-         "统一社会信用代码请至少输入前 8 位；决定书文号的括号写法不限，如“盐市监罚 2026 12”；",
+         "统一社会信用代码请输入其中连续的至少 6 位（开头、第 9 位起或末尾）；决定书文号的括号写法不限，如“盐市监罚 2026 12”；",
          "已撤下或超过公示期限的信息不再公示；也可以从首页按类别浏览全部信息。"].forEach(function (t) { tips.appendChild(el("li", null, t)); });
         none.appendChild(tips);
         box.appendChild(none);
       }
       return;
     }
-    var ol = el("ol", "results");
+    /* One subject, several results: counted; one name, several subjects: said. */
+    var perEntity = {}, entitiesOfName = {};
     page.rows.forEach(function (item) {
-      var row = item.row, kindLabel = m.kinds[item.ref[0]][1];
+      var key = item.row[6] || ("name:" + item.row[1]);
+      perEntity[key] = (perEntity[key] || 0) + 1;
+      (entitiesOfName[item.row[1]] = entitiesOfName[item.row[1]] || {})[key] = true;
+    });
+    var ol = el("ol", "results"), shown = {};
+    page.rows.forEach(function (item) {
+      var row = item.row, kindLabel = m.kinds[item.ref[0]][1], key = row[6] || ("name:" + row[1]);
       var li = el("li", "result");
-      var link = el("a", "result-title", row[1]);
+      var link = highlighted("a", "result-title", row[1], q);
       link.href = recordUrl(m, item.ref, row[0]);
       li.appendChild(link);
       var meta = el("div", "result-meta");
       meta.appendChild(el("span", "tag tag-" + m.kinds[item.ref[0]][0], kindLabel));
-      meta.appendChild(el("span", "docno", row[2]));
+      if (row[5]) {
+        var code = el("span", "code");
+        code.appendChild(el("span", "label", "统一社会信用代码 "));
+        code.appendChild(highlighted("code", null, row[5], q));
+        meta.appendChild(code);
+      }
       li.appendChild(meta);
       var meta2 = el("div", "result-meta");
+      meta2.appendChild(highlighted("span", "docno", row[2], q));
       meta2.appendChild(el("span", null, row[3]));
       var time = el("time", null, formatDate(row[4]));
       time.setAttribute("datetime", row[4]);
       meta2.appendChild(time);
       li.appendChild(meta2);
+      if (row[7]) { li.appendChild(highlighted("div", "result-extra", row[7], q)); }
+      if (row[8]) { li.appendChild(highlighted("div", "result-extra", row[8], q)); }
+      var more = el("div", "result-links");
+      if (row[6]) {
+        var archive = el("a", "archive", "信用档案");
+        archive.href = entityUrl(row[6]);
+        archive.setAttribute("aria-label", row[1] + (row[5] ? "（" + row[5] + "）" : "") + "的信用档案");
+        more.appendChild(archive);
+      }
+      if (perEntity[key] > 1 && !shown[key]) { more.appendChild(el("span", "group-count", "该主体本页共 " + perEntity[key] + " 条")); }
+      if (Object.keys(entitiesOfName[row[1]]).length > 1) { more.appendChild(el("span", "same-name", "同名主体，请核对统一社会信用代码")); }
+      shown[key] = true;
+      if (more.childNodes.length) { li.appendChild(more); }
       ol.appendChild(li);
     });
     box.appendChild(ol);
@@ -340,32 +596,31 @@
     if (!terms.length) { $("results").textContent = ""; status("请输入企业名称、统一社会信用代码或决定书文号中的文字或数字。"); return Promise.resolve(); }
     status("正在查询…");
     return manifest().then(function (m) {
-      var needles = T.runs(q);
-      return Promise.all([candidates(m, terms), state.page === 1 && !state.kind && !state.auth ? matchAuthorities(terms) : Promise.resolve([])])
-        .then(function (both) {
-          var found = both[0], auths = both[1];
-          var refs = ordered(m, found.scores);
-          // Every term one token of its own run: the index match is already exact, fetch only the page.
-          var exactMatch = !state.auth && T.runs(q).every(function (r) { return r.length <= 2 || !/^[\u3007\u3400-\u9fff\uf900-\ufaff]/.test(r); });
-          var start = exactMatch ? (state.page - 1) * PAGE : 0;
-          var rest = refs.slice(start);
-          rest.info = refs.info;
-          return verified(m, rest, needles, (state.page - 1) * PAGE - start, PAGE, exactMatch).then(function (page) {
-            if (id !== runId) { return; }
-            var exact = exactMatch || page.verifiedAll;
-            var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
-            if (exactMatch) { page.more = state.page * PAGE < refs.length; page.found = refs.length; }
-            var single = terms.length === 1 && terms[0].prefix && T.runs(q)[0].length === 1;
-            var parts = [];
-            if (page.rows.length) { parts.push((exact ? "" : "约 ") + count + " 条公示信息"); }
-            if (auths.length) { parts.push(auths.length + " 个相关机关"); }
-            var msg = parts.length ? "找到 " + parts.join("，") + "。" : "没有找到相符的信息。";
-            if (found.partial || single) { msg += " 查询词过于宽泛，只显示最新的部分结果；请输入更多文字。"; }
-            status(msg);
-            renderResults(m, page, count, exact, found.partial, auths);
-            document.body.setAttribute("data-search-done", String(id));
-          });
-        });
+      var wantAuths = state.page === 1 && !state.kind && !state.auth;
+      return Promise.all([searchAll(m, q), wantAuths ? matchAuthorities(terms) : Promise.resolve([])]).then(function (both) {
+        if (id !== runId) { return; }
+        var r = both[0], auths = both[1], rows = r.page.rows.length;
+        var filters = activeFilters(m).map(function (f) { return f[1]; });
+        var scope = filters.length ? "（已筛选：" + filters.join("、") + "）" : "";
+        var msg;
+        if (rows) {
+          var parts = [(r.exact ? "" : "约 ") + r.count + " 条公示信息"];
+          if (auths.length) { parts.push(auths.length + " 个相关机关"); }
+          msg = "找到 " + parts.join("，") + scope + "。";
+          if (r.mode === "core") { msg += " 已忽略“盐城”“县”“有限公司”等通用词。"; }
+          if (r.mode === "inorder") { msg += " 没有名称完全相同的；以下名称依次含有所输入的字，最接近的在前。"; }
+        } else if (auths.length) {
+          msg = "找到 " + auths.length + " 个相关机关" + scope + "，没有相符的公示信息。";
+        } else {
+          msg = "没有找到与“" + q + "”相符的公示信息" + scope + "。";
+        }
+        var single = terms.length === 1 && terms[0].prefix && T.runs(q)[0].length === 1;
+        if (r.partial) { msg += " 查询词过于宽泛，只显示最新的部分结果（按日期从新到旧）；请输入更多文字。"; }
+        else if (single && rows) { msg += " 只输入了一个字，结果可能很多；请输入更多文字。"; }
+        status(msg);
+        renderResults(m, r, auths, q);
+        document.body.setAttribute("data-search-done", String(id));
+      });
     }).catch(function (err) {
       if (id === runId) { status("查询暂时无法使用（" + err.message + "），请稍后再试，或从首页按类别浏览。"); }
     });
