@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -227,3 +230,29 @@ def settle_after_deletion(seconds: float = EXT4_REUSE_WINDOW_S + 10) -> None:
 
 def stamp() -> str:
     return time.strftime("%Y-%m-%d")
+
+
+@contextlib.contextmanager
+def static_server(folder: Path) -> Iterator[str]:
+    """``python -m http.server`` (no compression) serving ``folder`` in its own process (not a
+    thread sharing the GIL with Playwright); yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    server = subprocess.Popen(
+        command + ["--directory", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait()

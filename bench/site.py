@@ -29,6 +29,7 @@ from bench.common import (
     fresh_site,
     machine,
     refresh_site,
+    static_server,
     timed,
     trust_bench_editor,
 )  # noqa: E402
@@ -104,94 +105,54 @@ def pick_queries(out: Path, count: int) -> list[tuple[str, str]]:
 
 def measure_queries(out: Path, queries: list[tuple[str, str]]) -> list[dict]:
     sys.path.insert(0, str(REPO))
-    import socket
-    import subprocess
-
     from playwright.sync_api import sync_playwright
 
+    from bench.queries import first_query
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    # A plain static server in its own process (not a thread sharing the GIL with Playwright).
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
     results = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS + ["--enable-precise-memory-info"]
+    with static_server(out) as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS + ["--enable-precise-memory-info"]
+        )
+        for label, query in queries:
+            context = browser.new_context()  # cold cache: a first query
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            page.goto(f"{base}/search/index.html")
+            page.wait_for_function("() => document.getElementById('search-filters')")
+            page_bytes = page.evaluate(
+                "performance.getEntriesByType('navigation')[0].transferSize + "
+                "performance.getEntriesByType('resource').reduce((a, e) => a + "
+                "e.transferSize, 0)"
             )
-            for label, query in queries:
-                context = browser.new_context()  # cold cache: a first query
-                page = context.new_page()
-                cdp = context.new_cdp_session(page)
-                cdp.send("Performance.enable")
-                page.goto(f"{base}/search/index.html")
-                page.wait_for_function("() => document.getElementById('search-filters')")
-                page_bytes = page.evaluate(
-                    "performance.getEntriesByType('navigation')[0].transferSize + "
-                    "performance.getEntriesByType('resource').reduce((a, e) => a + "
-                    "e.transferSize, 0)"
-                )
-                t0 = page.evaluate("performance.now()")
-                page.fill("#q", query)
-                started = time.perf_counter()
-                page.press("#q", "Enter")
-                page.wait_for_selector("body[data-search-done]", timeout=60_000)
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                query_bytes = page.evaluate(
-                    "performance.getEntriesByType('resource').filter(e => e.startTime >= "
-                    f"{t0}).reduce((a, e) => a + e.transferSize, 0)"
-                )
-                hits = page.locator("#results ol.results li").count()
-                heap = next(
-                    m["value"]
-                    for m in cdp.send("Performance.getMetrics")["metrics"]
-                    if m["name"] == "JSHeapUsedSize"
-                )
-                results.append(
-                    {
-                        "kind": label,
-                        "query": query,
-                        "hits": hits,
-                        "ms": round(elapsed_ms),
-                        "query_kib": round(query_bytes / 1024, 1),
-                        "page_kib": round(page_bytes / 1024, 1),
-                        "heap_mb": round(heap / 2**20, 1),
-                    }
-                )
-                print(
-                    f"  query {label} {query!r}: {hits} hits, {elapsed_ms:.0f} ms, "
-                    f"{query_bytes / 1024:.1f} KiB (+{page_bytes / 1024:.0f} KiB page), heap "
-                    f"{heap / 2**20:.1f} MB",
-                    file=sys.stderr,
-                )
-                context.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait()
+            elapsed_ms, query_bytes = first_query(page, query)
+            hits = page.locator("#results ol.results li").count()
+            heap = next(
+                m["value"]
+                for m in cdp.send("Performance.getMetrics")["metrics"]
+                if m["name"] == "JSHeapUsedSize"
+            )
+            results.append(
+                {
+                    "kind": label,
+                    "query": query,
+                    "hits": hits,
+                    "ms": round(elapsed_ms),
+                    "query_kib": round(query_bytes / 1024, 1),
+                    "page_kib": round(page_bytes / 1024, 1),
+                    "heap_mb": round(heap / 2**20, 1),
+                }
+            )
+            print(
+                f"  query {label} {query!r}: {hits} hits, {elapsed_ms:.0f} ms, "
+                f"{query_bytes / 1024:.1f} KiB (+{page_bytes / 1024:.0f} KiB page), heap "
+                f"{heap / 2**20:.1f} MB",
+                file=sys.stderr,
+            )
+            context.close()
+        browser.close()
     return results
 
 
