@@ -36,7 +36,7 @@ def _common_characters() -> list[str]:
     return chars
 
 
-def homophone_groups(names: Iterable[str]) -> list[str]:
+def homophone_groups(names: Iterable[str] | str) -> list[str]:
     """For every reading without tones that a Han character of ``names`` has (every reading of a
     character with several): ``"<its characters in names>|<other common characters>"``. The names'
     characters come from the most to the least frequent in the names (then by code point); the
@@ -58,6 +58,6 @@ def homophone_groups(names: Iterable[str]) -> list[str]:
     return sorted(groups)
 
 
-def homophone_table(names: Iterable[str]) -> dict[str, Any]:
+def homophone_table(names: Iterable[str] | str) -> dict[str, Any]:
     """The ``search/homophones.json`` document."""
     return {"version": HOMOPHONES_VERSION, "groups": homophone_groups(names)}

@@ -448,7 +448,8 @@ def write_search_top(
             for _name, members in listed
             for r in members
         )
-    _dump(folder / "homophones.json", homophone_table(names))
+    # Characters counted in the names' cores: 城 of 盐城 is not a likely brand.
+    _dump(folder / "homophones.json", homophone_table(_ADMIN.sub("", "".join(names))))
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
     listing = json.dumps(

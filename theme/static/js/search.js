@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   var T = window.XyycTokenizer;
-  var PAGE = 20, SCAN_LIMIT = 400, RELAXED_SCAN = 80, SUGGEST_TRIES = 3, DEBOUNCE_MS = 250;
+  var PAGE = 20, SCAN_LIMIT = 400, RELAXED_SCAN = 80, RELAXED_BATCH = 24, RELAXED_TERMS = 4, SUGGEST_TRIES = 3, SUGGEST_VARIANTS = 40, SUGGESTIONS = 3, MAX_TERMS = 3, DEBOUNCE_MS = 250;
   var HAN_START = /^[\u3007\u3400-\u9fff\uf900-\ufaff]/;
   var BRACKETS = /[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]/g;  /* as _BRACKETS in generator/search.py */
   var cache = { manifest: null, shards: {}, docs: {}, authorities: null, homophones: null };
@@ -63,30 +63,40 @@
   /* Candidates "<segment>:<ref>" with summed lunr scores: those matching every usable term
      (need null), or at least `need` of them (the in-order search). hits: terms matched. */
   function candidates(m, terms, need) {
-    return Promise.all(m.segs.map(function (seg) { return termMaps(m, seg, terms); })).then(function (found) {
+    return Promise.all(m.segs.map(function (seg) { return termMaps(m, seg, terms, need !== null); })).then(function (found) {
       var scores = {}, hits = {}, partial = false, present = {};
       found.forEach(function (f, i) {
         partial = partial || f.partial;
         var counts = {}, sums = {};
+        var bonus = {};
         f.maps.forEach(function (map, t) {
-          var refs = Object.keys(map);
+          var refs = Object.keys(map), capped = f.capped[t];
           if (refs.length) { present[f.usable[t].token] = true; }
-          refs.forEach(function (ref) { counts[ref] = (counts[ref] || 0) + 1; sums[ref] = (sums[ref] || 0) + map[ref]; });
+          refs.forEach(function (ref) {
+            if (capped) { bonus[ref] = (bonus[ref] || 0) + 1; return; }
+            counts[ref] = (counts[ref] || 0) + 1;
+            sums[ref] = (sums[ref] || 0) + map[ref];
+          });
         });
-        var required = need === null ? f.maps.length : Math.min(need, f.maps.length);
+        var usable = f.capped.filter(function (c) { return !c; }).length;
+        var required = need === null ? usable : Math.min(need(usable), usable);
         Object.keys(counts).forEach(function (ref) {
-          if (counts[ref] >= required) { scores[i + ":" + ref] = sums[ref]; hits[i + ":" + ref] = counts[ref]; }
+          if (counts[ref] >= required) { scores[i + ":" + ref] = sums[ref]; hits[i + ":" + ref] = counts[ref] + (bonus[ref] || 0); }
         });
       });
       return { scores: scores, hits: hits, partial: partial, present: present };
     });
   }
 
-  /* One segment: a score map per usable term (capped terms dropped while another remains). */
-  function termMaps(m, seg, terms) {
-    var usable = terms.filter(function (t) { return !Object.prototype.hasOwnProperty.call(seg.capped, t.token); });
-    var partial = false;
-    if (!usable.length) { usable = terms; partial = terms.length > 0; }
+  /* One segment: a score map per usable term (capped terms dropped while another remains; with
+     `withCapped`, kept and marked: their newest postings rank candidates, they never exclude one). */
+  function termMaps(m, seg, terms, withCapped) {
+    function isCapped(t) { return Object.prototype.hasOwnProperty.call(seg.capped, t.token); }
+    var usable = terms.filter(function (t) { return !isCapped(t); });
+    var partial = false, capped;
+    if (!usable.length) { usable = terms; partial = terms.length > 0; capped = terms.map(function () { return false; }); }
+    else if (withCapped) { usable = terms; capped = terms.map(isCapped); }
+    else { capped = usable.map(function () { return false; }); }
     return Promise.all(usable.map(function (term) {
       var wanted = [];
       shardsOf(m, seg, term).forEach(function (n) {
@@ -100,7 +110,7 @@
         });
         return scores;
       });
-    })).then(function (maps) { return { maps: maps, usable: usable, partial: partial }; });
+    })).then(function (maps) { return { maps: maps, usable: usable, capped: capped, partial: partial }; });
   }
 
   /* The shards a term reads: its token's, or for a prefix every shard its range spans. */
@@ -153,7 +163,7 @@
 
   /* Display rows for refs, verifying that each query run really occurs (bigram AND is not contiguity). */
   function verified(m, refs, needles, offset, limit, exact) {
-    var out = [], scanned = 0, index = 0, size = exact ? limit : 40;
+    var out = [], scanned = 0, index = 0, size = exact ? limit : limit + (limit >> 2);
     function step() {
       if (out.length >= offset + limit || index >= refs.length || scanned >= SCAN_LIMIT + offset) {
         return Promise.resolve({ rows: out.slice(offset, offset + limit), more: index < refs.length, verifiedAll: index >= refs.length, found: out.length });
@@ -179,12 +189,34 @@
     return step();
   }
 
+  /* At most MAX_TERMS of a query's terms, so that a long query (a full name, a document number)
+     reads a few shards in each segment, not one for each of its bigrams: long ASCII tokens first (a
+     number is rarer than any bigram), then bigrams spread over the query (first, last, middle, …),
+     leaving out those capped in any segment. The runs are checked in the rows anyway. */
+  function fewestTerms(m, terms, max) {
+    max = max || MAX_TERMS;
+    if (terms.length <= max) { return terms; }
+    var open = terms.filter(function (t) { return !m.segs.some(function (seg) { return Object.prototype.hasOwnProperty.call(seg.capped, t.token); }); });
+    if (open.length <= max) { return open.length ? open : terms.slice(0, max); }
+    var numbers = open.filter(function (t) { return !t.prefix && !HAN_START.test(t.token) && t.token.length >= 4; });
+    var rest = open.filter(function (t) { return numbers.indexOf(t) < 0; }), order = [], taken = {};
+    function take(i) { if (!taken[i]) { taken[i] = true; order.push(rest[i]); } }
+    take(0);
+    take(rest.length - 1);
+    for (var parts = 2; parts < 2 * rest.length; parts *= 2) {
+      for (var j = 1; j < parts; j += 2) { take(Math.round(j * (rest.length - 1) / parts)); }
+    }
+    return numbers.sort(function (a, b) { return b.token.length - a.token.length; }).concat(order).slice(0, max);
+  }
+
   /* Exact: every term, each query run occurring as it is (or in the name's core). */
-  function exactSearch(m, terms, needles, pageNo, byDate) {
+  function exactSearch(m, allTerms, needles, pageNo, byDate) {
+    var terms = fewestTerms(m, allTerms);
     return candidates(m, terms, null).then(function (found) {
       var refs = ordered(m, found, byDate || found.partial);
       // Every term one token of its own run: the index match is already exact, fetch only the page.
-      var exactMatch = !state.auth && needles.every(function (r) { return r.length <= 2 || !HAN_START.test(r); });
+      var exactMatch = !state.auth && terms.length === allTerms.length &&
+        needles.every(function (r) { return r.length <= 2 || !HAN_START.test(r); });
       var start = exactMatch ? (pageNo - 1) * PAGE : 0;
       var rest = refs.slice(start);
       rest.info = refs.info;
@@ -204,60 +236,70 @@
     var ascii = T.coreRuns(q).filter(function (r) { return !HAN_START.test(r); });
     if (Array.from(chars).length < 2) { return Promise.resolve(null); }
     var maxMiss = Array.from(chars).length >= 4 ? 1 : 0;
-    var bigrams = T.queryTerms(chars).filter(function (t) { return !t.prefix; });
-    var need = bigrams.length <= 2 ? 1 : Math.ceil(bigrams.length / 2);
+    var bigrams = fewestTerms(m, T.queryTerms(chars).filter(function (t) { return !t.prefix; }), RELAXED_TERMS);
+    function need(usable) { return usable <= 2 ? 1 : Math.ceil(usable / 2); }
     return candidates(m, bigrams, need).then(function (found) {
       if (Object.keys(found.scores).length) { return found; }
       var ends = Array.from(chars), firstLast = [ends[0], ends[ends.length - 1]];
       var prefixes = firstLast.filter(function (c, i) { return firstLast.indexOf(c) === i; }).map(function (c) { return { token: c, prefix: true }; });
       return candidates(m, prefixes, null);
     }).then(function (found) {
-      var all = ordered(m, found, false), refs = all.slice(0, RELAXED_SCAN);
-      return Promise.all(refs.map(function (key) {
-        var p = all.info[key];
-        return rowOf(p).then(function (row) { return { ref: p.letter, row: row, day: p.day, segNo: p.segNo, seq: p.seq }; });
-      })).then(function (items) {
-        var kept = [];
-        items.forEach(function (item) {
-          var row = item.row;
-          if (!row || (state.auth && row[3] !== state.auth)) { return; }
-          var hay = haystack(row);
-          if (!ascii.every(function (n) { return hay.indexOf(n) >= 0; })) { return; }
-          var name = T.coreRuns(row[1]).join("");
-          item.align = T.align(chars, name, maxMiss);
-          if (item.align) { item.span = Array.from(name).slice(item.align[3], item.align[4]).join(""); kept.push(item); }
+      var all = ordered(m, found, false), kept = [], index = 0, hits = found.hits;
+      /* Rows in batches, the candidates that match the most bigrams first, until a page is full,
+         RELAXED_SCAN are read, or, once some are kept, the candidates left match fewer bigrams. */
+      function step() {
+        if (index >= all.length || index >= RELAXED_SCAN || kept.length >= state.page * PAGE) { return Promise.resolve(); }
+        if (kept.length && hits[all[index]] < hits[all[0]]) { return Promise.resolve(); }
+        var batch = all.slice(index, index + RELAXED_BATCH);
+        index += batch.length;
+        return Promise.all(batch.map(function (key) {
+          var p = all.info[key];
+          return rowOf(p).then(function (row) { return { ref: p.letter, row: row, day: p.day, segNo: p.segNo, seq: p.seq }; });
+        })).then(function (items) {
+          items.forEach(function (item) {
+            var row = item.row;
+            if (!row || (state.auth && row[3] !== state.auth)) { return; }
+            var hay = haystack(row);
+            if (!ascii.every(function (n) { return hay.indexOf(n) >= 0; })) { return; }
+            var name = T.coreRuns(row[1]).join("");
+            item.align = T.align(chars, name, maxMiss);
+            if (item.align) { item.span = Array.from(name).slice(item.align[3], item.align[4]).join(""); kept.push(item); }
+          });
+          return step();
         });
-        kept.sort(function (a, b) {
+      }
+      return step().then(function () {
+        function newest(a, b) { return (b.day - a.day) || (a.segNo - b.segNo) || (a.seq - b.seq); }
+        kept.sort(state.sort === "date" ? newest : function (a, b) {
           for (var i = 0; i < 3; i++) { if (a.align[i] !== b.align[i]) { return a.align[i] - b.align[i]; } }
-          return (b.day - a.day) || (a.segNo - b.segNo) || (a.seq - b.seq);
+          return newest(a, b);
         });
-        if (state.sort === "date") { kept.sort(function (a, b) { return (b.day - a.day) || (a.segNo - b.segNo) || (a.seq - b.seq); }); }
-        var offset = (state.page - 1) * PAGE;
-        var page = { rows: kept.slice(offset, offset + PAGE), more: kept.length > offset + PAGE, found: kept.length };
+        var offset = (state.page - 1) * PAGE, done = index >= all.length;
+        var page = { rows: kept.slice(offset, offset + PAGE), more: kept.length > offset + PAGE || !done, found: kept.length };
         var best = kept[0];
         return {
-          mode: "inorder", page: page, count: kept.length, exact: all.length <= RELAXED_SCAN, partial: found.partial,
-          suggestion: best && best.align[0] > 0 ? best.span : null
+          mode: "inorder", page: page, count: kept.length, exact: done, partial: found.partial,
+          suggestions: best && best.align[0] > 0 ? [best.span] : []
         };
       });
     });
   }
 
   /* 您是不是要找: the query with one character swapped for a homophone that occurs in the published
-     names (search/homophones.json, loaded only here), the first variant that finds records; the
-     variants whose shards are already loaded are tried first. */
+     names (search/homophones.json, loaded only here). Variants whose shards are already loaded are
+     all tried, and SUGGEST_TRIES of the others; the SUGGESTIONS with the most candidates are offered,
+     most first (the likeliest reading, as a spelling corrector prefers the commonest word; 森撑 may
+     mean 森晟 or 森程, both names). */
   function suggest(m, q) {
     var text = T.coreRuns(q).join(" "), chars = Array.from(text);
     if (!chars.some(function (c) { return HAN_START.test(c); })) { return Promise.resolve(null); }
     return homophones().then(function (groups) {
       var variants = [];
-      for (var rank = 0; rank < 4; rank++) {
-        chars.forEach(function (c, i) {
-          var alternatives = [];
-          (groups[c] || []).forEach(function (g) { Array.from(g).forEach(function (a) { if (a !== c && alternatives.indexOf(a) < 0) { alternatives.push(a); } }); });
-          if (rank < alternatives.length) { variants.push(chars.slice(0, i).join("") + alternatives[rank] + chars.slice(i + 1).join("")); }
-        });
-      }
+      chars.forEach(function (c, i) {
+        var alternatives = [];
+        (groups[c] || []).forEach(function (g) { Array.from(g).forEach(function (a) { if (a !== c && alternatives.indexOf(a) < 0) { alternatives.push(a); } }); });
+        alternatives.forEach(function (a, rank) { variants.push([rank, i, chars.slice(0, i).join("") + a + chars.slice(i + 1).join("")]); });
+      });
       function cost(v) {
         var missing = 0;
         T.queryTerms(v).forEach(function (t) {
@@ -265,12 +307,22 @@
         });
         return missing;
       }
-      var ranked = variants.map(function (v, i) { return [cost(v), i, v]; }).sort(function (a, b) { return (a[0] - b[0]) || (a[1] - b[1]); });
-      ranked = ranked.slice(0, SUGGEST_TRIES);
+      var ranked = variants.map(function (v) { return [cost(v[2]), v[0], v[1], v[2]]; }).sort(function (a, b) {
+        return (a[0] > 0) - (b[0] > 0) || (a[1] - b[1]) || (a[2] - b[2]);
+      }).slice(0, SUGGEST_VARIANTS);
+      var hits = [], costly = 0;
       function attempt(k) {
-        if (k >= ranked.length) { return Promise.resolve(null); }
-        var v = ranked[k][2];
-        return exactSearch(m, T.queryTerms(v), T.runs(v), 1, false).then(function (r) { return r.page.rows.length ? v : attempt(k + 1); });
+        if (k >= ranked.length) {
+          hits.sort(function (a, b) { return (b[0] - a[0]) || (a[1] - b[1]); });
+          return Promise.resolve(hits.slice(0, SUGGESTIONS).map(function (h) { return h[2]; }));
+        }
+        if (ranked[k][0] > 0 && costly++ >= SUGGEST_TRIES) { return attempt(k + 1); }
+        var v = ranked[k][3];
+        return candidates(m, fewestTerms(m, T.queryTerms(v)), null).then(function (found) {
+          var n = Object.keys(found.scores).length;
+          if (n) { hits.push([n, k, v]); }
+          return attempt(k + 1);
+        });
       }
       return attempt(0);
     });
@@ -292,14 +344,14 @@
   function searchAll(m, q) {
     var terms = T.queryTerms(q), core = T.coreTerms(q);
     var byDate = state.sort === "date";
-    return exactSearch(m, terms, T.runs(q), state.page, byDate).then(function (r) {
-      if (r.page.rows.length || state.page > 1) { return r; }
-      var same = JSON.stringify(core) === JSON.stringify(terms);
-      return (same ? Promise.resolve(r) : exactSearch(m, core, T.coreRuns(q), 1, byDate)).then(function (c) {
+    return exactSearch(m, terms, T.runs(q), 1, byDate).then(function (first) {
+      if (first.page.rows.length) { return state.page > 1 ? exactSearch(m, terms, T.runs(q), state.page, byDate) : first; }
+      var r = first, same = JSON.stringify(core) === JSON.stringify(terms);
+      return (same ? Promise.resolve(r) : exactSearch(m, core, T.coreRuns(q), state.page, byDate)).then(function (c) {
         if (c.page.rows.length) { c.mode = same ? "exact" : "core"; return c; }
         return inOrderSearch(m, q).then(function (o) {
           if (o && o.page.rows.length) { return o; }
-          return suggest(m, q).then(function (s) { r.suggestion = s; return r; });
+          return suggest(m, q).then(function (s) { r.suggestions = s; return r; });
         });
       });
     });
@@ -408,13 +460,16 @@
     run();
   }
 
-  function suggestionLine(text) {
+  function suggestionLine(texts) {
     var p = el("p", "suggestion");
     p.appendChild(el("span", null, "您是不是要找："));
-    var a = el("a", null, text);
-    a.href = "?" + query(Object.assign({}, state, { q: text, page: 1 }));
-    a.addEventListener("click", function (e) { e.preventDefault(); state.q = text; state.page = 1; $("q").value = text; sync(true); run(); });
-    p.appendChild(a);
+    texts.forEach(function (text, i) {
+      if (i) { p.appendChild(document.createTextNode("、")); }
+      var a = el("a", null, text);
+      a.href = "?" + query(Object.assign({}, state, { q: text, page: 1 }));
+      a.addEventListener("click", function (e) { e.preventDefault(); state.q = text; state.page = 1; $("q").value = text; sync(true); run(); });
+      p.appendChild(a);
+    });
     return p;
   }
 
@@ -423,7 +478,7 @@
     box.textContent = "";
     var chips = filterChips(m, !page.rows.length);
     if (chips) { box.appendChild(chips); }
-    if (r.suggestion) { box.appendChild(suggestionLine(r.suggestion)); }
+    if (r.suggestions && r.suggestions.length) { box.appendChild(suggestionLine(r.suggestions)); }
     if (auths.length) {
       var section = el("section", "auth-results");
       section.setAttribute("aria-label", "相关机关");
