@@ -167,3 +167,20 @@ def test_sorting_by_date_sorts_by_date(demo, page):
         "ts => ts.map(t => t.getAttribute('datetime'))"
     )
     assert len(times) > 5 and times == sorted(times, reverse=True)
+
+
+@pytest.mark.browser
+def test_the_page_fetches_the_gzip_twins_and_the_plain_files_where_it_cannot_inflate(demo, page):
+    ask(page, demo["base"], "滨海金锦")
+    fetched = page.evaluate(
+        "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/search/'))"
+    )
+    assert fetched and all(name.endswith(".json.gz") for name in fetched), fetched
+    page.add_init_script("delete window.DecompressionStream")  # an older browser
+    found = ask(page, demo["base"], "滨海金锦")
+    assert JINJIN in [r["subject"] for r in found]
+    fetched = page.evaluate(
+        "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/search/'))"
+    )
+    assert fetched and all(name.endswith(".json") for name in fetched), fetched
+    assert page.errors == []
