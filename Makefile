@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install install-test system-deps demo build lint test test-fast bench fuzz clean
+.PHONY: install install-test install-bench system-deps demo build lint test test-fast bench bench-pagefind fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(BIN)/python
 install-test: $(BIN)/python system-deps
 	$(BIN)/pip install --quiet -e '.[test]'
 	npm ci --no-audit --no-fund --silent
+
+# What the tests need, and Pagefind for bench/pagefind.py (docs/search.md, "Against Pagefind").
+install-bench: install-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 system-deps:
@@ -59,6 +63,15 @@ test: lint
 
 bench: install-test
 	$(BIN)/python bench/site.py $(BENCH_ARGS)
+
+# Our search against Pagefind on the record pages of a bench site (docs/search.md, "Against
+# Pagefind"); builds the site first when bench/runs/ does not have it.
+PAGEFIND_RECORDS ?= 10000
+PAGEFIND_ARGS ?= --per-type 12
+bench-pagefind: install-bench
+	test -d bench/runs/site-$(PAGEFIND_RECORDS)/output || \
+	  $(BIN)/python bench/site.py --records $(PAGEFIND_RECORDS) --queries 0 --keep >/dev/null
+	$(BIN)/python bench/pagefind.py bench/runs/site-$(PAGEFIND_RECORDS)/output $(PAGEFIND_ARGS)
 
 # The fuzz suite's longer run (docs/benchmarks.md, "Fuzzing"); `make test` runs 300 examples.
 FUZZ_EXAMPLES ?= 10000
