@@ -9,6 +9,7 @@
   "use strict";
   var T = window.XyycTokenizer;
   var PAGE = 20, SCAN_LIMIT = 400, RELAXED_SCAN = 80, RELAXED_BATCH = 24, RELAXED_TERMS = 4, SUGGEST_TRIES = 3, SUGGEST_VARIANTS = 40, SUGGESTIONS = 3, MAX_TERMS = 3, DEBOUNCE_MS = 250;
+  var ADMIN_CHARS = T.ADMIN_WORDS.join("");
   var HAN_START = /^[\u3007\u3400-\u9fff\uf900-\ufaff]/;
   var BRACKETS = /[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]/g;  /* as _BRACKETS in generator/search.py */
   var cache = { manifest: null, shards: {}, docs: {}, authorities: null, homophones: null };
@@ -211,14 +212,24 @@
     var open = terms.filter(function (t) { return !m.segs.some(function (seg) { return Object.prototype.hasOwnProperty.call(seg.capped, t.token); }); });
     if (open.length <= max) { return open.length ? open : terms.slice(0, max); }
     var numbers = open.filter(function (t) { return !t.prefix && !HAN_START.test(t.token) && t.token.length >= 4; });
-    var rest = open.filter(function (t) { return numbers.indexOf(t) < 0; }), order = [], taken = {};
-    function take(i) { if (!taken[i]) { taken[i] = true; order.push(rest[i]); } }
+    var rest = open.filter(function (t) { return numbers.indexOf(t) < 0; });
+    /* Bigrams with an administrative character (市响, 县达, 饮有) say little: the core's own first. */
+    var inner = rest.filter(function (t) { return !Array.from(t.token).some(function (c) { return ADMIN_CHARS.indexOf(c) >= 0; }); });
+    var outer = rest.filter(function (t) { return inner.indexOf(t) < 0; });
+    return numbers.sort(function (a, b) { return b.token.length - a.token.length; })
+      .concat(spread(inner), spread(outer)).slice(0, max);
+  }
+
+  /* First, last, middle, quarters, …: terms from all over the query. */
+  function spread(list) {
+    var order = [], taken = {};
+    function take(i) { if (i >= 0 && !taken[i]) { taken[i] = true; order.push(list[i]); } }
     take(0);
-    take(rest.length - 1);
-    for (var parts = 2; parts < 2 * rest.length; parts *= 2) {
-      for (var j = 1; j < parts; j += 2) { take(Math.round(j * (rest.length - 1) / parts)); }
+    take(list.length - 1);
+    for (var parts = 2; parts < 2 * list.length; parts *= 2) {
+      for (var j = 1; j < parts; j += 2) { take(Math.round(j * (list.length - 1) / parts)); }
     }
-    return numbers.sort(function (a, b) { return b.token.length - a.token.length; }).concat(order).slice(0, max);
+    return order;
   }
 
   /* Exact: every term, each query run occurring as it is (or in the name's core). */
