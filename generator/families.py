@@ -34,7 +34,7 @@ from .publication import PublishedRecord, State, published_years
 from .render import Renderer
 from .schema import KINDS
 from .search import CACHE_DIR as SEARCH_CACHE_DIR
-from .search import write_search_top
+from .search import write_homophones, write_search_top
 from .settings import Config
 from .sitemodel import (
     GOVERNMENT_CATEGORIES,
@@ -291,12 +291,20 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int]:
 def generate_search_top(out: Output, authorities: list[dict[str, Any]]) -> None:
     """The search's manifest and its lists of authorities and years (the segments: workers)."""
     years = set().union(*map(published_years, out.state.published.values()))
-    names = (
-        record.brief.get(KINDS[kind].subject, "")
-        for kind, records in out.state.published.items()
-        for record in records
+    write_search_top(out.path, out.plan.segments, authorities, out.cfg, years=years)
+
+
+def generate_homophones(out: Output) -> None:
+    """The search's homophone table, from the published subjects' names (needs only the state:
+    made beside the statistics and the feeds)."""
+    write_homophones(
+        out.path,
+        (
+            record.brief.get(KINDS[kind].subject, "")
+            for kind, records in out.state.published.items()
+            for record in records
+        ),
     )
-    write_search_top(out.path, out.plan.segments, authorities, out.cfg, years=years, names=names)
 
 
 def finish_search(out: Output, results: list[Any]) -> None:

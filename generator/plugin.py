@@ -121,7 +121,7 @@ class DisclosureGenerator(Generator):
             # Needs no worker's result: made while the workers finish
             families.generate_sitemap(out)
             timing("sitemap written")
-            self.result.report = self._stats_feeds_report()
+            self.result.report = self._state_families_and_report()
         except BaseException:
             self.abort()
             raise
@@ -240,17 +240,17 @@ class DisclosureGenerator(Generator):
                 )
         return results
 
-    def _stats_feeds_report(self) -> PreparedReport | None:
-        """The statistics and the feeds, written (by the side process when there is one); the
-        build report, prepared (``disclose build`` writes it once the build is live)."""
+    def _state_families_and_report(self) -> PreparedReport | None:
+        """The families that need only the state (the statistics, the feeds, the search's homophone
+        table), written (by the side process when there is one); the build report, prepared
+        (``disclose build`` writes it once the build is live)."""
         wanted = bool(self.settings.get("DISCLOSE_BUILD_REPORT"))
         side = self._side
         if side is None:
-            families.generate_stats(self.out)
-            families.generate_feeds(self.out)
+            self._state_families(self.out)
             return families.prepare_report(self.out, wanted)
         # The report here, on the core this process would leave idle, while the side process
-        # writes the statistics and the feeds.
+        # writes the state's families.
         report = families.prepare_report(self.out, wanted, packed=True)
         side.result()
         self._side = None
@@ -258,9 +258,10 @@ class DisclosureGenerator(Generator):
         return report
 
     def _start_side(self) -> Forked | None:
-        """In an incremental build of a big site the statistics and the feeds run in a forked side
-        process, at the workers' priority, from the moment the state and the plan exist. It needs
-        nothing else: it groups the government bodies' archives (the statistics' third page) itself."""
+        """In an incremental build of a big site the statistics, the feeds and the homophone table
+        run in a forked side process, at the workers' priority, from the moment the state and the
+        plan exist. It needs nothing else: it groups the government bodies' archives (the
+        statistics' third page) itself."""
         if (
             not self.workers.parallel
             or not self.plan.incremental
@@ -275,8 +276,13 @@ class DisclosureGenerator(Generator):
             writer=DisclosureWriter(self.output_path, settings=self.settings),
             entities=families.government_entities(self.state),
         )
+        self._state_families(out)
+
+    @staticmethod
+    def _state_families(out: Output) -> None:
         families.generate_stats(out)
         families.generate_feeds(out)
+        families.generate_homophones(out)
 
     def abort(self) -> None:
         """Stop the page workers and the side process of a failed build (before its temporary

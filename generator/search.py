@@ -142,7 +142,7 @@ def align(query: str, name: str, max_miss: int = 0) -> tuple[int, int, int, int,
     start, end) of the best placement (fewest misses, then gaps, then gap length, then leftmost),
     or None when more than ``max_miss`` characters of the query cannot be placed or fewer than two
     can. ``name[start:end]`` is the stretch it covers (a suggestion's text). The ranking rule of
-    the in-order search; search.js has the same function."""
+    the in-order search; tokenizer.js has the same function."""
     # state: last placed position → (misses, gaps, gap length, start)
     states: dict[tuple[int, int], tuple[int, int, int]] = {(-1, 0): (0, 0, -1)}
     where: dict[str, list[int]] = {}
@@ -177,7 +177,8 @@ def _keep_best(states: dict, key: tuple[int, int], value: tuple[int, int, int]) 
 
 def query_terms(text: str) -> list[dict[str, Any]]:
     """Query-time terms: the same tokens, plus which are prefixes (a lone Han character; an ASCII
-    run of 8–17 characters, e.g. the start of a credit code). Duplicates removed, order kept."""
+    run of 6–17 characters, e.g. the start of a credit code or of its 组织机构代码 part). Duplicates
+    removed, order kept."""
     terms: list[dict[str, Any]] = []
     seen: set[str] = set()
     for run in runs(text):
@@ -187,7 +188,7 @@ def query_terms(text: str) -> list[dict[str, Any]]:
             if token in seen:
                 continue
             seen.add(token)
-            prefix = (han and len(run) == 1) or (not han and 8 <= len(run) < 18)
+            prefix = (han and len(run) == 1) or (not han and 6 <= len(run) < 18)
             terms.append({"token": token, "prefix": prefix})
     return terms
 
@@ -433,6 +434,7 @@ def build_search(
             [(i, r.kind, r.id, r.brief) for i, r in enumerate(members)], len(members), cfg
         )
         write_segment(out / "search" / name, layout, range(len(members)), None, cfg)
+    write_homophones(out, (str(r.brief.get(KINDS[r.kind].subject, "")) for r in records))
     return write_search_top(out, listed, authorities, cfg)
 
 
@@ -442,25 +444,14 @@ def write_search_top(
     authorities: list[dict[str, Any]],
     cfg: Any,
     years: Iterable[int] | None = None,
-    names: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """The top manifest (segments, years, kinds), the authorities' index and the homophone table
-    of the published names (:mod:`generator.homophones`); return the manifest. ``years``: the
-    listed records' decision years, when the caller knows them without a pass over every record
-    (the site build: :func:`generator.publication.published_years`); ``names``: the published
-    subjects' names, likewise."""
+    """The top manifest (segments, years, kinds) and the authorities' index; return the manifest.
+    ``years``: the listed records' decision years, when the caller knows them without a pass over
+    every record (the site build: :func:`generator.publication.published_years`)."""
     folder = out / "search"
     folder.mkdir(parents=True, exist_ok=True)
     if years is None:
         years = {int(r.date[:4]) for _name, members in listed for r in members}
-    if names is None:
-        names = (
-            str(r.brief.get(KINDS[r.kind].subject, ""))
-            for _name, members in listed
-            for r in members
-        )
-    # Characters counted in the names' cores: 城 of 盐城 is not a likely brand.
-    _dump(folder / "homophones.json", homophone_table(_ADMIN.sub("", "".join(names))))
     # Authorities: a small index of names → their list pages.
     auth_docs = [(str(i), _tf(tokenize(a["name"]))) for i, a in enumerate(authorities)]
     listing = json.dumps(
@@ -482,6 +473,14 @@ def write_search_top(
     }
     _dump(folder / "manifest.json", manifest)
     return manifest
+
+
+def write_homophones(out: Path, names: Iterable[str]) -> None:
+    """``search/homophones.json``: the homophone table of the published subjects' ``names``
+    (:mod:`generator.homophones`), their characters counted in the names' cores (城 of 盐城 is not
+    a likely brand)."""
+    (out / "search").mkdir(parents=True, exist_ok=True)
+    _dump(out / "search" / "homophones.json", homophone_table(_ADMIN.sub("", "".join(names))))
 
 
 # -- a segment: its layout (from its universe) and its files (from what is published) ------------
@@ -802,12 +801,12 @@ def write_segment(
 
 
 def shard_for(first_tokens: list[str], token: str) -> int:
-    """Index of the shard whose token range holds ``token`` (the same lookup as search.js)."""
+    """Index of the shard whose token range holds ``token`` (the same lookup as search-engine.js)."""
     return max(0, bisect.bisect_right(first_tokens, token) - 1)
 
 
 def term_shards(boundaries: list[str], token: str, prefix: bool, limit: int) -> list[int]:
-    """The shards a query term reads (the same choice as search.js): its token's shard, or for a
+    """The shards a query term reads (as search-engine.js chooses them): its token's shard, or for a
     prefix the shards its range spans, at most ``limit``. An empty shard (every row of its range
     unpublished) has the next shard's boundary and is skipped: it must not use up the limit."""
     lo = shard_for(boundaries, token)
@@ -816,7 +815,7 @@ def term_shards(boundaries: list[str], token: str, prefix: bool, limit: int) -> 
 
 
 def day_of(days: list[list[int]], seq: int) -> int:
-    """The decision day (YYYYMMDD) of a segment's ref ``seq`` (the same lookup as search.js)."""
+    """The decision day (YYYYMMDD) of a segment's ref ``seq`` (the same lookup as search-engine.js)."""
     return days[max(0, bisect.bisect_right([start for _day, start in days], seq) - 1)][0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -109,8 +110,12 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def all_files_text(root: Path) -> dict[str, str]:
+    """Every file's text, a ``.gz`` file's inflated (search's gzip twins say what their files say,
+    and a planted ``.gz`` must be read too)."""
     return {
-        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
+        p.relative_to(root).as_posix(): (
+            gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+        ).decode("utf-8", errors="replace")
         for p in root.rglob("*")
         if p.is_file()
     }

@@ -92,7 +92,9 @@ def test_nothing_that_must_not_be_published_appears_in_any_file(built):
         assert hits == [], f"{label} found in {hits[:5]}"
     # As a reader sees it
     assert [
-        name for name, content in files.items() if pii.find_in_file(name, content.encode("utf-8"))
+        name
+        for name, content in files.items()
+        if pii.find_in_file(name.removesuffix(".gz"), content.encode("utf-8"))
     ] == []
     assert marks["person_id"] not in "".join(files.values())
 

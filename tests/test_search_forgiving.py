@@ -72,6 +72,7 @@ def results(page) -> list[dict]:
         ("金锦物流有限公司", JINJIN),  # 示例 left out
         ("康润化工", KANGRUN),
         ("0Y37GW", JINJIN),  # the last six characters of a credit code
+        ("40Y37GW", JINJIN),  # and any longer end of it
         ("MWW40Y37", JINJIN),  # its 组织机构代码 part
         ("JY000000000001", KANGRUN),  # a licence number
     ],

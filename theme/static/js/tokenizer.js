@@ -7,7 +7,7 @@
  *   tokenize     a Han run of one character is itself; longer Han runs give every bigram;
  *                an ASCII run is one token; order and duplicates kept
  *   queryTerms   the same tokens without duplicates, each marked `prefix` when it is a lone Han
- *                character or an ASCII run of 8–17 characters (the start of a credit code)
+ *                character or an ASCII run of 6–17 characters (the start of a credit code or of its part)
  *   core(run)    a Han run without the administrative words ADMIN_WORDS (itself when fewer than
  *                two characters would be left); coreRuns / coreTerms: runs and terms of the cores
  *   align        how a query's characters occur in a name in order (the in-order ranking rule)
@@ -50,7 +50,7 @@
       pieces(run).forEach(function (token) {
         if (Object.prototype.hasOwnProperty.call(seen, token)) { return; }
         seen[token] = true;
-        terms.push({ token: token, prefix: (han && run.length === 1) || (!han && run.length >= 8 && run.length < 18) });
+        terms.push({ token: token, prefix: (han && run.length === 1) || (!han && run.length >= 6 && run.length < 18) });
       });
     });
     return terms;
