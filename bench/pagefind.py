@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, machine, remove_tree, static_server, timed  # noqa: E402
-from bench.queries import Case, first_query, measure, pick  # noqa: E402
+from bench.queries import Case, cold_pages, first_query, measure, pick  # noqa: E402
 
 PAGE_SIZE = 20  # results on one results page, ours and Pagefind's
 PAGEFIND_ARGS = ["--glob", "records/**/*.html", "--force-language", "zh", "--root-selector", "main"]
@@ -175,41 +175,31 @@ _SHOWN = (
 
 
 def measure_pagefind(folder: Path, cases: list[Case], urls: dict[str, str]) -> list[dict]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-
     rows = []
-    with static_server(folder) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for case in cases:
-            context = browser.new_context()  # cold cache: a first query
-            page = context.new_page()
-            page.goto(f"{base}/search.html")
-            page.wait_for_selector("body[data-ready]", timeout=60_000)
-            elapsed_ms, fetched = first_query(page, case.query)
-            found = case.record in {record_of(u) for u in page.evaluate(_SHOWN)}
-            ids = page.evaluate("window.resultIds")
-            rank = next(
-                (i + 1 for i, rid in enumerate(ids) if record_of(urls[rid]) == case.record), None
-            )
-            rows.append(
-                {
-                    **case._asdict(),
-                    "found": found,
-                    "rank": rank,
-                    "results": len(ids),
-                    "ms": round(elapsed_ms),
-                    "kib": round(fetched / 1024, 1),
-                }
-            )
-            print(
-                f"  Pagefind {case.type} {case.query!r}: {'found' if found else 'MISSED'} "
-                f"(rank {rank} of {len(ids)}), {elapsed_ms:.0f} ms, {fetched / 1024:.1f} KiB",
-                file=sys.stderr,
-            )
-            context.close()
-        browser.close()
+    for base, page, case in cold_pages(folder, cases):
+        page.goto(f"{base}/search.html")
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        elapsed_ms, fetched = first_query(page, case.query)
+        found = case.record in {record_of(u) for u in page.evaluate(_SHOWN)}
+        ids = page.evaluate("window.resultIds")
+        rank = next(
+            (i + 1 for i, rid in enumerate(ids) if record_of(urls[rid]) == case.record), None
+        )
+        rows.append(
+            {
+                **case._asdict(),
+                "found": found,
+                "rank": rank,
+                "results": len(ids),
+                "ms": round(elapsed_ms),
+                "kib": round(fetched / 1024, 1),
+            }
+        )
+        print(
+            f"  Pagefind {case.type} {case.query!r}: {'found' if found else 'MISSED'} "
+            f"(rank {rank} of {len(ids)}), {elapsed_ms:.0f} ms, {fetched / 1024:.1f} KiB",
+            file=sys.stderr,
+        )
     return rows
 
 

@@ -20,8 +20,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -161,49 +162,55 @@ _RESULTS = (
 )
 
 
-def measure(out: Path, cases: list[Case]) -> list[dict]:
+def cold_pages(folder: Path, cases: list[Case]) -> Iterator[tuple[str, Any, Case]]:
+    """(base URL, page, case) for each case: ``folder`` served by a static server, each page in a
+    fresh Chromium context (a cold cache: a first query), closed when the next is asked for."""
     sys.path.insert(0, str(REPO))
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    rows = []
-    with static_server(out) as base, sync_playwright() as p:
+    with static_server(folder) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for case in cases:
-            context = browser.new_context()  # cold cache: a first query
-            page = context.new_page()
-            page.goto(f"{base}/search/index.html")
-            page.wait_for_function("() => document.getElementById('search-filters')")
-            elapsed_ms, fetched = first_query(page, case.query)
-            suggestions = page.locator("#results .suggestion a").all_inner_texts()
-            on_page = _page_of(page, case.href)
-            for text in suggestions if on_page is None else ():  # each 您是不是要找 link in turn
-                page.goto(f"{base}/search/index.html?q={quote(case.query)}")
-                page.wait_for_selector("body[data-search-done]", timeout=60_000)
-                _follow(page, page.locator("#results .suggestion a", has_text=text).first)
-                on_page = _page_of(page, case.href)
-                if on_page is not None:
-                    break
-            found = on_page == 1 or (bool(case.meant) and case.meant in suggestions)
-            rows.append(
-                {
-                    **case._asdict(),
-                    "found": found,
-                    "page": on_page,
-                    "suggestions": suggestions,
-                    "ms": round(elapsed_ms),
-                    "kib": round(fetched / 1024, 1),
-                }
-            )
-            print(
-                f"  {case.type} {case.query!r}: "
-                f"{'found on page ' + str(on_page) if on_page else 'MISSED'}, "
-                f"{elapsed_ms:.0f} ms, {fetched / 1024:.1f} KiB",
-                file=sys.stderr,
-            )
+            context = browser.new_context()
+            yield base, context.new_page(), case
             context.close()
         browser.close()
+
+
+def measure(out: Path, cases: list[Case]) -> list[dict]:
+    rows = []
+    for base, page, case in cold_pages(out, cases):
+        page.goto(f"{base}/search/index.html")
+        page.wait_for_function("() => document.getElementById('search-filters')")
+        elapsed_ms, fetched = first_query(page, case.query)
+        suggestions = page.locator("#results .suggestion a").all_inner_texts()
+        on_page = _page_of(page, case.href)
+        for text in suggestions if on_page is None else ():  # each 您是不是要找 link in turn
+            page.goto(f"{base}/search/index.html?q={quote(case.query)}")
+            page.wait_for_selector("body[data-search-done]", timeout=60_000)
+            _follow(page, page.locator("#results .suggestion a", has_text=text).first)
+            on_page = _page_of(page, case.href)
+            if on_page is not None:
+                break
+        found = on_page == 1 or (bool(case.meant) and case.meant in suggestions)
+        rows.append(
+            {
+                **case._asdict(),
+                "found": found,
+                "page": on_page,
+                "suggestions": suggestions,
+                "ms": round(elapsed_ms),
+                "kib": round(fetched / 1024, 1),
+            }
+        )
+        print(
+            f"  {case.type} {case.query!r}: "
+            f"{'found on page ' + str(on_page) if on_page else 'MISSED'}, "
+            f"{elapsed_ms:.0f} ms, {fetched / 1024:.1f} KiB",
+            file=sys.stderr,
+        )
     return rows
 
 
