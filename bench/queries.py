@@ -102,6 +102,7 @@ def pick(out: Path, per_type: int, seed: int = 3) -> list[Case]:
             ("credit code, first 10", code[:10]),
             ("credit code, last 6", code[-6:]),
             ("credit code, from the 9th", code[8:]),
+            ("credit code, 8 from the 6th", code[5:13]),
             ("document number, [] brackets", docno),
         ):
             if query:

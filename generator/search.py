@@ -238,6 +238,12 @@ def _b36(n: int) -> str:
 _BRACKETS = re.compile(r"[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]")
 
 
+# Where the six-character windows of an 18-character credit code start that are index tokens: every
+# window that reaches the 组织机构代码 part (the ninth character on). A window wholly within the first
+# eight (registration authority, type and area code, 913209…) is shared by a county's subjects and
+# identifies none of them.
+CODE_WINDOWS = range(3, 13)
+
 SEARCH_FIELD_CHARS = 64  # of a kind's search_fields: a category or an identifier, not prose
 
 
@@ -255,7 +261,8 @@ def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     """Tokens of the subject name (:func:`name_tokens`), the document number, the credit code and
     the kind's ``search_fields``. A document number also gives the tokens of its bracket-free form
     once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``); an 18-character credit code also its
-    组织机构代码 part (from the ninth character) and its last six characters."""
+    组织机构代码 part (from the ninth character, read as a prefix) and every six characters of it that
+    reach that part (:data:`CODE_WINDOWS`): a fragment of six or more is found by its last six."""
     kind = KINDS[kind_name]
     docno = str(brief.get(kind.docno, ""))
     doc_tokens = tokenize(docno)
@@ -266,8 +273,9 @@ def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     if code and code != "00000000000000000X":
         code = fold(str(code))
         tokens.append(code)
-        if len(code) == 18:  # its 组织机构代码 part (a prefix query reads it) and its last six
-            tokens += [code[8:], code[-6:]]
+        if len(code) == 18:
+            tokens.append(code[8:])
+            tokens += [code[i : i + 6] for i in CODE_WINDOWS]
     for name in kind.search_fields:
         tokens += tokenize(str(brief.get(name, ""))[:SEARCH_FIELD_CHARS])
     # No token reads as a personal number: ingest masked the text as written, but a token is read

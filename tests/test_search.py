@@ -134,6 +134,19 @@ def test_no_index_token_reads_as_a_personal_number():
     assert {"1381", "2345678", "盐罚"} <= set(tokens)
 
 
+def test_every_six_characters_of_a_credit_code_that_reach_its_organisation_part_are_tokens():
+    """A citizen may hold any stretch of a code (from a licence photo, a contract): the client looks
+    a fragment up by its last six characters, so each window that reaches the ninth character is a
+    token; the first eight (authority, type, area: every subject of a county) give none."""
+    from generator.search import brief_tokens
+
+    code = "91320922MWW40Y37GW"
+    tokens = set(brief_tokens("penalty", {"行政相对人代码_1(统一社会信用代码)": code}))
+    windows = {code[i : i + 6].lower() for i in range(13)}
+    assert {w for w in windows if w in tokens} == {code[i : i + 6].lower() for i in range(3, 13)}
+    assert {code.lower(), code[8:].lower()} <= tokens
+
+
 def test_a_shard_boundary_never_reads_as_a_personal_number():
     """A boundary is the shortest start of a token that sorts after the last shard's; cut from a
     20-digit 承诺编码 it can be an 18-digit number that passes the ID check: then it is the whole token."""

@@ -74,6 +74,9 @@ def results(page) -> list[dict]:
         ("0Y37GW", JINJIN),  # the last six characters of a credit code
         ("40Y37GW", JINJIN),  # and any longer end of it
         ("MWW40Y37", JINJIN),  # its 组织机构代码 part
+        ("0922MWW4", JINJIN),  # six or more characters wholly inside it
+        ("22MWW40Y", JINJIN),  # (this one's last six start at the ninth)
+        ("MWW40Y", JINJIN),
         ("JY000000000001", KANGRUN),  # a licence number
     ],
 )

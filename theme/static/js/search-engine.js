@@ -2,7 +2,7 @@
  * 信用盐城 search engine, without the page: reads the static index (the manifests, in each segment
  * the shard of each query term and the display buckets of the rows it checks, all as gzip twins
  * where the browser can inflate them) and answers a query with the fallback chain of docs/search.md
- * (exact, core, a code's end, in order, homophone suggestions). Results are "<segment>:<ref>"
+ * (exact, core, a code's part, in order, homophone suggestions). Results are "<segment>:<ref>"
  * (ref = kind letter + base-36 position) and display rows; `opts` carries the page's filters, order
  * and page number ({kind, year, auth, sort, page}). Used by search.js; needs tokenizer.js and lunr.
  */
@@ -266,12 +266,11 @@
       var prefixes = firstLast.filter(function (c, i) { return firstLast.indexOf(c) === i; }).map(function (c) { return { token: c, prefix: true }; });
       return candidates(m, prefixes, null);
     }).then(function (found) {
-      var all = ordered(m, found, false, opts), kept = [], index = 0, hits = found.hits;
-      /* Rows in batches, the candidates that match the most bigrams first, until a page is full,
-         RELAXED_SCAN are read, or, once some are kept, the candidates left match fewer bigrams. */
+      var all = ordered(m, found, false, opts), kept = [], index = 0;
+      /* Rows in batches, the candidates that match the most bigrams first, until a page is full or
+         RELAXED_SCAN are read. */
       function step() {
         if (index >= all.length || index >= RELAXED_SCAN || kept.length >= opts.page * PAGE) { return Promise.resolve(); }
-        if (kept.length && hits[all[index]] < hits[all[0]]) { return Promise.resolve(); }
         var batch = all.slice(index, index + RELAXED_BATCH);
         index += batch.length;
         return Promise.all(batch.map(function (key) {
@@ -362,16 +361,17 @@
     }));
   }
 
-  /* The end of a credit code (40Y37GW of …MWW40Y37GW): a code's last six characters are an index
-     token, so an identifier of seven or more is looked up by its last six and checked in the rows. */
-  function tailSearch(m, q, byDate, opts) {
+  /* Any part of a credit code (0922MWW4 or 40Y37GW of 91320922MWW40Y37GW): every six characters of
+     a code that reach its 组织机构代码 part are an index token (CODE_WINDOWS in search.py), so an
+     identifier of seven or more is looked up by its last six and checked in the rows. */
+  function fragmentSearch(m, q, byDate, opts) {
     var runs = T.runs(q), ids = runs.filter(function (r) { return !HAN_START.test(r) && r.length >= 7; });
     if (!ids.length) { return Promise.resolve(null); }
     var tails = ids.map(function (r) { return { token: r.slice(-6), prefix: false }; });
     return exactSearch(m, tails, runs, opts.page, byDate, opts, true);
   }
 
-  /* Exact, then the query's core (盐城康润 → 康润), then a code's end, then in order, then a
+  /* Exact, then the query's core (盐城康润 → 康润), then a code's part, then in order, then a
      homophone suggestion. */
   function searchAll(m, q, opts) {
     var terms = T.queryTerms(q), core = T.coreTerms(q);
@@ -381,7 +381,7 @@
       var r = first, same = JSON.stringify(core) === JSON.stringify(terms);
       return (same ? Promise.resolve(r) : exactSearch(m, core, T.coreRuns(q), opts.page, byDate, opts)).then(function (c) {
         if (c.page.rows.length) { c.mode = same ? "exact" : "core"; return c; }
-        return tailSearch(m, q, byDate, opts);
+        return fragmentSearch(m, q, byDate, opts);
       }).then(function (t) {
         if (t && t.page.rows.length) { return t; }
         return inOrderSearch(m, q, opts).then(function (o) {
