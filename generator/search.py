@@ -208,6 +208,7 @@ class SearchSettings:
     shard_postings: int  # postings per shard (a single token may exceed it)
     token_cap: int  # postings kept for a very common token (newest first)
     bucket: int  # records per display bucket
+    code_shard_windows: int  # credit-code windows per code-index file
 
 
 def search_settings(total: int, postings: int, cfg: Any) -> SearchSettings:
@@ -216,7 +217,10 @@ def search_settings(total: int, postings: int, cfg: Any) -> SearchSettings:
     least at s = √(0.16 P): ~60 KiB at 100k records, ~180 KiB at 1M."""
     shard = cfg.SEARCH_SHARD_POSTINGS or int(max(150, min(4_000, math.sqrt(0.16 * postings))))
     return SearchSettings(
-        shard, cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500), cfg.SEARCH_BUCKET_SIZE
+        shard,
+        cfg.SEARCH_TOKEN_CAP or max(1_000, total // 500),
+        cfg.SEARCH_BUCKET_SIZE,
+        cfg.SEARCH_CODE_SHARD_WINDOWS,
     )
 
 
@@ -238,11 +242,31 @@ def _b36(n: int) -> str:
 _BRACKETS = re.compile(r"[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]")
 
 
-# Where the six-character windows of an 18-character credit code start that are index tokens: every
-# window that reaches the 组织机构代码 part (the ninth character on). A window wholly within the first
+# Where the six-character windows of an 18-character credit code start that the code index holds:
+# every window that reaches the 组织机构代码 part (the ninth character on), so a fragment of six or
+# more characters anywhere in a code is found by its last six. A window wholly within the first
 # eight (registration authority, type and area code, 913209…) is shared by a county's subjects and
 # identifies none of them.
 CODE_WINDOWS = range(3, 13)
+_WINDOW = re.compile(r"[0-9a-z]{6}")
+_CODE = re.compile(r"[0-9a-z]{18}")
+
+
+def code_windows(code: str) -> list[int]:
+    """The code index's windows of a credit code (:data:`CODE_WINDOWS`), each as its base-36 value
+    (six characters of 0-9a-z, folded: below 2^32); none for the all-zero placeholder or for a code
+    that is not 18 such characters (a natural person's ID number, masked as published: its
+    birth date is no handle to search people by)."""
+    code = fold(code)
+    if not _CODE.fullmatch(code) or code == "00000000000000000x":
+        return []
+    return [int(code[i : i + 6], 36) for i in CODE_WINDOWS]
+
+
+def window_text(value: int) -> str:
+    """The six characters of a window value (:func:`code_windows`)."""
+    return _b36(value).rjust(6, "0")
+
 
 SEARCH_FIELD_CHARS = 64  # of a kind's search_fields: a category or an identifier, not prose
 
@@ -261,8 +285,8 @@ def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     """Tokens of the subject name (:func:`name_tokens`), the document number, the credit code and
     the kind's ``search_fields``. A document number also gives the tokens of its bracket-free form
     once (``盐市监罚20261234号`` finds ``盐市监罚〔2026〕1234号``); an 18-character credit code also its
-    组织机构代码 part (from the ninth character, read as a prefix) and every six characters of it that
-    reach that part (:data:`CODE_WINDOWS`): a fragment of six or more is found by its last six."""
+    组织机构代码 part (from the ninth character, read as a prefix) and its last six characters. Any
+    other part of a code is found through the segment's code index (:func:`code_windows`)."""
     kind = KINDS[kind_name]
     docno = str(brief.get(kind.docno, ""))
     doc_tokens = tokenize(docno)
@@ -273,9 +297,8 @@ def brief_tokens(kind_name: str, brief: dict[str, Any]) -> list[str]:
     if code and code != "00000000000000000X":
         code = fold(str(code))
         tokens.append(code)
-        if len(code) == 18:
-            tokens.append(code[8:])
-            tokens += [code[i : i + 6] for i in CODE_WINDOWS]
+        if len(code) == 18:  # its 组织机构代码 part (a prefix query reads it) and its last six
+            tokens += [code[8:], code[-6:]]
     for name in kind.search_fields:
         tokens += tokenize(str(brief.get(name, ""))[:SEARCH_FIELD_CHARS])
     # No token reads as a personal number: ingest masked the text as written, but a token is read
@@ -523,6 +546,9 @@ class SegmentLayout:
     # Numpy uint32 array: position << 4 | min(tf, 15), ascending position for each token
     packed: Any
     shard_starts: Any  # numpy int64 array: index in ``tokens`` where each shard starts
+    # Numpy uint64 array, ascending: window value << 32 | position for each credit-code window
+    # (:func:`code_windows`) of each row, the segment's code index before publication
+    windows: Any
 
     @property
     def size(self) -> int:
@@ -547,7 +573,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         len(ordered), dtype=np.int32
     )
     enc = encode_basestring  # what json.dumps(ensure_ascii=False) writes for a string
-    letters, rows, days = [], [], array("i")
+    letters, rows, days, windows = [], [], array("i"), array("Q")
     postings: dict[str, array] = {}
     for position, (_offset, kind_name, rid, brief) in enumerate(ordered):
         letters.append(KIND_LETTERS[kind_name])
@@ -561,6 +587,8 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
             f"{enc(_searched_text(kind, brief))}]"
         )
         days.append(int(date.replace("-", "")))
+        if kind.subject_code and (code := brief.get(kind.subject_code)):
+            windows.extend(value << 32 | position for value in code_windows(str(code)))
         shifted = position << 4
         for token, tf in Counter(brief_tokens(kind_name, brief)).items():  # first-occurrence order
             bucket = postings.get(token)
@@ -598,6 +626,7 @@ def segment_layout(universe: list[UniverseRow], capacity: int, cfg: Any) -> Segm
         offsets,
         packed,
         np.array(starts, dtype=np.int64),
+        np.sort(np.frombuffer(windows, dtype=np.uint64)),
     )
 
 
@@ -616,13 +645,14 @@ def universe_key(sources: Sequence[tuple], start: int, end: int, salt: str) -> s
     return h.hexdigest()
 
 
-LAYOUT_PURPOSE = "search-layout/3"  # 3: rows with the archive and summary; tokenizer v2
+LAYOUT_PURPOSE = "search-layout/4"  # 4: the code index's windows
 # What a layout is made by (this module and its imports), read when this module is imported
 _CODE_DIGEST = cache.code_digest("search")
 # The layout's arrays, each written as its raw bytes (8-byte items first: every part starts aligned).
 _LAYOUT_ARRAYS = (
     ("offsets", "<i8"),
     ("shard_starts", "<i8"),
+    ("windows", "<u8"),
     ("positions", "<i4"),
     ("days", "<i4"),
     ("packed", "<u4"),
@@ -725,8 +755,10 @@ def write_segment(
     mask[layout.positions[np.asarray(published, dtype=np.int64)]] = True
     shard_count, bucket_size = len(layout.shard_starts), layout.sizes.bucket
     bucket_count = (size + bucket_size - 1) // bucket_size
+    code_shards = _code_shard_count(layout)
     if previous is None:
         dirty_shards, dirty_buckets = range(shard_count), range(bucket_count)
+        dirty_codes: Iterable[int] = range(code_shards)
     else:
         before = np.zeros(size, dtype=bool)
         before[layout.positions[np.asarray(previous, dtype=np.int64)]] = True
@@ -737,6 +769,7 @@ def write_segment(
             np.searchsorted(layout.shard_starts, token_indexes, side="right") - 1
         ).tolist()
         dirty_buckets = np.unique(flipped // bucket_size).tolist()
+        dirty_codes = _code_shards_of(layout, flipped, code_shards)
 
     # Published postings: the universe's, filtered by the mask, per token.
     keep = mask[layout.packed >> 4]
@@ -790,6 +823,7 @@ def write_segment(
         if boundaries[number] is None:
             boundaries[number] = following
         following = boundaries[number]
+    _write_code_shards(folder, layout, mask, dirty_codes, code_shards)
     capped = {tokens[i]: int(counts[i]) for i in np.flatnonzero(counts > cap).tolist()}
     manifest = {
         "count": int(mask.sum()),
@@ -798,14 +832,90 @@ def write_segment(
         "days": _day_table(layout, mask),
         "capped": dict(sorted(capped.items())),
         "shards": boundaries,
+        "codes": code_shards,
     }
     _dump(folder / "manifest.json", manifest)
     files = [
         "manifest.json",
         *(f"shards/{n}.json" for n in range(shard_count)),
         *(f"docs/{n}.json" for n in range(bucket_count)),
+        *(f"codes/{n}.json" for n in range(code_shards)),
     ]
     return [name for file in files for name in (file, f"{file}.gz")]
+
+
+# -- the code index: credit-code windows → refs -------------------------------------------------
+#
+# A window is looked up by value: file ``codes/<value % count>.json`` of each segment holds
+# {"w": {window: [ref, …]}, "capped": {window: published rows}} for its published rows, refs newest
+# first, at most the token cap a window. A window is not a lunr term: it names one subject (two
+# at most), so a posting of ~10 bytes does what a lunr term and field vector did in ~50, and no
+# score is needed (the rows are checked and ordered by date).
+
+
+def _code_shard_count(layout: SegmentLayout) -> int:
+    """Code-index files of a segment: from the universe's windows, so a withdrawal never moves one."""
+    return -(-len(layout.windows) // layout.sizes.code_shard_windows)
+
+
+def _code_shards_of(layout: SegmentLayout, flipped: Any, count: int) -> list[int]:
+    """The code-index files holding a window of a row that came or went."""
+    import numpy as np
+
+    if not count:
+        return []
+    rows = np.isin(layout.windows & 0xFFFFFFFF, flipped)
+    return np.unique((layout.windows[rows] >> 32) % count).astype(np.int64).tolist()
+
+
+def _write_code_shards(
+    folder: Path, layout: SegmentLayout, mask: Any, numbers: Iterable[int], count: int
+) -> None:
+    import numpy as np
+
+    numbers = list(numbers)
+    if not numbers:
+        return
+    (folder / "codes").mkdir(parents=True, exist_ok=True)
+    windows = layout.windows[mask[(layout.windows & 0xFFFFFFFF).astype(np.int64)]]
+    values, positions = (windows >> 32).astype(np.int64), (windows & 0xFFFFFFFF).astype(np.int64)
+    shard_of = values % count
+    order = np.argsort(shard_of, kind="stable")  # within a file: by window, then newest first
+    bounds = np.searchsorted(shard_of[order], np.arange(count + 1))
+    cap, letters, enc = layout.sizes.token_cap, layout.letters, encode_basestring
+    for number in numbers:
+        picked = order[bounds[number] : bounds[number + 1]]
+        entries, capped = [], []
+        shard_values, shard_positions = values[picked].tolist(), positions[picked].tolist()
+        start = 0
+        while start < len(shard_values):
+            end = start
+            while end < len(shard_values) and shard_values[end] == shard_values[start]:
+                end += 1
+            window = enc(window_text(shard_values[start]))
+            refs = ",".join(
+                f'"{letters[p]}{_b36(p)}"' for p in shard_positions[start : min(end, start + cap)]
+            )
+            entries.append(f"{window}:[{refs}]")
+            if end - start > cap:
+                capped.append(f"{window}:{end - start}")
+            start = end
+        _write_text(
+            folder / "codes" / f"{number}.json",
+            f'{{"capped":{{{",".join(capped)}}},"w":{{{",".join(entries)}}}}}',
+        )
+
+
+def code_refs(folder: Path, window: str) -> tuple[list[str], int]:
+    """The refs a segment's code index lists for a window (six characters, folded) and how many
+    published rows have it (the same lookup as search-engine.js)."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if not manifest.get("codes") or not _WINDOW.fullmatch(window):
+        return [], 0
+    number = int(window, 36) % manifest["codes"]
+    shard = json.loads((folder / "codes" / f"{number}.json").read_text(encoding="utf-8"))
+    refs = shard["w"].get(window, [])
+    return refs, shard["capped"].get(window, len(refs))
 
 
 def shard_for(first_tokens: list[str], token: str) -> int:

@@ -302,6 +302,11 @@ class Config:
         "(and those it merges with) and a withdrawal only its record's; a query fetches one "
         "shard per segment, so fewer, larger segments mean fewer requests and bigger rewrites.",
     )
+    SEARCH_CODE_SHARD_WINDOWS: int = _s(
+        2_048,
+        "Credit-code windows (six characters of a code, see search.CODE_WINDOWS) per file of a "
+        "segment's code index, which a query for part of a code reads one file of.",
+    )
     SEARCH_BUCKET_SIZE: int = _s(
         16, "Records per display bucket the search page fetches for its results."
     )

@@ -235,7 +235,12 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
 
     from generator.search import layout_entry, load_layout, save_layout, segment_layout
 
-    cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
+    cfg = SimpleNamespace(
+        SEARCH_SHARD_POSTINGS=7,
+        SEARCH_TOKEN_CAP=3,
+        SEARCH_BUCKET_SIZE=4,
+        SEARCH_CODE_SHARD_WINDOWS=16,
+    )
     rows = [
         (
             seq,
@@ -245,11 +250,13 @@ def test_a_search_layout_comes_back_as_it_was_and_only_for_its_universe(tmp_path
                 "行政相对人名称": f"盐城市示例{seq % 3}号公司",
                 "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
                 "处罚决定日期": f"2026-0{seq % 9 + 1}-01",
+                "行政相对人代码_1(统一社会信用代码)": f"91320922MWW4{seq:04d}GW",
             },
         )
         for seq in range(30)
     ]
     layout = segment_layout(list(rows), 33, cfg)
+    assert len(layout.windows) == 30 * 10
     found = layout_entry(tmp_path, "universe-a")
     save_layout(found, layout)
     again = load_layout(found)

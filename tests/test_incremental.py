@@ -220,8 +220,12 @@ def test_a_withdrawal_removes_the_page_everywhere(
     plain = {p for p in touched if not p.endswith(".gz")}
     assert touched - plain == {f"{p}.gz" for p in plain}  # each with its gzip twin
     touched = plain
-    assert {p for p in touched if not p.startswith("shards/")} == {"manifest.json", held_in[1]}
+    assert {p for p in touched if not p.startswith(("shards/", "codes/"))} == {
+        "manifest.json",
+        held_in[1],
+    }
     assert {p for p in touched if p.startswith("shards/")} == held_in[2]
+    assert {p for p in touched if p.startswith("codes/")} == held_in[3]
     # The sitemap: the part of the other pages, of the record's search segment and of its
     # archive's id, no other.
     archives = {
@@ -237,9 +241,13 @@ def test_a_withdrawal_removes_the_page_everywhere(
     assert f"records-{outcome['segments'][0]}" in sitemap_parts(outcome["changed"])
 
 
-def search_files_of(out: Path, record: dict) -> tuple[str, str, set[str]]:
-    """(segment, display bucket, shards) of the search files that hold a published record."""
-    from generator.search import brief_tokens, shard_for
+CODE = "行政相对人代码_1(统一社会信用代码)"
+
+
+def search_files_of(out: Path, record: dict) -> tuple[str, str, set[str], set[str]]:
+    """(segment, display bucket, shards, code-index files) of the search files that hold a
+    published record."""
+    from generator.search import brief_tokens, code_windows, shard_for
 
     for name, _count in json.loads((out / "search" / "manifest.json").read_text(encoding="utf-8"))[
         "segments"
@@ -254,7 +262,11 @@ def search_files_of(out: Path, record: dict) -> tuple[str, str, set[str]]:
                     f"shards/{shard_for(manifest['shards'], t)}.json"
                     for t in brief_tokens("penalty", record["fields"])
                 }
-                return name, f"docs/{bucket.name}", shards
+                codes = {
+                    f"codes/{value % manifest['codes']}.json"
+                    for value in code_windows(record["fields"].get(CODE, ""))
+                }
+                return name, f"docs/{bucket.name}", shards, codes
     raise AssertionError(f"{record['id']} is in no search bucket")
 
 

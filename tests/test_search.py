@@ -134,17 +134,18 @@ def test_no_index_token_reads_as_a_personal_number():
     assert {"1381", "2345678", "盐罚"} <= set(tokens)
 
 
-def test_every_six_characters_of_a_credit_code_that_reach_its_organisation_part_are_tokens():
+def test_the_code_index_holds_every_six_characters_of_a_code_that_reach_its_organisation_part():
     """A citizen may hold any stretch of a code (from a licence photo, a contract): the client looks
-    a fragment up by its last six characters, so each window that reaches the ninth character is a
-    token; the first eight (authority, type, area: every subject of a county) give none."""
-    from generator.search import brief_tokens
+    a fragment up by its last six characters, so every window that reaches the ninth character is
+    indexed; the first eight (authority, type, area: every subject of a county) give none."""
+    from generator.search import code_windows, window_text
 
     code = "91320922MWW40Y37GW"
-    tokens = set(brief_tokens("penalty", {"行政相对人代码_1(统一社会信用代码)": code}))
-    windows = {code[i : i + 6].lower() for i in range(13)}
-    assert {w for w in windows if w in tokens} == {code[i : i + 6].lower() for i in range(3, 13)}
-    assert {code.lower(), code[8:].lower()} <= tokens
+    assert [window_text(v) for v in code_windows(code)] == [
+        code[i : i + 6].lower() for i in range(3, 13)
+    ]
+    assert code_windows("００000000000000000Ｘ") == code_windows("9132092") == []
+    assert [window_text(v) for v in code_windows("320902198503******")] == []
 
 
 def test_a_shard_boundary_never_reads_as_a_personal_number():
@@ -401,9 +402,23 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
     import tempfile
     from types import SimpleNamespace
 
-    from generator.search import brief_tokens, day_of, segment_layout, write_segment
+    from generator.search import (
+        _b36,
+        brief_tokens,
+        code_refs,
+        code_windows,
+        day_of,
+        segment_layout,
+        window_text,
+        write_segment,
+    )
 
-    cfg = SimpleNamespace(SEARCH_SHARD_POSTINGS=7, SEARCH_TOKEN_CAP=3, SEARCH_BUCKET_SIZE=4)
+    cfg = SimpleNamespace(
+        SEARCH_SHARD_POSTINGS=7,
+        SEARCH_TOKEN_CAP=3,
+        SEARCH_BUCKET_SIZE=4,
+        SEARCH_CODE_SHARD_WINDOWS=16,
+    )
     rows = [
         (
             seq,
@@ -413,6 +428,8 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
                 "行政相对人名称": name,
                 "行政处罚决定书文号": f"盐示罚〔2026〕{seq}号",
                 "处罚决定日期": f"2026-0{month}-{day:02d}",
+                # Codes that share windows (the capped case) and codes of their own
+                "行政相对人代码_1(统一社会信用代码)": f"913209{seq % 3:02d}AB{seq // 2:04d}CD{seq:02d}",
             },
         )
         for seq, (name, day, month) in enumerate(universe_rows)
@@ -437,6 +454,20 @@ def test_rewriting_only_the_files_of_rows_that_came_or_went_gives_a_full_writes_
         )
         for seq in set(range(len(rows))) - set(after):  # nothing of a row not published
             assert f"盐示罚〔2026〕{seq}号" not in text
+        # The code index lists a window's published rows, newest first, at most the cap.
+        refs = {f"p{_b36(int(layout.positions[seq]))}": seq for seq in range(len(rows))}
+        for seq in range(len(rows)):
+            code = rows[seq][3]["行政相对人代码_1(统一社会信用代码)"]
+            for value in code_windows(code):
+                window = window_text(value)
+                listed, count = code_refs(clean, window)
+                having = sorted(
+                    int(layout.positions[s])
+                    for s in after
+                    if window in rows[s][3]["行政相对人代码_1(统一社会信用代码)"].lower()
+                )
+                assert [int(r[1:], 36) for r in listed] == having[:3] and count == len(having)
+                assert all(refs[r] in after for r in listed)
         # Shard boundaries come from published tokens: each is a prefix of one (or a sentinel).
         published = {t for seq in after for t in brief_tokens("penalty", rows[seq][3])}
         manifest = json.loads((clean / "manifest.json").read_text(encoding="utf-8"))

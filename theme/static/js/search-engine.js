@@ -13,8 +13,9 @@
   var SUGGEST_TRIES = 3, SUGGEST_VARIANTS = 40, SUGGESTIONS = 3, MAX_TERMS = 3;
   var ADMIN_CHARS = T.ADMIN_WORDS.join("");
   var HAN_START = /^[\u3007\u3400-\u9fff\uf900-\ufaff]/;
+  var WINDOW = /^[0-9a-z]{6}$/;  /* a code-index window (code_windows in search.py) */
   var BRACKETS = /[〔〕\[\]()（）【】［］﹝﹞<>《》{}｛｝]/g;  /* as _BRACKETS in generator/search.py */
-  var cache = { manifest: null, shards: {}, docs: {}, authorities: null, homophones: null };
+  var cache = { manifest: null, shards: {}, docs: {}, codes: {}, authorities: null, homophones: null };
 
   lunr.Pipeline.registerFunction(T.foldToken, T.FOLD_NAME);
 
@@ -235,18 +236,24 @@
   function exactSearch(m, allTerms, needles, pageNo, byDate, opts, check) {
     var terms = fewestTerms(m, allTerms);
     return candidates(m, terms, null).then(function (found) {
-      var refs = ordered(m, found, byDate || found.partial, opts);
-      // Every term one token of its own run: the index match is already exact, fetch only the page.
-      var exactMatch = !opts.auth && !check && terms.length === allTerms.length &&
-        needles.every(function (r) { return r.length <= 2 || !HAN_START.test(r); });
-      var start = exactMatch ? (pageNo - 1) * PAGE : 0;
-      var rest = refs.slice(start);
-      rest.info = refs.info;
-      return verified(m, rest, needles, (pageNo - 1) * PAGE - start, PAGE, exactMatch, opts).then(function (page) {
-        var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
-        if (exactMatch) { page.more = pageNo * PAGE < refs.length; page.found = refs.length; }
-        return { mode: "exact", page: page, count: count, exact: exactMatch || page.verifiedAll, partial: found.partial };
-      });
+      return pageOf(m, found, terms, allTerms, needles, pageNo, byDate, opts, check);
+    });
+  }
+
+  /* A page of candidates: ordered, the rows fetched and (unless the index match is exact) each
+     query run checked in them. */
+  function pageOf(m, found, terms, allTerms, needles, pageNo, byDate, opts, check) {
+    var refs = ordered(m, found, byDate || found.partial, opts);
+    // Every term one token of its own run: the index match is already exact, fetch only the page.
+    var exactMatch = !opts.auth && !check && terms.length === allTerms.length &&
+      needles.every(function (r) { return r.length <= 2 || !HAN_START.test(r); });
+    var start = exactMatch ? (pageNo - 1) * PAGE : 0;
+    var rest = refs.slice(start);
+    rest.info = refs.info;
+    return verified(m, rest, needles, (pageNo - 1) * PAGE - start, PAGE, exactMatch, opts).then(function (page) {
+      var count = exactMatch ? refs.length : (page.verifiedAll ? page.found : refs.length);
+      if (exactMatch) { page.more = pageNo * PAGE < refs.length; page.found = refs.length; }
+      return { mode: "exact", page: page, count: count, exact: exactMatch || page.verifiedAll, partial: found.partial };
     });
   }
 
@@ -361,14 +368,38 @@
     }));
   }
 
-  /* Any part of a credit code (0922MWW4 or 40Y37GW of 91320922MWW40Y37GW): every six characters of
-     a code that reach its 组织机构代码 part are an index token (CODE_WINDOWS in search.py), so an
-     identifier of seven or more is looked up by its last six and checked in the rows. */
+  /* Any part of a credit code (0922MWW4 of 91320922MWW40Y37GW): each segment's code index holds
+     every six characters of a code that reach its 组织机构代码 part (CODE_WINDOWS in search.py), in
+     file codes/<base-36 value % count>; an identifier of six or more is looked up by its last six
+     and checked in the rows, newest first. */
+  function codeShard(seg, n) {
+    var key = seg.path + "/" + n;
+    return cache.codes[key] || (cache.codes[key] = getJSON(seg.path + "/codes/" + n + ".json"));
+  }
   function fragmentSearch(m, q, byDate, opts) {
-    var runs = T.runs(q), ids = runs.filter(function (r) { return !HAN_START.test(r) && r.length >= 7; });
-    if (!ids.length) { return Promise.resolve(null); }
-    var tails = ids.map(function (r) { return { token: r.slice(-6), prefix: false }; });
-    return exactSearch(m, tails, runs, opts.page, byDate, opts, true);
+    var runs = T.runs(q);
+    var windows = runs.filter(function (r) { return !HAN_START.test(r) && r.length >= 6; })
+      .map(function (r) { return r.slice(-6); })
+      .filter(function (w) { return WINDOW.test(w); });
+    if (!windows.length) { return Promise.resolve(null); }
+    return Promise.all(m.segs.map(function (seg) {
+      if (!seg.codes) { return { refs: [], partial: false }; }
+      return Promise.all(windows.map(function (w) {
+        return codeShard(seg, parseInt(w, 36) % seg.codes).then(function (d) {
+          return { refs: d.w[w] || [], capped: Object.prototype.hasOwnProperty.call(d.capped, w) };
+        });
+      })).then(function (lists) {
+        var refs = lists[0].refs.filter(function (ref) { return lists.every(function (l) { return l.refs.indexOf(ref) >= 0; }); });
+        return { refs: refs, partial: lists.some(function (l) { return l.capped; }) };
+      });
+    })).then(function (found) {
+      var scores = {}, hits = {}, partial = false;
+      found.forEach(function (f, i) {
+        partial = partial || f.partial;
+        f.refs.forEach(function (ref) { scores[i + ":" + ref] = 1; hits[i + ":" + ref] = 1; });
+      });
+      return pageOf(m, { scores: scores, hits: hits, partial: partial }, windows, windows, runs, opts.page, true, opts, true);
+    });
   }
 
   /* Exact, then the query's core (盐城康润 → 康润), then a code's part, then in order, then a
