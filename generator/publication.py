@@ -74,7 +74,7 @@ def publication_end(
         return dt.date.fromisoformat(fields[kind.deadline]), "公示截止期"
     rule = rule_in_force(cfg.PUBLICATION_RULES, decided)
     months = rule["months"].get(kind.name)
-    basis = rule["basis"]
+    basis = kind.notice.basis if kind.notice and kind.notice.basis else rule["basis"]
     if isinstance(months, Mapping):
         level = penalty_severity(str(fields.get("处罚类别", "")), cfg.PENALTY_SEVERITY)
         months, basis = months[level], f"{basis}（{level}）"

@@ -70,6 +70,21 @@ class EmptyWhen:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What every record page of a kind tells its reader about the kind (the 说明 box): what such a
+    record is, the law that has it published, how long it stays public and why, and whether 信用修复
+    applies (异议 always does). Contacts come from settings (OBJECTION_CONTACT, REPAIR_CONTACT)."""
+
+    meaning: str  # 这是什么
+    law: str  # 为什么公示: the provision that requires publication
+    period: str  # 公示多久: the rule, the page's 公示截止 gives the day
+    repair: bool = False  # 信用修复 ends publication early (penalties, dishonesty records)
+    # Shown as a record's 公示依据 instead of the dated rule's (PUBLICATION_RULES), for kinds whose
+    # period is not set by the credit-repair rules (a licence, a commendation)
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     """A record kind: its columns and the roles its columns play."""
 
@@ -101,6 +116,7 @@ class Kind:
     uscc_placeholder_for: tuple[str, ...] = ()  # categories allowed the all-zero placeholder
     # 双公示: published within TIMELINESS_WORKING_DAYS working days of the decision (review, statistics).
     timeliness: bool = False
+    notice: Notice | None = None  # the record pages' 说明 box
 
     def summary_line(self, fields: dict[str, Any]) -> str:
         """What a list row, feed entry or search result says besides the subject: the filled
@@ -335,6 +351,13 @@ PENALTY = Kind(
     summary_fields=("处罚类别", "违法行为类型"),
     search_fields=("处罚类别", "违法行为类型"),
     uscc_placeholder_for=("个体工商户",),
+    notice=Notice(
+        meaning="行政机关依法对违反行政管理秩序的公民、法人或者其他组织作出的行政处罚决定。",
+        law="《中华人民共和国行政处罚法》第四十八条：具有一定社会影响的行政处罚决定应当依法公开。",
+        period="按处罚的严重程度确定公示期限（见本页“公示截止”），期满自动撤下；"
+        "仅受警告、通报批评等轻微处罚的，原则上不公示。",
+        repair=True,
+    ),
 )
 
 LICENSE = Kind(
@@ -382,6 +405,12 @@ LICENSE = Kind(
     summary_fields=("许可证书名称", "许可类别"),
     search_fields=("许可编号",),
     uscc_placeholder_for=("个体工商户",),
+    notice=Notice(
+        meaning="行政机关准予公民、法人或者其他组织从事特定活动的许可决定，是正面信息，不是失信记录。",
+        law="《中华人民共和国行政许可法》第四十条：行政机关作出的准予行政许可决定，应当予以公开。",
+        period="长期公示；许可被撤销、变更或注销的，随之更新或撤下。",
+        basis="《中华人民共和国行政许可法》第四十条",
+    ),
 )
 
 JUDGMENT = Kind(
@@ -413,6 +442,12 @@ JUDGMENT = Kind(
     authority="审理法院",
     authority_label="审理法院",
     summary_fields=("案由", "文书类型"),
+    notice=Notice(
+        meaning="人民法院对以政府机关为当事人的行政诉讼、合同纠纷等案件作出的裁判，反映政府机关依法行政、履约践诺的情况。",
+        law="《盐城市加强政务诚信建设工作方案》：将政府机关涉诉、履约等信息纳入政务诚信记录并依法公开。",
+        period="自裁判之日起按本站公示规则公示（见本页“公示截止”）。",
+        basis="《盐城市加强政务诚信建设工作方案》",
+    ),
 )
 
 PLEDGE = Kind(
@@ -477,6 +512,12 @@ PLEDGE = Kind(
     authority_code="受理单位统一社会信用代码",
     withhold_when=(("公开类型", ("不可公开",)),),
     summary_fields=("承诺事由", "履行状态"),
+    notice=Notice(
+        meaning="采购人等主体在政府采购等活动前向社会公开作出的信用承诺，以及承诺的履行情况。",
+        law="《盐城市加强政务诚信建设工作方案》：建立政府采购采购人信用承诺制度，承诺向社会公开。",
+        period="长期公示；履行情况变化时随之更新。",
+        basis="《盐城市加强政务诚信建设工作方案》",
+    ),
 )
 
 DISHONESTY = Kind(
@@ -511,6 +552,12 @@ DISHONESTY = Kind(
     withhold_when=(("容错纠错", ("是",)),),
     summary_fields=("认定依据",),
     search_fields=("失信行为",),
+    notice=Notice(
+        meaning="经认定的政府机关失信行为，例如拖欠中小企业账款逾期未付、不履行生效裁判。",
+        law="《盐城市加强政务诚信建设工作方案》：建立政务失信记录，依法依规公开。",
+        period="按本站公示规则公示（见本页“公示截止”）；完成信用修复的，提前终止公示。",
+        repair=True,
+    ),
 )
 
 COMMENDATION = Kind(
@@ -541,6 +588,13 @@ COMMENDATION = Kind(
     authority_label="授予单位",
     summary_fields=("表彰名称",),
     search_fields=("表彰名称",),
+    notice=Notice(
+        meaning="对诚信经营、守信践诺表现突出的主体给予的表彰，是正面信息。",
+        law="《国务院关于建立完善守信联合激励和失信联合惩戒制度加快推进社会诚信建设的指导意见》"
+        "（国发〔2016〕33号）：建立守信联合激励机制，公开守信激励对象。",
+        period="自授予之日起按本站公示规则公示（见本页“公示截止”）。",
+        basis="国发〔2016〕33号",
+    ),
 )
 
 KINDS: dict[str, Kind] = {

@@ -286,6 +286,14 @@ class Config:
     SITE_ICP: str = _s("苏ICP备00000000号-0（示例）", "ICP备案号 (footer).")
     SITE_PSB: str = _s("苏公网安备 00000000000000号（示例）", "公安备案号 (footer).")
     SITE_CONTACT: str = _s("联系电话：0515-00000000（示例）", "Contact line (footer).")
+    OBJECTION_CONTACT: str = _s(
+        "市信用办（示例）信用信息异议受理窗口，电话 0515-00000000（示例），工作日 9:00–17:00",
+        "Where an objection (异议) to a record goes: every record page's 说明 box.",
+    )
+    REPAIR_CONTACT: str = _s(
+        "“信用中国”网站信用修复栏目，或市信用办（示例）信用修复窗口，电话 0515-00000000（示例）",
+        "Where 信用修复 is applied for: the 说明 box of the kinds it applies to.",
+    )
     SEARCH_SHARD_POSTINGS: int = _s(
         0,
         "Postings per search shard; 0 = scale with the site (200–2,000). Smaller shards: fewer "

@@ -448,7 +448,7 @@ def test_record_page_shows_masked_id_deadline_source_and_objection_box(built):
     text = page.read_text(encoding="utf-8")
     assert "3209**********" in text
     assert "公示截止" in text and "信息来源" in text
-    assert "对该信息有异议？/ 申请信用修复" in text and "pages/objection.html" in text
+    assert "对该信息有异议？" in text and "pages/objection.html" in text
 
 
 def test_home_page_shows_the_newest_records_newest_first(built):
