@@ -19,10 +19,22 @@ KANGRUN = "盐城市阜宁县康润示例化工有限公司"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    yield from served_demo(tmp_path_factory.mktemp("repo-demo"))
+
+
+@pytest.fixture(scope="module")
+def capped_demo(tmp_path_factory):
+    """The demo with a token cap of 5: 盐城, 示例 … keep only their newest postings, as 有限 and 公司
+    do at 10^6 (the cap there is 1,000 a segment)."""
+    yield from served_demo(tmp_path_factory.mktemp("capped-demo"), "SEARCH_TOKEN_CAP = 5\n")
+
+
+def served_demo(root, settings: str = ""):
     from generator.cli import cli
 
-    root = tmp_path_factory.mktemp("repo-demo")
     shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
+    with (root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
+        conf.write(settings)
     shutil.copytree(REPO / "theme", root / "theme")
     for part in ("batches", "editors", "pages"):
         shutil.copytree(REPO / "content" / part, root / "content" / part)
@@ -187,4 +199,20 @@ def test_the_page_fetches_the_gzip_twins_and_the_plain_files_where_it_cannot_inf
         "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/search/'))"
     )
     assert fetched and all(name.endswith(".json") for name in fetched), fetched
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_a_query_of_capped_words_says_it_shows_only_the_newest_and_shows_them_newest_first(
+    capped_demo, page
+):
+    ask(page, capped_demo["base"], "盐城")
+    status = page.inner_text("#search-status")
+    assert "只显示最新的部分结果" in status, status
+    times = page.locator("#results time").evaluate_all(
+        "ts => ts.map(t => t.getAttribute('datetime'))"
+    )
+    assert len(times) >= 3 and times == sorted(times, reverse=True)
+    ask(page, capped_demo["base"], "金锦示例物流")  # 金锦 is not capped: the whole answer
+    assert "只显示最新" not in page.inner_text("#search-status")
     assert page.errors == []
