@@ -5,41 +5,18 @@ citizen may hold, results that tell two companies of one name apart, and filters
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
 from urllib.parse import quote
 
 import pytest
-
-from .conftest import REPO, serve_directory
 
 JINJIN = "盐城市滨海县金锦示例物流有限公司"
 KANGRUN = "盐城市阜宁县康润示例化工有限公司"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from generator.cli import cli
-
-    root = tmp_path_factory.mktemp("repo-demo")
-    shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
-    shutil.copytree(REPO / "theme", root / "theme")
-    for part in ("batches", "editors", "pages"):
-        shutil.copytree(REPO / "content" / part, root / "content" / part)
-    import os
-
-    from click.testing import CliRunner
-
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(cli, ["build", "--today", "2026-11-20"])
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 0, result.output
-    server, base = serve_directory(root / "output")
-    yield {"base": base, "out": root / "output"}
-    server.shutdown()
+def demo(repo_demo):
+    return repo_demo
 
 
 def ask(page, base: str, query: str, **params) -> list[dict]:
