@@ -182,3 +182,99 @@ def test_a_site_without_the_guides_has_no_menu_entry_for_them():
     assert nav_place("records/penalty/ab/abc.html", nav) == ("penalty", False)
     assert nav_place("pages/objection.html", nav) == ("", False)
     assert nav_place("pages/repair.html", nav) == ("repair", True)
+
+
+# -- 统计与监测 and 数据下载 on a phone -------------------------------------------------------------
+
+STATS = ["stats/index.html", "stats/timeliness.html", "stats/government.html"]
+CHART_TEXT = """fig => {
+    const found = [], walk = document.createTreeWalker(fig, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+        const el = node.parentElement;
+        if (!node.textContent.trim() || el.closest('figcaption, .visually-hidden')) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const r of range.getClientRects()) {
+            found.push({size: parseFloat(getComputedStyle(el).fontSize), left: r.left,
+                        right: r.right, text: node.textContent});
+        }
+    }
+    const labels = [...fig.querySelectorAll('.time-x span')].map(span => {
+        const range = document.createRange();
+        range.selectNodeContents(span);
+        const r = range.getBoundingClientRect();
+        return {left: r.left, right: r.right, text: span.innerText};
+    });
+    const box = fig.getBoundingClientRect();
+    return {text: found, labels: labels, left: box.left, right: box.right};
+}"""
+
+
+def chart_text(page, path: str) -> list[dict]:
+    page.goto(f"{page.base}/{path}")
+    return page.locator("figure.chart").evaluate_all(f"figs => figs.map({CHART_TEXT})")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", STATS)
+def test_chart_text_is_at_least_12px_on_a_phone_grows_with_large_text_and_is_never_cut(
+    repo_demo, browser, path
+):
+    smallest = {}
+    for large in (False, True):
+        context = phone(browser, 320, 640, large)
+        page = context.new_page()
+        page.base = repo_demo["base"]  # type: ignore[attr-defined]
+        charts = chart_text(page, path)
+        assert charts
+        for chart in charts:
+            for piece in chart["text"]:  # inside the chart's box, on the screen
+                assert (
+                    chart["left"] - 0.5 <= piece["left"] and piece["right"] <= chart["right"] + 0.5
+                )
+                assert piece["right"] <= 320, piece
+            labels = chart["labels"]  # the months, side by side, not over each other
+            for a, b in zip(labels, labels[1:]):
+                assert a["right"] <= b["left"], (a, b)
+        smallest[large] = min(p["size"] for chart in charts for p in chart["text"])
+        assert_no_sideways_scroll(page, 320)
+        context.close()
+    assert smallest[False] >= 12
+    assert smallest[True] >= smallest[False] * 1.2
+
+
+@pytest.mark.browser
+def test_the_timeliness_trend_shows_its_last_month_whole(repo_demo, page):
+    page.base = repo_demo["base"]
+    trend = chart_text(page, "stats/timeliness.html")[-1]
+    assert trend["labels"][-1]["text"] == "2026\n11月"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", STATS)
+def test_charts_take_the_column_width_on_a_desktop(repo_demo, page, path):
+    page.goto(f"{repo_demo['base']}/{path}")
+    widths = page.locator("figure.chart").evaluate_all(
+        "figs => figs.map(f => [f.getBoundingClientRect().width, f.parentElement.clientWidth])"
+    )
+    assert widths and all(figure >= column - 1 and column > 900 for figure, column in widths)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large-text"])
+def test_the_downloads_table_reflows_on_a_320px_phone(repo_demo, browser, large):
+    context = phone(browser, 320, 640, large)
+    page = context.new_page()
+    page.goto(f"{repo_demo['base']}/downloads/index.html")
+    assert_no_sideways_scroll(page, 320)
+    scroll = page.locator(".table-scroll").evaluate("el => el.scrollWidth - el.clientWidth")
+    assert scroll <= 0  # nothing hidden to the side
+    cells = page.locator(".files-table td").evaluate_all(
+        """tds => tds.map(td => ({label: getComputedStyle(td, '::before').content,
+            left: td.getBoundingClientRect().left, right: td.getBoundingClientRect().right,
+            inner: td.scrollWidth - td.clientWidth}))"""
+    )
+    labels = {cell["label"].strip('"') for cell in cells}
+    assert labels == {"类别", "格式", "记录数", "大小（字节）", "SHA-256"}
+    assert all(c["left"] >= 0 and c["right"] <= 320 and c["inner"] <= 0 for c in cells), cells
+    context.close()
