@@ -2,6 +2,8 @@
 
     python docs/screenshots.py
 
+Chinese text needs a CJK font where Chromium runs (Debian: fonts-noto-cjk), or the shots show boxes.
+
 Copies the demo site (content/, theme/, pelicanconf.py) to a temporary folder, writes the review
 report of the pending batch, builds for the demo day, serves the output locally and saves PNGs to
 docs/images/. Re-run it after changing the theme or the report templates.
@@ -26,10 +28,22 @@ from generator.review import write_review  # noqa: E402
 from generator.settings import load_config  # noqa: E402
 
 IMAGES = REPO / "docs" / "images"
-# (file name, path in the site or "review", viewport width, full page?)
+# (file name, path in the site (a glob: its first match) or "review", viewport width, full page?)
+SITE_PAGES = {
+    "home": "index.html",
+    "search": "search/index.html?q=康润",
+    "record": "records/license/*/*.html",
+    "archive": "entities/*/*.html",
+}
 SHOTS = [
     ("editors-review-report.png", "review", 1280, False),
     ("editors-site-home.png", "index.html", 1280, False),
+    # The first screen a phone (320 px) and a desktop show (docs/theme.md)
+    *[
+        (f"site-{name}-{width}.png", path, width, False)
+        for name, path in SITE_PAGES.items()
+        for width in (320, 1280)
+    ],
     *[
         (f"stats-{slug}-{width}.png", f"stats/{slug}.html", width, True)
         for slug in ("index", "timeliness", "government")
@@ -73,8 +87,13 @@ def main() -> None:
                         device_scale_factor=1,
                         locale="zh-CN",
                     )
+                    if path != "review" and "*" in path:
+                        path = sorted(root.joinpath("output").glob(path))[0]
+                        path = path.relative_to(root / "output").as_posix()
                     page.goto(review.as_uri() if path == "review" else f"{base}/{path}")
                     page.wait_for_load_state("networkidle")
+                    if "?q=" in path:
+                        page.wait_for_selector("body[data-search-done]")
                     page.screenshot(path=str(IMAGES / name), full_page=full)
                     page.close()
                     print(f"docs/images/{name}")

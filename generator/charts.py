@@ -1,155 +1,184 @@
-"""Static SVG charts for the 统计与监测 pages, drawn with matplotlib at build time.
+"""The 统计与监测 charts, as HTML written into the page at build time.
 
-Designed for a 320 px phone first: narrow figures whose labels sit above the bars (long Chinese
-department names get the full width), 14 px text. Text stays text in the SVG (``svg.fonttype =
-none``: small files, readable by the browser's CJK fonts). The same numbers give the same bytes:
-no date in the metadata, a fixed id salt, and only the object-oriented API (no pyplot state).
-Shown through ``<img>``, so no script ever runs and the page's CSP is untouched.
+Every word and number of a chart is the page's own text: it is as large as the page's (never below
+12 px on a 320 px phone), grows with 大字版, wraps instead of being cut, and a chart takes the
+column's width on any screen. Only the shapes (bars, the line, grid and threshold) are drawn, in
+inline SVG stretched to their box (``preserveAspectRatio="none"``, strokes that do not scale) and
+hidden from screen readers: the labels and values beside them, the caption and the data table
+say it all. Geometry is given as SVG attributes, never as inline styles, so the page's
+``Content-Security-Policy: default-src 'self'`` holds. The same numbers give the same bytes.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-import warnings
+import math
 from collections.abc import Sequence
-from typing import Any
 
-import matplotlib
-import matplotlib.ticker
-from matplotlib.figure import Figure
+from markupsafe import Markup
 
-WIDTH_IN = 3.75  # 360 px at 96 px/in: a phone's width; scales up on a desktop
-FONT_PT = 12  # 16 px: still ≥ 12 px when a 320 px phone scales the chart down
-COLOR = "#1d4f91"
-ALERT = "#b3261e"
-GRID = "#d5dbe3"
-TEXT = "#1f2933"
-
-matplotlib.rcParams.update(
-    {
-        "svg.fonttype": "none",
-        "svg.hashsalt": "xinyong-yancheng",
-        "font.family": "sans-serif",
-        "font.sans-serif": [
-            "Noto Sans CJK SC",
-            "Source Han Sans SC",
-            "WenQuanYi Zen Hei",
-            "Microsoft YaHei",
-            "DejaVu Sans",
-        ],
-        "font.size": FONT_PT,
-        "axes.edgecolor": GRID,
-        "text.color": TEXT,
-        "axes.labelcolor": TEXT,
-        "xtick.color": TEXT,
-        "ytick.color": TEXT,
-    }
-)
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-
-
-def _svg(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # A build machine without CJK fonts: glyph warnings, same layout rules
-        warnings.simplefilter("ignore")
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "信用盐城"})
-    return buffer.getvalue()
+BAR_SCALE = 1000  # an hbar's viewBox width: the bar's share of its track, in thousandths
+PLOT_HEIGHT = 100  # a time chart's viewBox height
+SLOT = 10  # a time chart's viewBox width per month
+SHAPES = 'aria-hidden="true" focusable="false" preserveAspectRatio="none"'
 
 
 def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.1f}%" if percent else f"{int(value):,}"
 
 
-def hbar_svg(
+def _num(value: float) -> str:
+    """A coordinate, short and stable: at most two decimals, no trailing zeros."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _caption(alt: str) -> Markup:
+    return Markup('<figcaption class="visually-hidden">{}</figcaption>').format(alt)
+
+
+def hbar_html(
     labels: Sequence[str],
     values: Sequence[float],
     *,
+    alt: str = "",
     percent: bool = False,
     alert: Sequence[bool] | None = None,
     threshold: float | None = None,
-) -> bytes:
-    """Horizontal bars, one per label, each label written above its bar and its value after it."""
-    rows = max(1, len(labels))
-    fig = Figure(figsize=(WIDTH_IN, 0.2 + 0.56 * rows))
-    ax = fig.add_axes((0.02, 0.01, 0.78, 0.98))
-    top = max([*values, threshold or 0, 1e-9]) if not percent else 1.0
+) -> Markup:
+    """Horizontal bars, one per label: the label on its own line (a long department name gets the
+    full width), the bar below it with its value after it; flagged rows marked ⚠ and red."""
+    top = 1.0 if percent else max([*values, threshold or 0, 1e-9])
+    rows = []
     for i, (label, value) in enumerate(zip(labels, values)):
-        y = rows - 1 - i
         flagged = bool(alert and alert[i])
-        ax.barh(y, value, height=0.38, color=ALERT if flagged else COLOR)
-        ax.text(
-            0,
-            y + 0.27,
-            ("⚠ " if flagged else "") + str(label),
-            va="bottom",
-            ha="left",
-            fontsize=FONT_PT,
-            color=ALERT if flagged else TEXT,
+        width = _num(BAR_SCALE * max(0.0, min(1.0, value / top)))
+        line = ""
+        if threshold is not None:
+            x = _num(BAR_SCALE * threshold / top)
+            line = f'<line class="threshold" x1="{x}" x2="{x}" y1="0" y2="10"/>'
+        rows.append(
+            Markup(
+                '<li{cls}><span class="hbar-label">{mark}{label}</span><span class="hbar-row">'
+                '<svg class="hbar-track" viewBox="0 0 {scale} 10" {shapes}>'
+                '<rect class="bar" width="{width}" height="10"/>{line}</svg>'
+                '<span class="hbar-value">{value}</span></span></li>'
+            ).format(
+                cls=Markup(' class="alert"') if flagged else "",
+                mark=Markup(
+                    '<span aria-hidden="true">⚠ </span><span class="visually-hidden">预警：</span>'
+                )
+                if flagged
+                else "",
+                label=label,
+                scale=BAR_SCALE,
+                shapes=Markup(SHAPES),
+                width=width,
+                line=Markup(line),
+                value=_fmt(value, percent),
+            )
         )
-        ax.text(
-            value + top * 0.02, y, _fmt(value, percent), va="center", ha="left", fontsize=FONT_PT
-        )
-    if threshold is not None:
-        ax.axvline(threshold, color=ALERT, linewidth=1, linestyle="--")
-    ax.set_xlim(0, top)
-    ax.set_ylim(-0.5, rows - 0.1)
-    ax.axis("off")
-    return _svg(fig)
+    return Markup('<figure class="chart chart-hbar">{}<ol class="hbars">{}</ol></figure>').format(
+        _caption(alt), Markup("").join(rows)
+    )
 
 
-def _time_axes() -> tuple[Figure, Any]:
-    fig = Figure(figsize=(WIDTH_IN, 2.8))
-    return fig, fig.add_axes((0.16, 0.16, 0.8, 0.78))
+def nice_top(value: float) -> int:
+    """The smallest of 2, 4, 6, 8 or 10 × 10^k at or above ``value``: a round top whose half, the
+    middle grid line, is a whole round number too."""
+    power = 10 ** max(0, math.floor(math.log10(max(value, 1))))
+    return next(step * power for step in (2, 4, 6, 8, 10) if step * power >= value)
 
 
-def _month_axis(ax: Any, labels: Sequence[str], every: int) -> None:
-    """After plotting: every ``every``-th month written (the last always), light grid, open frame."""
-    shown = [i for i in range(len(labels)) if i % every == (len(labels) - 1) % every]
-    ax.set_xticks(shown, [labels[i] for i in shown], fontsize=FONT_PT - 2.5)
-    ax.tick_params(axis="y", labelsize=FONT_PT - 2.5)
-    ax.grid(axis="y", color=GRID, linewidth=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+def _months_axis(labels: Sequence[str], every: int) -> Markup:
+    """The month labels below a time chart: every ``every``-th month (the last always), each at
+    the right end of its group of months (year over month: narrow enough for a phone)."""
+    groups: list[Markup] = []
+    end = len(labels)
+    while end > 0:
+        start = max(0, end - every)
+        year, _, month = labels[end - 1].partition("-")
+        text = Markup("{}<br>{}月").format(year, int(month)) if month.isdigit() else labels[end - 1]
+        groups.append(Markup('<span class="months-{}">{}</span>').format(end - start, text))
+        end = start
+    return Markup('<div class="time-x" aria-hidden="true">{}</div>').format(
+        Markup("").join(reversed(groups))
+    )
 
 
-def vbar_svg(
-    labels: Sequence[str], values: Sequence[float], *, percent: bool = False, every: int = 6
-) -> bytes:
-    """Vertical bars over time (months)."""
-    fig, ax = _time_axes()
-    ax.bar(range(len(labels)), values, color=COLOR, width=0.7)
-    _month_axis(ax, labels, every)
-    ax.set_axisbelow(True)
-    if percent:
-        ax.set_ylim(0, 1)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-    else:
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{int(v):,}"))
-    return _svg(fig)
+def _time_chart(
+    kind: str, shapes: str, ticks: Sequence[str], labels: Sequence[str], alt: str, every: int
+) -> Markup:
+    width = SLOT * max(1, len(labels))
+    grid = "".join(
+        f'<line class="grid" x1="0" x2="{width}" y1="{y}" y2="{y}"/>'
+        for y in (0, PLOT_HEIGHT / 2, PLOT_HEIGHT)
+    )
+    return Markup(
+        '<figure class="chart chart-time chart-{kind}">{caption}'
+        '<div class="time-y" aria-hidden="true">{ticks}</div>'
+        '<svg class="time-shapes" viewBox="0 0 {width} {height}" {attrs}>{grid}{shapes}</svg>'
+        "{axis}</figure>"
+    ).format(
+        kind=kind,
+        caption=_caption(alt),
+        ticks=Markup("").join(Markup("<span>{}</span>").format(t) for t in reversed(ticks)),
+        width=width,
+        height=PLOT_HEIGHT,
+        attrs=Markup(SHAPES),
+        grid=Markup(grid),
+        shapes=Markup(shapes),
+        axis=_months_axis(labels, every),
+    )
 
 
-def line_svg(
+def _y(value: float, top: float) -> str:
+    return _num(PLOT_HEIGHT * (1 - max(0.0, min(1.0, value / top))))
+
+
+def vbar_html(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    alt: str = "",
+    percent: bool = False,
+    every: int = 6,
+) -> Markup:
+    """Vertical bars over time (months), a grid line at 0, half and the top."""
+    top = 1.0 if percent else nice_top(max([*values, 0]))
+    bars = "".join(
+        f'<rect class="bar" x="{_num(SLOT * i + 1.5)}" y="{_y(v, top)}" width="7"'
+        f' height="{_num(PLOT_HEIGHT - float(_y(v, top)))}"/>'
+        for i, v in enumerate(values)
+        if v
+    )
+    ticks = ["0%", "50%", "100%"] if percent else [_fmt(v, False) for v in (0, top / 2, top)]
+    return _time_chart("vbar", bars, ticks, labels, alt, every)
+
+
+def line_html(
     labels: Sequence[str],
     values: Sequence[float | None],
     *,
+    alt: str = "",
     threshold: float | None = None,
     every: int = 6,
-) -> bytes:
-    """A share over time (0–1), gaps where a month has no records; the threshold as a dashed line."""
-    fig, ax = _time_axes()
-    ax.plot(
-        range(len(labels)),
-        [float("nan") if v is None else v for v in values],
-        color=COLOR,
-        marker="o",
-        markersize=3,
-        linewidth=1.6,
+) -> Markup:
+    """A share over time (0–1): a line with a dot per month, gaps where a month has no records;
+    the threshold as a dashed line."""
+    runs: list[list[str]] = [[]]
+    dots = []
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+            continue
+        point = f"{_num(SLOT * i + SLOT / 2)},{_y(v, 1.0)}"
+        runs[-1].append(point)
+        dots.append(f"M{point}h0")
+    shapes = "".join(
+        f'<polyline class="line" points="{" ".join(run)}"/>' for run in runs if len(run) > 1
     )
+    if dots:
+        shapes += f'<path class="dots" d="{"".join(dots)}"/>'
     if threshold is not None:
-        ax.axhline(threshold, color=ALERT, linewidth=1, linestyle="--")
-    _month_axis(ax, labels, every)
-    ax.set_ylim(0, 1.02)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-    return _svg(fig)
+        y = _y(threshold, 1.0)
+        shapes += f'<line class="threshold" x1="0" x2="{SLOT * len(labels)}" y1="{y}" y2="{y}"/>'
+    return _time_chart("line", shapes, ["0%", "50%", "100%"], labels, alt, every)

@@ -385,15 +385,14 @@ def _entity_sitemaps(out: Output) -> list[str]:
 
 
 def generate_stats(out: Output) -> None:
-    """统计与监测: three pages, each chart a static SVG beside its data table and CSV."""
-    from .charts import hbar_svg, line_svg, vbar_svg
+    """统计与监测: three pages, each chart (HTML, in the page) beside its data table and CSV."""
+    from .charts import hbar_html, line_html, vbar_html
     from .stats import all_pages
 
     pages = all_pages(
         out.state, out.entities, out.cfg, out.root / STATS_CACHE_DIR, out.plan.manifest.fingerprint
     )
-    charts = out.path / "stats" / "charts"
-    charts.mkdir(parents=True, exist_ok=True)
+    (out.path / "stats").mkdir(parents=True, exist_ok=True)
     for page in pages:
         for section in page.sections:
             write_table_csv(
@@ -402,18 +401,22 @@ def generate_stats(out: Output) -> None:
                 section.table.rows,
             )
             if section.chart == "hbar":
-                svg = hbar_svg(
+                section.html = hbar_html(
                     section.labels,
                     section.values,
+                    alt=section.alt,
                     percent=section.percent,
                     alert=section.alert,
                     threshold=section.threshold,
                 )
             elif section.chart == "vbar":
-                svg = vbar_svg(section.labels, section.values, percent=section.percent)
-            else:
-                svg = line_svg(section.labels, section.values, threshold=section.threshold)
-            (charts / f"{section.name}.svg").write_bytes(svg)
+                section.html = vbar_html(
+                    section.labels, section.values, alt=section.alt, percent=section.percent
+                )
+            elif section.chart == "line":
+                section.html = line_html(
+                    section.labels, section.values, alt=section.alt, threshold=section.threshold
+                )
     nav = [(p.slug, p.title) for p in pages]
     # In the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them
     for page in pages:

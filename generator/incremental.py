@@ -74,7 +74,6 @@ LIBRARIES = (
     "lunr",
     "nh3",
     "bleach",
-    "matplotlib",
     "pandas",
     "numpy",
     "orjson",

@@ -29,7 +29,7 @@ from .parallel import Workers, fork_side, long_lived
 from .plan import BuildPlan, templates_read
 from .progress import timing
 from .publication import Chunk, State, compute_state, parse_rows
-from .render import PAGE_CONTEXT_KEYS, Renderer
+from .render import PAGE_CONTEXT_KEYS, Renderer, site_nav
 from .schema import KINDS
 from .settings import Config
 from .tasks import ParseChunk, SegmentMissing, TaskRunner
@@ -152,7 +152,7 @@ class DisclosureGenerator(Generator):
             self.cfg,
             self.state,
             templates_read(self.cfg, self.settings, self.base),
-            [self.context["NAV_KINDS"], self.context["GUIDE_LINKS"]],
+            [self.context["NAV"], self.context["GUIDE_LINKS"]],
             self.settings.get("DISCLOSE_PREVIOUS_OUTPUT"),
             bool(self.settings.get("DISCLOSE_FULL")),
         )
@@ -196,7 +196,7 @@ class DisclosureGenerator(Generator):
         self.context.update(
             {
                 # Precomputed once: every page's header and footer use them (Pelican's Page.url is costly).
-                "NAV_KINDS": [(name, kind.label) for name, kind in KINDS.items()],
+                "NAV": site_nav(KINDS, {p.slug: p.url for p in pages}),
                 "GUIDE_LINKS": [(p.title, p.url) for p in pages],
                 "KINDS": KINDS,
                 "KIND_COUNTS": {k: len(v) for k, v in self.state.published.items()},

@@ -3,7 +3,9 @@ footer of each folder depth, stencils, list entries (cards), and the two pages t
 in bulk (record pages and archives).
 
 A page's relative site root ('.', '..', …) depends only on its folder depth, so everything that
-holds it (chrome, stencils, contexts) is made once per depth. Record pages and archives are filled
+holds it (chrome, stencils, contexts) is made once per depth; the chrome once per depth and menu
+section too (the header's menu marks the page's section: a kind's records are its section, so a
+record page's shape already fixes it). Record pages and archives are filled
 from stencils of their templates (:mod:`generator.stencils`), pinned to plain Jinja rendering by
 ``tests/test_stencils.py``.
 """
@@ -32,6 +34,39 @@ from .sitemodel import (
 )
 from .stencils import Stencils
 
+# The menu's guide pages (content/pages/<slug>.md), when the site has them: (slug, label).
+NAV_GUIDES = (("repair", "信用修复"), ("objection", "异议申诉"))
+
+
+def site_nav(kinds: dict[str, Any], guides: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The main menu: (section, url, label). ``guides``: the guide pages' urls by slug."""
+    return [
+        ("home", "index.html", "首页"),
+        *((name, f"kinds/{name}/index.html", kind.label) for name, kind in kinds.items()),
+        ("search", "search/index.html", "查询"),
+        ("stats", "stats/index.html", "统计与监测"),
+        ("downloads", "downloads/index.html", "数据下载"),
+        *((slug, guides[slug], label) for slug, label in NAV_GUIDES if slug in guides),
+    ]
+
+
+def nav_place(name: str, nav: list[tuple[str, str, str]]) -> tuple[str, bool]:
+    """The menu section of the page at ``name`` ('' when it has none) and whether the page is
+    that section's own page (``aria-current="page"``, else ``"true"``). A kind's records and
+    lists are its section; an archive belongs to none."""
+    head, _, rest = name.partition("/")
+    if head in ("kinds", "records"):
+        section = rest.partition("/")[0]
+    elif head == "pages":
+        section = rest.removesuffix(".html")
+    else:
+        section = "home" if name == "index.html" else head
+    urls = {key: url for key, url, _ in nav}
+    if section not in urls:
+        return "", False
+    return section, urls[section] == name
+
+
 ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = (
@@ -39,7 +74,7 @@ PAGE_CONTEXT_KEYS = (
     "SITEURL",
     "SITE",
     "KINDS",
-    "NAV_KINDS",
+    "NAV",
     "GUIDE_LINKS",
     "KIND_COUNTS",
     "TOTAL_RECORDS",
@@ -63,7 +98,7 @@ class Renderer:
         self.page_context = page_context
         self.stencils_on = stencils
         self._roots: dict[int, str] = {}
-        self._chrome: dict[str, dict[str, Markup]] = {}
+        self._chrome: dict[tuple[str, str, bool], dict[str, Markup]] = {}
         self._stencils: dict[str, Stencils] = {}
         self._card: Callable[[PublishedRecord], str] | None = None
 
@@ -78,16 +113,27 @@ class Renderer:
 
     def chrome(self, name: str, relative: bool, site_url: str = "") -> dict[str, Markup]:
         """Header and footer HTML for a page at ``name`` (at ``site_url`` when not ``relative``)."""
-        return self.chrome_at(self.root(name) if relative else site_url)
+        return self.chrome_at(
+            self.root(name) if relative else site_url,
+            *nav_place(name, self.page_context.get("NAV") or []),
+        )
 
-    def chrome_at(self, root: str) -> dict[str, Markup]:
-        if root not in self._chrome:
-            context = {**self.page_context, "SITEURL": root}
-            self._chrome[root] = {
+    def chrome_at(self, root: str, section: str = "", exact: bool = False) -> dict[str, Markup]:
+        """The header and footer at relative root ``root``, the menu marking ``section`` (once per
+        root and section: a few dozen renderings however many pages)."""
+        key = (root, section, exact)
+        if key not in self._chrome:
+            context = {
+                **self.page_context,
+                "SITEURL": root,
+                "NAV_SECTION": section,
+                "NAV_PAGE": exact,
+            }
+            self._chrome[key] = {
                 part: Markup(self.get_template(f"_{part}").render(context))
                 for part in ("header", "footer")
             }
-        return self._chrome[root]
+        return self._chrome[key]
 
     def write(
         self,
@@ -157,7 +203,7 @@ class Renderer:
             )
             shape = (kind_name, self.root(name))
             context_of = contexts.get(shape) or contexts.setdefault(
-                shape, self._record_context(shape[1], kind)
+                shape, self._record_context(shape[1], kind_name)
             )
             writer.write_html(name, stencils.page(shape, values, context_of))
         return len(records)
@@ -189,20 +235,21 @@ class Renderer:
             )
         return found
 
-    def _page_base(self, root: str) -> dict[str, Any]:
+    def _page_base(self, root: str, section: str = "") -> dict[str, Any]:
         """What a stencilled page's context holds besides its values: the same for every page at
-        relative root ``root``."""
+        relative root ``root`` in menu section ``section``."""
         return {
             **self.page_context,
             "SITEURL": root,
             "localsiteurl": root,
-            "CHROME": self.chrome_at(root),
+            "CHROME": self.chrome_at(root, section),
         }
 
-    def _record_context(self, root: str, kind: Any) -> Callable[[tuple], dict[str, Any]]:
+    def _record_context(self, root: str, kind_name: str) -> Callable[[tuple], dict[str, Any]]:
         """``values → context`` of a record page at relative root ``root`` (for its stencil: the
-        context holds nothing but what the shape fixes and what the values give)."""
-        base = {**self._page_base(root), "kind": kind}
+        context holds nothing but what the shape fixes and what the values give). Its kind's
+        menu entry is marked."""
+        base = {**self._page_base(root, kind_name), "kind": KINDS[kind_name]}
         return lambda values: {**base, "page": record_page(values)}
 
     def _entity_context(

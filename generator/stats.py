@@ -73,6 +73,7 @@ class Section:
     threshold: float | None = None
     alt: str = ""
     notes: list[str] = field(default_factory=list)
+    html: str = ""  # the chart (generator.charts), set when the page is written
 
 
 @dataclass

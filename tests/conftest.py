@@ -275,3 +275,35 @@ def page(browser):
     page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def repo_demo(tmp_path_factory):
+    """The demo site a new user sees: the repository's own content/ (batches, editors, guide pages)
+    and theme, built for 2026-11-20 and served over HTTP with the CSP."""
+    yield from served_demo(tmp_path_factory.mktemp("repo-demo"))
+
+
+def served_demo(root: Path, settings: str = ""):
+    """Build the repository's demo content in ``root`` with ``settings`` appended to its
+    pelicanconf.py, serve it, and yield {"base", "out"} until the server is shut down."""
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
+    with (root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
+        conf.write(settings)
+    shutil.copytree(REPO / "theme", root / "theme")
+    for part in ("batches", "editors", "pages"):
+        shutil.copytree(REPO / "content" / part, root / "content" / part)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(cli, ["build", "--today", "2026-11-20"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+    server, base = serve_directory(root / "output")
+    yield {"base": base, "out": root / "output"}
+    server.shutdown()

@@ -64,10 +64,10 @@ def run_axe(page) -> list[dict]:
         "government",
     ],
 )
-def test_axe_finds_no_serious_or_critical_violations(demo_site, page, name):
+def test_axe_finds_no_moderate_serious_or_critical_violations(demo_site, page, name):
     url = f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}"
     page.goto(url)
-    violations = [v for v in run_axe(page) if v["impact"] in ("serious", "critical")]
+    violations = [v for v in run_axe(page) if v["impact"] != "minor"]
     assert violations == [], violations
     assert page.errors == []  # no CSP violation, no script error
 
@@ -162,16 +162,11 @@ def test_statistics_charts_load_and_their_tables_open(demo_site, browser, name):
     )
     page = context.new_page()
     page.goto(f"{demo_site['base']}/{pages_to_check(demo_site['out'])[name]}")
-    images = page.locator("figure.chart img")
-    assert images.count() >= 2
-    for i in range(images.count()):
-        image = images.nth(i)
-        image.scroll_into_view_if_needed()
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
-        )
-        assert image.get_attribute("alt")
-        assert image.bounding_box()["width"] <= 320
+    charts = page.locator("figure.chart")
+    assert charts.count() >= 2
+    for i in range(charts.count()):
+        assert charts.nth(i).locator("figcaption").inner_text()
+        assert charts.nth(i).bounding_box()["width"] <= 320
     page.locator("details.chart-data summary").first.click()
     assert page.locator("details.chart-data table").first.is_visible()
     context.close()

@@ -5,21 +5,20 @@ citizen may hold, results that tell two companies of one name apart, and filters
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
 from urllib.parse import quote
 
 import pytest
 
-from .conftest import REPO, serve_directory
+from .conftest import served_demo
 
 JINJIN = "盐城市滨海县金锦示例物流有限公司"
 KANGRUN = "盐城市阜宁县康润示例化工有限公司"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    yield from served_demo(tmp_path_factory.mktemp("repo-demo"))
+def demo(repo_demo):
+    return repo_demo
 
 
 @pytest.fixture(scope="module")
@@ -27,31 +26,6 @@ def capped_demo(tmp_path_factory):
     """The demo with a token cap of 5: 盐城, 示例 … keep only their newest postings, as 有限 and 公司
     do at 10^6 (the cap there is 1,000 a segment)."""
     yield from served_demo(tmp_path_factory.mktemp("capped-demo"), "SEARCH_TOKEN_CAP = 5\n")
-
-
-def served_demo(root, settings: str = ""):
-    from generator.cli import cli
-
-    shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
-    with (root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
-        conf.write(settings)
-    shutil.copytree(REPO / "theme", root / "theme")
-    for part in ("batches", "editors", "pages"):
-        shutil.copytree(REPO / "content" / part, root / "content" / part)
-    import os
-
-    from click.testing import CliRunner
-
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(cli, ["build", "--today", "2026-11-20"])
-    finally:
-        os.chdir(cwd)
-    assert result.exit_code == 0, result.output
-    server, base = serve_directory(root / "output")
-    yield {"base": base, "out": root / "output"}
-    server.shutdown()
 
 
 def ask(page, base: str, query: str, **params) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections import Counter
 
 import numpy as np
@@ -196,12 +197,18 @@ def test_statistics_pages_link_each_chart_its_table_and_csv(built):
     out = built["out"]
     for slug in ("index", "timeliness", "government"):
         html = (out / "stats" / f"{slug}.html").read_text(encoding="utf-8")
-        for name in [part.split(".svg")[0] for part in html.split("stats/charts/")[1:]]:
-            assert (out / "stats" / "charts" / f"{name}.svg").read_bytes().startswith(b"<?xml")
+        sections = re.findall(r'<section class="stats-section" aria-labelledby="h-([\w-]+)">', html)
+        assert len(sections) >= 2
+        for name in sections:
             assert f"stats/{name}.csv" in html
-        assert '<details class="chart-data">' in html and "<script" not in (
-            out / "stats" / "charts"
-        ).joinpath("by-kind.svg").read_text(encoding="utf-8")
+        # Every chart is in the page, captioned; its shapes are SVG attributes, never inline
+        # styles (the CSP forbids them), and there is no script.
+        charts = re.findall(r'<figure class="chart .*?</figure>', html, re.S)
+        assert len(charts) == len(sections)
+        for chart in charts:
+            assert '<figcaption class="visually-hidden">' in chart
+            assert "style=" not in chart and "<script" not in chart
+        assert html.count('<details class="chart-data">') == len(sections)
     assert "包括此后已过公示期或已撤下的信息" in (out / "stats" / "timeliness.html").read_text(
         encoding="utf-8"
     )
@@ -291,3 +298,23 @@ def test_the_overview_counts_are_summed_from_parts_kept_per_batch(built, tmp_pat
     assert 0 < changed and counted.behaviours["标记"] == len(parts) - changed
     counted.behaviours.pop("标记")
     assert counted == published_counts(later, cfg)
+
+
+def test_charts_escape_their_labels_and_give_the_same_bytes():
+    from generator.charts import hbar_html, line_html, nice_top, vbar_html
+
+    hostile = "<script>alert(1)</script>&"
+    html = hbar_html([hostile, "乙"], [0.5, 1.0], percent=True, alert=[True, False], threshold=0.9)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.count('class="bar" width="500"') == 1 and html.count('width="1000"') == 1
+    assert html.count("预警") == 1 and html.count('class="threshold" x1="900"') == 2
+    assert html == hbar_html(
+        [hostile, "乙"], [0.5, 1.0], percent=True, alert=[True, False], threshold=0.9
+    )
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    line = line_html(months, [None, 0.5, 0.25, None, *[1.0] * 8], alt="趋势", threshold=0.9)
+    assert line.count("<polyline") == 2  # a gap where a month has no records
+    assert "2026<br>12月" in line and "2026<br>6月" in line and "2026<br>5月" not in line
+    assert [nice_top(v) for v in (0, 1, 3, 9, 11, 25, 7_000)] == [2, 2, 4, 10, 20, 40, 8_000]
+    bars = vbar_html(months, [0, 3, *[1] * 10])
+    assert bars.count('class="bar"') == 11 and "<span>4</span><span>2</span><span>0</span>" in bars

@@ -96,6 +96,7 @@
 
   function clearFilters(names) {
     names.forEach(function (n) { state[n] = ""; var s = $("f-" + n); if (s) { s.value = ""; } });
+    filterLabel();
     state.page = 1;
     sync(true);
     run();
@@ -251,9 +252,21 @@
     return wrap;
   }
 
+  /* The filters sit behind a 筛选 toggle on a phone (a <details>, always open on a wide screen:
+     site.css .wide-open); its label counts the filters in force. */
+  function filterLabel() {
+    var on = ["kind", "year", "auth"].filter(function (k) { return state[k]; }).length;
+    var summary = document.querySelector("#search-filters-toggle > summary");
+    if (summary) { summary.textContent = on ? "筛选（已选 " + on + " 项）" : "筛选"; }
+  }
+
   function buildFilters(m) {
+    var toggle = el("details", "filter-toggle wide-open");
+    toggle.id = "search-filters-toggle";
+    toggle.appendChild(el("summary"));
     var box = el("div", "search-filters");
     box.id = "search-filters";
+    toggle.appendChild(box);
     var kinds = [["", "全部类别"]].concat(Object.keys(m.kinds).map(function (k) { return [m.kinds[k][0], m.kinds[k][1]]; }));
     var years = [["", "全部年份"]].concat(m.years.map(function (y) { return [String(y), y + "年"]; }));
     box.appendChild(select("f-kind", "类别", kinds, state.kind));
@@ -261,9 +274,10 @@
     box.appendChild(select("f-auth", "机关", [["", "全部机关"]].concat(state.auth ? [[state.auth, state.auth]] : []), state.auth));
     box.appendChild(select("f-sort", "排序", [["rel", "按相关度"], ["date", "按日期（新→旧）"]], state.sort));
     var form = document.querySelector(".search-form");
-    form.parentNode.insertBefore(box, form.nextSibling);
+    form.parentNode.insertBefore(toggle, form.nextSibling);
+    filterLabel();
     [["f-kind", "kind"], ["f-year", "year"], ["f-auth", "auth"], ["f-sort", "sort"]].forEach(function (pair) {
-      $(pair[0]).addEventListener("change", function (e) { state[pair[1]] = e.target.value; state.page = 1; sync(true); run(); });
+      $(pair[0]).addEventListener("change", function (e) { state[pair[1]] = e.target.value; state.page = 1; filterLabel(); sync(true); run(); });
     });
     $("f-auth").addEventListener("focus", fillAuthorities, { once: true });
     if (state.auth) { fillAuthorities(); }
@@ -342,7 +356,7 @@
       sync(true);
       run();
     });
-    window.addEventListener("popstate", function () { readUrl(); input.value = state.q; run(); });
+    window.addEventListener("popstate", function () { readUrl(); input.value = state.q; filterLabel(); run(); });
     if (state.q) { run(); }
   }
 
