@@ -28,6 +28,8 @@ class T(str, Enum):
     CODE = "code"  # other codes: half-width, upper-case
     MARKDOWN = "markdown"  # free text rendered as sanitised Markdown
     URL = "url"  # http(s) only
+    YEAR = "year"  # a year as four digits (评价年度); not after the year of the record's date
+    SCORE = "score"  # a number from 0 to 100 (评价得分)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,10 @@ class Kind:
     @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
+
+    @cached_property
+    def year_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.type is T.YEAR)
 
     @cached_property
     def unmaskable(self) -> frozenset[str]:
