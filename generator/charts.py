@@ -62,6 +62,20 @@ def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.1f}%" if percent else f"{int(value):,}"
 
 
+def _row_label(ax: Any, y: float, label: str, flagged: bool) -> None:
+    """A row's label, written above its bar or cells at the left edge (the full width for a long
+    name); a flagged one in the alert colour, after a ⚠."""
+    ax.text(
+        0,
+        y + 0.27,
+        ("⚠ " if flagged else "") + str(label),
+        va="bottom",
+        ha="left",
+        fontsize=FONT_PT,
+        color=ALERT if flagged else TEXT,
+    )
+
+
 def hbar_svg(
     labels: Sequence[str],
     values: Sequence[float],
@@ -79,15 +93,7 @@ def hbar_svg(
         y = rows - 1 - i
         flagged = bool(alert and alert[i])
         ax.barh(y, value, height=0.38, color=ALERT if flagged else COLOR)
-        ax.text(
-            0,
-            y + 0.27,
-            ("⚠ " if flagged else "") + str(label),
-            va="bottom",
-            ha="left",
-            fontsize=FONT_PT,
-            color=ALERT if flagged else TEXT,
-        )
+        _row_label(ax, y, label, flagged)
         ax.text(
             value + top * 0.02, y, _fmt(value, percent), va="center", ha="left", fontsize=FONT_PT
         )
@@ -152,4 +158,43 @@ def line_svg(
     _month_axis(ax, labels, every)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    return _svg(fig)
+
+
+# A grade's cell: background and text colour (text contrast ≥ 4.5:1); the grade is written in it,
+# so colour is never the only cue
+GRADE_COLORS = {
+    "优秀": (COLOR, "#ffffff"),
+    "良好": ("#cfe0f5", TEXT),
+    "一般": ("#f6dd9a", TEXT),
+    "较差": (ALERT, "#ffffff"),
+}
+MISSING = "#5f6b7a"
+
+
+def grades_svg(
+    labels: Sequence[str],
+    columns: Sequence[str],
+    grades: Sequence[Sequence[str | None]],
+    *,
+    alert: Sequence[bool] | None = None,
+) -> bytes:
+    """A grid: one row per label (written above its cells, like :func:`hbar_svg`), one column per
+    heading (years), each cell its grade written on the grade's colour; "—" where there is none."""
+    rows, cols = max(1, len(labels)), max(1, len(columns))
+    fig = Figure(figsize=(WIDTH_IN, 0.45 + 0.62 * rows))
+    ax = fig.add_axes((0.02, 0.01, 0.96, 0.98))
+    for j, heading in enumerate(columns):
+        ax.text(j + 0.5, rows + 0.05, str(heading), ha="center", va="bottom", fontsize=FONT_PT)
+    for i, (label, row) in enumerate(zip(labels, grades)):
+        y = rows - 1 - i
+        _row_label(ax, y, label, bool(alert and alert[i]))
+        for j, grade in enumerate(row):
+            background, ink = GRADE_COLORS.get(grade or "", (None, MISSING))
+            if background:
+                ax.barh(y, 0.92, left=j + 0.04, height=0.42, color=background)
+            ax.text(j + 0.5, y, grade or "—", ha="center", va="center", fontsize=FONT_PT, color=ink)
+    ax.set_xlim(0, cols)
+    ax.set_ylim(-0.5, rows + 0.6)
+    ax.axis("off")
     return _svg(fig)

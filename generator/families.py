@@ -385,8 +385,9 @@ def _entity_sitemaps(out: Output) -> list[str]:
 
 
 def generate_stats(out: Output) -> None:
-    """统计与监测: three pages, each chart a static SVG beside its data table and CSV."""
-    from .charts import hbar_svg, line_svg, vbar_svg
+    """统计与监测: three pages, each chart a static SVG beside its data table and CSV (a section
+    with nothing to draw has its table and CSV alone)."""
+    from .charts import grades_svg, hbar_svg, line_svg, vbar_svg
     from .stats import all_pages
 
     pages = all_pages(
@@ -411,8 +412,14 @@ def generate_stats(out: Output) -> None:
                 )
             elif section.chart == "vbar":
                 svg = vbar_svg(section.labels, section.values, percent=section.percent)
-            else:
+            elif section.chart == "grades":
+                svg = grades_svg(
+                    section.labels, section.columns, section.values, alert=section.alert
+                )
+            elif section.chart == "line":
                 svg = line_svg(section.labels, section.values, threshold=section.threshold)
+            else:  # no chart: the table alone (nothing to draw yet)
+                continue
             (charts / f"{section.name}.svg").write_bytes(svg)
     nav = [(p.slug, p.title) for p in pages]
     # In the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them

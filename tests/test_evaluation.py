@@ -10,10 +10,13 @@ import re
 
 import pytest
 
+from generator.charts import grades_svg
 from generator.entities import entity_key
 from generator.schema import EVALUATION_GRADES, KINDS
 from generator.search import search_records
+from generator.settings import Config
 from generator.sitemodel import entity_url
+from generator.stats import evaluation_section
 from generator.synthetic import synth_rows, write_export
 
 from .conftest import REPO, TODAY_DATE
@@ -193,6 +196,80 @@ def test_every_result_is_on_its_body_s_government_integrity_archive(built):
         score = f"{f['评价得分']:g}"
         assert f"{f['评价年度']}年度 · {f['评价等级']} · {score}分" in text
         assert f"records/evaluation/{record['id'][:2]}/{record['id']}.html" in text
+
+
+def test_the_grades_table_is_each_body_s_published_results_worst_latest_first(built):
+    bodies = by_body(built["site"])
+    years = sorted({year for body in bodies.values() for year in body["years"]})
+    assert years == ["2023", "2024", "2025"]
+    rows = read_csv(built["out"] / "stats" / "government-evaluations.csv")
+    assert list(rows[0]) == [
+        "单位",
+        "统一社会信用代码",
+        "单位类别",
+        *[f"{y}年度{part}" for y in years for part in ("等级", "得分")],
+        "较上年",
+    ]
+
+    def latest(code: str) -> tuple[str, float]:
+        return bodies[code]["years"][max(bodies[code]["years"])]
+
+    order = sorted(bodies, key=lambda c: (-RANK[latest(c)[0]], latest(c)[1], bodies[c]["name"], c))
+    assert [row["统一社会信用代码"] for row in rows] == order
+    for row in rows:
+        body = bodies[row["统一社会信用代码"]]
+        assert (row["单位"], row["单位类别"]) == (body["name"], body["category"])
+        for year in years:
+            grade, score = body["years"].get(year, ("", ""))
+            assert (row[f"{year}年度等级"], row[f"{year}年度得分"]) == (grade, str(score))
+        was, now = (body["years"].get(y) for y in years[-2:])
+        step = RANK[now[0]] - RANK[was[0]] if was and now else None
+        assert row["较上年"] == {None: "", 0: "持平"}.get(
+            step, "下降" if (step or 0) > 0 else "上升"
+        )
+    assert {row["较上年"] for row in rows} >= {"下降", "持平", "上升"}
+
+
+def test_the_grades_chart_draws_the_table_and_the_page_links_both(built):
+    rows = read_csv(built["out"] / "stats" / "government-evaluations.csv")
+    svg = (built["out"] / "stats" / "charts" / "government-evaluations.svg").read_text(
+        encoding="utf-8"
+    )
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    expected = ["2023年度", "2024年度", "2025年度"]
+    for row in rows:
+        flagged = row["2025年度等级"] == "较差" or row["较上年"] == "下降"
+        expected += [("⚠ " if flagged else "") + row["单位"]]
+        expected += [row[f"{y}年度等级"] or "—" for y in ("2023", "2024", "2025")]
+    assert texts == expected
+    page = html.unescape((built["out"] / "stats" / "government.html").read_text(encoding="utf-8"))
+    assert 'src="../stats/charts/government-evaluations.svg"' in page
+    assert 'href="../stats/government-evaluations.csv"' in page
+    latest = [row["2025年度等级"] for row in rows]
+    counts = "、".join(f"{g} {latest.count(g)} 个" for g in EVALUATION_GRADES)
+    assert f"2025年度{counts}" in page  # the chart's alt text
+    bodies = {
+        row["单位"]: row["最近评价"]
+        for row in read_csv(built["out"] / "stats" / "government-bodies.csv")
+    }
+    for row in rows:
+        assert bodies[row["单位"]] == f"2025年度{row['2025年度等级']}"
+
+
+def test_a_grid_chart_marks_a_missing_year_and_draws_the_same_bytes_again():
+    labels, years = ["甲示例单位", "乙示例单位"], ["2024年度", "2025年度"]
+    grades = [["良好", None], ["较差", "一般"]]
+    svg = grades_svg(labels, years, grades, alert=[False, True])
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.decode("utf-8"))
+    assert texts == [*years, "甲示例单位", "良好", "—", "⚠ 乙示例单位", "较差", "一般"]
+    assert grades_svg(labels, years, grades, alert=[False, True]) == svg
+
+
+def test_without_any_result_the_section_is_an_empty_table_and_no_chart():
+    section = evaluation_section([], Config())
+    assert section.chart is None and section.table.rows == []
+    assert section.table.columns == ["单位", "统一社会信用代码", "单位类别", "较上年"]
+    assert section.alt == "政务诚信考核评价结果：暂无数据。"
 
 
 def test_a_body_is_found_by_its_name_and_its_results_say_their_grade(built):
