@@ -182,3 +182,50 @@ def line_html(
         y = _y(threshold, 1.0)
         shapes += f'<line class="threshold" x1="0" x2="{SLOT * len(labels)}" y1="{y}" y2="{y}"/>'
     return _time_chart("line", shapes, ["0%", "50%", "100%"], labels, alt, every)
+
+
+# 评价等级 → the class of its cell (colours in site.css); a missing year is "—"
+GRADE_CLASSES = {"优秀": "grade-a", "良好": "grade-b", "一般": "grade-c", "较差": "grade-d"}
+
+
+def grades_html(
+    labels: Sequence[str],
+    columns: Sequence[str],
+    grades: Sequence[Sequence[str | None]],
+    *,
+    alt: str = "",
+    alert: Sequence[bool] | None = None,
+) -> Markup:
+    """A grid of 评价等级: one row per body (its name on its own line, like :func:`hbar_html`),
+    one cell per year headed by the year, each grade written in its cell on the grade's colour;
+    flagged rows (a latest 较差 or a fall) marked ⚠."""
+    heads = Markup("").join(Markup('<span class="grade-year">{}</span>').format(c) for c in columns)
+    rows = []
+    for i, (label, row) in enumerate(zip(labels, grades)):
+        flagged = bool(alert and alert[i])
+        cells = Markup("").join(
+            Markup(
+                '<span class="grade {}"><span class="visually-hidden">{}：</span>{}</span>'
+            ).format(GRADE_CLASSES.get(grade or "", "grade-none"), column, grade or "—")
+            for column, grade in zip(columns, row)
+        )
+        rows.append(
+            Markup(
+                '<li{cls}><span class="hbar-label">{mark}{label}</span>'
+                '<span class="grade-row">{cells}</span></li>'
+            ).format(
+                cls=Markup(' class="alert"') if flagged else "",
+                mark=Markup(
+                    '<span aria-hidden="true">⚠ </span><span class="visually-hidden">预警：</span>'
+                )
+                if flagged
+                else "",
+                label=label,
+                cells=cells,
+            )
+        )
+    return Markup(
+        '<figure class="chart chart-grades">{}<div class="grade-heads" aria-hidden="true">'
+        '<span class="hbar-label"></span><span class="grade-row">{}</span></div>'
+        '<ol class="grades">{}</ol></figure>'
+    ).format(_caption(alt), heads, Markup("").join(rows))

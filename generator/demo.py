@@ -16,7 +16,7 @@ from typing import Any
 
 from .masking import mask_id
 from .schema import CODE1
-from .synthetic import make_rid, make_uscc, synth_rows, write_export
+from .synthetic import export_columns, make_rid, make_uscc, synth_rows, write_export
 
 DEMO_DAY = dt.date(2026, 11, 20)
 HOSTILE_SCRIPT = '<script>alert("xss")</script>当事人拒不改正'
@@ -171,6 +171,29 @@ def _premask(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+FULL_WIDTH_DIGITS = str.maketrans("0123456789.", "０１２３４５６７８９．")
+EVALUATION_HEADERS = {"被评价单位名称": "被评价单位", "评价等级": "评价等次"}
+
+
+def _write_evaluations(folder: Path) -> Path:
+    """Ten bodies × three years, written as an office would (2025年度, 92.5分, half-width brackets,
+    full-width digits, other column names), and one row whose score is out of range (rejected)."""
+    rows = list(synth_rows("evaluation", 30, seed=18, today=DEMO_DAY))
+    rows[0]["评价年度"] += "年度"
+    rows[1]["评价得分"] = f"{rows[1]['评价得分']}分"
+    rows[1]["被评价单位类别"] = rows[1]["被评价单位类别"].replace("（", "(").replace("）", ")")
+    rows[2]["评价得分"] = str(rows[2]["评价得分"]).translate(FULL_WIDTH_DIGITS)
+    rows.append({**rows[3], "评价年度": "2022", "评价得分": "105", "发布日期": "2023-03-16"})
+    return write_export(
+        folder / "市信用办-政务诚信评价-2026.csv",
+        "evaluation",
+        rows,
+        encoding="utf-8-sig",
+        title="盐城市示例政务诚信考核评价结果（2023—2025年度）",
+        headers=[EVALUATION_HEADERS.get(c, c) for c in export_columns("evaluation")],
+    )
+
+
 MESSY_HEADERS = {
     CODE1: "行政相对人代码_1（统一社会信用代码）",
     "行政处罚决定书文号": "决定书文号",
@@ -184,8 +207,6 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     penalty, marks = _penalty_rows(full_ids)
     prep = (lambda rows: rows) if full_ids else _premask
-    from .synthetic import export_columns
-
     headers = [MESSY_HEADERS.get(c, c) for c in export_columns("penalty")]
     files = {
         "penalty": write_export(
@@ -231,6 +252,7 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
         list(synth_rows("commendation", 8, seed=16, today=DEMO_DAY)),
         encoding="gb18030",
     )
+    files["evaluation"] = _write_evaluations(folder)
     pending = prep(list(synth_rows("penalty", 5, seed=17, today=DEMO_DAY, start=500)))
     for row in pending:
         row["行政相对人名称"] = row["行政相对人名称"].replace("示例", "待审示例")

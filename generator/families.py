@@ -385,8 +385,9 @@ def _entity_sitemaps(out: Output) -> list[str]:
 
 
 def generate_stats(out: Output) -> None:
-    """统计与监测: three pages, each chart (HTML, in the page) beside its data table and CSV."""
-    from .charts import hbar_html, line_html, vbar_html
+    """统计与监测: three pages, each chart (HTML, in the page) beside its data table and CSV (a
+    section with nothing to draw has its table and CSV alone)."""
+    from .charts import grades_html, hbar_html, line_html, vbar_html
     from .stats import all_pages
 
     pages = all_pages(
@@ -416,6 +417,14 @@ def generate_stats(out: Output) -> None:
             elif section.chart == "line":
                 section.html = line_html(
                     section.labels, section.values, alt=section.alt, threshold=section.threshold
+                )
+            elif section.chart == "grades":
+                section.html = grades_html(
+                    section.labels,
+                    section.columns,
+                    section.values,
+                    alt=section.alt,
+                    alert=section.alert,
                 )
     nav = [(p.slug, p.title) for p in pages]
     # In the sitemap by STATS_PAGES (stats_in_sitemap), whichever process writes them

@@ -149,6 +149,13 @@ def format_amount(value: object) -> str:
     return f"{wan_text} 万元（{yuan_text} 元）"
 
 
+def format_score(value: object) -> str:
+    """92.5 → '92.5', 90.0 → '90': a score as an evaluation publishes it."""
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def format_date(value: object, long_term: str = "2099-12-31") -> str:
     """2026-03-05 → 2026年3月5日 (the form Chinese readers expect); the long-term date → 长期."""
     text = str(value or "")

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 
 # Characters that show nothing, removed from every cell (docs/data.md#invisible-characters): C0 and
 # C1 controls but tab and line feed; every format character (category Cf: soft hyphen, zero-width
@@ -170,6 +171,50 @@ def parse_amount_wan(value: object) -> float:
         raise CellError(
             f"金额超出合理范围（万元）：{value if isinstance(value, (int, float)) else written}"
         )
+    return float(number)
+
+
+# -- years and scores --------------------------------------------------------------------
+
+_YEAR = re.compile(r"(\d{4})(?:年度|年)?")
+_SCORE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))分?")
+SCORE_MAX = Decimal(100)
+
+
+def _number_text(value: int | float) -> str:
+    """A number cell as the editor sees it: ``2025`` for 2025.0, else its shortest form."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_year(value: object) -> str:
+    """A year (评价年度) → its four digits as text: ``2025``, ``2025年``, ``2025年度``, full-width
+    digits or a number cell. Between 1949 and 2099, like dates."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        written = _number_text(value)
+    else:
+        written = clean_text(str(value))
+    match = _YEAR.fullmatch(half_width(written).replace(" ", ""))
+    if not match or not (MIN_DATE.year <= int(match.group(1)) <= MAX_DATE.year):
+        raise CellError(f"年度应为4位数字的年份（如 2025 或 2025年度）：{written}")
+    return match.group(1)
+
+
+def parse_score(value: object) -> float:
+    """A score (评价得分) → a number from 0 to 100: ``92.5``, ``92.5分``, full-width digits or a
+    number cell. Refused, never rounded or capped, when it is anything else."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        written = _number_text(value)
+        number = Decimal(value) if isinstance(value, int) or isfinite(value) else None
+    else:
+        written = clean_text(str(value))
+        match = _SCORE.fullmatch(half_width(written).replace(" ", ""))
+        number = Decimal(match.group(1)) if match else None
+    if number is None:
+        raise CellError(f"得分不是数字：{written}")
+    if not (0 <= number <= SCORE_MAX):
+        raise CellError(f"得分应在 0 到 100 之间：{written}")
     return float(number)
 
 

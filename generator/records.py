@@ -26,6 +26,8 @@ from .normalize import (
     normalize_docno,
     parse_amount_wan,
     parse_date,
+    parse_score,
+    parse_year,
 )
 from .schema import ID_CARD_TYPES, EmptyWhen, Field, Kind, RequiredWhen, T
 from .settings import Config
@@ -90,6 +92,14 @@ def _date(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
 
 def _amount(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> float:
     return parse_amount_wan(raw)
+
+
+def _year(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
+    return parse_year(raw)
+
+
+def _score(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> float:
+    return parse_score(raw)
 
 
 def _idno(f: Field, raw: Any, row: Mapping[str, Any], cfg: Config) -> str:
@@ -221,6 +231,8 @@ HANDLERS: dict[T, Callable[..., Any]] = {
     T.ENUM: _enum,
     T.MULTI_ENUM: _multi_enum,
     T.URL: _url,
+    T.YEAR: _year,
+    T.SCORE: _score,
 }
 _MARKUP_HINT = re.compile(r"[<&*_`\\\[]")  # only such text can render differently from how it reads
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
@@ -315,6 +327,9 @@ def normalize_row(
     decided = fields.get(kind.date)
     if decided and decided > today.isoformat():
         result.errors.append((kind.date, f"日期 {decided} 晚于今天 {today.isoformat()}"))
+    for name in kind.year_fields:  # a year still to come when the record was made: a typo
+        if decided and fields.get(name) and fields[name] > decided[:4]:
+            result.errors.append((name, f"年度 {fields[name]} 晚于{kind.date} {decided}"))
     deadline_field = kind.deadline or ""
     deadline = fields.get(deadline_field)
     if decided and deadline and deadline < decided:

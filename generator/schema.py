@@ -28,6 +28,8 @@ class T(str, Enum):
     CODE = "code"  # other codes: half-width, upper-case
     MARKDOWN = "markdown"  # free text rendered as sanitised Markdown
     URL = "url"  # http(s) only
+    YEAR = "year"  # a year as four digits (评价年度); not after the year of the record's date
+    SCORE = "score"  # a number from 0 to 100 (评价得分)
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,19 @@ class Kind:
 
     def summary_line(self, fields: dict[str, Any]) -> str:
         """What a list row, feed entry or search result says besides the subject: the filled
-        summary fields, 60 characters each, joined by " · " (罚款 · 虚假宣传)."""
+        summary fields, 60 characters each, joined by " · " (罚款 · 虚假宣传); a year or a score
+        with its unit (2025年度 · 良好 · 90分)."""
         return " · ".join(
-            str(fields[name]).replace(";", "、")[:60]
-            for name in self.summary_fields
-            if fields.get(name)
+            _summary_text(fields[name]) + unit
+            for name, unit in self.summary_units
+            if fields.get(name) not in (None, "")
+        )
+
+    @cached_property
+    def summary_units(self) -> tuple[tuple[str, str], ...]:
+        """(field, what its value is followed by in a summary line) of each summary field."""
+        return tuple(
+            (name, SUMMARY_UNITS.get(self.field(name).type, "")) for name in self.summary_fields
         )
 
     @cached_property
@@ -137,6 +147,10 @@ class Kind:
     @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
+
+    @cached_property
+    def year_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.type is T.YEAR)
 
     @cached_property
     def unmaskable(self) -> frozenset[str]:
@@ -159,6 +173,15 @@ class Kind:
         """(column, label, type) of each public field, in order: a record page's rows, worked out
         once per kind instead of once per page."""
         return tuple((f.name, f.display, f.type) for f in self.public_fields)
+
+
+SUMMARY_UNITS = {T.YEAR: "年度", T.SCORE: "分"}
+
+
+def _summary_text(value: Any) -> str:
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value).replace(";", "、")[:60]
 
 
 # Categories that are natural persons: no entity archive is built for them (data-standard §5).
@@ -597,8 +620,103 @@ COMMENDATION = Kind(
     ),
 )
 
+# The bodies the work plan has evaluated (二(十八)): all of them government bodies.
+EVALUATED_CATEGORIES = ("县（市、区）政府", "开发区管委会", "市级部门", "乡镇（街道）")
+EVALUATION_GRADES = ("优秀", "良好", "一般", "较差")  # best first
+
+EVALUATION = Kind(
+    name="evaluation",
+    label="政务诚信评价",
+    search_letter="e",
+    fields=(
+        Field("评价年度", T.YEAR, required=True, aliases=("考核年度", "年度")),
+        Field(
+            "被评价单位名称",
+            required=True,
+            max_len=200,
+            aliases=("被评价单位", "被考核单位名称", "被考核单位", "单位名称"),
+            label="被评价单位",
+        ),
+        Field(
+            "被评价单位统一社会信用代码",
+            T.USCC,
+            required=True,
+            max_len=18,
+            aliases=("统一社会信用代码", "被考核单位统一社会信用代码"),
+            label="统一社会信用代码",
+        ),
+        Field(
+            "被评价单位类别",
+            T.ENUM,
+            required=True,
+            enum=EVALUATED_CATEGORIES,
+            # Compared after NFKC, which makes full-width brackets half-width
+            value_aliases={
+                "县(市、区)政府": "县（市、区）政府",
+                "县(市,区)政府": "县（市、区）政府",
+                "县市区政府": "县（市、区）政府",
+                "县级政府": "县（市、区）政府",
+                "开发区": "开发区管委会",
+                "开发区管理委员会": "开发区管委会",
+                "市级机关": "市级部门",
+                "市级单位": "市级部门",
+                "市直部门": "市级部门",
+                "乡镇(街道)": "乡镇（街道）",
+                "乡镇": "乡镇（街道）",
+                "街道": "乡镇（街道）",
+                "乡镇街道": "乡镇（街道）",
+            },
+            aliases=("单位类别", "被考核单位类别"),
+            label="单位类别",
+        ),
+        Field("评价机构", required=True, max_len=200, aliases=("考核单位", "评价单位")),
+        Field("评价文号", T.DOCNO, required=True, max_len=128, aliases=("文号", "发布文号")),
+        # Not "发布日期" on the page: that is when this site published the record
+        Field(
+            "发布日期",
+            T.DATE,
+            required=True,
+            aliases=("公布日期", "发布时间"),
+            label="结果发布日期",
+        ),
+        Field("评价得分", T.SCORE, required=True, aliases=("得分", "考核得分")),
+        Field(
+            "评价等级",
+            T.ENUM,
+            required=True,
+            enum=EVALUATION_GRADES,
+            aliases=("等级", "考核等次", "评价等次", "等次"),
+        ),
+        Field("主要扣分事项", max_len=2000, aliases=("扣分事项", "扣分情况")),
+        Field("备注", max_len=512),
+    ),
+    # One result per body and year: a later batch with the same year and code is a correction.
+    natural_key=("评价年度", "被评价单位统一社会信用代码"),
+    subject="被评价单位名称",
+    subject_category="被评价单位类别",
+    subject_code="被评价单位统一社会信用代码",
+    docno="评价文号",
+    date="发布日期",
+    authority="评价机构",
+    authority_label="评价机构",
+    deadline=None,
+    summary_fields=("评价年度", "评价等级", "评价得分"),
+    search_fields=("被评价单位类别", "评价等级"),
+    notice=Notice(
+        meaning="市信用办组织的年度政务诚信考核评价结果：对县（市、区）政府、开发区管委会、"
+        "市级部门和乡镇（街道）的依法行政、政务公开、信用体系建设、守信践诺等情况评分定级"
+        "（优秀、良好、一般、较差），并列明主要扣分事项。",
+        law="《盐城市加强政务诚信建设工作方案》二（十八）：对县（市、区）政府、盐城经济技术开发区、"
+        "盐南高新区管委会实施政务诚信考核评价，考评结果作为政府绩效考核的重要参考；二（十九）："
+        "对各地区各部门政务诚信建设绩效开展综合评价评级，实施区域政务诚信大数据监测预警，加强社会监督。",
+        period="自发布之日起公示三年（见本页“公示截止”），便于对照近三个年度的结果；期满自动撤下。"
+        "同一单位同一年度的结果更正后，以最新发布的为准。",
+        basis="《盐城市加强政务诚信建设工作方案》",
+    ),
+)
+
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (PENALTY, LICENSE, JUDGMENT, PLEDGE, DISHONESTY, COMMENDATION)
+    k.name: k for k in (PENALTY, LICENSE, JUDGMENT, PLEDGE, DISHONESTY, COMMENDATION, EVALUATION)
 }
 KIND_NAMES: tuple[str, ...] = tuple(KINDS)
 

@@ -54,6 +54,8 @@ DEFAULT_PENALTY_SEVERITY = {
 # Dated rule sets for how long a record stays public (data-standard.md §6). The set whose
 # ``from`` is the latest not after the decision date applies. Months per kind; for penalties
 # months per severity. ``None``: no fixed period (until 公示截止期, if any). ``0``: not published.
+# evaluation: three years, so that a body's last three yearly results are shown side by side (the
+# Kind's notice says so).
 DEFAULT_PUBLICATION_RULES = [
     {
         "from": "1900-01-01",
@@ -65,6 +67,7 @@ DEFAULT_PUBLICATION_RULES = [
             "pledge": None,
             "dishonesty": 36,
             "commendation": 36,
+            "evaluation": 36,
         },
     },
     {
@@ -77,6 +80,7 @@ DEFAULT_PUBLICATION_RULES = [
             "pledge": None,
             "dishonesty": 36,
             "commendation": 36,
+            "evaluation": 36,
         },
     },
     {
@@ -89,6 +93,7 @@ DEFAULT_PUBLICATION_RULES = [
             "pledge": None,
             "dishonesty": 36,
             "commendation": 36,
+            "evaluation": 36,
         },
     },
     {
@@ -101,6 +106,7 @@ DEFAULT_PUBLICATION_RULES = [
             "pledge": None,
             "dishonesty": 36,
             "commendation": 36,
+            "evaluation": 36,
         },
     },
 ]

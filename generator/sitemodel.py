@@ -14,9 +14,9 @@ from typing import Any
 from markupsafe import Markup
 
 from .entities import entity_key, short_hash  # noqa: F401 - entity_key re-exported: it lives below publication
-from .markup import format_amount, format_date, render_markdown
+from .markup import format_amount, format_date, format_score, render_markdown
 from .publication import PublishedRecord, State
-from .schema import KINDS, Kind, T
+from .schema import EVALUATED_CATEGORIES, KINDS, Kind, T
 
 
 def record_url(kind: str, rid: str) -> str:
@@ -61,6 +61,8 @@ def display_rows(
             value = format_date(value, long_term)
         elif type_ is T.AMOUNT:
             value = format_amount(value)
+        elif type_ is T.SCORE:
+            value = format_score(value)
         elif type_ is T.MULTI_ENUM:
             value = "、".join(str(value).split(";"))
         rows.append((label, value))
@@ -186,7 +188,8 @@ class Entity:
         return sum(len(v) for v in self.records.values())
 
 
-GOVERNMENT_CATEGORIES = ("政府机关", "事业单位")
+# The evaluated bodies' categories are government bodies too, whatever their credit code says
+GOVERNMENT_CATEGORIES = ("政府机关", "事业单位", *EVALUATED_CATEGORIES)
 
 
 def build_entities(state: State, only: set[str] | None = None) -> dict[str, Entity]:

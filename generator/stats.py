@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import cache
 from .publication import State
-from .schema import KINDS
+from .schema import EVALUATION_GRADES, KINDS
 from .settings import Config
 from .sitemodel import Entity
 
@@ -65,12 +65,13 @@ class Section:
     name: str
     title: str
     table: Table
-    chart: str | None = None  # "hbar" | "vbar" | "line"
+    chart: str | None = None  # "hbar" | "vbar" | "line" | "grades"
     labels: list[str] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
     percent: bool = False
     alert: list[bool] | None = None
     threshold: float | None = None
+    columns: list[str] = field(default_factory=list)  # a grid chart's column headings
     alt: str = ""
     notes: list[str] = field(default_factory=list)
     html: str = ""  # the chart (generator.charts), set when the page is written
@@ -527,9 +528,10 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
     keywords = tuple(cfg.JUDGMENT_LOST_KEYWORDS)
     rows: list[list[Any]] = []
     all_statuses: list[str] = []
-    for entity in sorted(
-        (e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id)
-    ):
+    bodies = sorted((e for e in entities.values() if e.is_government), key=lambda e: (e.name, e.id))
+    evaluated = evaluated_bodies(bodies)
+    latest = {body.code: (max(body.years), body.latest[0]) for body in evaluated}
+    for entity in bodies:
         records = entity.records
         judgments = records.get("judgment", [])
         # Read from the batch file once per record
@@ -553,6 +555,7 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
                 counts["全部未履行"],
                 rate,
                 len(records.get("commendation", [])),
+                "{}年度{}".format(*latest[entity.code]) if entity.code in latest else None,
             ]
         )
     overall = _fulfilment(all_statuses)
@@ -566,10 +569,12 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
         "government",
         "政务诚信监测",
         (
-            f"按政府机关、事业单位汇总本站现公示的政务失信记录、涉及的司法裁判、信用承诺及其履行状态和守信激励。"
-            f"共 {len(rows)} 个单位；已填写履行状态的承诺 {known} 项，全部履行率 {overall_rate * 100:.1f}%。"
+            f"按政府机关、事业单位汇总本站现公示的政务诚信考核评价结果、政务失信记录、涉及的司法裁判、"
+            f"信用承诺及其履行状态和守信激励。共 {len(rows)} 个单位，其中有评价结果的 {len(evaluated)} 个；"
+            f"已填写履行状态的承诺 {known} 项，全部履行率 {overall_rate * 100:.1f}%。"
         ),
         [
+            evaluation_section(evaluated, cfg),
             Section(
                 "government-fulfilment",
                 "信用承诺履行状态（全部单位）",
@@ -595,6 +600,7 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
                         "全部未履行",
                         "履行率",
                         "守信激励",
+                        "最近评价",
                     ],
                     rows,
                 ),
@@ -608,6 +614,105 @@ def government(state: State, entities: dict[str, Entity], cfg: Config) -> StatsP
                     "履行率 = 全部履行 ÷ 已填写履行状态的承诺数。",
                 ],
             ),
+        ],
+    )
+
+
+# -- 政务诚信评价: each body's grade over the years -------------------------------------------------
+
+EVALUATION_CHART_YEARS = 5  # the chart's latest years; the table and CSV hold every published year
+_RANK = {grade: rank for rank, grade in enumerate(EVALUATION_GRADES)}  # 0: the best
+
+
+@dataclass
+class Evaluated:
+    """A government body's published evaluations: year → (grade, score), and its latest category."""
+
+    name: str
+    code: str
+    category: str
+    years: dict[str, tuple[str, float]]
+
+    @property
+    def latest(self) -> tuple[str, float]:
+        return self.years[max(self.years)]
+
+
+def evaluated_bodies(entities: list[Entity]) -> list[Evaluated]:
+    """The bodies with a published evaluation, from the records' briefs (no batch file is read).
+    A year holds one result per body (the natural key); should two meet, the later published wins."""
+    found = []
+    for entity in entities:
+        records = sorted(entity.records.get("evaluation", []), key=lambda r: (r.date, r.id))
+        if not records:
+            continue
+        years = {}
+        for r in records:
+            years[str(r.brief["评价年度"])] = (str(r.brief["评价等级"]), float(r.brief["评价得分"]))
+        category = str(records[-1].brief.get("被评价单位类别") or "")
+        found.append(Evaluated(entity.name, entity.code, category, years))
+    return found
+
+
+def _change(before: tuple[str, float] | None, after: tuple[str, float] | None) -> str | None:
+    if before is None or after is None:
+        return None
+    rank = _RANK[after[0]] - _RANK[before[0]]
+    return "下降" if rank > 0 else "上升" if rank < 0 else "持平"
+
+
+def evaluation_section(bodies: list[Evaluated], cfg: Config) -> Section:
+    """Each body's grade and score per year, the change from the year before the latest, worst
+    latest grade first (then lower score, name): the bodies that need attention lead the chart."""
+    years = sorted({year for body in bodies for year in body.years})
+    last, before = (years[-1] if years else None), (years[-2] if len(years) > 1 else None)
+    ordered = sorted(bodies, key=lambda b: (-_RANK[b.latest[0]], b.latest[1], b.name, b.code))
+    rows: list[list[Any]] = []
+    for body in ordered:
+        cells: list[Any] = []
+        for year in years:
+            grade, score = body.years.get(year, (None, None))
+            cells += [grade, score]
+        change = _change(body.years.get(before or ""), body.years.get(last or ""))
+        rows.append([body.name, body.code, body.category, *cells, change])
+    shown = ordered[: cfg.STATS_CHART_MAX_BARS]
+    chart_years = years[-EVALUATION_CHART_YEARS:]
+    latest = Counter(body.years[last][0] for body in bodies if last in body.years)
+    falling = sum(1 for row in rows if row[-1] == "下降")
+    counts = "、".join(f"{grade} {latest[grade]} 个" for grade in EVALUATION_GRADES)
+    return Section(
+        "government-evaluations",
+        "政务诚信考核评价结果（历年等级）",
+        Table(
+            [
+                "单位",
+                "统一社会信用代码",
+                "单位类别",
+                *[f"{year}年度{part}" for year in years for part in ("等级", "得分")],
+                "较上年",
+            ],
+            rows,
+        ),
+        "grades" if bodies else None,
+        [body.name for body in shown],
+        [[body.years.get(year, (None,))[0] for year in chart_years] for body in shown],
+        alert=[body.latest[0] == "较差" or row[-1] == "下降" for body, row in zip(shown, rows)],
+        columns=[f"{year}年度" for year in chart_years],
+        alt=(
+            f"各单位历年政务诚信评价等级图，{last}年度{counts}；{falling} 个单位等级较上年下降。"
+            if bodies
+            else "政务诚信考核评价结果：暂无数据。"
+        ),
+        notes=[
+            "按最近一次评价的等级从低到高排列（较差在前），同等级按得分从低到高；"
+            "图中标“⚠”的单位最近一次评价为较差，或等级较上年下降。"
+            + (
+                f"图中列出前 {len(shown)} 个单位，数据表和 CSV 含全部 {len(rows)} 个单位。"
+                if len(rows) > len(shown)
+                else ""
+            ),
+            "“较上年”比较最近两个评价年度的等级；任一年度没有结果的为“—”。"
+            "评价结果以评价机构发布的为准。",
         ],
     )
 

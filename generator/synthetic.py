@@ -66,6 +66,30 @@ GOV_BODIES = [
     "盐城市示例区水利局",
     "盐城市示例县财政局",
 ]
+# Evaluated bodies (政务诚信评价): three of them also in GOV_BODIES, so their archives join up
+# Evaluated bodies (政务诚信评价) and the score each is evaluated around; three of them also in
+# GOV_BODIES, so that their archives join up
+EVALUATED_UNITS = [
+    ("盐城市示例区人民政府", "县（市、区）政府", 84),
+    ("盐城市示例县人民政府", "县（市、区）政府", 91),
+    ("盐城示例经济技术开发区管理委员会", "开发区管委会", 88),
+    ("盐城示例高新技术产业开发区管理委员会", "开发区管委会", 94),
+    ("盐城市示例市场监督管理局", "市级部门", 86),
+    ("盐城市示例生态环境局", "市级部门", 79),
+    ("盐城市示例住房和城乡建设局", "市级部门", 90),
+    ("盐城市示例交通运输局", "市级部门", 82),
+    ("盐城市示例镇人民政府", "乡镇（街道）", 66),
+    ("盐城市示例街道办事处", "乡镇（街道）", 58),
+]
+EVALUATION_YEARS = 3  # each body is evaluated in the last three years before a unit comes next
+DEDUCTIONS = [
+    "政务公开不及时",
+    "拖欠中小企业账款",
+    "行政诉讼败诉",
+    "信用承诺未全部履行",
+    "“双公示”信息报送超期",
+    "统计数据质量问题",
+]
 PENALTY_TYPES = [
     ("警告", 0.15),
     ("罚款", 0.55),
@@ -268,7 +292,41 @@ def synth_row(
             "授予单位": "盐城市示例信用办",
             "授予日期": iso,
         }
+    if kind == "evaluation":
+        return _evaluation(rng, serial, today)
     raise KeyError(kind)
+
+
+def _evaluation(rng: random.Random, serial: int, today: dt.date) -> dict[str, Any]:
+    """Serial 1, 2, … → the bodies of EVALUATED_UNITS in the last evaluated year, then the year
+    before, …, then more bodies (townships named by number): every row its own (year, body). A
+    year's results are published in March of the next year, under one document number."""
+    n = len(EVALUATED_UNITS)
+    k = serial - 1
+    unit = k % n + n * (k // (n * EVALUATION_YEARS))
+    name, category, level = (
+        EVALUATED_UNITS[unit]
+        if unit < n
+        else (f"盐城市示例第{unit - n + 1}街道办事处", "乡镇（街道）", 60 + unit % 37)
+    )
+    latest = today.year - 1 if today >= dt.date(today.year, 4, 1) else today.year - 2
+    year = latest - (k // n) % EVALUATION_YEARS
+    score = round(min(99.5, level + rng.uniform(-5, 5)), 1)
+    grade = "优秀" if score >= 90 else "良好" if score >= 80 else "一般" if score >= 60 else "较差"
+    return {
+        "评价年度": str(year),
+        "被评价单位名称": name,
+        "被评价单位统一社会信用代码": _authority_code(name),
+        "被评价单位类别": category,
+        "评价机构": "盐城市示例信用办",
+        "评价文号": f"盐信办〔{year + 1}〕{year % 7 + 3}号",
+        "发布日期": dt.date(year + 1, 3, 10 + year % 15).isoformat(),
+        "评价得分": score,
+        "评价等级": grade,
+        "主要扣分事项": ""
+        if grade == "优秀"
+        else "；".join(rng.sample(DEDUCTIONS, 2 if score < 80 else 1)),
+    }
 
 
 def _authority_code(name: str) -> str:

@@ -19,6 +19,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+from generator.schema import KIND_NAMES
+
 # Speed is measured by bench/, never by a test's clock: no Hypothesis deadline. On a shared VM the
 # default 200 ms made examples that write files fail now and then as "flaky".
 settings.register_profile("project", deadline=None)
@@ -160,7 +162,7 @@ def department_csv() -> Path:
     return FIXTURES / "department-penalty-gb18030.csv"
 
 
-KINDS = ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation")
+KINDS = KIND_NAMES  # every kind: the messy exports hold one file of each
 
 
 @pytest.fixture(scope="session")
@@ -256,7 +258,7 @@ def demo_site(tmp_path_factory, messy):
     conf.write_text(
         conf.read_text(encoding="utf-8") + "\nSEARCH_SEGMENT_RECORDS = 30\n", encoding="utf-8"
     )
-    for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
+    for kind in KINDS:
         site.stage_and_approve(messy["files"][kind], kind)
     withdrawal = site.withdraw(messy["marks"]["withdraw_docno"], "penalty", "信用修复", "乙")
     site.run("approve", withdrawal, "--editor", "甲")

@@ -282,6 +282,7 @@ SIZES = {
     "pledge": 8,
     "dishonesty": 8,
     "commendation": 8,
+    "evaluation": 8,
 }
 
 

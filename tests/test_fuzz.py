@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import pii
+from generator.schema import KIND_NAMES as SCHEMA_KIND_NAMES
 from generator.synthetic import export_columns, synth_rows
 
 from .conftest import TODAY, SiteRoot
@@ -256,7 +257,7 @@ def assert_read_or_refused(site: Site, path: Path, *extra: str, kind: str = "pen
 
 
 HEADER = export_columns("penalty")
-KIND_NAMES = ["penalty", "license", "judgment", "pledge", "dishonesty", "commendation"]
+KIND_NAMES = list(SCHEMA_KIND_NAMES)
 
 
 def valid_rows(count: int, seed: int, kind: str = "penalty") -> list[dict]:

@@ -16,6 +16,8 @@ from generator.normalize import (
     normalize_header,
     parse_amount_wan,
     parse_date,
+    parse_score,
+    parse_year,
 )
 
 dates = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2099, 12, 31))
@@ -76,6 +78,78 @@ def test_amounts_are_numbers_in_wan(text, value):
 def test_bad_amounts_are_refused(text, reason):
     with pytest.raises(CellError, match=reason):
         parse_amount_wan(text)
+
+
+FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
+
+
+@given(
+    st.integers(1949, 2099),
+    st.sampled_from(["", "年", "年度", " 年度"]),
+    st.booleans(),
+    st.sampled_from(["text", "int", "float"]),
+)
+def test_a_year_in_any_spelling_is_its_four_digits(year, suffix, full_width, cell):
+    text = f"{year}{suffix}"
+    value = {"text": text.translate(FULL_WIDTH) if full_width else text, "int": year}.get(
+        cell, float(year)
+    )
+    assert parse_year(value) == str(year)
+
+
+@pytest.mark.parametrize("text", ["25", "20250", "2025.5", "1900", "2100", "二〇二五", "2025-01"])
+def test_bad_years_are_refused(text):
+    with pytest.raises(CellError, match="年度应为4位数字"):
+        parse_year(text)
+
+
+@given(
+    st.decimals(min_value=0, max_value=100, places=2),
+    st.sampled_from(["", "分", " 分"]),
+    st.booleans(),
+    st.sampled_from(["text", "float"]),
+)
+def test_a_score_in_any_spelling_is_its_number(number, suffix, full_width, cell):
+    text = f"{number}{suffix}"
+    value = (
+        (text.translate(FULL_WIDTH) if full_width else text) if cell == "text" else float(number)
+    )
+    assert parse_score(value) == float(number)
+
+
+@pytest.mark.parametrize(
+    "parse, reason, valid",
+    [
+        (parse_year, "年度应为4位数字", lambda y: re.fullmatch(r"(19|20)\d\d", y) and y >= "1949"),
+        (parse_score, "得分(不是数字|应在 0 到 100 之间)：", lambda score: 0 <= score <= 100),
+    ],
+)
+@given(value=st.one_of(st.text(max_size=8), st.integers(), st.floats(allow_nan=True)))
+def test_any_other_cell_is_refused_as_a_year_or_score_with_a_reason(parse, reason, valid, value):
+    try:
+        parsed = parse(value)
+    except CellError as exc:
+        assert re.match(reason, str(exc))
+    else:
+        assert valid(parsed)
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("105", "0 到 100"),
+        ("-1", "0 到 100"),
+        (100.5, "0 到 100"),
+        ("九十", "不是数字"),
+        ("92.5%", "不是数字"),
+        ("NaN", "不是数字"),
+        (float("inf"), "不是数字"),
+        ("1e2", "不是数字"),
+    ],
+)
+def test_bad_scores_are_refused(text, reason):
+    with pytest.raises(CellError, match=reason):
+        parse_score(text)
 
 
 @given(

@@ -43,7 +43,7 @@ def test_a_record_page_explains_its_kind_and_offers_the_action_that_applies(buil
     assert (Config().REPAIR_CONTACT in box) is (kind in REPAIR_KINDS)
 
 
-@pytest.mark.parametrize("kind", ["license", "commendation", "pledge", "judgment"])
+@pytest.mark.parametrize("kind", ["license", "commendation", "pledge", "judgment", "evaluation"])
 def test_a_record_the_credit_repair_rules_do_not_govern_does_not_cite_them(built, kind):
     text = one_page_per_kind(built["out"])[kind]
     assert "信用修复管理办法" not in text

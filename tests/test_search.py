@@ -26,7 +26,7 @@ from generator.search import (
     tokenize,
 )
 
-from .conftest import REPO
+from .conftest import KINDS, REPO
 
 SPEC = json.loads((REPO / "tests" / "search_vectors.json").read_text(encoding="utf-8"))
 VECTORS, ALIGN = SPEC["vectors"], SPEC["align"]
@@ -163,7 +163,7 @@ def test_a_shard_boundary_never_reads_as_a_personal_number():
 
 def demo_records(out: Path) -> list[dict]:
     rows = []
-    for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
+    for kind in KINDS:
         for row in json.loads((out / "downloads" / f"{kind}.json").read_text(encoding="utf-8"))[
             "records"
         ]:

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from generator.stencils import Stencils, escape_all, placeholder
 from generator.synthetic import synth_rows, write_export
 
-from .conftest import SiteRoot
+from .conftest import KINDS, SiteRoot
 from .sitecheck import tree_digest
 
 HOSTILE = [
@@ -49,7 +49,7 @@ def test_a_site_is_the_same_bytes_with_and_without_stencils(
     root = tmp_path / "site"
     root.mkdir()
     site = SiteRoot(root)
-    for kind in ("penalty", "license", "judgment", "pledge", "dishonesty", "commendation"):
+    for kind in KINDS:
         site.stage_and_approve(messy["files"][kind], kind)
     rows = synth_rows("penalty", 60, seed=5, today=dt.date(2026, 11, 20))
     site.stage_and_approve(write_export(tmp_path / "penalty.csv", "penalty", rows), "penalty")
