@@ -31,7 +31,7 @@ import orjson
 from . import cache
 from .batches import Batch, BatchStore
 from .entities import entity_key
-from .errors import BuildError
+from .errors import BuildError, UserError
 from .fileio import dumps_line
 from .incremental import digest
 from .ledger import Head
@@ -73,7 +73,14 @@ def publication_end(
     if kind.deadline and fields.get(kind.deadline):
         return dt.date.fromisoformat(fields[kind.deadline]), "公示截止期"
     rule = rule_in_force(cfg.PUBLICATION_RULES, decided)
-    months = rule["months"].get(kind.name)
+    if kind.name not in rule["months"]:
+        # A rule set written before a kind existed must not publish that kind for ever: a missing
+        # entry is an error, only an explicit None means no fixed end.
+        raise UserError(
+            f"公示期限规则（PUBLICATION_RULES，自 {rule['from']} 起）没有“{kind.label}”（{kind.name}）的期限："
+            "请补上（不设期限的写 None）"
+        )
+    months = rule["months"][kind.name]
     basis = kind.notice.basis if kind.notice and kind.notice.basis else rule["basis"]
     if isinstance(months, Mapping):
         level = penalty_severity(str(fields.get("处罚类别", "")), cfg.PENALTY_SEVERITY)

@@ -102,6 +102,21 @@ def test_rule_sets_are_settings():
     assert rule_in_force(custom.PUBLICATION_RULES, dt.date(2026, 1, 1))["basis"] == "测试规则"
 
 
+def test_a_rule_set_without_a_kind_stops_the_build_instead_of_publishing_it_for_ever():
+    """A site's own rule sets written before a kind existed (政务诚信评价) name no period for it:
+    that is an error naming the rule and the kind, not a record shown with no end."""
+    from generator.errors import UserError
+
+    custom = Config(
+        PUBLICATION_RULES=[
+            {"from": "2000-01-01", "basis": "测试规则", "months": {"penalty": 12, "license": None}}
+        ]
+    )
+    with pytest.raises(UserError, match="没有“政务诚信评价”（evaluation）的期限"):
+        publication_end(KINDS["evaluation"], {KINDS["evaluation"].date: "2026-05-20"}, custom)
+    assert publication_end(KINDS["license"], {"许可决定日期": "2020-01-01"}, custom)[0] is None
+
+
 def test_working_days_skip_weekends_and_holidays_and_count_makeup_days():
     # 2026-09-30 (Wed) → 2026-10-12 (Mon): 10-01..10-07 holiday except weekends, 10-10 (Sat) make-up day.
     assert (
