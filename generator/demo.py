@@ -1,8 +1,10 @@
-"""The demo content: messy, hostile, obviously fictional exports of every kind, and their batches.
+"""The demo content: messy, obviously fictional exports of every kind, and their batches.
 
 ``python -m generator.demo`` rewrites ``content/exports/`` and ``content/batches/`` exactly
 (seeded; fixed approval times), so the demo site builds on a fresh clone with no set-up. The
-tests use :func:`write_messy_exports` too: the same traps every time.
+tests use :func:`write_messy_exports` too, with full ID numbers and the hostile samples (markup,
+a spreadsheet formula) that the shipped demo leaves out: a new user's first screen is a city's
+site, not a test bench.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://evil.invalid","点我")'
 
 
-def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _penalty_rows(full_ids: bool, hostile: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """30 good rows plus every trap; returns rows and named markers for the tests.
 
     With ``full_ids`` False (the shipped demo), ID numbers arrive pre-masked, so that no full
-    ID number is ever stored under content/, not even in a sample export.
+    ID number is ever stored under content/, not even in a sample export. With ``hostile``, a row
+    of hostile markup and a formula (the tests' fixtures; never the shipped demo).
     """
     # Why long: a table of demo rows, each a trap the tests name; splitting it would scatter the
     # table.
@@ -76,16 +79,18 @@ def _penalty_rows(full_ids: bool) -> tuple[list[dict[str, Any]], dict[str, str]]
     if not full_ids:
         rows[-1]["违法事实"] = rows[-1]["违法事实"].replace(text_id, mask_id(text_id))
     # Hostile markup and a formula.
-    rows.append(
-        {
-            **base,
-            "行政处罚决定书文号": "盐市监罚〔2026〕9003号",
-            "行政相对人名称": f"盐城市示例{HOSTILE_IMG}科技有限公司",
-            CODE1: make_uscc(rng),
-            "违法事实": HOSTILE_SCRIPT,
-            "违法行为类型": FORMULA,
-        }
-    )
+    hostile_code = make_uscc(rng)  # drawn either way: the rows after it keep their codes
+    if hostile:
+        rows.append(
+            {
+                **base,
+                "行政处罚决定书文号": "盐市监罚〔2026〕9003号",
+                "行政相对人名称": f"盐城市示例{HOSTILE_IMG}科技有限公司",
+                CODE1: hostile_code,
+                "违法事实": HOSTILE_SCRIPT,
+                "违法行为类型": FORMULA,
+            }
+        )
     # 个体工商户 with the placeholder code and a 工商注册号.
     rows.append(
         {
@@ -202,10 +207,13 @@ MESSY_HEADERS = {
 }
 
 
-def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
-    """Write one export per kind, each with a different real-world format trap."""
+def write_messy_exports(
+    folder: Path, full_ids: bool = True, hostile: bool = True
+) -> dict[str, Any]:
+    """Write one export per kind, each with a different real-world format trap (and, with
+    ``hostile``, hostile markup in a penalty and a judgment)."""
     folder.mkdir(parents=True, exist_ok=True)
-    penalty, marks = _penalty_rows(full_ids)
+    penalty, marks = _penalty_rows(full_ids, hostile)
     prep = (lambda rows: rows) if full_ids else _premask
     headers = [MESSY_HEADERS.get(c, c) for c in export_columns("penalty")]
     files = {
@@ -227,10 +235,11 @@ def write_messy_exports(folder: Path, full_ids: bool = True) -> dict[str, Any]:
         ),
     }
     judgments = list(synth_rows("judgment", 6, seed=13, today=DEMO_DAY))
-    judgments[0]["全文"] = (
-        '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:'
-        'alert(1))\n\n<b onclick="alert(1)">驳回</b>'
-    )
+    if hostile:
+        judgments[0]["全文"] = (
+            '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:'
+            'alert(1))\n\n<b onclick="alert(1)">驳回</b>'
+        )
     files["judgment"] = write_export(
         folder / "市法院-司法裁判.xls", "judgment", judgments, fmt="xls", blank_rows=2
     )
@@ -286,7 +295,7 @@ def build_demo(root: Path) -> None:
     shutil.rmtree(exports, ignore_errors=True)
     shutil.rmtree(root / cfg.BATCHES_DIR, ignore_errors=True)
     shutil.rmtree(root / cfg.EDITORS_DIR, ignore_errors=True)
-    info = write_messy_exports(exports, full_ids=False)
+    info = write_messy_exports(exports, full_ids=False, hostile=False)
     store = BatchStore(root, cfg)
     editor = demo_signer()
     Editors(root, cfg).trust(
