@@ -330,19 +330,19 @@ class Renderer:
 
 
 def subject_items(lines: tuple[str, ...] | list[str], root: str) -> Markup:
-    """List items for 名录 entries (:mod:`generator.directory`): each subject's name linking to its
-    archive (from a page at relative root ``root``), then its credit code, which tells namesakes
-    apart."""
+    """List items for 名录 entries (:mod:`generator.directory`): each a link to the subject's
+    archive (from a page at relative root ``root``) named by its name and its credit code, which
+    tells namesakes apart (links that all read as one name would tell a screen reader nothing)."""
     return Markup(
         "".join(
             f'<li><a href="{root}/{entity_url(directory.entry_id(line))}">'
-            f"{escape(directory.entry_name(line))}</a> "
+            f"{escape(directory.entry_name(line))} "
             + (
                 f'<span class="subject-code">统一社会信用代码 <code class="uscc">{escape(code)}</code></span>'
                 if (code := directory.entry_code(line))
                 else '<span class="subject-code">未登记统一社会信用代码</span>'
             )
-            + "</li>"
+            + "</a></li>"
             for line in lines
         )
     )

@@ -108,9 +108,11 @@ def test_namesakes_link_to_each_other(archived: dict) -> None:
         assert "另有同名主体" in text
         block = text.split('class="namesakes"')[1].split("</section>")[0]
         assert f'href="../../{other.relative_to(out).as_posix()}"' in block
+        # The link itself names the other's credit code: two links that read as one name would not
+        code = archived["namesake" if page == first else "subject"][CODE]
+        link = f'href="../../{other.relative_to(out).as_posix()}">'
         assert (
-            f'<code class="uscc">{archived["namesake"][CODE] if page == first else archived["subject"][CODE]}</code>'
-            in block
+            f'<code class="uscc">{code}</code></span></a>' in block.split(link)[1].split("</li>")[0]
         )
     # Exactly the archives whose name another archive has list namesakes
     headings = {
@@ -131,10 +133,10 @@ def directory_entries(out: Path) -> list[tuple[str, str]]:
         for name in pages:
             html = (out / name).read_text(encoding="utf-8")
             items = html.split('<ul class="directory-list">')[1].split("</ul>")[0]
-            found += [
-                (entry, href)
-                for href, entry in re.findall(r'<li><a href="\.\./\.\./([^"]+)">([^<]+)</a>', items)
-            ]
+            # Each link names the subject and its credit code (namesakes read apart)
+            entries = re.findall(r'<li><a href="\.\./\.\./([^"]+)">([^<]+) <span', items)
+            assert len(entries) == items.count("<li>")
+            found += [(entry, href) for href, entry in entries]
     return found
 
 
