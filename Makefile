@@ -24,7 +24,9 @@ install-test: $(BIN)/python system-deps
 install-bench: install-test
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here);
+# a 信用报告 saved as PDF is read back with poppler's pdftotext, and its Chinese text needs a
+# Chinese font (WenQuanYi Micro Hei, one of those site.css asks for).
 system-deps:
 	@pkgs=; \
 	command -v chromium >/dev/null || pkgs="$$pkgs chromium"; \
@@ -32,6 +34,8 @@ system-deps:
 	command -v curl >/dev/null || pkgs="$$pkgs curl"; \
 	command -v node >/dev/null || pkgs="$$pkgs nodejs"; \
 	command -v npm >/dev/null || pkgs="$$pkgs npm"; \
+	command -v pdftotext >/dev/null || pkgs="$$pkgs poppler-utils"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || pkgs="$$pkgs fonts-wqy-microhei"; \
 	if [ -n "$$pkgs" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  echo "installing Debian packages:$$pkgs" >&2; \

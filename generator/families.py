@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cache
+from . import cache, directory
 from .buildreport import PreparedReport
 from .incremental import digest_keys
 from .outputs import (
@@ -283,6 +283,97 @@ def write_list(
 def page_window(page: int, pages: int, width: int = 2) -> list[int]:
     """Page numbers to link: first, last and ``width`` around the current page."""
     return sorted({1, pages, *range(max(1, page - width), min(pages, page + width) + 1)})
+
+
+# -- 主体名录, the HTML sitemap and the feeds' page -------------------------------------------------
+
+
+def generate_directory(out: Output) -> None:
+    """主体名录 (:mod:`generator.directory`): a page of letters, each letter's landing page and
+    its pages of subjects. A letter none of whose entries came, went or changed keeps its pages as
+    the last build made them; in another, a page is written when its key (its entries and its
+    neighbours' names) changed."""
+    plan, found = out.plan, out.plan.directory
+    pages: list[str] = []  # into the sitemap in one order, whether kept or written
+    old_units: dict[str, list[str]] = {}
+    if plan.old is not None:
+        for unit in plan.old.units:
+            if unit.startswith("directory/"):
+                old_units.setdefault(unit.split("/")[1], []).append(unit)
+    letters = []
+    for letter in directory.LETTERS:
+        entries = found.letters.get(letter)
+        if entries is None or not entries.count:
+            continue
+        letters.append(
+            {"letter": letter, "label": directory.letter_label(letter), "count": entries.count}
+        )
+        kept = old_units.get(letter)
+        if not entries.changed and kept:
+            for unit in kept:
+                pages += plan.keep_as_before(unit)
+            continue
+        lines = entries.lines if entries.lines is not None else entries.blob.split(directory.RS)
+        pages += _write_letter(out, letter, lines)
+    out.page("directory/index.html", "directory.html", letters=letters, total=found.total)
+    out.sitemap += [(name, None) for name in sorted(pages)]
+    timing("directory written")
+
+
+def _write_letter(out: Output, letter: str, lines: list[str]) -> list[str]:
+    """A letter's pages: one at its ``index.html`` when they fit on one, else its landing page
+    (the pages by their first and last names) and the pages, each named by its first entry.
+    Their names."""
+    label = directory.letter_label(letter)
+    pages = directory.pages_of(letter, lines)
+    landing = directory.letter_url(letter)
+    single = len(pages) == 1
+    names = [landing] if single else [page.url for page in pages]
+    for at, (page, name) in enumerate(zip(pages, names)):
+        values = (
+            letter,
+            label,
+            directory.entry_name(page.lines[0]),
+            directory.entry_name(page.lines[-1]),
+            len(page.lines),
+            None,  # the entries, made only when the page is written
+            names[at - 1] if at else "",
+            names[at + 1] if at + 1 < len(names) else "",
+            single,
+        )
+        key = digest_keys(("directory", values), [directory.RS.join(page.lines).encode()])
+        unit = f"directory/{letter}/{'index' if single else page.id}"
+        if not out.plan.keep(unit, key, (name,)):
+            entries = out.renderer.directory_entries(page.lines, name)
+            out.renderer.directory_page(out.writer, name, (*values[:5], entries, *values[6:]))
+    if single:
+        return names
+    ranges = [
+        {
+            "url": page.url,
+            "first": directory.entry_name(page.lines[0]),
+            "last": directory.entry_name(page.lines[-1]),
+            "count": len(page.lines),
+        }
+        for page in pages
+    ]
+    key = digest_keys(("directory-letter", letter, len(lines)), [repr(ranges).encode()])
+    if not out.plan.keep(f"directory/{letter}/index", key, (landing,)):
+        out.page(
+            landing,
+            "directory.html",
+            letter={"letter": letter, "label": label, "count": len(lines)},
+            ranges=ranges,
+            in_sitemap=False,
+        )
+    return [*names, landing]
+
+
+def generate_guides(out: Output) -> None:
+    """The pages that explain how to browse and follow the site: the HTML sitemap (网站地图, which
+    links the XML one for machines) and the feeds' page (订阅更新)."""
+    out.page("sitemap.html", "sitemap.html")
+    out.page("feeds/index.html", "feeds.html")
 
 
 # -- search --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import incremental, search
+from . import directory, incremental, search
 from .incremental import KEY_SIZE, Manifest, batch_entry, digest_keys
 from .outputs import RowIndex
 from .progress import timing
@@ -70,7 +70,8 @@ class BuildPlan:
         # Segment → universe key, first seq, end seq
         self.universes: dict[str, tuple[str, int, int]] = {}
         self.kept_downloads: dict[str, tuple[list, RowIndex | None]] = {}
-        self._entity_todo: list[str] = []
+        self.directory = directory.Directory()  # the 主体名录 (group_entities)
+        self.entity_todo: list[str] = []  # the archives to key (and write if their key changed)
         self._done: set[str] = set()  # the steps that ran
 
     def _step(self, name: str, *after: str) -> None:
@@ -181,7 +182,7 @@ class BuildPlan:
         old_government = self.old.data.get("government") if self.old is not None else None
         if old_government is None or self.affected is None or self.old is None:
             self.entities = build_entities(self.state)
-            self.entity_ids = self._entity_todo = sorted(self.entities)
+            self.entity_ids = self.entity_todo = sorted(self.entities)
             government = {eid for eid, entity in self.entities.items() if entity.is_government}
         else:
             affected = self.affected
@@ -191,7 +192,7 @@ class BuildPlan:
             for eid in affected:
                 kept.pop(eid, None)
             present = affected.intersection(self.entities)
-            self._entity_todo = sorted(present)
+            self.entity_todo = sorted(present)
             # Sorted runs: Timsort merges them in linear time
             self.entity_ids = sorted([*kept, *present])
             government = (old_government - affected) | {
@@ -199,6 +200,7 @@ class BuildPlan:
             }
         self.manifest.data["government"] = government
         timing(f"entities: {len(self.entity_ids)}, {len(self.entities)} grouped")
+        place_subjects(self)
 
     def archive_tasks(self) -> list[ArchivePages]:
         """The archive pages whose key changed (:meth:`group_entities` first)."""
@@ -206,13 +208,14 @@ class BuildPlan:
         old = self.old.entities if self.old else {}
         changed = []
         keys = self.manifest.entities  # those of unchanged archives already there (group_entities)
-        for eid in self._entity_todo:
+        for eid in self.entity_todo:
             entity = self.entities[eid]
             head = (
                 entity.name,
                 entity.code,
                 entity.category,
                 [(k, len(entity.records[k])) for k in KINDS if k in entity.records],
+                entity.namesakes,
             )
             keys[eid] = key = digest_keys(
                 head, (r.key for k in KINDS for r in entity.records.get(k, ()))
@@ -337,3 +340,39 @@ class BuildPlan:
             search.layout_entry(self.root, universe).path
             for universe, *_span in self.universes.values()
         ]
+
+
+def place_subjects(plan: BuildPlan) -> None:
+    """The 主体名录 (:mod:`generator.directory`), for :meth:`BuildPlan.group_entities`: every
+    archive placed on a clean build; else the last build's, with the touched archives taken out
+    and put back. An archive whose namesakes changed (one of its name came or went) is grouped
+    and keyed again: its page lists them."""
+    kept = plan.old.data.get("directory") if plan.old is not None else None
+    if kept is None or plan.affected:
+        directory.load_tables(plan.root / directory.CACHE_DIR)
+    if kept is None or plan.affected is None:
+        everything = plan.entities if plan.old is None else build_entities(plan.state)
+        plan.directory = directory.build(
+            directory.entry(e.name, e.code, eid) for eid, e in everything.items()
+        )
+    else:
+        touched = plan.affected
+        plan.directory = directory.update(
+            kept,
+            touched,
+            {
+                eid: directory.entry(e.name, e.code, eid)
+                for eid in touched
+                if (e := plan.entities.get(eid)) is not None
+            },
+        )
+        around = plan.directory.renamed_around
+        missing = around - plan.entities.keys()
+        if missing:
+            plan.entities.update(build_entities(plan.state, missing))
+        plan.entity_todo = sorted(set(plan.entity_todo) | (around & plan.entities.keys()))
+    namesakes = plan.directory.namesakes
+    for eid in plan.entity_todo:
+        plan.entities[eid].namesakes = namesakes.get(eid, ())
+    plan.manifest.data["directory"] = plan.directory.data()
+    timing(f"directory: {plan.directory.total} subjects, {len(namesakes)} with namesakes")

@@ -115,6 +115,8 @@ class DisclosureGenerator(Generator):
             families.generate_home(out)
             authorities = families.generate_lists(out)
             timing("lists written")
+            families.generate_directory(out)
+            families.generate_guides(out)
             families.stats_in_sitemap(out)
             families.generate_search_top(out, authorities)
             timing("search manifest written")

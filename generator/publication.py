@@ -90,6 +90,17 @@ def publication_end(
     return add_months(decided, int(months)) - dt.timedelta(days=1), basis
 
 
+# The field that says until when a record is in force (a penalty's 处罚有效期, a licence's 有效期至 …):
+# an archive's summary counts what is still in force (sitemodel.in_force_text). Kinds without one
+# (judgments, dishonesty records) are in force while they are published.
+VALIDITY_FIELDS = {
+    "penalty": "处罚有效期",
+    "license": "有效期至",
+    "pledge": "承诺有效期",
+    "commendation": "有效期至",
+}
+
+
 def brief_names(kind: Kind) -> tuple[str, ...]:
     """The few fields every page, list, archive and search entry needs; the rest stay on disk."""
     names = [
@@ -102,6 +113,7 @@ def brief_names(kind: Kind) -> tuple[str, ...]:
         kind.source,
         *kind.summary_fields,
         *kind.search_fields,
+        VALIDITY_FIELDS.get(kind.name),
     ]
     return tuple(dict.fromkeys(n for n in names if n))
 

@@ -12,25 +12,33 @@ from stencils of their templates (:mod:`generator.stencils`), pinned to plain Ji
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pelican.utils import get_relative_path, path_to_url
 
-from .publication import PublishedRecord
+from . import directory
+from .markup import format_date
+from .publication import VALIDITY_FIELDS, PublishedRecord
 from .schema import KINDS
 from .sitemodel import (
     CARD_VALUES,
     ENTITY_PAGE_HEAD,
+    SECTION_VALUES,
     Entity,
     EntityPage,
+    data_date,
     entity_url,
+    in_force_text,
+    newest,
     record_entity,
+    record_label,
     record_page,
     record_page_values,
     record_url,
     summary,
+    validity_label,
 )
 from .stencils import Stencils
 
@@ -67,6 +75,17 @@ def nav_place(name: str, nav: list[tuple[str, str, str]]) -> tuple[str, bool]:
     return section, urls[section] == name
 
 
+ARCHIVE_CARD_VALUES = (
+    "id",
+    "url",
+    "docno",
+    "date",
+    "date_text",
+    "authority",
+    "extra",
+    "validity",
+    "ends",
+)
 ROOT_MARK = "\x00root\x00"  # cleaned out of every export cell at ingest (control characters)
 HREF_MARK = f'href="{ROOT_MARK}'
 PAGE_CONTEXT_KEYS = (
@@ -101,6 +120,8 @@ class Renderer:
         self._chrome: dict[tuple[str, str, bool], dict[str, Markup]] = {}
         self._stencils: dict[str, Stencils] = {}
         self._card: Callable[[PublishedRecord], str] | None = None
+        self._archive_card: Callable[[PublishedRecord], str] | None = None
+        self._directory_contexts: dict[str, Callable[[Sequence[Any]], dict[str, Any]]] = {}
 
     # -- what every page at one depth shares --------------------------------------------------------
 
@@ -184,6 +205,44 @@ class Renderer:
         self._card = card
         return card
 
+    def archive_card_maker(self, long_term: str) -> Callable[[PublishedRecord], str]:
+        """A function record → its entry in an archive (``archive_item`` in ``_macros.html``),
+        named by its kind and document number, with :data:`ROOT_MARK` for the site root."""
+        if self._archive_card is not None:
+            return self._archive_card
+        macro = self.get_template("_macros").module.archive_item
+        stencils = Stencils(
+            lambda c: str(macro(c["it"], c["kind"], c["validity_label"], ROOT_MARK)),
+            enabled=self.stencils_on,
+        )
+        bases = {
+            name: {"kind": kind, "validity_label": validity_label(kind)}
+            for name, kind in KINDS.items()
+        }
+        contexts = {
+            name: (lambda values, base=base: {**base, "it": dict(zip(ARCHIVE_CARD_VALUES, values))})
+            for name, base in bases.items()
+        }
+
+        def card(record: PublishedRecord) -> str:
+            kind = KINDS[record.kind]
+            validity = VALIDITY_FIELDS.get(record.kind)
+            values = (
+                record.id,
+                record_url(record.kind, record.id),
+                record.brief.get(kind.docno, ""),
+                record.date,
+                format_date(record.date),
+                record.brief.get(kind.authority) or "",
+                kind.summary_line(record.brief),
+                format_date(record.brief.get(validity) or "", long_term) if validity else "",
+                format_date(record.ends, long_term) if record.ends else "",
+            )
+            return stencils.page(record.kind, values, contexts[record.kind])
+
+        self._archive_card = card
+        return card
+
     def cards_html(self, cards: str, name: str) -> Markup:
         """Prerendered entries for the page at ``name``, the site root put in. The mark follows
         ``href="``, where escaped export text (``"`` becomes ``&#34;``) can never put it."""
@@ -208,23 +267,71 @@ class Renderer:
             writer.write_html(name, stencils.page(shape, values, context_of))
         return len(records)
 
-    def archive_pages(self, writer: Any, entities: list[Entity]) -> int:
-        make_card, stencils = self.card_maker(), self.stencils("entity")
+    def archive_pages(self, writer: Any, entities: list[Entity], base: str, long_term: str) -> int:
+        """Archives at ``base`` (the site's absolute URL: a printed report names its address)."""
+        make_card, stencils = self.archive_card_maker(long_term), self.stencils("entity")
         contexts: dict[Any, Callable] = {}
         for entity in entities:
             name = entity.url
-            shape = (tuple(k for k in KINDS if k in entity.records), self.root(name))
-            values = [entity.name, entity.is_government, entity.code, entity.total]
+            root = self.root(name)
+            shape = (tuple(k for k in KINDS if k in entity.records), root)
+            values, as_of = self.archive_values(entity, base, root, long_term)
             for k in shape[0]:
+                records = entity.records[k]
                 values += (
-                    len(entity.records[k]),
-                    self.cards_html("".join(map(make_card, entity.records[k])), name),
+                    len(records),
+                    in_force_text(KINDS[k], records, as_of),
+                    format_date(max(r.date for r in records)),
+                    self.cards_html("".join(map(make_card, records)), name),
                 )
             context_of = contexts.get(shape) or contexts.setdefault(
                 shape, self._entity_context(shape[1], shape[0])
             )
             writer.write_html(name, stencils.page(shape, values, context_of))
         return len(entities)
+
+    @staticmethod
+    def archive_values(
+        entity: Entity, base: str, root: str, long_term: str
+    ) -> tuple[tuple[Any, ...], str]:
+        """An archive's :class:`~generator.sitemodel.EntityPage` values (``root``: its relative
+        site root, for the links to its namesakes), and its 数据截至 as an ISO date."""
+        records = [r for k in KINDS for r in entity.records.get(k, ())]
+        latest, as_of = newest(records), data_date(records)
+        namesakes = subject_items(entity.namesakes, root)
+        values = (
+            entity.name,
+            entity.is_government,
+            entity.code,
+            entity.total,
+            format_date(as_of, long_term),
+            as_of,
+            f"{base}/{entity.url}",
+            record_url(latest.kind, latest.id),
+            record_label(KINDS[latest.kind], latest),
+            format_date(latest.date, long_term),
+            namesakes,
+        )
+        return values, as_of
+
+    # -- the 主体名录 ----------------------------------------------------------------------------------
+
+    def directory_page(self, writer: Any, name: str, values: tuple[Any, ...]) -> None:
+        """A page of a letter's subjects (:class:`~generator.directory.DirectoryPage` values),
+        filled from a stencil of ``directory_page.html``."""
+        root = self.root(name)
+        context_of = self._directory_contexts.get(root)
+        if context_of is None:
+            base = self._page_base(root)
+            context_of = self._directory_contexts[root] = lambda values: {
+                **base,
+                "page": directory.DirectoryPage(*values),
+            }
+        writer.write_html(name, self.stencils("directory_page").page(root, values, context_of))
+
+    def directory_entries(self, lines: list[str], name: str) -> Markup:
+        """The list items of the 名录 entries ``lines`` on the page at ``name``."""
+        return subject_items(lines, self.root(name))
 
     def stencils(self, template: str) -> Stencils:
         """This process's stencils of a page template."""
@@ -255,13 +362,34 @@ class Renderer:
     def _entity_context(
         self, root: str, kinds: tuple[str, ...]
     ) -> Callable[[list], dict[str, Any]]:
-        """``values → context`` of an archive page with sections ``kinds``: (name,
-        is_government, code, total), then each section's count and entries."""
-        base, head = self._page_base(root), ENTITY_PAGE_HEAD
+        """``values → context`` of an archive page with sections ``kinds``: its
+        :class:`~generator.sitemodel.EntityPage` values, then each section's count, what is in
+        force, newest decision date and entries."""
+        base, head, size = self._page_base(root), ENTITY_PAGE_HEAD, SECTION_VALUES
         return lambda values: {
             **base,
             "entity": EntityPage(*values[:head]),
             "sections": [
-                (KINDS[k], *values[head + 2 * i : head + 2 * i + 2]) for i, k in enumerate(kinds)
+                (KINDS[k], *values[head + size * i : head + size * (i + 1)])
+                for i, k in enumerate(kinds)
             ],
         }
+
+
+def subject_items(lines: tuple[str, ...] | list[str], root: str) -> Markup:
+    """List items for 名录 entries (:mod:`generator.directory`): each a link to the subject's
+    archive (from a page at relative root ``root``) named by its name and its credit code, which
+    tells namesakes apart (links that all read as one name would tell a screen reader nothing)."""
+    return Markup(
+        "".join(
+            f'<li><a href="{root}/{entity_url(directory.entry_id(line))}">'
+            f"{escape(directory.entry_name(line))} "
+            + (
+                f'<span class="subject-code">统一社会信用代码 <code class="uscc">{escape(code)}</code></span>'
+                if (code := directory.entry_code(line))
+                else '<span class="subject-code">未登记统一社会信用代码</span>'
+            )
+            + "</a></li>"
+            for line in lines
+        )
+    )

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from .entities import entity_key, short_hash  # noqa: F401 - entity_key re-exported: it lives below publication
 from .markup import format_amount, format_date, format_score, render_markdown
-from .publication import PublishedRecord, State
+from .publication import VALIDITY_FIELDS, PublishedRecord, State
 from .schema import EVALUATED_CATEGORIES, KINDS, Kind, T
 
 
@@ -118,15 +118,73 @@ def record_page(values: tuple[Any, ...]) -> RecordPage:
 
 @dataclass(slots=True)
 class EntityPage:
-    """What an archive page prints (``entity.html``, as ``entity``), filled like a record page."""
+    """What an archive page prints (``entity.html``, as ``entity``), filled like a record page: a
+    信用档案 that prints as a 信用报告 (theme/static/css/print.css)."""
 
     name: str
     is_government: bool
     code: str
     total: int
+    data_date: str  # 数据截至: the latest approval (发布日期) of its records, as text
+    data_date_iso: str
+    address: str  # the page's own absolute URL (printed on every page of the report)
+    latest_url: str  # its newest record (by decision date)
+    latest_label: str  # "行政处罚 盐市监罚〔2026〕12号"
+    latest_date: str
+    namesakes: Any  # Markup: the other archives of the same name, as list items ("" for none)
 
 
-ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's (count, entries)
+ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's values
+SECTION_VALUES = 4  # a section's count, what is in force, its newest decision date, its entries
+
+
+def record_label(kind: Kind, record: PublishedRecord) -> str:
+    """How an archive names a record: its kind and document number (行政处罚 盐市监罚〔2026〕12号);
+    the subject is the archive's heading."""
+    return f"{kind.label} {record.brief.get(kind.docno, '')}"
+
+
+def data_date(records: Iterable[PublishedRecord]) -> str:
+    """An archive's 数据截至: the latest approval day (the 发布日期 of its record pages) among its
+    records, never the build's day, so the page changes only when its records do. A record that
+    left later (withdrawn, out of its period) takes its own day with it: the page still holds
+    every record published up to this day that is still published."""
+    return max(r.approved_at[:10] for r in records)
+
+
+def in_force_text(kind: Kind, records: list[PublishedRecord], as_of: str) -> str:
+    """What of a kind's records is still in force on ``as_of`` (the archive's 数据截至), by the
+    kind's validity field; "" for a kind that has none (in force while published)."""
+    name = VALIDITY_FIELDS.get(kind.name)
+    if name is None:
+        return ""
+    valid = expired = unknown = 0
+    for record in records:
+        value = str(record.brief.get(name) or "")
+        if not value:
+            unknown += 1
+        elif value >= as_of:
+            valid += 1
+        else:
+            expired += 1
+    parts = [f"有效期内 {valid} 条"]
+    if expired:
+        parts.append(f"已过有效期 {expired} 条")
+    if unknown:
+        parts.append(f"未注明有效期 {unknown} 条")
+    return "，".join(parts)
+
+
+def validity_label(kind: Kind) -> str:
+    """The label of the kind's validity field as its record pages show it ("" for none)."""
+    name = VALIDITY_FIELDS.get(kind.name)
+    return kind.field(name).display if name else ""
+
+
+def newest(records: Iterable[PublishedRecord]) -> PublishedRecord:
+    """The newest record by decision date (then approval, then id: a total order)."""
+    return max(records, key=lambda r: (r.date, r.approved_at, r.id))
+
 
 # A summary's per-record keys
 CARD_VALUES = (
@@ -169,11 +227,16 @@ class Entity:
     code: str
     category: str
     records: dict[str, list[PublishedRecord]] = field(default_factory=dict)
+    # The 名录 entries of the other archives of the same name (generator.directory), set by the plan
+    namesakes: tuple[str, ...] = ()
 
     def __reduce__(self) -> Any:
         """Pickled as its fields (770,000 archives travel to the page workers at 10^6 records):
         faster to write and to read than a slotted dataclass's state."""
-        return (Entity, (self.id, self.key, self.name, self.code, self.category, self.records))
+        return (
+            Entity,
+            (self.id, self.key, self.name, self.code, self.category, self.records, self.namesakes),
+        )
 
     @property
     def url(self) -> str:

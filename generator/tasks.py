@@ -153,7 +153,9 @@ class TaskRunner:
                 writer, task.kind, task.records, self.cfg.LONG_TERM_DATE
             )
         if isinstance(task, ArchivePages):
-            return self.renderer.archive_pages(writer, task.entities)
+            return self.renderer.archive_pages(
+                writer, task.entities, self.base, self.cfg.LONG_TERM_DATE
+            )
         raise TypeError(f"not a build task: {type(task).__name__}")
 
     def parse(self, task: ParseChunk) -> Sequence[tuple] | bytes:

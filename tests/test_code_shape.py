@@ -195,6 +195,9 @@ MODULE_MEMOS = {
         "_PATHS": "module paths for code digests, per process",
         "_SOURCES": "module sources for code digests, per process",
     },
+    "generator/directory.py": {
+        "_loaded": "the pinyin reading tables read from the cache, once per process"
+    },
     "generator/fileio.py": {
         "_DIGESTS_SEEN": "batch digests hashed ahead on every core before Pelican starts; cleared when a build starts",
         "_PENDING": "the same prefetch's digests still being computed; cleared when a build starts",

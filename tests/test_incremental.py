@@ -12,13 +12,14 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import incremental
+from generator import directory, incremental
 from generator.synthetic import synth_rows, write_export
 
 from .conftest import TODAY, SiteRoot
@@ -48,7 +49,17 @@ def tree(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteRoot]:
+    # Small pages of the 主体名录 (an id starts one in ~8), so that its letter has several pages
+    # that entries move between, and a landing page listing them, as on a big site.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(directory, "PAGE_MIN", 3)
+        patch.setattr(directory, "PAGE_MAX", 12)
+        patch.setattr(directory, "BOUNDARY_TAILS", frozenset(f"{n:03x}" for n in range(0, 4096, 8)))
+        yield _live_site(tmp_path_factory)
+
+
+def _live_site(tmp_path_factory: pytest.TempPathFactory) -> SiteRoot:
     root = tmp_path_factory.mktemp("incremental") / "site"
     root.mkdir()
     site = SiteRoot(root)
@@ -170,7 +181,11 @@ def test_a_new_batch_touches_its_pages_and_not_the_others(live: SiteRoot) -> Non
     merged = tuple(f"search/{name}/" for name in touched[1:]) + tuple(
         f"sitemaps/records-{name}." for name in touched[1:]
     )
-    assert all(p.startswith(merged) for p in outcome["removed"]), outcome["removed"]
+    # and 名录 pages named by a first entry that is no longer first (directory.py, "Pages that
+    # stay put")
+    assert all(p.startswith((*merged, "directory/")) for p in outcome["removed"]), outcome[
+        "removed"
+    ]
 
 
 @pytest.mark.slow
@@ -356,6 +371,31 @@ def test_a_correction_that_changes_the_subject_moves_it_between_archives(live: S
     assert archive[0].relative_to(live.path / "live").as_posix() in outcome["changed"]
     left = archive[0].read_text(encoding="utf-8")
     assert rows[4][docno] not in left and second[docno] in left
+
+
+@pytest.mark.slow
+def test_a_namesake_that_comes_is_linked_from_the_archive_already_there(live: SiteRoot) -> None:
+    """A new company with an existing company's name: the old archive, which no changed record
+    touched, is written again with the link 另有同名主体 (as a clean build makes it: step)."""
+    rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
+    name, code = "行政相对人名称", "行政相对人代码_1(统一社会信用代码)"
+    first = next(r for r in rows[8:] if r["行政相对人类别"] == "法人及非法人组织")
+    (fresh,) = synth_rows("license", 1, seed=31, today=dt.date(2026, 11, 20), start=7001)
+    newcomer = dict(fresh, **{name: first[name], "行政相对人类别": "法人及非法人组织"})
+    live.stage_and_approve(
+        write_export(live.path.parent / "license-namesake.csv", "license", [newcomer]), "license"
+    )
+    outcome = step(live, "namesake")
+    out = live.path / "live"
+    (old,) = [
+        p
+        for p in (out / "entities").rglob("*.html")
+        if f'<code class="uscc">{first[code]}</code></p>' in p.read_text(encoding="utf-8")
+    ]
+    assert old.relative_to(out).as_posix() in outcome["changed"]
+    text = old.read_text(encoding="utf-8")
+    assert "另有同名主体" in text and newcomer[code] in text
+    assert any(p.startswith("directory/") for p in outcome["changed"])
 
 
 @pytest.mark.slow

@@ -65,10 +65,11 @@ def test_a_site_is_the_same_bytes_with_and_without_stencils(
         assert result.exit_code == 0, result.stderr
         trees[name] = tree_digest(root / f"out-{name}")
         if name == "in-process":
-            # Record pages, archives, list entries
-            assert {s.enabled for s in made} == {True} and len(made) == 3
+            # Record pages, archives, list entries, archive entries, pages of the 主体名录
+            assert {s.enabled for s in made} == {True} and len(made) == 5
             assert sum(len(s._stencils) for s in made) >= 10 and sum(s.fallbacks for s in made) == 0
     assert sum(name.startswith(("records/", "entities/")) for name in trees["jinja"]) > 150
+    assert any(name.startswith("directory/") for name in trees["jinja"])
     assert trees["in-process"] == trees["jinja"]
     assert trees["workers"] == trees["jinja"]
 

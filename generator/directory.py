@@ -1,0 +1,441 @@
+"""主体名录: every archive's subject under the pinyin initial of its name, in pages to browse
+without JavaScript, and which archives share a name (另有同名主体).
+
+**Order.** Within a letter, subjects are sorted by the toneless pinyin of their name (syllables
+joined by spaces, so 盐 ``yan`` comes before 杨 ``yang``), then by the name (half-width, without
+spaces), then by the entry itself (name as written, credit code, archive id): a total order that
+is a pure function of the entries, so an incremental build and a clean one agree.
+
+**Readings, fast.** pypinyin's ``lazy_pinyin`` is far too slow for the ~770,000 subjects of a
+10^6-record site (docs/scaling.md, "Measurements behind the code"). :func:`reading` gives what it
+gives for a name from two tables: each Han character's first reading (pypinyin's
+single-character dictionary, which ``lazy_pinyin`` also takes without context), and, only in a
+name holding a character that some phrase reads otherwise, pypinyin's phrase dictionary by forward
+maximum matching, as its default segmenter does (重庆 ``chong qing``, 银行 ``yin hang``).
+``tests/test_directory.py`` pins it to ``lazy_pinyin`` on such names. The tables are cached as
+data (:func:`load_tables`), so a nightly build does not import pypinyin's dictionaries.
+
+**Pages that stay put.** At 10^6 records nine in ten synthetic subjects start with 盐城 (Y): fixed
+pages of 100 would shift on every new subject, and a night's few hundred new subjects would
+rewrite nearly every page of Y. So a page starts where the entry's archive id says so (its last
+three hex digits in :data:`BOUNDARY_TAILS`: one entry in ~100, at least :data:`PAGE_MIN` after
+the last start), or after :data:`PAGE_MAX` entries, and is named by the archive id of its first
+entry (content-defined chunking, as rsync's and backup tools' chunks are cut). A subject that comes
+or goes changes its own page and its neighbours' links at most, and rarely a few pages after it,
+not every page after it; a letter's landing page lists its pages by their first and last names,
+as a dictionary's guide words do.
+
+**What is kept.** The build manifest keeps each letter's entries (one string a letter, entries
+joined by :data:`RS`, each ``name US code US id``); an incremental build decodes only the letters
+that an archive it touched was or is in, and computes readings only for the entries it places.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache as memoised
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import cache
+from .normalize import half_width
+
+US, RS = "\x1f", "\x1e"  # cleaned out of every export cell at ingest (controls): never in a name
+ID_SIZE = 16  # an archive id (entities.short_hash)
+# An entry starts a page when its archive id ends in one of these: 41 of the 4,096 three-hex-digit
+# endings, one entry in ~100 (ids are digests: uniform).
+BOUNDARY_TAILS = frozenset(f"{n:03x}" for n in range(0, 4096, 100))
+PAGE_MIN = 30  # entries: an id starts a page only this far from the last start
+PAGE_MAX = 250  # entries: a page is cut here when no id has started one
+OTHER = "other"  # names that start with neither a Han character nor a Latin letter
+LETTERS = tuple("abcdefghijklmnopqrstuvwxyz") + (OTHER,)
+
+
+def letter_label(letter: str) -> str:
+    return "其他" if letter == OTHER else letter.upper()
+
+
+# -- readings ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tables:
+    single: dict[str, str]  # character → " reading " (spaced: runs of other characters stay whole)
+    phrases: dict[str, list[str]]  # phrase → toneless readings
+    starts: frozenset[str]  # the first two characters of every phrase
+    prefixes: frozenset[str]  # every proper prefix of a phrase
+    # The characters that some phrase reads otherwise than their first reading: a name without
+    # one reads the same with or without the phrases
+    context: re.Pattern[str]
+
+
+CACHE_DIR = ".cache/pinyin"  # under the site root; safe to delete
+TABLES_PURPOSE = "pinyin-tables/1"
+_CODE_DIGEST = cache.code_digest("directory", libraries=("pypinyin",))
+_loaded: list[_Tables] = []  # the tables this process read from the cache (load_tables)
+
+
+def load_tables(folder: Path) -> None:
+    """Read the reading tables from the cache in ``folder``, else make them and cache them:
+    making them imports pypinyin's dictionaries, several times slower than reading them back,
+    which a nightly build that places a few subjects would pay in the main process every time."""
+    if _loaded:
+        return
+    found = cache.entry(folder, TABLES_PURPOSE, _CODE_DIGEST)
+    value = cache.get(found)
+    try:
+        single, phrases, starts, prefixes, context = value
+        tables = _Tables(single, phrases, starts, prefixes, re.compile(context))
+    except (TypeError, ValueError, re.error):
+        tables = _make_tables()
+        cache.put(
+            found,
+            (
+                tables.single,
+                tables.phrases,
+                tables.starts,
+                tables.prefixes,
+                tables.context.pattern,
+            ),
+        )
+    _loaded.append(tables)
+    cache.prune(folder, [found.path])
+
+
+def _tables() -> _Tables:
+    return _loaded[0] if _loaded else _make_tables()
+
+
+@lru_cache(maxsize=1)
+def _make_tables() -> _Tables:
+    # Lazily: only a build that places subjects loads pypinyin's dictionaries
+    from pypinyin import Style
+    from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
+    from pypinyin.style import convert
+
+    @memoised
+    def toneless(syllable: str) -> str:
+        return str(convert(syllable, Style.NORMAL, strict=True))
+
+    first = {chr(point): toneless(r.split(",")[0]) for point, r in PINYIN_DICT.items()}
+    phrases = {
+        phrase: [toneless(r[0]) for r in readings]
+        for phrase, readings in PHRASES_DICT.items()
+        if len(phrase) == len(readings) and len(phrase) > 1
+    }
+    context = sorted({c for p, rs in phrases.items() for c, r in zip(p, rs) if first.get(c) != r})
+    return _Tables(
+        single={c: f" {r} " for c, r in first.items()},
+        phrases=phrases,
+        starts=frozenset(p[:2] for p in phrases),
+        prefixes=frozenset(p[:i] for p in phrases for i in range(2, len(p))),
+        context=re.compile("[" + "".join(map(re.escape, context)) + "]"),
+    )
+
+
+def reading(name: str) -> str:
+    """The toneless pinyin of ``name`` (normalised: :func:`normal_name`), syllables and runs of
+    other characters (lower-cased) joined by single spaces: ``盐城ABC公司`` → ``yan cheng abc gong si``."""
+    tables = _tables()
+    text = name.lower()
+    single = tables.single.get
+    if not tables.context.search(text):
+        return " ".join("".join(map(single, text, text)).split())
+    # Forward maximum matching over the phrase dictionary (pypinyin's default segmenter)
+    phrases, starts, prefixes = tables.phrases, tables.starts, tables.prefixes
+    parts, at, end = [], 0, len(text)
+    while at < end:
+        if text[at : at + 2] in starts:
+            stop, probe = 0, at + 2
+            while probe <= end:
+                word = text[at:probe]
+                if word in phrases:
+                    stop = probe
+                if word not in prefixes:
+                    break
+                probe += 1
+            if stop:
+                parts.append(" " + " ".join(phrases[text[at:stop]]) + " ")
+                at = stop
+                continue
+        parts.append(single(text[at], text[at]))
+        at += 1
+    return " ".join("".join(parts).split())
+
+
+def normal_name(name: str) -> str:
+    """What two names must share to be the same name: half-width, without spaces (as an archive
+    keyed by name is: :func:`generator.entities.entity_key`)."""
+    return half_width(name).replace(" ", "")
+
+
+def letter_of(read: str) -> str:
+    """The letter of a reading (or of a sort key, which starts with one)."""
+    first = read[:1]
+    return first if "a" <= first <= "z" else OTHER
+
+
+# -- entries ---------------------------------------------------------------------------------------
+
+
+def entry(name: str, code: str, eid: str) -> str:
+    """A subject's entry: ``name US code US id`` (separators a cleaned name never holds)."""
+    if US in name or RS in name:
+        name = name.replace(US, " ").replace(RS, " ")
+    return f"{name}{US}{code}{US}{eid}"
+
+
+def entry_id(line: str) -> str:
+    return line[-ID_SIZE:]
+
+
+def entry_name(line: str) -> str:
+    return line[: line.index(US)]
+
+
+def entry_code(line: str) -> str:
+    return line[line.index(US) + 1 : -ID_SIZE - 1]
+
+
+def sort_key(line: str) -> str:
+    """An entry's place: ``reading NUL normalised name NUL entry`` (one string: compared in C,
+    where a tuple compares item by item; NUL sorts a shorter reading first)."""
+    name = entry_name(line)
+    normal = normal_name(name)
+    return f"{reading(normal)}\0{normal}\0{line}"
+
+
+def name_prefix(key: str) -> str:
+    """The part of a sort key that namesakes share (reading and normalised name)."""
+    return key[: key.index("\0", key.index("\0") + 1) + 1]
+
+
+class Keys:
+    """Sort keys of one build's entries, memoised (bisection asks for the same ones again)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, line: str) -> str:
+        found = self._memo.get(line)
+        if found is None:
+            found = self._memo[line] = sort_key(line)
+        return found
+
+
+def page_starts(lines: list[str]) -> list[int]:
+    """Where the pages of a letter's sorted entries start (see the module's docstring)."""
+    natural = [i for i, line in enumerate(lines) if line[-3:] in BOUNDARY_TAILS]
+    starts, last = [0], 0
+    for at in [*natural, len(lines)]:
+        while at - last > PAGE_MAX:
+            last += PAGE_MAX
+            starts.append(last)
+        if at - last >= PAGE_MIN and at < len(lines):
+            starts.append(at)
+            last = at
+    return starts
+
+
+def namesake_run(lines: list[str], keys: Keys, prefix: str) -> list[str]:
+    """The entries of ``lines`` (sorted) whose sort keys start with ``prefix`` (:func:`name_prefix`):
+    adjacent, found by bisection (keys computed for ~20 entries, not for all)."""
+    at = bisect.bisect_left(lines, prefix, key=keys)
+    end = at
+    while end < len(lines) and keys(lines[end]).startswith(prefix):
+        end += 1
+    return lines[at:end]
+
+
+def _others(run: list[str]) -> dict[str, tuple[str, ...]]:
+    """Archive id → the other entries of its run (nothing for a run of one)."""
+    if len(run) < 2:
+        return {}
+    return {line[-ID_SIZE:]: tuple(other for other in run if other is not line) for line in run}
+
+
+@dataclass
+class Letter:
+    """One letter's entries in order (decoded this build), or kept as the last build left them."""
+
+    letter: str
+    lines: list[str] | None  # None: not decoded (unchanged)
+    blob: str  # the entries as the manifest keeps them ("" when decoded and changed)
+    changed: bool = False
+
+    @property
+    def count(self) -> int:
+        if self.lines is not None:
+            return len(self.lines)
+        return self.blob.count(RS) + 1 if self.blob else 0
+
+
+@dataclass
+class Directory:
+    """Every letter of the 名录, and the namesakes of the archives whose letter was decoded."""
+
+    letters: dict[str, Letter] = field(default_factory=dict)
+    # Archive id → the entries of the other archives of its name (none: not in the dict)
+    namesakes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Archives no changed record touched whose namesakes changed: their pages change too
+    renamed_around: set[str] = field(default_factory=set)
+
+    def data(self) -> dict[str, str]:
+        """What the manifest keeps: each letter's entries."""
+        return {
+            letter: (RS.join(found.lines) if found.lines is not None else found.blob)
+            for letter, found in sorted(self.letters.items())
+            if found.count
+        }
+
+    @property
+    def total(self) -> int:
+        return sum(found.count for found in self.letters.values())
+
+
+def build(entries: Iterable[str]) -> Directory:
+    """The whole directory from every archive's entry (a clean build): each entry's sort key
+    computed once; namesakes are adjacent in the order."""
+    by_letter: dict[str, list[str]] = {}
+    for key in map(sort_key, entries):
+        by_letter.setdefault(letter_of(key), []).append(key)
+    directory = Directory()
+    for letter, keys in by_letter.items():
+        keys.sort()
+        lines = [key[key.rindex("\0") + 1 :] for key in keys]
+        directory.letters[letter] = Letter(letter, lines, "", changed=True)
+        run: list[str] = []
+        last = ""
+        for key, line in zip(keys, lines):
+            prefix = name_prefix(key)
+            if prefix != last:
+                directory.namesakes.update(_others(run))
+                run, last = [], prefix
+            run.append(line)
+        directory.namesakes.update(_others(run))
+    return directory
+
+
+def update(kept: dict[str, str], touched: set[str], entries: dict[str, str]) -> Directory:
+    """The directory after an incremental build's changes: ``kept``, the last build's letters
+    (:meth:`Directory.data`); ``touched``, the archives a changed record joined or left;
+    ``entries``, the entries of those that still exist. With nothing touched nothing is decoded;
+    else every letter is (a touched archive's old letter is not known; splitting and filtering
+    are C-speed passes), and sort keys are computed only for the entries placed, those that bisection
+    compares them with and their neighbours (namesakes are adjacent)."""
+    keys = Keys()
+    placed: dict[str, list[str]] = {}
+    for line in entries.values():
+        placed.setdefault(letter_of(keys(line)), []).append(line)
+    directory = Directory()
+    for letter in sorted(set(kept) | set(placed)):
+        blob = kept.get(letter, "")
+        if not touched:
+            directory.letters[letter] = Letter(letter, None, blob)
+            continue
+        old = blob.split(RS) if blob else []
+        lines: list[str] = []
+        gone: list[int] = []  # their places in old
+        for at, line in enumerate(old):
+            if line[-ID_SIZE:] in touched:
+                gone.append(at)
+            else:
+                lines.append(line)
+        new = sorted(placed.get(letter, []), key=keys)
+        lines, came = _merge(lines, new, keys)
+        changed = lines != old
+        directory.letters[letter] = Letter(letter, lines, "" if changed else blob, changed)
+        # The names whose runs may have changed: those of the entries that came or went with a
+        # namesake beside them, before or now
+        prefixes = {
+            prefix
+            for found, places in ((old, gone), (lines, came))
+            for at in places
+            if _beside(found, at, prefix := name_prefix(keys(found[at])), keys)
+        }
+        for prefix in sorted(prefixes):
+            before = _others(namesake_run(old, keys, prefix))
+            after = _others(namesake_run(lines, keys, prefix))
+            directory.namesakes.update(after)
+            directory.renamed_around.update(
+                eid
+                for eid in before.keys() | after.keys()
+                if eid not in touched and before.get(eid, ()) != after.get(eid, ())
+            )
+    return directory
+
+
+def _beside(lines: list[str], at: int, prefix: str, keys: Keys) -> bool:
+    """Whether an entry next to ``lines[at]`` has the same name."""
+    return (at > 0 and keys(lines[at - 1]).startswith(prefix)) or (
+        at + 1 < len(lines) and keys(lines[at + 1]).startswith(prefix)
+    )
+
+
+def _merge(lines: list[str], new: list[str], keys: Keys) -> tuple[list[str], list[int]]:
+    """``lines`` and ``new`` (both sorted) as one sorted list, and where the new entries are in
+    it: each new entry's place found by bisection, the old entries copied in slices (linear;
+    inserting one by one is quadratic)."""
+    if not new:
+        return lines, []
+    merged: list[str] = []
+    came: list[int] = []
+    at = 0
+    for line in new:
+        place = bisect.bisect_left(lines, keys(line), at, key=keys)
+        merged += lines[at:place]
+        came.append(len(merged))
+        merged.append(line)
+        at = place
+    merged += lines[at:]
+    return merged, came
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+def letter_url(letter: str) -> str:
+    return f"directory/{letter}/index.html"
+
+
+def page_url(letter: str, page_id: str) -> str:
+    return f"directory/{letter}/{page_id}.html"
+
+
+@dataclass(slots=True)
+class DirectoryPage:
+    """What a page of a letter's subjects prints (``directory_page.html``, as ``page``), filled
+    from a stencil: values printed as they are."""
+
+    letter: str
+    letter_label: str
+    first: str  # the first and last names on it
+    last: str
+    count: int
+    entries: Any  # Markup: the list items
+    prev_url: str  # "" for none
+    next_url: str
+    landing: bool  # the letter's only page (at its index.html)
+
+
+@dataclass
+class Page:
+    letter: str
+    id: str  # the archive id of its first entry
+    lines: list[str]
+
+    @property
+    def url(self) -> str:
+        return page_url(self.letter, self.id)
+
+
+def pages_of(letter: str, lines: list[str]) -> list[Page]:
+    starts = page_starts(lines)
+    return [
+        Page(letter, lines[start][-ID_SIZE:], lines[start:end])
+        for start, end in zip(starts, [*starts[1:], len(lines)])
+    ]
