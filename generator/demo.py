@@ -24,6 +24,10 @@ DEMO_DAY = dt.date(2026, 11, 20)
 HOSTILE_SCRIPT = '<script>alert("xss")</script>当事人拒不改正'
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://evil.invalid","点我")'
+HOSTILE_MARKDOWN = (
+    '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:'
+    'alert(1))\n\n<b onclick="alert(1)">驳回</b>'
+)
 
 
 def _penalty_rows(full_ids: bool, hostile: bool) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -235,11 +239,7 @@ def write_messy_exports(
         ),
     }
     judgments = list(synth_rows("judgment", 6, seed=13, today=DEMO_DAY))
-    if hostile:
-        judgments[0]["全文"] = (
-            '## 判决\n\n<iframe src="https://evil.invalid"></iframe>[原文](javascript:'
-            'alert(1))\n\n<b onclick="alert(1)">驳回</b>'
-        )
+    judgments[0]["全文"] = HOSTILE_MARKDOWN if hostile else judgments[0]["全文"]
     files["judgment"] = write_export(
         folder / "市法院-司法裁判.xls", "judgment", judgments, fmt="xls", blank_rows=2
     )
