@@ -20,6 +20,8 @@ BAR_SCALE = 1000  # an hbar's viewBox width: the bar's share of its track, in th
 PLOT_HEIGHT = 100  # a time chart's viewBox height
 SLOT = 10  # a time chart's viewBox width per month
 SHAPES = 'aria-hidden="true" focusable="false" preserveAspectRatio="none"'
+# Before a flagged row's label: seen as ⚠, read as 预警
+ALERT_MARK = Markup('<span aria-hidden="true">⚠ </span><span class="visually-hidden">预警：</span>')
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -63,11 +65,7 @@ def hbar_html(
                 '<span class="hbar-value">{value}</span></span></li>'
             ).format(
                 cls=Markup(' class="alert"') if flagged else "",
-                mark=Markup(
-                    '<span aria-hidden="true">⚠ </span><span class="visually-hidden">预警：</span>'
-                )
-                if flagged
-                else "",
+                mark=ALERT_MARK if flagged else "",
                 label=label,
                 scale=BAR_SCALE,
                 shapes=Markup(SHAPES),
@@ -215,11 +213,7 @@ def grades_html(
                 '<span class="grade-row">{cells}</span></li>'
             ).format(
                 cls=Markup(' class="alert"') if flagged else "",
-                mark=Markup(
-                    '<span aria-hidden="true">⚠ </span><span class="visually-hidden">预警：</span>'
-                )
-                if flagged
-                else "",
+                mark=ALERT_MARK if flagged else "",
                 label=label,
                 cells=cells,
             )

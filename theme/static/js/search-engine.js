@@ -376,7 +376,7 @@
     var key = seg.path + "/" + n;
     return cache.codes[key] || (cache.codes[key] = getJSON(seg.path + "/codes/" + n + ".json"));
   }
-  function fragmentSearch(m, q, byDate, opts) {
+  function fragmentSearch(m, q, opts) {
     var runs = T.runs(q);
     var windows = runs.filter(function (r) { return !HAN_START.test(r) && r.length >= 6; })
       .map(function (r) { return r.slice(-6); })
@@ -412,7 +412,7 @@
       var r = first, same = JSON.stringify(core) === JSON.stringify(terms);
       return (same ? Promise.resolve(r) : exactSearch(m, core, T.coreRuns(q), opts.page, byDate, opts)).then(function (c) {
         if (c.page.rows.length) { c.mode = same ? "exact" : "core"; return c; }
-        return fragmentSearch(m, q, byDate, opts);
+        return fragmentSearch(m, q, opts);
       }).then(function (t) {
         if (t && t.page.rows.length) { return t; }
         return inOrderSearch(m, q, opts).then(function (o) {
