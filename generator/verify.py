@@ -22,12 +22,13 @@ import datetime as dt
 import hashlib
 import html
 import io
+import multiprocessing
 import os
 import posixpath
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from .errors import DiscloseError
 from .forked import Forked
 from .journal import journal_path
 from .ledger import HEAD_FILE, read_head
+from .progress import timing
 from .publication import State, compute_state, why_not_published
 from .settings import Config
 from .signing import DEMO_FINGERPRINTS, fingerprint
@@ -95,6 +97,7 @@ def verify_site(
     report = Report()
     store = BatchStore(root, cfg)
     publication = _check_log(report, store, output, allow_demo_key)
+    timing("verify: publication log checked")
     proved, state = _prove(
         report, root, cfg, output, today, full and not publication.problems, workers
     )
@@ -109,31 +112,49 @@ def verify_site(
     changed = set(proved.todo) if proved is not None and not full else files
     checked = Checked.load(root, output) if proved is not None and not full else Checked()
     stamps = proof.settled(proved) if proved is not None else {}
-    ids = _published_digests(state)
-    _check_pages(report, state, files)
-    _check_search(
-        report,
-        state,
-        output,
-        files,
-        _key(ids, stamps, sorted(f for f in files if _SEARCH_DOCS.match(f))),
-        stamps,
-        checked,
-    )
-    _check_downloads(report, state, output, files, ids, stamps, checked)
-    _check_xml(report, output, files, stamps, checked)
-    equal = _scan_contents(
-        report,
+    timing(f"verify: proof planned, {len(changed)} files to read")
+    # The files are compared and scanned in forked children while the rule checks run here
+    scan = start_scan(
         output,
         sorted(changed),
         files,
         workers,
         proof.shadow_path(root) if proved is not None else None,
+        _sizes(proved.live) if proved is not None else {},
     )
+    try:
+        _check_rules(report, state, output, files, stamps, checked)
+    except BaseException:
+        scan.kill()
+        raise
+    equal = scan.finish(report)
+    timing("verify: every file compared and scanned")
     if proved is not None:
         proof.save_index(root, output, proof.record(proved, equal))
         checked.save(root, output)
+        timing("verify: index saved")
     return report
+
+
+def _check_rules(
+    report: Report,
+    state: State,
+    output: Path,
+    files: set[str],
+    stamps: dict[str, str],
+    checked: Checked,
+) -> None:
+    """The publication rules, independently of the generator's rendering: pages, search, downloads,
+    sitemaps and feeds."""
+    ids = _published_digests(state)
+    _check_pages(report, state, files)
+    search_docs = sorted(f for f in files if _SEARCH_DOCS.match(f))
+    _check_search(report, state, output, files, _key(ids, stamps, search_docs), stamps, checked)
+    timing("verify: search checked")
+    _check_downloads(report, state, output, files, ids, stamps, checked)
+    timing("verify: downloads checked")
+    _check_xml(report, output, files, stamps, checked)
+    timing("verify: sitemaps and feeds checked")
 
 
 def _check_log(report: Report, store: BatchStore, output: Path, allow_demo_key: bool) -> Any:
@@ -489,47 +510,105 @@ def _site_path(url: str) -> str | None:
 # -- every file's content: full ID numbers and internal links ---------------------------------
 
 
-def _scan_contents(
-    report: Report,
+SCAN_CHUNK = 2_000  # files a scanning child takes at a time
+SCAN_ALONE = 8 << 20  # bytes: a file this large is a chunk of its own
+SCAN_FILE_COST = 4_096  # bytes: what opening and checking a file costs, as bytes scanned
+SCAN_FORK_FROM = 5_000  # files: fewer are scanned in this process
+
+
+@dataclass
+class Scan:
+    """The comparison and scan of :func:`start_scan`, running in forked children (or done, where
+    there is no fork); :meth:`finish` adds its findings to the report and returns the names found
+    equal to the shadow and clean."""
+
+    children: list[Any]
+    done: list[tuple[list[tuple[str, str]], list[str]]] | None = None
+
+    def kill(self) -> None:
+        for child in self.children:
+            child.kill()
+
+    def finish(self, report: Report) -> list[str]:
+        if self.done is None:
+            try:
+                results = [child.result() for child in self.children]
+            finally:
+                self.kill()
+            by_chunk = dict(item for taken in results for item in taken)
+            self.done = [by_chunk[number] for number in sorted(by_chunk)]
+        equal: list[str] = []
+        for found, clean in self.done:
+            for check, line in found:
+                report.add(check, line)
+            equal += clean
+        return equal
+
+
+def scan_chunks(names: list[str], sizes: dict[str, int]) -> list[list[str]]:
+    """``names`` in chunks of :data:`SCAN_CHUNK` neighbours (a folder's links resolve once), each
+    file of :data:`SCAN_ALONE` bytes or more a chunk of its own (a download is split from its
+    neighbours so that it can go to the child with the least to do)."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for name in names:
+        if sizes.get(name, 0) >= SCAN_ALONE:
+            chunks.append([name])
+            continue
+        current.append(name)
+        if len(current) == SCAN_CHUNK:
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class _Dispenser:
+    """Chunk numbers handed out one at a time to forked children (a counter in shared memory): a
+    child that finishes early takes the next chunk, so that neither core idles at the end while
+    the other works through what a split decided beforehand gave it."""
+
+    def __init__(self, order: list[int]):
+        self.order = order
+        self.next = multiprocessing.Value("l", 0)
+
+    def __iter__(self) -> Iterator[int]:
+        while True:
+            with self.next.get_lock():
+                at = self.next.value
+                self.next.value = at + 1
+            if at >= len(self.order):
+                return
+            yield self.order[at]
+
+
+def start_scan(
     output: Path,
     names: list[str],
     files: set[str],
     workers: int | None,
     shadow: Path | None,
-) -> list[str]:
-    """Compare ``names`` with the shadow (when given) and scan the text ones for full ID numbers and
-    broken links, in forked children (each takes every ``workers``-th chunk, and inherits ``files``
-    with the fork instead of receiving it pickled); return the names found equal to the shadow and clean."""
-    chunks = [
-        (str(output), str(shadow) if shadow else "", names[i : i + 2_000])
-        for i in range(0, len(names), 2_000)
-    ]
+    sizes: dict[str, int],
+) -> Scan:
+    """Start comparing ``names`` with the shadow (when given) and scanning the text ones for full
+    ID numbers and broken links (:func:`_scan_chunk`), in forked children that inherit ``files``
+    with the fork instead of receiving it pickled and take the chunks one at a time, the costliest
+    first by their bytes (``sizes``; unknown: by count); the caller does its own checks meanwhile
+    and then calls :meth:`Scan.finish`."""
+    chunks = scan_chunks(names, sizes)
+    tasks = [(str(output), str(shadow) if shadow else "", chunk) for chunk in chunks]
     workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(names) > 5_000 and hasattr(os, "fork"):
+    if workers > 1 and len(names) > SCAN_FORK_FROM and hasattr(os, "fork"):
+        costs = [sum(sizes.get(n, 0) + SCAN_FILE_COST for n in chunk) for chunk in chunks]
+        # The costliest first: the last chunks taken are small, and the children end together
+        dispenser = _Dispenser(sorted(range(len(chunks)), key=lambda n: (-costs[n], n)))
         children = [
-            Forked(
-                # mypy cannot infer a lambda whose default argument binds the comprehension's share
-                lambda share=share: [  # type: ignore[misc]
-                    _scan_chunk(chunk, files) for chunk in chunks[share::workers]
-                ]
-            )
-            for share in range(workers)
+            Forked(lambda: [(n, _scan_chunk(tasks[n], files)) for n in dispenser])
+            for _ in range(workers)
         ]
-        try:
-            shares = [child.result() for child in children]
-        finally:
-            for child in children:
-                child.kill()
-        # In chunk order
-        results: Iterable = [shares[n % workers][n // workers] for n in range(len(chunks))]
-    else:
-        results = [_scan_chunk(chunk, files) for chunk in chunks]
-    equal: list[str] = []
-    for found, clean in results:
-        for check, line in found:
-            report.add(check, line)
-        equal += clean
-    return equal
+        return Scan(children)
+    return Scan([], [_scan_chunk(task, files) for task in tasks])
 
 
 def _scan_chunk(
@@ -574,6 +653,11 @@ def _scan_chunk(
         if shadow and len(found) == before:
             clean.append(name)
     return found, clean
+
+
+def _sizes(tree: proof.Tree) -> dict[str, int]:
+    """Each file's size, from its stamp (``inode:size:mtime:ctime``)."""
+    return {path: int(stamp.split(":", 2)[1]) for path, stamp in tree.files.items()}
 
 
 def _first_difference(raw: bytes, expected: bytes | None) -> str:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generator import verify as verifier
 from generator.checkdigits import rid_check_char
 from generator.incremental import ApplyResult
 from generator.verify import _site_path, _sitemap_targets
@@ -501,3 +502,35 @@ def test_a_rule_check_runs_again_when_the_published_records_change_though_no_fil
     assert (
         "下载文件中不应出现的记录" in report.findings and "检索中不应出现的记录" in report.findings
     )
+
+
+def test_the_forked_scan_finds_what_the_scan_in_this_process_finds(
+    built, copy_of_site, monkeypatch
+):
+    """The fast path (children taking chunks one at a time, the costliest first) is pinned to the
+    reference (every chunk in this process): the same findings, the same files proved clean."""
+    page = sorted(copy_of_site.glob("records/*/*/*.html"))[0]
+    page.write_text(page.read_text(encoding="utf-8") + f"<p>{full_id()}</p>", encoding="utf-8")
+    (copy_of_site / "index.html").write_text('<a href="nowhere.html">x</a>', encoding="utf-8")
+    files = verifier._list_files(copy_of_site)
+    names = sorted(files)
+    sizes = {name: (copy_of_site / name).stat().st_size for name in names}
+    monkeypatch.setattr(verifier, "SCAN_CHUNK", 7)
+    monkeypatch.setattr(verifier, "SCAN_ALONE", 20_000)  # some files alone
+    assert any(len(chunk) == 1 for chunk in verifier.scan_chunks(names, sizes))
+
+    def scanned(workers: int) -> tuple[list[str], list[str]]:
+        report = verifier.Report()
+        scan = verifier.start_scan(copy_of_site, names, files, workers, built["out"], sizes)
+        assert bool(scan.children) == (workers > 1)
+        equal = scan.finish(report)
+        return report.lines(limit=10_000), equal
+
+    monkeypatch.setattr(verifier, "SCAN_FORK_FROM", 0)
+    forked = scanned(2)
+    alone = scanned(1)
+    assert forked == alone
+    found = "\n".join(alone[0])
+    assert "完整身份证号" in found and "失效链接：index.html" in found
+    assert f"内容与已审核的批次不符：{page.relative_to(copy_of_site).as_posix()}" in found
+    assert len(alone[1]) == len(names) - 2
