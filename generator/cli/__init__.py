@@ -29,6 +29,7 @@ def main() -> None:
 from . import (
     approve,
     build,
+    desk,
     editor,
     ingest,
     log,

@@ -1,0 +1,55 @@
+"""``disclose desk [--port N] [--no-browser]``: the editors' desk in a browser (:mod:`generator.deskapp`)."""
+
+from __future__ import annotations
+
+import errno
+import secrets
+import socket
+import webbrowser
+
+import click
+
+from ..desk import Desk
+from ..deskapp import DeskApp
+from ..errors import UserError
+from .common import Site, cli, handle_errors, pass_site, today_option
+
+
+@cli.command()
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the browser.")
+@today_option
+@pass_site
+@handle_errors
+def desk(site: Site, port: int, no_browser: bool, today: str | None) -> None:
+    """Serve the editors' desk on 127.0.0.1 until Ctrl+C.
+
+    The first line printed is the desk's URL with its session token: only a browser that opened
+    it can use the desk. Batches, import, approval, withdrawal and the preview, in Chinese.
+    """
+    import uvicorn
+
+    day = site.today(today) if today is not None else None
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError(
+                f"端口 {port} 已被占用：换一个 --port，或不写 --port 自动选择"
+            ) from None
+        raise
+    port = listener.getsockname()[1]
+    token = secrets.token_urlsafe(32)
+    app = DeskApp(Desk(site.root, site.cfg, day), token, port)
+    url = f"http://127.0.0.1:{port}/?token={token}"
+    click.echo(url)
+    click.echo("编辑台已启动（仅本机可访问）；关闭这个窗口或按 Ctrl+C 结束。", err=True)
+    if not no_browser:
+        webbrowser.open(url)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[listener])
