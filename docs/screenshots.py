@@ -6,7 +6,8 @@ Chinese text needs a CJK font where Chromium runs (Debian: fonts-noto-cjk), or t
 
 Copies the demo site (content/, theme/, pelicanconf.py) to a temporary folder, writes the review
 report of the pending batch, builds for the demo day, serves the output locally and saves PNGs to
-docs/images/. Re-run it after changing the theme or the report templates.
+docs/images/; then starts ``disclose desk`` on another copy and walks an editor's day through it
+(:func:`desk_shots`). Re-run it after changing the theme, the report or the desk's templates.
 """
 
 from __future__ import annotations
@@ -55,6 +56,73 @@ SHOTS = [
         for width in (320, 1280)
     ],
 ]
+
+
+# The editors' desk (disclose desk) at a desktop's and a tablet's width, along an editor's day
+DESK_WIDTHS = (1280, 768)
+DESK_EXPORT = REPO / "tests" / "fixtures" / "department-penalty-gb18030.csv"
+
+
+def desk_shots(browser, tmp: Path) -> None:
+    """Start ``disclose desk`` on a copy of the demo content with the demo key, walk an editor's
+    day in the browser and save ``desk-<screen>-<width>.png`` for each screen."""
+    import os
+    import subprocess
+
+    root = tmp / "desk"
+    root.mkdir()
+    for name in ("content", "theme"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
+    env = dict(os.environ, DISCLOSE_KEY_DIR=str(REPO / "tests" / "demo-keys"))
+    desk = subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", "desk", "--no-browser", "--today", str(DEMO_DAY)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert desk.stdout is not None
+        url = desk.stdout.readline().strip()
+        base = url.split("/?")[0]
+        upload = tmp / "东台市场监管局-行政处罚.csv"
+        shutil.copy(DESK_EXPORT, upload)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url)
+
+        def shot(name: str) -> None:
+            for width in DESK_WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.screenshot(path=str(IMAGES / f"desk-{name}-{width}.png"))
+                print(f"docs/images/desk-{name}-{width}.png")
+            page.set_viewport_size({"width": 1280, "height": 900})
+
+        shot("batches")
+        page.goto(f"{base}/import")
+        page.set_input_files("#file", str(upload))
+        page.fill("#source", "东台市市场监督管理局")
+        shot("import")
+        page.get_by_role("button", name="上传并识别类别").click()
+        shot("confirm")
+        page.get_by_role("button", name="导入").click()
+        shot("batch")
+        page.locator("#approve-title").scroll_into_view_if_needed()
+        page.get_by_role("button", name="审核通过并签名").click()
+        shot("approved")
+        page.goto(f"{base}/withdraw?q=东市监罚[2026]101号")
+        shot("withdraw")
+        page.get_by_role("button", name="建立撤下申请").click()
+        page.get_by_role("button", name="审核通过并签名").click()
+        page.goto(f"{base}/preview")
+        page.get_by_role("button", name="构建预览").click()
+        page.wait_for_selector("text=预览已构建", timeout=300_000)
+        shot("preview")
+        context.close()
+    finally:
+        desk.terminate()
+        desk.wait()
 
 
 def find_page(output: Path, pattern: str) -> str:
@@ -111,6 +179,7 @@ def main() -> None:
                     page.screenshot(path=str(IMAGES / name), full_page=full)
                     page.close()
                     print(f"docs/images/{name}")
+                desk_shots(browser, Path(tmp))
                 browser.close()
         finally:
             server.shutdown()

@@ -105,6 +105,38 @@ def batch_rows(store: BatchStore, publication: Publication, output: Path) -> lis
     return rows
 
 
+def write_shortcut(root: Path, folder: Path) -> Path:
+    """A launcher in ``folder`` (a desktop) that opens the desk of the site at ``root`` with a
+    double click: a freedesktop ``.desktop`` file (Linux), a ``.command`` (macOS) or a ``.cmd``
+    (Windows), running this installation's Python, so no terminal is ever typed into."""
+    import shlex
+
+    python = sys.executable
+    if sys.platform == "win32":
+        path = folder / "信用盐城编辑台.cmd"
+        text = f'@echo off\r\ncd /d "{root}"\r\n"{python}" -m generator.cli desk\r\n'
+    elif sys.platform == "darwin":
+        path = folder / "信用盐城编辑台.command"
+        text = f"#!/bin/sh\ncd {shlex.quote(str(root))} && exec {shlex.quote(python)} -m generator.cli desk\n"
+    else:
+        path = folder / "信用盐城编辑台.desktop"
+        command = f"cd {shlex.quote(str(root))} && exec {shlex.quote(python)} -m generator.cli desk"
+        text = (
+            "[Desktop Entry]\nType=Application\nName=信用盐城编辑台\n"
+            f"Exec=sh -c {_desktop_quote(command)}\nTerminal=true\nCategories=Office;\n"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def _desktop_quote(text: str) -> str:
+    """An argument of a .desktop file's Exec key (freedesktop's quoting rules)."""
+    escaped = "".join("\\" + c if c in '"`$\\' else c for c in text)
+    return '"' + escaped.replace("%", "%%") + '"'
+
+
 @dataclass
 class Found:
     """A published record a withdrawal may name."""
@@ -245,6 +277,43 @@ class Desk:
                 path.parent.rmdir()
             except OSError:
                 pass
+
+    # -- publishing -----------------------------------------------------------------------------
+
+    def publish(self, message: str) -> tuple[bool, list[str]]:
+        """The path docs/编辑指南.md gives from an approval to the nightly build, as one step:
+        commit the batches and the publication log (``content/batches``, ``content/editors``),
+        take the others' latest commits (``git pull --rebase``) and push. Returns whether it got
+        there and what git said; a rebase that stops (two editors appended to the log at once) is
+        undone, and the guide says what to do."""
+        said: list[str] = []
+
+        def git(*args: str) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run(
+                ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
+            )
+            said.append(f"$ git {' '.join(args)}")
+            said.extend(line for line in (done.stdout + done.stderr).splitlines() if line.strip())
+            return done
+
+        if git("rev-parse", "--is-inside-work-tree").returncode != 0:
+            return False, [
+                *said,
+                "站点目录不是 git 仓库：请管理员把网站仓库克隆到这台电脑（git clone）后，在那个目录打开编辑台",
+            ]
+        if git("add", "--", "content/batches", "content/editors").returncode != 0:
+            return False, said
+        if git("diff", "--cached", "--quiet").returncode != 0:
+            if git("commit", "-q", "-m", message).returncode != 0:
+                return False, said
+        if git("pull", "--rebase", "-q").returncode != 0:
+            git("rebase", "--abort")
+            return False, [
+                *said,
+                "取回别人的审核时冲突（两位编辑同时追加了发布日志）：已撤回这次取回，"
+                "请按《编辑指南》“审核结果怎样到达每晚的发布”一节重新签名后再发布",
+            ]
+        return git("push", "-q").returncode == 0, said
 
     # -- withdrawals ----------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ class DeskApp:
             Route("/preview", self.start_preview, methods=["POST"]),
             Route("/preview/report", self.preview_report),
             Route("/publish", self.publish),
+            Route("/publish", self.push, methods=["POST"]),
             Route("/site/{path:path}", self.site_file),
         ]
         self.app = Starlette(routes=routes)
@@ -305,7 +306,15 @@ class DeskApp:
         return HTMLResponse(report.read_text(encoding="utf-8"), headers=self.headers())
 
     async def publish(self, request: Request) -> Response:
-        return self.page("publish.html")
+        return self.page("publish.html", done=None, said=[])
+
+    async def push(self, request: Request) -> Response:
+        try:
+            await self.checked_form(request)
+        except PermissionError as exc:
+            return self.refusal(str(exc), 403)
+        done, said = self.desk.publish(f"编辑台：审核结果（{self.desk.today().isoformat()}）")
+        return self.page("publish.html", done=done, said=said)
 
     async def site_file(self, request: Request) -> Response:
         """A file of the preview (``output/``): never outside it, never through a link."""

@@ -237,3 +237,16 @@ def test_the_desk_serves_no_file_outside_the_preview(editor_page, desk):
         response = editor_page.request.get(desk["base"] + path)
         assert response.status == 404, path
         assert "PELICAN" not in response.text().upper() or "不能访问" in response.text()
+
+
+def test_every_screen_fits_a_tablet_and_passes_axe(editor_page, desk):
+    page = editor_page
+    page.set_viewport_size({"width": 768, "height": 1024})
+    for path in ("/", "/import", "/withdraw?q=盐城", "/preview", "/publish"):
+        page.goto(desk["base"] + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 768, (path, width)
+        _no_violations(page)
+        # Every control is reachable from the keyboard: the first Tab lands on the skip link
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "跳到主要内容"

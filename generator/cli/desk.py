@@ -6,10 +6,11 @@ import errno
 import secrets
 import socket
 import webbrowser
+from pathlib import Path
 
 import click
 
-from ..desk import Desk
+from ..desk import Desk, write_shortcut
 from ..deskapp import DeskApp
 from ..errors import UserError
 from .common import Site, cli, handle_errors, pass_site, today_option
@@ -20,10 +21,15 @@ from .common import Site, cli, handle_errors, pass_site, today_option
     "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
 )
 @click.option("--no-browser", is_flag=True, help="Do not open the browser.")
+@click.option(
+    "--shortcut",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a launcher of this site's desk into this folder (a desktop) and exit.",
+)
 @today_option
 @pass_site
 @handle_errors
-def desk(site: Site, port: int, no_browser: bool, today: str | None) -> None:
+def desk(site: Site, port: int, no_browser: bool, shortcut: Path | None, today: str | None) -> None:
     """Serve the editors' desk on 127.0.0.1 until Ctrl+C.
 
     The first line printed is the desk's URL with its session token: only a browser that opened
@@ -31,6 +37,10 @@ def desk(site: Site, port: int, no_browser: bool, today: str | None) -> None:
     """
     import uvicorn
 
+    if shortcut is not None:
+        path = write_shortcut(site.root, shortcut)
+        click.echo(f"已创建编辑台图标：{path}（双击即打开编辑台）")
+        return
     day = site.today(today) if today is not None else None
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
