@@ -560,7 +560,8 @@ class BatchStore:
         if len(editors) >= self.cfg.APPROVALS_REQUIRED:
             return (
                 batch,
-                f"批次 {batch.id} 已审核通过（发布日志第 {entry['n'] + 1} 条），将在下一次构建时发布",
+                f"批次 {batch.id} 已审核通过（发布日志第 {entry['n'] + 1} 条），"
+                + ("下一次构建即从网站各处撤下" if batch.is_withdrawal else "将在下一次构建时发布"),
             )
         need = self.cfg.APPROVALS_REQUIRED - len(editors)
         return (

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from .withdrawals import Candidate, find_records, stage_withdrawal
 DESK_DIR = ".desk"  # under the site root: uploads in flight, the preview's log (git-ignored)
 DEPLOYED_HEAD = ".deployed-log-head.json"  # the live site's log head, where .ci/deploy records it
 UPLOAD_SUFFIXES = (".csv", ".xlsx", ".xls")
+GIT_TIMEOUT = 120  # seconds a git step of 发布 may take
 _SAFE_NAME = re.compile(r"[^\w.\-（）()\u4e00-\u9fff]+")
 
 
@@ -71,17 +73,20 @@ def batch_rows(store: BatchStore, publication: Publication, output: Path) -> lis
     head = read_head(output.parent / DEPLOYED_HEAD) or read_head(output / HEAD_FILE)
     published_entries = head.entries if head is not None else 0
     withdrawn_by: dict[str, str] = {}
-    for batch in store.all():
+    batches = store.all()
+    for batch in batches:
         if batch.is_withdrawal and publication.states.get(batch.id) == "approved":
-            for entry in batch.iter_records():
-                withdrawn_by[entry["id"]] = batch.id
+            for rid in _record_ids(batch):
+                withdrawn_by[rid] = batch.id
     rows = []
-    for batch in sorted(store.all(), key=lambda b: (str(b.manifest.get("staged_at", "")), b.id)):
+    for batch in sorted(batches, key=lambda b: (str(b.manifest.get("staged_at", "")), b.id)):
         state = publication.states.get(batch.id, "staged")
         entries = publication.ledger.approvals.get(batch.id, [])
+        if state in ("staged", "partial") and not _untouched(batch):
+            state = "tampered"  # an approval would be refused: say so before anyone tries
         taken = 0
         if not batch.is_withdrawal and withdrawn_by and state != "tampered":
-            ids = [r["id"] for r in batch.iter_records()]
+            ids = _record_ids(batch)
             taken = sum(1 for rid in ids if rid in withdrawn_by)
             if ids and taken == len(ids):
                 state = "withdrawn"
@@ -137,6 +142,23 @@ def _desktop_quote(text: str) -> str:
     return '"' + escaped.replace("%", "%%") + '"'
 
 
+def _untouched(batch: Batch) -> bool:
+    try:
+        batch.untouched()
+    except (UserError, KeyError, OSError):
+        return False
+    return True
+
+
+def _record_ids(batch: Batch) -> list[str]:
+    """The record ids of a batch; none for records that cannot be read (a damaged batch is
+    reported by ``disclose status`` and refused by the build, never a failure of the desk)."""
+    try:
+        return [str(entry["id"]) for entry in batch.iter_records()]
+    except (ValueError, KeyError, TypeError, OSError):
+        return []
+
+
 @dataclass
 class Found:
     """A published record a withdrawal may name."""
@@ -155,6 +177,22 @@ class Desk:
         self._today = today
         self.folder = root / DESK_DIR
         self.preview = Preview(root, root / "output", self.folder / "preview.log", today)
+
+    def own_folder(self, *parts: str) -> Path:
+        """A folder of the desk (``.desk`` itself when no ``parts``), made for this user only; one
+        that is a link (planted, or committed to the repository) is refused, never followed."""
+        path = self.folder
+        for part in ("", *parts):
+            path = path / part if part else path
+            try:
+                path.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise UserError(
+                    f"{path} 不是普通文件夹（可能是链接），编辑台拒绝使用；请删除它后重试"
+                )
+        return path
 
     def today(self) -> dt.date:
         from .clock import today
@@ -192,15 +230,19 @@ class Desk:
         and who may approve it here (trusted editors whose key is in the key folder)."""
         store = self.store
         batch = store.get(batch_id)
-        context = review_context(store, batch, self.cfg, self.today())
         publication = store.publication()
-        row = next(
-            r for r in batch_rows(store, publication, self.root / "output") if r.id == batch.id
-        )
+        rows = batch_rows(store, publication, self.root / "output")
+        row = next(r for r in rows if r.id == batch.id)
+        if row.state == "tampered":
+            return {"batch": batch, "row": row, "review": False}
+        try:
+            context = review_context(store, batch, self.cfg, self.today())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(
+                f"批次 {batch.id} 的记录无法读取（{type(exc).__name__}），不能审核"
+            ) from None
         context.update(
-            row=row,
-            signed=self.signed(batch),
-            editors=self.editors(publication),
+            row=row, signed=self.signed(batch), editors=self.editors(publication), review=True
         )
         return context
 
@@ -240,11 +282,11 @@ class Desk:
         name = _SAFE_NAME.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")
         if not name.lower().endswith(UPLOAD_SUFFIXES):
             raise UserError(f"{filename or '（未命名文件）'}：只能导入 CSV、XLSX 或 XLS 文件")
-        uploads = self.folder / "uploads"
-        uploads.mkdir(parents=True, exist_ok=True)
-        folder = Path(os.path.realpath(uploads)) / os.urandom(8).hex()
-        folder.mkdir()
-        return folder / name[-120:]
+        stem, suffix = os.path.splitext(name)
+        while len((stem + suffix).encode("utf-8")) > 200:  # a file name is at most 255 bytes
+            stem = stem[:-1]
+        folder = self.own_folder("uploads", os.urandom(8).hex())
+        return folder / (stem + suffix)
 
     def guess_kind(self, path: Path) -> str:
         """The kind whose columns the export's header matches best ("" when none or a tie)."""
@@ -278,42 +320,70 @@ class Desk:
             except OSError:
                 pass
 
+    def start_preview(self) -> bool:
+        """Start ``disclose build`` (:class:`Preview`); False when one is running."""
+        self.own_folder()
+        return self.preview.start()
+
     # -- publishing -----------------------------------------------------------------------------
 
     def publish(self, message: str) -> tuple[bool, list[str]]:
         """The path docs/编辑指南.md gives from an approval to the nightly build, as one step:
         commit the batches and the publication log (``content/batches``, ``content/editors``),
         take the others' latest commits (``git pull --rebase``) and push. Returns whether it got
-        there and what git said; a rebase that stops (two editors appended to the log at once) is
-        undone, and the guide says what to do."""
+        there and what git said. git never asks for anything (no terminal prompt, no ssh
+        passphrase: it fails instead) and each step has a time limit; a rebase that stops (two
+        editors appended to the log at once) is undone, and the guide says what to do."""
         said: list[str] = []
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_SSH_COMMAND="ssh -o BatchMode=yes")
 
-        def git(*args: str) -> subprocess.CompletedProcess[str]:
-            done = subprocess.run(
-                ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
-            )
+        def git(*args: str) -> bool:
             said.append(f"$ git {' '.join(args)}")
+            try:
+                done = subprocess.run(
+                    ["git", *args],
+                    cwd=self.root,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    timeout=GIT_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                said.append(f"（{GIT_TIMEOUT} 秒内没有完成，已停止）")
+                return False
+            except OSError:
+                said.append("本机没有安装 git")
+                return False
             said.extend(line for line in (done.stdout + done.stderr).splitlines() if line.strip())
-            return done
+            return done.returncode == 0
 
-        if git("rev-parse", "--is-inside-work-tree").returncode != 0:
+        if not git("rev-parse", "--is-inside-work-tree"):
             return False, [
                 *said,
                 "站点目录不是 git 仓库：请管理员把网站仓库克隆到这台电脑（git clone）后，在那个目录打开编辑台",
             ]
-        if git("add", "--", "content/batches", "content/editors").returncode != 0:
+        if not git("add", "--", "content/batches", "content/editors"):
             return False, said
-        if git("diff", "--cached", "--quiet").returncode != 0:
-            if git("commit", "-q", "-m", message).returncode != 0:
-                return False, said
-        if git("pull", "--rebase", "-q").returncode != 0:
-            git("rebase", "--abort")
-            return False, [
-                *said,
-                "取回别人的审核时冲突（两位编辑同时追加了发布日志）：已撤回这次取回，"
-                "请按《编辑指南》“审核结果怎样到达每晚的发布”一节重新签名后再发布",
-            ]
-        return git("push", "-q").returncode == 0, said
+        if not git("diff", "--cached", "--quiet") and not git("commit", "-q", "-m", message):
+            return False, said
+        if not git("pull", "--rebase", "-q"):
+            stopped = (self.root / ".git" / "rebase-merge").is_dir() or (
+                self.root / ".git" / "rebase-apply"
+            ).is_dir()
+            if stopped:
+                git("rebase", "--abort")
+                said.append(
+                    "取回别人的审核时冲突（两位编辑同时追加了发布日志）：已撤回这次取回，您的审核仍在本机；"
+                    "请按《编辑指南》“审核结果怎样到达每晚的发布”一节重新签名后再发布"
+                )
+            else:
+                said.append(
+                    "没能取回网站仓库的最新内容（见上面 git 的说明）：您的审核仍在本机，线上网站不受影响"
+                )
+            return False, said
+        return git("push", "-q"), said
 
     # -- withdrawals ----------------------------------------------------------------------------
 
@@ -357,12 +427,13 @@ class Desk:
                     break
         return found
 
-    def withdraw(self, kind: str, record_id: str, reason: str, editor: str) -> str:
-        """Stage the withdrawal of one record (``disclose withdraw``); its batch id."""
-        batch_id, _target, _created = stage_withdrawal(
+    def withdraw(self, kind: str, record_id: str, reason: str, editor: str) -> tuple[str, bool]:
+        """Stage the withdrawal of one record (``disclose withdraw``): its batch id, and False
+        when the same withdrawal was already staged."""
+        batch_id, _target, created = stage_withdrawal(
             self.store, KINDS[kind], record_id, reason, editor, self.cfg, self.today()
         )
-        return batch_id
+        return batch_id, created
 
 
 @dataclass
@@ -380,13 +451,13 @@ class Preview:
         """Start a build unless one runs; False when one was already running."""
         if self.running:
             return False
-        self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "generator.cli", "--root", str(self.root), "build"]
         command += ["--output", str(self.output)]
         if self.today is not None:
             command += ["--today", self.today.isoformat()]
         env = dict(os.environ, DISCLOSE_PROGRESS="lines", PYTHONUNBUFFERED="1")
-        with self.log.open("wb") as log:
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as log:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, env=env
             )

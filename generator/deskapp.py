@@ -11,7 +11,11 @@ Safe by construction, for a server on the editor's own computer:
 - a request that changes anything is a POST from a form of the desk: its ``Origin`` is the desk's,
   and it carries the desk's CSRF token (derived from the session token);
 - uploads are refused above :data:`MAX_UPLOAD` bytes before they are read, and streamed to a
-  file of the desk's folder; files are served only from ``output/`` and never through a link;
+  file of the desk's folder;
+- the preview (``output/``, whose pages run the site's scripts) is served from a second port: a
+  different origin, whose scripts can neither read the desk's pages nor post to it (their
+  ``Origin`` is not the desk's); only its files, never through a link, GET only, with the same
+  token;
 - pages are rendered by Jinja2 with autoescaping and carry a Content-Security-Policy without
   scripts: the desk works without JavaScript.
 
@@ -51,12 +55,14 @@ _COPY = 1 << 20
 class DeskApp:
     """The routes, the guard and the pages of one desk (``port``: where it listens)."""
 
-    def __init__(self, desk: Desk, token: str, port: int):
+    def __init__(self, desk: Desk, token: str, port: int, preview_port: int):
         self.desk = desk
         self.token = token
         self.port = port
+        self.preview_port = preview_port
+        self.preview_base = f"http://127.0.0.1:{preview_port}"
         self.csrf = hmac.new(token.encode(), b"desk-csrf", hashlib.sha256).hexdigest()
-        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+        self.hosts = {f"127.0.0.1:{port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
         routes = [
             Route("/", self.batches),
@@ -72,27 +78,53 @@ class DeskApp:
             Route("/preview/report", self.preview_report),
             Route("/publish", self.publish),
             Route("/publish", self.push, methods=["POST"]),
-            Route("/site/{path:path}", self.site_file),
         ]
-        self.app = Starlette(routes=routes)
+        handlers = {Exception: self.failed, 404: self.failed, 405: self.failed, 400: self.failed}
+        self.app = Starlette(routes=routes, exception_handlers=handlers)
+        self.previews = Starlette(
+            routes=[Route("/{path:path}", self.site_file)],
+            exception_handlers=handlers,
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
             return
+        preview = scope.get("server", (None, None))[1] == self.preview_port
         request = Request(scope, receive)
-        refused = self.guard(request)
+        refused = self.guard(request, preview)
         if refused is not None:
             await refused(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await (self.previews if preview else self.app)(scope, receive, send)
+
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Any request that cannot be answered: one Chinese line, never a traceback."""
+        status = getattr(exc, "status_code", 500)
+        message = {
+            404: "没有这个页面",
+            405: "不能这样访问这个页面",
+            400: "请求的格式不对（上传的表单可能不完整），请回到上一页重试",
+        }.get(
+            status,
+            "编辑台处理这个请求时出错，未做任何更改；请回到上一页重试，或把出错的批次号告诉管理员",
+        )
+        return self.refusal(message, status)
 
     # -- the guard ----------------------------------------------------------------------------
 
-    def guard(self, request: Request) -> Response | None:
-        """None when the request may proceed; else the response that refuses it."""
-        if request.headers.get("host", "") not in self.hosts:
-            return self.refusal("请求的主机名不是本机地址，已拒绝", 403)
+    def guard(self, request: Request, preview: bool = False) -> Response | None:
+        """None when the request may proceed; else the response that refuses it (``preview``: a
+        request to the preview's port, which takes the same token and only GETs files)."""
+        port = self.preview_port if preview else self.port
+        if request.headers.get("host", "") != f"127.0.0.1:{port}":
+            return self.refusal("请求的主机名不是本机地址 127.0.0.1，已拒绝", 403)
+        if preview:
+            if request.method not in ("GET", "HEAD"):
+                return self.refusal("预览只能浏览", 405)
+            session = request.cookies.get(COOKIE, "")
+            if not hmac.compare_digest(session.encode(), self.token.encode()):
+                return self.refusal("缺少访问令牌：请从编辑台的“预览与发布”打开预览", 403)
+            return None
         offered = request.query_params.get("token")
         if offered is not None:
             if not hmac.compare_digest(offered.encode(), self.token.encode()):
@@ -100,7 +132,8 @@ class DeskApp:
                     "访问令牌不正确：请使用 disclose desk 打印的网址打开编辑台", 403
                 )
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-            target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+            # One leading slash: "//host/" or "/\\host/" would leave the desk
+            target = "/" + request.url.path.lstrip("/\\") + (f"?{urlencode(rest)}" if rest else "")
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(
                 COOKIE, self.token, httponly=True, samesite="strict", path="/", secure=False
@@ -152,7 +185,8 @@ class DeskApp:
     def refusal(self, message: str, status: int) -> HTMLResponse:
         html = (
             '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>已拒绝</title>'
-            f"</head><body><main><h1>已拒绝</h1><p>{_escape(message)}</p></main></body></html>"
+            f"</head><body><main><h1>已拒绝</h1><p>{_escape(message)}</p>"
+            '<p><a href="/">回到编辑台首页</a></p></main></body></html>'
         )
         return HTMLResponse(html, status_code=status, headers=self.headers())
 
@@ -171,7 +205,7 @@ class DeskApp:
         try:
             context = self.desk.batch(request.path_params["batch_id"])
         except UserError as exc:
-            return self.page("error.html", 404, message=str(exc))
+            return self.page("error.html", 404, problem=str(exc))
         q = request.query_params
         return self.page(
             "batch.html", message=q.get("message", ""), error=q.get("error", ""), **context
@@ -248,9 +282,10 @@ class DeskApp:
         except UserError as exc:
             return self.page("import.html", 400, error=str(exc))
         c = result.counts
+        notes = "".join(f"{m}；" for m in result.messages)
         return self.see(
             f"/batches/{result.batch_id}",
-            message=f"已导入为批次 {result.batch_id}：共 {c['rows']} 行，接收 {c['accepted']} 行，"
+            message=f"{notes}已导入为批次 {result.batch_id}：共 {c['rows']} 行，接收 {c['accepted']} 行，"
             f"拒绝 {c['rejected']} 行，重复 {c['duplicates']} 行，不予公开 {c['withheld']} 行",
         )
 
@@ -278,31 +313,41 @@ class DeskApp:
         try:
             if fields["kind"] not in KINDS:
                 raise UserError("没有选择记录类别")
-            batch_id = self.desk.withdraw(
+            batch_id, created = self.desk.withdraw(
                 fields["kind"], fields["id"], fields["reason"], fields["editor"]
             )
         except UserError as exc:
             return self.see("/withdraw", q=fields["q"], error=str(exc))
         return self.see(
-            f"/batches/{batch_id}", message="撤下申请已建立：它和其他批次一样，审核通过后才生效"
+            f"/batches/{batch_id}",
+            message=(
+                "撤下申请已建立：它和其他批次一样，审核通过后才生效"
+                if created
+                else "同一撤下申请已经存在，没有重复建立；审核通过后生效"
+            ),
         )
 
     async def preview(self, request: Request) -> Response:
         status = self.desk.preview.status()
-        return self.page("preview.html", build=status, refresh=status["state"] == "running")
+        return self.page(
+            "preview.html",
+            build=status,
+            refresh=status["state"] == "running",
+            preview_base=self.preview_base,
+        )
 
     async def start_preview(self, request: Request) -> Response:
         try:
             await self.checked_form(request)
         except PermissionError as exc:
             return self.refusal(str(exc), 403)
-        self.desk.preview.start()
+        self.desk.start_preview()
         return RedirectResponse("/preview", status_code=303)
 
     async def preview_report(self, request: Request) -> Response:
         report = self.desk.preview.report()
         if report is None:
-            return self.page("error.html", 404, message="还没有构建报告：先构建一次预览")
+            return self.page("error.html", 404, problem="还没有构建报告：先构建一次预览")
         return HTMLResponse(report.read_text(encoding="utf-8"), headers=self.headers())
 
     async def publish(self, request: Request) -> Response:
@@ -317,10 +362,11 @@ class DeskApp:
         return self.page("publish.html", done=done, said=said)
 
     async def site_file(self, request: Request) -> Response:
-        """A file of the preview (``output/``): never outside it, never through a link."""
+        """A file of the preview (``output/``) on the preview's port: never outside it, never
+        through a link or a dot-folder."""
         path = self.desk.root / "output"
         parts = [p for p in request.path_params["path"].split("/") if p]
-        if any(p in (".", "..") or p.startswith(".") for p in parts):
+        if any(p in (".", "..") or p.startswith(".") or "\0" in p or "\\" in p for p in parts):
             return self.refusal("不能访问这个路径", 404)
         target = path.joinpath(*parts)
         try:
@@ -334,7 +380,8 @@ class DeskApp:
         except OSError:
             return self.refusal("预览中没有这个文件（先构建预览）", 404)
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return FileResponse(target, media_type=kind, headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        return FileResponse(target, media_type=kind, headers=headers)
 
 
 def _plain_name(name: str) -> bool:

@@ -135,10 +135,12 @@ def test_an_editors_whole_day_in_the_browser(editor_page, desk, tmp_path):
     )
     assert "东市监罚〔2026〕102号" in records  # the rest of the batch is published
     assert DOCNO not in records  # the withdrawn one is not
+    preview = page.get_by_role("link", name="打开预览网站").get_attribute("href")
+    assert preview and not preview.startswith(desk["base"])  # another origin (another port)
     with page.expect_navigation():
         page.get_by_role("link", name="打开预览网站").click()
     assert "信用盐城" in page.title()
-    listing = page.request.get(f"{desk['base']}/site/kinds/penalty/index.html").text()
+    listing = page.request.get(preview.replace("index.html", "kinds/penalty/index.html")).text()
     assert DOCNO not in listing
 
     # Back on the desk, the batches list shows both batches
@@ -232,11 +234,106 @@ def test_a_cross_site_post_is_refused(browser, desk, editor_page, tmp_path):
     assert (batches / "publication-log.jsonl").read_bytes() == log
 
 
-def test_the_desk_serves_no_file_outside_the_preview(editor_page, desk):
-    for path in ("/site/../pelicanconf.py", "/site/%2e%2e/pelicanconf.py", "/site/.cache/x"):
-        response = editor_page.request.get(desk["base"] + path)
-        assert response.status == 404, path
-        assert "PELICAN" not in response.text().upper() or "不能访问" in response.text()
+def preview_base(page, desk) -> str:
+    """The preview's origin, as the 预览与发布 page links to it (after a preview build)."""
+    (desk["root"] / "output").mkdir(exist_ok=True)
+    (desk["root"] / "output" / "index.html").touch()
+    page.goto(desk["base"] + "/preview")
+    href = page.get_by_role("link", name="打开预览网站").get_attribute("href")
+    return href.removesuffix("/index.html")
+
+
+def test_the_preview_serves_no_file_outside_it(editor_page, desk):
+    base = preview_base(editor_page, desk)
+    for path in (
+        "/../pelicanconf.py",
+        "/%2e%2e/pelicanconf.py",
+        "/.cache/x",
+        "/%00",
+        "/a%5c..%5cx",
+    ):
+        response = editor_page.request.get(base + path)
+        assert response.status in (403, 404), path
+        assert "PELICAN" not in response.text().upper(), path
+    # The desk's own pages are not on the preview's origin, nor the preview on the desk's
+    assert editor_page.request.get(base + "/batches").status == 404
+    assert editor_page.request.get(desk["base"] + "/site/index.html").status == 404
+
+
+def test_a_script_in_the_preview_cannot_drive_the_desk(editor_page, desk):
+    """The preview runs the site's scripts (and whatever a theme file or a page holds): from its
+    origin it can neither read a desk page nor post an approval."""
+    batches = desk["root"] / "content" / "batches"
+    log = (batches / "publication-log.jsonl").read_bytes()
+    base = preview_base(editor_page, desk)
+    editor_page.goto(base + "/index.html")
+    outcome = editor_page.evaluate(
+        """async ([desk, batch]) => {
+            let read = 'refused';
+            try {
+                const r = await fetch(desk + '/batches/' + batch, {credentials: 'include'});
+                read = (await r.text()).slice(0, 30);
+            }
+            catch (e) { read = 'refused'; }
+            let posted = 0;
+            try {
+                const r = await fetch(desk + '/batches/' + batch + '/approve', {method: 'POST',
+                    credentials: 'include', mode: 'no-cors',
+                    body: new URLSearchParams({editor: '示例编辑甲', csrf: 'x'})});
+                posted = r.status;
+            } catch (e) { posted = -1; }
+            return [read, posted];
+        }""",
+        [desk["base"], next(p.name for p in sorted(batches.iterdir()) if p.is_dir())],
+    )
+    assert outcome[0] == "refused", outcome
+    assert (batches / "publication-log.jsonl").read_bytes() == log
+
+
+def test_a_damaged_or_tampered_batch_is_shown_not_a_failure(editor_page, desk):
+    """A batch whose records were edited after staging is 被改动 on the list and its page says why;
+    nothing on the desk fails with a 500."""
+    batches = desk["root"] / "content" / "batches"
+    staged = next(
+        p
+        for p in sorted(batches.iterdir())
+        if p.name.startswith("penalty-")
+        and (p / "records.jsonl").exists()
+        and "待审核" in editor_page.request.get(f"{desk['base']}/batches/{p.name}").text()
+    )
+    records = staged / "records.jsonl"
+    kept = records.read_bytes()
+    try:
+        records.write_bytes(kept.replace(b"{", b"[", 1))
+        editor_page.goto(desk["base"] + "/")
+        row = editor_page.locator("tr", has_text=staged.name)
+        assert "被改动" in row.inner_text()
+        response = editor_page.goto(f"{desk['base']}/batches/{staged.name}")
+        assert response is not None and response.status == 200
+        assert "被改动过" in editor_page.locator("[role=alert]").inner_text()
+        assert editor_page.locator("#editor").count() == 0
+    finally:
+        records.write_bytes(kept)
+
+
+def test_the_token_redirect_stays_on_the_desk(editor_page, desk):
+    token = desk["url"].split("token=")[1]
+    for path in ("//evil.example/", "/\\evil.example/"):
+        response = editor_page.request.get(f"{desk['base']}{path}?token={token}", max_redirects=0)
+        assert response.status == 303
+        location = response.headers["location"]
+        assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+
+
+def test_a_long_chinese_file_name_is_taken(editor_page):
+    page = editor_page
+    page.get_by_role("link", name="导入").click()
+    # 304 bytes in UTF-8: longer than a file system takes, as a browser on Windows may send it
+    name = "行政处罚" * 25 + ".csv"
+    data = (FIXTURES / "department-penalty-gb18030.csv").read_bytes()
+    page.set_input_files("#file", {"name": name, "mimeType": "text/csv", "buffer": data})
+    page.get_by_role("button", name="上传并识别类别").click()
+    assert "按表头识别为“行政处罚”" in page.locator("main").inner_text()
 
 
 def test_every_screen_fits_a_tablet_and_passes_axe(editor_page, desk):

@@ -70,3 +70,26 @@ def test_the_desks_desktop_shortcut_opens_this_sites_desk(tmp_path):
         assert ran.returncode == 0, ran.stderr
         assert "editors' desk" in ran.stdout
         assert shlex.quote(str(site.path)) in argv[2]
+
+
+def test_a_desk_folder_planted_as_a_link_is_refused_not_followed(tmp_path):
+    """``.desk`` is git-ignored, but a link committed or planted there must not make the preview's
+    log (or an upload) overwrite a file elsewhere, such as the trusted editors' list."""
+    import pytest
+
+    from generator.errors import UserError
+
+    site = SiteRoot(tmp_path)
+    victim = tmp_path / "content" / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (tmp_path / ".desk").mkdir()
+    (tmp_path / ".desk" / "preview.log").symlink_to(victim)
+    desk = Desk(site.path, load_config(site.path), TODAY_DATE)
+    with pytest.raises(OSError):
+        desk.start_preview()
+    assert victim.read_text(encoding="utf-8") == "keep"
+    (tmp_path / ".desk" / "preview.log").unlink()
+    (tmp_path / ".desk").rmdir()
+    (tmp_path / ".desk").symlink_to(tmp_path / "content")
+    with pytest.raises(UserError, match="不是普通文件夹"):
+        desk.upload_path("a.csv")
