@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import cache as memoised
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import cache
 from .normalize import half_width
@@ -255,16 +255,29 @@ def run_span(lines: list[str], keys: Keys, prefix: str) -> tuple[int, int]:
     return at, end
 
 
-class Namesakes(NamedTuple):
+class Namesakes:
     """What the archives of one name show of each other (另有同名主体): one for the whole run of
     entries of that name, shared by its archives (one tuple of every other entry per archive was
     quadratic in a run's length). An archive shows the first :data:`NAMESAKES_SHOWN` others of
-    ``head`` (:meth:`shown`), then, when the run has more, how many and a link to the 名录 page
-    where the run starts."""
+    :attr:`head` (:meth:`shown`), then, when the run has more, how many and a link to the 名录
+    page where the run starts.
 
-    head: tuple[str, ...]  # the run's first NAMESAKES_SHOWN + 1 entries, in the 名录's order
-    size: int  # the run's entries, the archive's own included
-    url: str  # the 名录 page where the run starts: only for a run longer than an archive shows
+    Its head is a slice of ``text``: on a clean build the letter's blob (what the manifest keeps
+    anyway), so the ~770,000 entries of a 10^6-record site's runs are not kept as strings of their
+    own (~135 MB) the whole build. Pickled (to a page worker), only the slice travels."""
+
+    __slots__ = ("_text", "_start", "_stop", "size", "url")
+
+    def __init__(self, text: str, size: int, url: str, start: int = 0, stop: int = -1):
+        self._text, self._start = text, start
+        self._stop = len(text) if stop < 0 else stop
+        self.size = size  # the run's entries, the archive's own included
+        self.url = url  # the 名录 page where the run starts: only for a run longer than shown
+
+    @property
+    def head(self) -> tuple[str, ...]:
+        """The run's first ``NAMESAKES_SHOWN + 1`` entries, in the 名录's order."""
+        return tuple(self._text[self._start : self._stop].split(RS))
 
     def shown(self, eid: str) -> tuple[tuple[str, ...], int, str]:
         """What archive ``eid`` of the run prints: the others it lists, how many more there are
@@ -273,10 +286,20 @@ class Namesakes(NamedTuple):
         more = self.size - 1 - len(others)
         return others, more, self.url if more else ""
 
-    def seen_from(self, eid: str) -> Namesakes:
-        """The same for archive ``eid`` (:meth:`shown`) without what it does not show: what its
-        page worker needs (its own entry, and an eleventh, left out)."""
-        return Namesakes(self.shown(eid)[0], self.size, self.url)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Namesakes, (self._text[self._start : self._stop], self.size, self.url))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Namesakes) and (self.head, self.size, self.url) == (
+            other.head,
+            other.size,
+            other.url,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Namesakes({self.head!r}, size={self.size}, url={self.url!r})"
 
 
 NO_NAMESAKES: tuple[tuple[str, ...], int, str] = ((), 0, "")
@@ -292,11 +315,12 @@ def _namesakes(run: list[str], url: str) -> Namesakes | None:
     if len(run) < 2:
         return None
     longer = len(run) > NAMESAKES_SHOWN + 1
-    return Namesakes(tuple(run[: NAMESAKES_SHOWN + 1]), len(run), url if longer else "")
+    return Namesakes(RS.join(run[: NAMESAKES_SHOWN + 1]), len(run), url if longer else "")
 
 
 def _place(directory: Directory, letter: str, start: int, end: int, url: str) -> Namesakes | None:
-    """Note the :class:`Namesakes` of the run of ``letter``'s entries ``start:end``."""
+    """Note the :class:`Namesakes` of the run of ``letter``'s entries ``start:end`` (a copy of its
+    head: an incremental build's few runs)."""
     lines = directory.letters[letter].lines
     assert lines is not None
     namesakes = _namesakes(lines[start:end], url)
@@ -305,13 +329,34 @@ def _place(directory: Directory, letter: str, start: int, end: int, url: str) ->
     return namesakes
 
 
+def _place_in_blob(
+    directory: Directory, letter: Letter, runs: list[tuple[int, int]], pages: PageUrls
+) -> None:
+    """Note the :class:`Namesakes` of ``letter``'s runs (entries ``start:end``, in order), their
+    heads slices of its blob (a clean build's every run)."""
+    lines, blob = letter.lines, letter.blob
+    assert lines is not None and blob == RS.join(lines)
+    at = offset = 0  # an entry and where it starts in the blob
+    for start, end in runs:
+        offset += sum(map(len, lines[at:start])) + start - at
+        stop = min(end, start + NAMESAKES_SHOWN + 1)
+        head = sum(map(len, lines[start:stop])) + stop - start - 1
+        longer = end - start > NAMESAKES_SHOWN + 1
+        found = Namesakes(
+            blob, end - start, pages.at(start) if longer else "", offset, offset + head
+        )
+        directory.runs.append((letter.letter, start, end, found))
+        at = start
+
+
 @dataclass
 class Letter:
     """One letter's entries in order (decoded this build), or kept as the last build left them."""
 
     letter: str
     lines: list[str] | None  # None: not decoded (unchanged), or let go (Directory.keep_data_only)
-    blob: str  # the entries as the manifest keeps them ("" when decoded and changed)
+    # The entries as the manifest keeps them: "" when decoded and changed by an incremental build
+    blob: str
     changed: bool = False
 
     @property
@@ -336,7 +381,7 @@ class Directory:
     def data(self) -> dict[str, str]:
         """What the manifest keeps: each letter's entries."""
         return {
-            letter: (RS.join(found.lines) if found.lines is not None else found.blob)
+            letter: (found.blob or RS.join(found.lines or []))
             for letter, found in sorted(self.letters.items())
             if found.count
         }
@@ -409,10 +454,8 @@ def build(entries: Iterable[str]) -> Directory:
             lines[at] = key[key.rindex("\0") + 1 :]
         if len(lines) - start > 1:
             runs.append((start, len(lines)))
-        directory.letters[letter] = Letter(letter, lines, "", changed=True)
-        pages = PageUrls(letter, lines)
-        for start, end in runs:
-            _place(directory, letter, start, end, pages.at(start))
+        found = directory.letters[letter] = Letter(letter, lines, RS.join(lines), changed=True)
+        _place_in_blob(directory, found, runs, PageUrls(letter, lines))
     return directory
 
 

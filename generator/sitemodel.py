@@ -238,12 +238,11 @@ class Entity:
 
     def __reduce__(self) -> Any:
         """Pickled as its fields (770,000 archives travel to the page workers at 10^6 records):
-        faster to write and to read than a slotted dataclass's state. Of its namesakes, only
-        what its page shows travels (:meth:`~generator.directory.Namesakes.seen_from`)."""
-        namesakes = self.namesakes and self.namesakes.seen_from(self.id)
+        faster to write and to read than a slotted dataclass's state. Its namesakes travel as
+        their head (:class:`~generator.directory.Namesakes`): one string of 11 entries at most."""
         return (
             Entity,
-            (self.id, self.key, self.name, self.code, self.category, self.records, namesakes),
+            (self.id, self.key, self.name, self.code, self.category, self.records, self.namesakes),
         )
 
     @property
