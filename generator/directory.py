@@ -28,6 +28,14 @@ as a dictionary's guide words do.
 **What is kept.** The build manifest keeps each letter's entries (one string a letter, entries
 joined by :data:`RS`, each ``name US code US id``); an incremental build decodes only the letters
 that an archive it touched was or is in, and computes readings only for the entries it places.
+
+**Namesakes.** An archive lists the first :data:`NAMESAKES_SHOWN` other archives of its name in
+this order, then how many more there are and a link to the 名录 page where the name's entries
+start. The archives of a name share one :class:`Namesakes` (its first entries, its size, that page),
+whose head is a slice of the letter's blob on a clean build: no list of the others per archive
+(quadratic in a name's archives) and no string per entry kept beside the blob. An incremental build
+keys again the archives whose page shows them otherwise: those of a name an entry joined or left,
+and those of a long name whose first entry is now on another page (:func:`update`).
 """
 
 from __future__ import annotations
@@ -334,8 +342,8 @@ def _place_in_blob(
 ) -> None:
     """Note the :class:`Namesakes` of ``letter``'s runs (entries ``start:end``, in order), their
     heads slices of its blob (a clean build's every run)."""
-    lines, blob = letter.lines, letter.blob
-    assert lines is not None and blob == RS.join(lines)
+    lines, blob = letter.lines, letter.blob  # blob: RS.join(lines)
+    assert lines is not None
     at = offset = 0  # an entry and where it starts in the blob
     for start, end in runs:
         offset += sum(map(len, lines[at:start])) + start - at
@@ -527,10 +535,10 @@ def _moved(
     """The names (prefixes), besides ``known``, of the long runs whose first entry is on another
     名录 page than before (an archive links to that page): only an entry of a page that is not as
     it was can have moved, so only those are looked at."""
-    spans = before.spans()
+    spans, now = before.spans(), after.spans()
     kept = {
         url
-        for url, (start, end) in after.spans().items()
+        for url, (start, end) in now.items()
         if (was := spans.get(url)) and old[was[0] : was[1]] == lines[start:end]
     }
     was_on = {
@@ -541,7 +549,7 @@ def _moved(
     }
     found: set[str] = set()
     reach = NAMESAKES_SHOWN + 1  # a run this much longer than one entry has a link
-    for url, (start, end) in after.spans().items():
+    for url, (start, end) in now.items():
         if url in kept:
             continue
         for at in range(start, end):
