@@ -28,13 +28,21 @@ as a dictionary's guide words do.
 **What is kept.** The build manifest keeps each letter's entries (one string a letter, entries
 joined by :data:`RS`, each ``name US code US id``); an incremental build decodes only the letters
 that an archive it touched was or is in, and computes readings only for the entries it places.
+
+**Namesakes.** An archive lists the first :data:`NAMESAKES_SHOWN` other archives of its name in
+this order, then how many more there are and a link to the 名录 page where the name's entries
+start. The archives of a name share one :class:`Namesakes` (its first entries, its size, that page),
+whose head is a slice of the letter's blob on a clean build: no list of the others per archive
+(quadratic in a name's archives) and no string per entry kept beside the blob. An incremental build
+keys again the archives whose page shows them otherwise: those of a name an entry joined or left,
+and those of a long name whose first entry is now on another page (:func:`update`).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache as memoised
 from functools import lru_cache
@@ -53,6 +61,9 @@ PAGE_MIN = 30  # entries: an id starts a page only this far from the last start
 PAGE_MAX = 250  # entries: a page is cut here when no id has started one
 OTHER = "other"  # names that start with neither a Han character nor a Latin letter
 LETTERS = tuple("abcdefghijklmnopqrstuvwxyz") + (OTHER,)
+# An archive's page lists this many of its namesakes (另有同名主体), the first in the 名录's order,
+# then says how many more there are and links the 名录 page where they start
+NAMESAKES_SHOWN = 10
 
 
 def letter_label(letter: str) -> str:
@@ -241,21 +252,109 @@ def page_starts(lines: list[str]) -> list[int]:
     return starts
 
 
-def namesake_run(lines: list[str], keys: Keys, prefix: str) -> list[str]:
-    """The entries of ``lines`` (sorted) whose sort keys start with ``prefix`` (:func:`name_prefix`):
-    adjacent, found by bisection (keys computed for ~20 entries, not for all)."""
+def run_span(lines: list[str], keys: Keys, prefix: str) -> tuple[int, int]:
+    """Where the entries of ``lines`` (sorted) whose sort keys start with ``prefix``
+    (:func:`name_prefix`) are: adjacent, found by bisection (keys computed for ~20 entries and the
+    run, not for all)."""
     at = bisect.bisect_left(lines, prefix, key=keys)
     end = at
     while end < len(lines) and keys(lines[end]).startswith(prefix):
         end += 1
-    return lines[at:end]
+    return at, end
 
 
-def _others(run: list[str]) -> dict[str, tuple[str, ...]]:
-    """Archive id → the other entries of its run (nothing for a run of one)."""
+class Namesakes:
+    """What the archives of one name show of each other (另有同名主体): one for the whole run of
+    entries of that name, shared by its archives (one tuple of every other entry per archive was
+    quadratic in a run's length). An archive shows the first :data:`NAMESAKES_SHOWN` others of
+    :attr:`head` (:meth:`shown`), then, when the run has more, how many and a link to the 名录
+    page where the run starts.
+
+    Its head is a slice of ``text``: on a clean build the letter's blob (what the manifest keeps
+    anyway), so the ~770,000 entries of a 10^6-record site's runs are not kept as strings of their
+    own (~135 MB) the whole build. Pickled (to a page worker), only the slice travels."""
+
+    __slots__ = ("_text", "_start", "_stop", "size", "url")
+
+    def __init__(self, text: str, size: int, url: str, start: int = 0, stop: int = -1):
+        self._text, self._start = text, start
+        self._stop = len(text) if stop < 0 else stop
+        self.size = size  # the run's entries, the archive's own included
+        self.url = url  # the 名录 page where the run starts: only for a run longer than shown
+
+    @property
+    def head(self) -> tuple[str, ...]:
+        """The run's first ``NAMESAKES_SHOWN + 1`` entries, in the 名录's order."""
+        return tuple(self._text[self._start : self._stop].split(RS))
+
+    def shown(self, eid: str) -> tuple[tuple[str, ...], int, str]:
+        """What archive ``eid`` of the run prints: the others it lists, how many more there are
+        and the 名录 page that lists them all ("" when none are left out)."""
+        others = tuple(line for line in self.head if line[-ID_SIZE:] != eid)[:NAMESAKES_SHOWN]
+        more = self.size - 1 - len(others)
+        return others, more, self.url if more else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Namesakes, (self._text[self._start : self._stop], self.size, self.url))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Namesakes) and (self.head, self.size, self.url) == (
+            other.head,
+            other.size,
+            other.url,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Namesakes({self.head!r}, size={self.size}, url={self.url!r})"
+
+
+NO_NAMESAKES: tuple[tuple[str, ...], int, str] = ((), 0, "")
+
+
+def shown(found: Namesakes | None, eid: str) -> tuple[tuple[str, ...], int, str]:
+    """:meth:`Namesakes.shown`, and nothing for an archive no other archive shares its name with."""
+    return NO_NAMESAKES if found is None else found.shown(eid)
+
+
+def _namesakes(run: list[str], url: str) -> Namesakes | None:
+    """A run's :class:`Namesakes` (None for a run of one); ``url``: the 名录 page it starts on."""
     if len(run) < 2:
-        return {}
-    return {line[-ID_SIZE:]: tuple(other for other in run if other is not line) for line in run}
+        return None
+    longer = len(run) > NAMESAKES_SHOWN + 1
+    return Namesakes(RS.join(run[: NAMESAKES_SHOWN + 1]), len(run), url if longer else "")
+
+
+def _place(directory: Directory, letter: str, start: int, end: int, url: str) -> Namesakes | None:
+    """Note the :class:`Namesakes` of the run of ``letter``'s entries ``start:end`` (a copy of its
+    head: an incremental build's few runs)."""
+    lines = directory.letters[letter].lines
+    assert lines is not None
+    namesakes = _namesakes(lines[start:end], url)
+    if namesakes is not None:
+        directory.runs.append((letter, start, end, namesakes))
+    return namesakes
+
+
+def _place_in_blob(
+    directory: Directory, letter: Letter, runs: list[tuple[int, int]], pages: PageUrls
+) -> None:
+    """Note the :class:`Namesakes` of ``letter``'s runs (entries ``start:end``, in order), their
+    heads slices of its blob (a clean build's every run)."""
+    lines, blob = letter.lines, letter.blob  # blob: RS.join(lines)
+    assert lines is not None
+    at = offset = 0  # an entry and where it starts in the blob
+    for start, end in runs:
+        offset += sum(map(len, lines[at:start])) + start - at
+        stop = min(end, start + NAMESAKES_SHOWN + 1)
+        head = sum(map(len, lines[start:stop])) + stop - start - 1
+        longer = end - start > NAMESAKES_SHOWN + 1
+        found = Namesakes(
+            blob, end - start, pages.at(start) if longer else "", offset, offset + head
+        )
+        directory.runs.append((letter.letter, start, end, found))
+        at = start
 
 
 @dataclass
@@ -263,8 +362,9 @@ class Letter:
     """One letter's entries in order (decoded this build), or kept as the last build left them."""
 
     letter: str
-    lines: list[str] | None  # None: not decoded (unchanged)
-    blob: str  # the entries as the manifest keeps them ("" when decoded and changed)
+    lines: list[str] | None  # None: not decoded (unchanged), or let go (Directory.keep_data_only)
+    # The entries as the manifest keeps them: "" when decoded and changed by an incremental build
+    blob: str
     changed: bool = False
 
     @property
@@ -279,15 +379,17 @@ class Directory:
     """Every letter of the 名录, and the namesakes of the archives whose letter was decoded."""
 
     letters: dict[str, Letter] = field(default_factory=dict)
-    # Archive id → the entries of the other archives of its name (none: not in the dict)
-    namesakes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The runs of a name's entries placed (letter, start, end in its lines, their Namesakes): every
+    # run of two or more on a clean build. Not a dict by archive id: 770,000 id strings and their
+    # table cost ~100 MB, kept the whole build, where the plan needs each once (namesakes()).
+    runs: list[tuple[str, int, int, Namesakes]] = field(default_factory=list)
     # Archives no changed record touched whose namesakes changed: their pages change too
     renamed_around: set[str] = field(default_factory=set)
 
     def data(self) -> dict[str, str]:
         """What the manifest keeps: each letter's entries."""
         return {
-            letter: (RS.join(found.lines) if found.lines is not None else found.blob)
+            letter: (found.blob or RS.join(found.lines or []))
             for letter, found in sorted(self.letters.items())
             if found.count
         }
@@ -296,27 +398,72 @@ class Directory:
     def total(self) -> int:
         return sum(found.count for found in self.letters.values())
 
+    def namesakes(self) -> Iterator[tuple[str, Namesakes]]:
+        """(archive id, its run's :class:`Namesakes`) of every archive of the runs placed (while
+        the letters' lines are here: :meth:`keep_data_only`)."""
+        for letter, start, end, found in self.runs:
+            lines = self.letters[letter].lines
+            assert lines is not None
+            for at in range(start, end):
+                yield lines[at][-ID_SIZE:], found
+
+    def keep_data_only(self, data: dict[str, str]) -> None:
+        """Let go of the letters' lines once :meth:`data` made ``data`` (the manifest keeps it):
+        the 名录's pages split a letter's blob again, one letter at a time (~150 MB of line
+        strings at 10^6 records no longer kept beside their blob the whole build)."""
+        for found in self.letters.values():
+            if found.lines is not None:
+                found.lines, found.blob = None, data.get(found.letter, "")
+        self.runs = []
+
+
+class PageUrls:
+    """Where the 名录 pages of a letter's sorted entries start (:func:`page_starts`) and their
+    addresses: the letter's landing page when they fit on one (as :func:`pages_of` is written)."""
+
+    def __init__(self, letter: str, lines: list[str]):
+        self.starts = page_starts(lines)
+        self.urls = (
+            [letter_url(letter)]
+            if len(self.starts) == 1
+            else [page_url(letter, lines[start][-ID_SIZE:]) for start in self.starts]
+        )
+        self.size = len(lines)
+
+    def at(self, place: int) -> str:
+        """The address of the page that entry ``place`` is on."""
+        return self.urls[bisect.bisect_right(self.starts, place) - 1]
+
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """Each page's address → its entries' slice."""
+        ends = [*self.starts[1:], self.size]
+        return dict(zip(self.urls, zip(self.starts, ends)))
+
 
 def build(entries: Iterable[str]) -> Directory:
     """The whole directory from every archive's entry (a clean build): each entry's sort key
-    computed once; namesakes are adjacent in the order."""
+    computed once, and a letter's keys let go once it is sorted; namesakes are adjacent in the
+    order."""
     by_letter: dict[str, list[str]] = {}
     for key in map(sort_key, entries):
         by_letter.setdefault(letter_of(key), []).append(key)
     directory = Directory()
-    for letter, keys in by_letter.items():
-        keys.sort()
-        lines = [key[key.rindex("\0") + 1 :] for key in keys]
-        directory.letters[letter] = Letter(letter, lines, "", changed=True)
-        run: list[str] = []
-        last = ""
-        for key, line in zip(keys, lines):
+    for letter in list(by_letter):
+        lines = by_letter.pop(letter)
+        lines.sort()
+        # Each key gives way to its entry in place (never both lists whole: ~200 MB at 10^6)
+        runs, start, last = [], 0, ""
+        for at, key in enumerate(lines):
             prefix = name_prefix(key)
             if prefix != last:
-                directory.namesakes.update(_others(run))
-                run, last = [], prefix
-            run.append(line)
-        directory.namesakes.update(_others(run))
+                if at - start > 1:
+                    runs.append((start, at))
+                start, last = at, prefix
+            lines[at] = key[key.rindex("\0") + 1 :]
+        if len(lines) - start > 1:
+            runs.append((start, len(lines)))
+        found = directory.letters[letter] = Letter(letter, lines, RS.join(lines), changed=True)
+        _place_in_blob(directory, found, runs, PageUrls(letter, lines))
     return directory
 
 
@@ -326,7 +473,11 @@ def update(kept: dict[str, str], touched: set[str], entries: dict[str, str]) -> 
     ``entries``, the entries of those that still exist. With nothing touched nothing is decoded;
     else every letter is (a touched archive's old letter is not known; splitting and filtering
     are C-speed passes), and sort keys are computed only for the entries placed, those that bisection
-    compares them with and their neighbours (namesakes are adjacent)."""
+    compares them with and their neighbours (namesakes are adjacent).
+
+    Archives no changed record touched are named in ``renamed_around`` when what their pages
+    show of their namesakes changed: a name's run that an entry joined or left, and a long run
+    (:data:`NAMESAKES_SHOWN`) whose first entry is now on another 名录 page."""
     keys = Keys()
     placed: dict[str, list[str]] = {}
     for line in entries.values():
@@ -357,16 +508,63 @@ def update(kept: dict[str, str], touched: set[str], entries: dict[str, str]) -> 
             for at in places
             if _beside(found, at, prefix := name_prefix(keys(found[at])), keys)
         }
+        if not prefixes and not changed:
+            continue
+        before = PageUrls(letter, old)
+        after = PageUrls(letter, lines) if changed else before
+        if changed:
+            prefixes |= _moved(old, before, lines, after, keys, prefixes)
         for prefix in sorted(prefixes):
-            before = _others(namesake_run(old, keys, prefix))
-            after = _others(namesake_run(lines, keys, prefix))
-            directory.namesakes.update(after)
+            was, now = run_span(old, keys, prefix), run_span(lines, keys, prefix)
+            runs = old[was[0] : was[1]], lines[now[0] : now[1]]
+            found = (
+                _namesakes(runs[0], before.at(was[0])),
+                _place(directory, letter, *now, after.at(now[0])),
+            )
             directory.renamed_around.update(
                 eid
-                for eid in before.keys() | after.keys()
-                if eid not in touched and before.get(eid, ()) != after.get(eid, ())
+                for eid in {line[-ID_SIZE:] for run in runs for line in run} - touched
+                if shown(found[0], eid) != shown(found[1], eid)
             )
     return directory
+
+
+def _moved(
+    old: list[str], before: PageUrls, lines: list[str], after: PageUrls, keys: Keys, known: set[str]
+) -> set[str]:
+    """The names (prefixes), besides ``known``, of the long runs whose first entry is on another
+    名录 page than before (an archive links to that page): only an entry of a page that is not as
+    it was can have moved, so only those are looked at."""
+    spans, now = before.spans(), after.spans()
+    kept = {
+        url
+        for url, (start, end) in now.items()
+        if (was := spans.get(url)) and old[was[0] : was[1]] == lines[start:end]
+    }
+    was_on = {
+        line[-ID_SIZE:]: url
+        for url, (start, end) in spans.items()
+        if url not in kept
+        for line in old[start:end]
+    }
+    found: set[str] = set()
+    reach = NAMESAKES_SHOWN + 1  # a run this much longer than one entry has a link
+    for url, (start, end) in now.items():
+        if url in kept:
+            continue
+        for at in range(start, end):
+            line = lines[at]
+            if was_on.get(line[-ID_SIZE:], url) == url:  # came (known), or on the same page
+                continue
+            prefix = name_prefix(keys(line))
+            if (
+                prefix not in known
+                and at + reach < len(lines)
+                and keys(lines[at + reach]).startswith(prefix)
+                and not (at and keys(lines[at - 1]).startswith(prefix))
+            ):
+                found.add(prefix)
+    return found
 
 
 def _beside(lines: list[str], at: int, prefix: str, keys: Keys) -> bool:

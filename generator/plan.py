@@ -215,7 +215,7 @@ class BuildPlan:
                 entity.code,
                 entity.category,
                 [(k, len(entity.records[k])) for k in KINDS if k in entity.records],
-                entity.namesakes,
+                directory.shown(entity.namesakes, eid),
             )
             keys[eid] = key = digest_keys(
                 head, (r.key for k in KINDS for r in entity.records.get(k, ()))
@@ -346,7 +346,9 @@ def place_subjects(plan: BuildPlan) -> None:
     """The 主体名录 (:mod:`generator.directory`), for :meth:`BuildPlan.group_entities`: every
     archive placed on a clean build; else the last build's, with the touched archives taken out
     and put back. An archive whose namesakes changed (one of its name came or went) is grouped
-    and keyed again: its page lists them."""
+    and keyed again: its page lists them (the first :data:`~generator.directory.NAMESAKES_SHOWN`
+    and a link to the 名录 for the rest: what it shows, :func:`~generator.directory.shown`, is in
+    its key)."""
     kept = plan.old.data.get("directory") if plan.old is not None else None
     if kept is None or plan.affected:
         directory.load_tables(plan.root / directory.CACHE_DIR)
@@ -371,8 +373,13 @@ def place_subjects(plan: BuildPlan) -> None:
         if missing:
             plan.entities.update(build_entities(plan.state, missing))
         plan.entity_todo = sorted(set(plan.entity_todo) | (around & plan.entities.keys()))
-    namesakes = plan.directory.namesakes
-    for eid in plan.entity_todo:
-        plan.entities[eid].namesakes = namesakes.get(eid, ())
-    plan.manifest.data["directory"] = plan.directory.data()
-    timing(f"directory: {plan.directory.total} subjects, {len(namesakes)} with namesakes")
+    # An archive of no run placed has no namesakes, or is not keyed again (update)
+    shared = 0
+    for eid, found in plan.directory.namesakes():
+        entity = plan.entities.get(eid)
+        if entity is not None:
+            entity.namesakes = found
+            shared += 1
+    data = plan.manifest.data["directory"] = plan.directory.data()
+    plan.directory.keep_data_only(data)
+    timing(f"directory: {plan.directory.total} subjects, {shared} with namesakes placed")

@@ -295,10 +295,12 @@ class Renderer:
         entity: Entity, base: str, root: str, long_term: str
     ) -> tuple[tuple[Any, ...], str]:
         """An archive's :class:`~generator.sitemodel.EntityPage` values (``root``: its relative
-        site root, for the links to its namesakes), and its 数据截至 as an ISO date."""
+        site root, for the links to its namesakes: the first
+        :data:`~generator.directory.NAMESAKES_SHOWN`, and the 名录 for more), and its 数据截至 as
+        an ISO date."""
         records = [r for k in KINDS for r in entity.records.get(k, ())]
         latest, as_of = newest(records), data_date(records)
-        namesakes = subject_items(entity.namesakes, root)
+        others, more, more_url = directory.shown(entity.namesakes, entity.id)
         values = (
             entity.name,
             entity.is_government,
@@ -310,7 +312,9 @@ class Renderer:
             record_url(latest.kind, latest.id),
             record_label(KINDS[latest.kind], latest),
             format_date(latest.date, long_term),
-            namesakes,
+            subject_items(others, root),
+            more,
+            more_url,
         )
         return values, as_of
 

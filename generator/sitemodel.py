@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
@@ -17,6 +17,9 @@ from .entities import entity_key, short_hash  # noqa: F401 - entity_key re-expor
 from .markup import format_amount, format_date, format_score, render_markdown
 from .publication import VALIDITY_FIELDS, PublishedRecord, State
 from .schema import EVALUATED_CATEGORIES, KINDS, Kind, T
+
+if TYPE_CHECKING:
+    from .directory import Namesakes
 
 
 def record_url(kind: str, rid: str) -> str:
@@ -132,6 +135,8 @@ class EntityPage:
     latest_label: str  # "行政处罚 盐市监罚〔2026〕12号"
     latest_date: str
     namesakes: Any  # Markup: the other archives of the same name, as list items ("" for none)
+    namesakes_more: int  # how many more than it lists (0 for none)
+    namesakes_url: str  # the 名录 page where they all are ("" when none is left out)
 
 
 ENTITY_PAGE_HEAD = len(EntityPage.__slots__)  # values before each section's values
@@ -227,12 +232,14 @@ class Entity:
     code: str
     category: str
     records: dict[str, list[PublishedRecord]] = field(default_factory=dict)
-    # The 名录 entries of the other archives of the same name (generator.directory), set by the plan
-    namesakes: tuple[str, ...] = ()
+    # The 名录 entries of the archives of its name (generator.directory.Namesakes, shared by
+    # them), set by the plan; None when no other archive has its name
+    namesakes: Namesakes | None = None
 
     def __reduce__(self) -> Any:
         """Pickled as its fields (770,000 archives travel to the page workers at 10^6 records):
-        faster to write and to read than a slotted dataclass's state."""
+        faster to write and to read than a slotted dataclass's state. Its namesakes travel as
+        their head (:class:`~generator.directory.Namesakes`): one string of 11 entries at most."""
         return (
             Entity,
             (self.id, self.key, self.name, self.code, self.category, self.records, self.namesakes),

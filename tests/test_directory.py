@@ -3,6 +3,9 @@ incremental build keeps exactly as a clean one makes them; namesakes found both 
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import lazy_pinyin
@@ -111,20 +114,92 @@ def test_an_incremental_directory_is_the_clean_one(before, after, also_touched) 
     archives get the namesakes a clean build finds, and every other archive whose namesakes
     changed is named to be rendered again."""
     old, new = _entries(before), _entries(after)
-    touched = {eid for eid in old.keys() | new.keys() if old.get(eid) != new.get(eid)}
-    touched |= {short_hash(x if x in CODES else directory.normal_name(x)) for x in also_touched}
+    also = {short_hash(x if x in CODES else directory.normal_name(x)) for x in also_touched}
+    _check_update(old, new, also)
+
+
+def _check_update(old: dict[str, str], new: dict[str, str], also: set[str]) -> None:
+    """Directory.update from ``old``'s clean directory to ``new`` with the archives that changed
+    and ``also`` touched gives what a clean build of ``new`` gives, and names every other archive
+    whose page shows its namesakes otherwise (:func:`directory.shown`), and only those."""
+    touched = {eid for eid in old.keys() | new.keys() if old.get(eid) != new.get(eid)} | also
     clean_before, clean = directory.build(old.values()), directory.build(new.values())
     updated = directory.update(
         clean_before.data(), touched, {eid: new[eid] for eid in touched if eid in new}
     )
     assert updated.data() == clean.data()
     assert updated.total == clean.total == len(new)
+    placed, now, then = (dict(d.namesakes()) for d in (updated, clean, clean_before))
     for eid in (touched & new.keys()) | updated.renamed_around:
-        assert updated.namesakes.get(eid, ()) == clean.namesakes.get(eid, ()), eid
+        assert placed.get(eid) == now.get(eid), eid
     for eid in new.keys() - touched:
-        if clean_before.namesakes.get(eid, ()) != clean.namesakes.get(eid, ()):
+        if directory.shown(then.get(eid), eid) != directory.shown(now.get(eid), eid):
             assert eid in updated.renamed_around
     assert updated.renamed_around <= new.keys() - touched
+
+
+# Many companies of a few names, on small pages, with a short list of namesakes: long runs whose
+# first entry moves from page to page as entries come and go
+FEW_NAMES = ["盐城示例公司", "盐城示例商行", "杨庄示例公司", "盐城 示例公司"]
+crowd = st.sets(st.tuples(st.sampled_from(FEW_NAMES), st.integers(0, 30)), max_size=50)
+
+
+@settings(max_examples=300, deadline=None)
+@given(crowd, st.sets(st.tuples(st.sampled_from(FEW_NAMES), st.integers(0, 30)), max_size=3))
+def test_an_incremental_directory_links_long_runs_as_the_clean_one(before, toggled) -> None:
+    """As above with runs longer than an archive shows, a few companies coming or going: every
+    archive whose link to the 名录 page where its name's run starts changed, because the run or
+    only the pages around it changed, is named to be rendered again."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(directory, "NAMESAKES_SHOWN", 2)
+        patch.setattr(directory, "PAGE_MIN", 2)
+        patch.setattr(directory, "PAGE_MAX", 6)
+        patch.setattr(directory, "BOUNDARY_TAILS", frozenset(f"{n:03x}" for n in range(0, 4096, 4)))
+        old, new = (
+            {
+                short_hash(code := f"91320900MA{n:08d}"): directory.entry(
+                    name, code, short_hash(code)
+                )
+                for name, n in sorted(chosen)
+            }
+            for chosen in (before, before ^ toggled)
+        )
+        _check_update(old, new, set())
+
+
+def test_an_archive_shows_ten_namesakes_and_links_the_page_where_they_start() -> None:
+    """A name with 13 archives: each page lists the first 10 others in the 名录's order (an archive
+    among them skips itself), says 2 more, and links the 名录 page that holds the name's first
+    entry; a name of 11 lists all 10 others and links nothing."""
+    lines = [directory.entry(f"盐城示例{n:05d}", "", short_hash(str(n))) for n in range(2000)]
+    long = [
+        directory.entry("盐城示例01000", f"91320900MA{n:08d}", short_hash(f"c{n}"))
+        for n in range(12)
+    ]
+    short = [
+        directory.entry("盐城示例01500", f"91320900MA{n:08d}", short_hash(f"d{n}"))
+        for n in range(10)
+    ]
+    built = directory.build([*lines, *long, *short])
+    namesakes = dict(built.namesakes())
+    ordered = built.letters["y"].lines or []
+    run = [line for line in ordered if directory.entry_name(line) == "盐城示例01000"]
+    assert len(run) == 13
+    (page,) = [page for page in directory.pages_of("y", ordered) if run[0] in page.lines]
+    for line in run:
+        eid = directory.entry_id(line)
+        others, more, url = directory.shown(namesakes[eid], eid)
+        assert others == tuple(other for other in run if other != line)[: directory.NAMESAKES_SHOWN]
+        assert (more, url) == (2, page.url)
+        # What travels to the page worker: the head, not the letter's blob it is a slice of
+        travels = pickle.dumps(namesakes[eid])
+        assert len(travels) < 2_000 and pickle.loads(travels).shown(eid) == (others, more, url)
+    for line in (line for line in ordered if directory.entry_name(line) == "盐城示例01500"):
+        eid = directory.entry_id(line)
+        others, more, url = directory.shown(namesakes[eid], eid)
+        assert len(others) == 10 and (more, url) == (0, "")
+    # Shared: one for the run, not a tuple of the others per archive
+    assert len({id(namesakes[directory.entry_id(line)]) for line in run}) == 1
 
 
 def test_nothing_touched_decodes_nothing() -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -396,6 +397,55 @@ def test_a_namesake_that_comes_is_linked_from_the_archive_already_there(live: Si
     text = old.read_text(encoding="utf-8")
     assert "另有同名主体" in text and newcomer[code] in text
     assert any(p.startswith("directory/") for p in outcome["changed"])
+
+
+@pytest.mark.slow
+def test_a_name_of_many_archives_lists_ten_and_links_the_directory(live: SiteRoot) -> None:
+    """Twelve new companies with an existing company's name: the old archive lists the first 10
+    of its 12 namesakes (directory.NAMESAKES_SHOWN) in the 名录's order, then says 2 more and
+    links the 名录 page where the name's run starts; as a clean build makes it (step)."""
+    rows = list(synth_rows("license", SIZES["license"], seed=7, today=dt.date(2026, 11, 20)))
+    name, code, category = "行政相对人名称", "行政相对人代码_1(统一社会信用代码)", "行政相对人类别"
+    first = next(r for r in rows[14:] if r[category] == "法人及非法人组织")
+    fresh = [
+        r
+        for r in synth_rows("license", 60, seed=41, today=dt.date(2026, 11, 20), start=7101)
+        if r[category] == "法人及非法人组织" and r[code]
+    ][:12]
+    assert len({r[code] for r in fresh} | {first[code]}) == 13
+    newcomers = [dict(r, **{name: first[name]}) for r in fresh]
+    live.stage_and_approve(
+        write_export(live.path.parent / "license-crowd.csv", "license", newcomers), "license"
+    )
+    outcome = step(live, "crowd")
+    out = live.path / "live"
+    (old,) = [
+        p
+        for p in (out / "entities").rglob("*.html")
+        if f'<code class="uscc">{first[code]}</code></p>' in p.read_text(encoding="utf-8")
+    ]
+    assert old.relative_to(out).as_posix() in outcome["changed"]
+    block = old.read_text(encoding="utf-8").split('class="namesakes"')[1].split("</section>")[0]
+    listed = re.findall(r'<li><a href="\.\./\.\./(entities/[^"]+)">', block)
+    assert len(listed) == 10  # of 12
+    assert directory.NAMESAKES_SHOWN == 10
+    more = re.search(r'另有 (\d+) 个同名主体未在此列出，见<a href="\.\./\.\./([^"]+)">', block)
+    assert more and more.group(1) == "2"
+    # The link leads to the 名录 page where the name's entries start: the first listed (or the
+    # archive itself, when it comes first) is on it, and nothing of this name before it
+    page = (out / more.group(2)).read_text(encoding="utf-8")
+    items = re.findall(
+        r'<li><a href="\.\./\.\./(entities/[^"]+)">([^<]+) <span', page.split("directory-list")[1]
+    )
+    names = [entry for _href, entry in items]
+    assert names.count(first[name]) >= 1
+    start = names.index(first[name])
+    assert items[start][0] in (listed[0], old.relative_to(out).as_posix())
+    if start == 0:  # the page before it (if any) ends with another name
+        prev = re.search(r'<a href="\.\./\.\./([^"]+)" rel="prev">', page)
+        if prev:
+            before = (out / prev.group(1)).read_text(encoding="utf-8")
+            assert re.findall(r'<li><a href="[^"]+">([^<]+) <span', before)[-1] != first[name]
 
 
 @pytest.mark.slow
