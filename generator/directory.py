@@ -508,29 +508,45 @@ def update(kept: dict[str, str], touched: set[str], entries: dict[str, str]) -> 
             for at in places
             if _beside(found, at, prefix := name_prefix(keys(found[at])), keys)
         }
-        if not prefixes and not changed:
-            continue
-        before = PageUrls(letter, old)
-        after = PageUrls(letter, lines) if changed else before
-        if changed:
-            for start, end in _moved(old, before, lines, after, prefixes):
-                _place(directory, letter, start, end, after.at(start))
-                directory.renamed_around.update(line[-ID_SIZE:] for line in lines[start:end])
-        for prefix in sorted(prefixes):
-            was, now = run_span(old, keys, prefix), run_span(lines, keys, prefix)
-            runs = old[was[0] : was[1]], lines[now[0] : now[1]]
-            found = (
-                _namesakes(runs[0], before.at(was[0])),
-                _place(directory, letter, *now, after.at(now[0])),
-            )
-            if found[0] == found[1]:
-                continue
-            directory.renamed_around.update(
-                eid
-                for eid in {line[-ID_SIZE:] for run in runs for line in run} - touched
-                if shown(found[0], eid) != shown(found[1], eid)
-            )
+        if prefixes or changed:
+            _place_changes(directory, letter, old, prefixes, touched, keys)
     return directory
+
+
+def _place_changes(
+    directory: Directory,
+    letter: str,
+    old: list[str],
+    prefixes: set[str],
+    touched: set[str],
+    keys: Keys,
+) -> None:
+    """For :func:`update`: place the runs of ``letter`` whose archives may show their namesakes
+    otherwise than in ``old`` (its entries before), and name those archives that do: the names
+    ``prefixes`` (an entry came or went beside them) and the long runs whose first entry moved."""
+    entries = directory.letters[letter]
+    lines = entries.lines
+    assert lines is not None
+    before = PageUrls(letter, old)
+    after = PageUrls(letter, lines) if entries.changed else before
+    if after is not before:
+        for start, end in _moved(old, before, lines, after, prefixes):
+            _place(directory, letter, start, end, after.at(start))
+            directory.renamed_around.update(line[-ID_SIZE:] for line in lines[start:end])
+    for prefix in sorted(prefixes):
+        was, now = run_span(old, keys, prefix), run_span(lines, keys, prefix)
+        runs = old[was[0] : was[1]], lines[now[0] : now[1]]
+        found = (
+            _namesakes(runs[0], before.at(was[0])),
+            _place(directory, letter, *now, after.at(now[0])),
+        )
+        if found[0] == found[1]:
+            continue
+        directory.renamed_around.update(
+            eid
+            for eid in {line[-ID_SIZE:] for run in runs for line in run} - touched
+            if shown(found[0], eid) != shown(found[1], eid)
+        )
 
 
 def _moved(
