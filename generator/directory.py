@@ -508,33 +508,55 @@ def update(kept: dict[str, str], touched: set[str], entries: dict[str, str]) -> 
             for at in places
             if _beside(found, at, prefix := name_prefix(keys(found[at])), keys)
         }
-        if not prefixes and not changed:
-            continue
-        before = PageUrls(letter, old)
-        after = PageUrls(letter, lines) if changed else before
-        if changed:
-            prefixes |= _moved(old, before, lines, after, keys, prefixes)
-        for prefix in sorted(prefixes):
-            was, now = run_span(old, keys, prefix), run_span(lines, keys, prefix)
-            runs = old[was[0] : was[1]], lines[now[0] : now[1]]
-            found = (
-                _namesakes(runs[0], before.at(was[0])),
-                _place(directory, letter, *now, after.at(now[0])),
-            )
-            directory.renamed_around.update(
-                eid
-                for eid in {line[-ID_SIZE:] for run in runs for line in run} - touched
-                if shown(found[0], eid) != shown(found[1], eid)
-            )
+        if prefixes or changed:
+            _place_changes(directory, letter, old, prefixes, touched, keys)
     return directory
 
 
+def _place_changes(
+    directory: Directory,
+    letter: str,
+    old: list[str],
+    prefixes: set[str],
+    touched: set[str],
+    keys: Keys,
+) -> None:
+    """For :func:`update`: place the runs of ``letter`` whose archives may show their namesakes
+    otherwise than in ``old`` (its entries before), and name those archives that do: the names
+    ``prefixes`` (an entry came or went beside them) and the long runs whose first entry moved."""
+    entries = directory.letters[letter]
+    lines = entries.lines
+    assert lines is not None
+    before = PageUrls(letter, old)
+    after = PageUrls(letter, lines) if entries.changed else before
+    if after is not before:
+        for start, end in _moved(old, before, lines, after, prefixes):
+            _place(directory, letter, start, end, after.at(start))
+            directory.renamed_around.update(line[-ID_SIZE:] for line in lines[start:end])
+    for prefix in sorted(prefixes):
+        was, now = run_span(old, keys, prefix), run_span(lines, keys, prefix)
+        runs = old[was[0] : was[1]], lines[now[0] : now[1]]
+        found = (
+            _namesakes(runs[0], before.at(was[0])),
+            _place(directory, letter, *now, after.at(now[0])),
+        )
+        if found[0] == found[1]:
+            continue
+        directory.renamed_around.update(
+            eid
+            for eid in {line[-ID_SIZE:] for run in runs for line in run} - touched
+            if shown(found[0], eid) != shown(found[1], eid)
+        )
+
+
 def _moved(
-    old: list[str], before: PageUrls, lines: list[str], after: PageUrls, keys: Keys, known: set[str]
-) -> set[str]:
-    """The names (prefixes), besides ``known``, of the long runs whose first entry is on another
-    名录 page than before (an archive links to that page): only an entry of a page that is not as
-    it was can have moved, so only those are looked at."""
+    old: list[str], before: PageUrls, lines: list[str], after: PageUrls, known: set[str]
+) -> list[tuple[int, int]]:
+    """Where in ``lines`` the long runs (:data:`NAMESAKES_SHOWN`) are whose first entry is on
+    another 名录 page than before (their archives link to that page), but for the names ``known``
+    (prefixes: their runs changed, and are placed anyway). Such a run is the one it was, but for the
+    link: no key is computed. Only an entry of a page that is not as it was can have moved, so only
+    those are looked at."""
     spans, now = before.spans(), after.spans()
     kept = {
         url
@@ -547,8 +569,15 @@ def _moved(
         if url not in kept
         for line in old[start:end]
     }
-    found: set[str] = set()
+    skip = {prefix.split("\0")[1] for prefix in known}
     reach = NAMESAKES_SHOWN + 1  # a run this much longer than one entry has a link
+
+    def name(at: int) -> str:
+        # Two entries share a prefix exactly when they share this (the reading is the name's),
+        # at a fraction of a reading's cost: a heavy night moves ~100,000 entries to other pages
+        return normal_name(entry_name(lines[at]))
+
+    found: list[tuple[int, int]] = []
     for url, (start, end) in now.items():
         if url in kept:
             continue
@@ -556,14 +585,17 @@ def _moved(
             line = lines[at]
             if was_on.get(line[-ID_SIZE:], url) == url:  # came (known), or on the same page
                 continue
-            prefix = name_prefix(keys(line))
+            first = name(at)
             if (
-                prefix not in known
-                and at + reach < len(lines)
-                and keys(lines[at + reach]).startswith(prefix)
-                and not (at and keys(lines[at - 1]).startswith(prefix))
+                at + reach < len(lines)
+                and name(at + reach) == first
+                and not (at and name(at - 1) == first)
+                and first not in skip
             ):
-                found.add(prefix)
+                stop = at + reach + 1
+                while stop < len(lines) and name(stop) == first:
+                    stop += 1
+                found.append((at, stop))
     return found
 
 
