@@ -82,9 +82,9 @@ class DeskApp:
         handlers = {Exception: self.failed, 404: self.failed, 405: self.failed, 400: self.failed}
         self.app = Starlette(routes=routes, exception_handlers=handlers)
         self.previews = Starlette(
-            routes=[Route("/{path:path}", self.site_file)],
-            exception_handlers=handlers,
+            routes=[Route("/{path:path}", site_file)], exception_handlers=handlers
         )
+        self.previews.state.output = desk.root / "output"
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -108,7 +108,7 @@ class DeskApp:
             status,
             "编辑台处理这个请求时出错，未做任何更改；请回到上一页重试，或把出错的批次号告诉管理员",
         )
-        return self.refusal(message, status)
+        return refusal(message, status)
 
     # -- the guard ----------------------------------------------------------------------------
 
@@ -117,20 +117,18 @@ class DeskApp:
         request to the preview's port, which takes the same token and only GETs files)."""
         port = self.preview_port if preview else self.port
         if request.headers.get("host", "") != f"127.0.0.1:{port}":
-            return self.refusal("请求的主机名不是本机地址 127.0.0.1，已拒绝", 403)
+            return refusal("请求的主机名不是本机地址 127.0.0.1，已拒绝", 403)
         if preview:
             if request.method not in ("GET", "HEAD"):
-                return self.refusal("预览只能浏览", 405)
+                return refusal("预览只能浏览", 405)
             session = request.cookies.get(COOKIE, "")
             if not hmac.compare_digest(session.encode(), self.token.encode()):
-                return self.refusal("缺少访问令牌：请从编辑台的“预览与发布”打开预览", 403)
+                return refusal("缺少访问令牌：请从编辑台的“预览与发布”打开预览", 403)
             return None
         offered = request.query_params.get("token")
         if offered is not None:
             if not hmac.compare_digest(offered.encode(), self.token.encode()):
-                return self.refusal(
-                    "访问令牌不正确：请使用 disclose desk 打印的网址打开编辑台", 403
-                )
+                return refusal("访问令牌不正确：请使用 disclose desk 打印的网址打开编辑台", 403)
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             # One leading slash: "//host/" or "/\\host/" would leave the desk
             target = "/" + request.url.path.lstrip("/\\") + (f"?{urlencode(rest)}" if rest else "")
@@ -141,13 +139,13 @@ class DeskApp:
             return response
         session = request.cookies.get(COOKIE, "")
         if not hmac.compare_digest(session.encode(), self.token.encode()):
-            return self.refusal(
+            return refusal(
                 "缺少访问令牌：请使用 disclose desk 打印的网址（含 token=…）打开编辑台", 403
             )
         if request.method not in ("GET", "HEAD"):
             origin = request.headers.get("origin")
             if origin not in self.origins or request.headers.get("sec-fetch-site") == "cross-site":
-                return self.refusal("跨站提交已拒绝：请在编辑台页面上操作", 403)
+                return refusal("跨站提交已拒绝：请在编辑台页面上操作", 403)
         return None
 
     async def checked_form(self, request: Request, **limits: Any) -> Any:
@@ -172,23 +170,7 @@ class DeskApp:
             kinds=[KINDS[name] for name in KIND_NAMES],
             **context,
         )
-        return HTMLResponse(html, status_code=status, headers=self.headers())
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "Content-Security-Policy": _DESK_CSP,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "Cache-Control": "no-store",
-        }
-
-    def refusal(self, message: str, status: int) -> HTMLResponse:
-        html = (
-            '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>已拒绝</title>'
-            f"</head><body><main><h1>已拒绝</h1><p>{_escape(message)}</p>"
-            '<p><a href="/">回到编辑台首页</a></p></main></body></html>'
-        )
-        return HTMLResponse(html, status_code=status, headers=self.headers())
+        return HTMLResponse(html, status_code=status, headers=headers())
 
     async def batches(self, request: Request) -> Response:
         q = request.query_params
@@ -217,7 +199,7 @@ class DeskApp:
             form = await self.checked_form(request)
             message = self.desk.approve(batch_id, str(form.get("editor", "")))
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         except UserError as exc:
             return self.see(f"/batches/{batch_id}", error=str(exc))
         return self.see(f"/batches/{batch_id}", message=message)
@@ -233,7 +215,7 @@ class DeskApp:
         try:
             length = int(request.headers.get("content-length", ""))
         except ValueError:
-            return self.refusal("上传缺少长度信息，已拒绝", 411)
+            return refusal("上传缺少长度信息，已拒绝", 411)
         if length > MAX_UPLOAD:
             return self.page(
                 "import.html", 413, error=f"文件太大（上限 {MAX_UPLOAD >> 20} MiB），未上传"
@@ -241,7 +223,7 @@ class DeskApp:
         try:
             form = await self.checked_form(request, max_files=1, max_fields=8)
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         try:
             upload = form.get("file")
             if upload is None or isinstance(upload, str) or not upload.filename:
@@ -269,7 +251,7 @@ class DeskApp:
         try:
             form = await self.checked_form(request)
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         folder = self.desk.folder / "uploads" / request.path_params["upload"]
         files = sorted(folder.iterdir()) if _plain_name(folder.name) and folder.is_dir() else []
         kind = str(form.get("kind", ""))
@@ -308,7 +290,7 @@ class DeskApp:
         try:
             form = await self.checked_form(request)
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         fields = {k: str(form.get(k, "")) for k in ("kind", "id", "reason", "editor", "q")}
         try:
             if fields["kind"] not in KINDS:
@@ -340,7 +322,7 @@ class DeskApp:
         try:
             await self.checked_form(request)
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         self.desk.start_preview()
         return RedirectResponse("/preview", status_code=303)
 
@@ -348,7 +330,7 @@ class DeskApp:
         report = self.desk.preview.report()
         if report is None:
             return self.page("error.html", 404, problem="还没有构建报告：先构建一次预览")
-        return HTMLResponse(report.read_text(encoding="utf-8"), headers=self.headers())
+        return HTMLResponse(report.read_text(encoding="utf-8"), headers=headers())
 
     async def publish(self, request: Request) -> Response:
         return self.page("publish.html", done=None, said=[])
@@ -357,31 +339,50 @@ class DeskApp:
         try:
             await self.checked_form(request)
         except PermissionError as exc:
-            return self.refusal(str(exc), 403)
+            return refusal(str(exc), 403)
         done, said = self.desk.publish(f"编辑台：审核结果（{self.desk.today().isoformat()}）")
         return self.page("publish.html", done=done, said=said)
 
-    async def site_file(self, request: Request) -> Response:
-        """A file of the preview (``output/``) on the preview's port: never outside it, never
-        through a link or a dot-folder."""
-        path = self.desk.root / "output"
-        parts = [p for p in request.path_params["path"].split("/") if p]
-        if any(p in (".", "..") or p.startswith(".") or "\0" in p or "\\" in p for p in parts):
-            return self.refusal("不能访问这个路径", 404)
-        target = path.joinpath(*parts)
-        try:
-            for at in range(len(parts) + 1):  # no link anywhere on the way
-                if stat.S_ISLNK(os.lstat(path.joinpath(*parts[:at])).st_mode):
-                    return self.refusal("不能访问这个路径", 404)
-            if target.is_dir():
-                target = target / "index.html"
-            if not stat.S_ISREG(os.lstat(target).st_mode):
-                raise OSError
-        except OSError:
-            return self.refusal("预览中没有这个文件（先构建预览）", 404)
-        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-        return FileResponse(target, media_type=kind, headers=headers)
+
+def headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": _DESK_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def refusal(message: str, status: int) -> HTMLResponse:
+    html = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>已拒绝</title>'
+        f"</head><body><main><h1>已拒绝</h1><p>{_escape(message)}</p>"
+        '<p><a href="/">回到编辑台首页</a></p></main></body></html>'
+    )
+    return HTMLResponse(html, status_code=status, headers=headers())
+
+
+async def site_file(request: Request) -> Response:
+    """A file of the preview (``output/``) on the preview's port: never outside it, never
+    through a link or a dot-folder."""
+    path = request.app.state.output
+    parts = [p for p in request.path_params["path"].split("/") if p]
+    if any(p in (".", "..") or p.startswith(".") or "\0" in p or "\\" in p for p in parts):
+        return refusal("不能访问这个路径", 404)
+    target = path.joinpath(*parts)
+    try:
+        for at in range(len(parts) + 1):  # no link anywhere on the way
+            if stat.S_ISLNK(os.lstat(path.joinpath(*parts[:at])).st_mode):
+                return refusal("不能访问这个路径", 404)
+        if target.is_dir():
+            target = target / "index.html"
+        if not stat.S_ISREG(os.lstat(target).st_mode):
+            raise OSError
+    except OSError:
+        return refusal("预览中没有这个文件（先构建预览）", 404)
+    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(target, media_type=kind, headers=headers)
 
 
 def _plain_name(name: str) -> bool:
