@@ -388,15 +388,21 @@ def test_a_namesake_that_comes_is_linked_from_the_archive_already_there(live: Si
     )
     outcome = step(live, "namesake")
     out = live.path / "live"
-    (old,) = [
-        p
-        for p in (out / "entities").rglob("*.html")
-        if f'<code class="uscc">{first[code]}</code></p>' in p.read_text(encoding="utf-8")
-    ]
+    old = archive_page(out, first[code])
     assert old.relative_to(out).as_posix() in outcome["changed"]
     text = old.read_text(encoding="utf-8")
     assert "另有同名主体" in text and newcomer[code] in text
     assert any(p.startswith("directory/") for p in outcome["changed"])
+
+
+def archive_page(out: Path, credit_code: str) -> Path:
+    """The one archive page of the subject with ``credit_code``."""
+    (page,) = [
+        p
+        for p in (out / "entities").rglob("*.html")
+        if f'<code class="uscc">{credit_code}</code></p>' in p.read_text(encoding="utf-8")
+    ]
+    return page
 
 
 @pytest.mark.slow
@@ -419,11 +425,7 @@ def test_a_name_of_many_archives_lists_ten_and_links_the_directory(live: SiteRoo
     )
     outcome = step(live, "crowd")
     out = live.path / "live"
-    (old,) = [
-        p
-        for p in (out / "entities").rglob("*.html")
-        if f'<code class="uscc">{first[code]}</code></p>' in p.read_text(encoding="utf-8")
-    ]
+    old = archive_page(out, first[code])
     assert old.relative_to(out).as_posix() in outcome["changed"]
     block = old.read_text(encoding="utf-8").split('class="namesakes"')[1].split("</section>")[0]
     listed = re.findall(r'<li><a href="\.\./\.\./(entities/[^"]+)">', block)
