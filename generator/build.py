@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,9 @@ class BuildResult:
     report: Any = None  # the build report's figures, prepared while the page workers finish
     # What an in-place build changed (None: swapped in)
     applied: incremental.ApplyResult | None = None
+    # The pages a proving build (verify's cold shadow) found equal to the live site's and did not
+    # write (:class:`generator.proof.PagesProved`, one per page task)
+    proved: list[Any] = field(default_factory=list)
     abort: Callable[[], None] | None = None  # stops the generator's workers and side process
 
     @property
@@ -112,6 +115,7 @@ def pelican_settings(
     full: bool = False,
     report: bool = True,
     result: BuildResult | None = None,
+    prove_against: Path | None = None,
 ) -> dict:
     from pelican.settings import read_settings
 
@@ -125,6 +129,8 @@ def pelican_settings(
             "PLUGIN_PATHS": [str(root)],
             "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
             "DISCLOSE_FULL": full,
+            # A clean build's page tasks compare with this site instead of writing equal pages
+            "DISCLOSE_PROVE_AGAINST": str(prove_against) if prove_against and full else "",
             "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
             "DISCLOSE_RESULT": result
             if result is not None
@@ -160,12 +166,15 @@ def build(
     full: bool = False,
     published_head: Path | None = None,
     report: bool = True,
+    prove_against: Path | None = None,
 ) -> BuildResult:
     """Build the site for ``today`` into ``output``; return what it made (:class:`BuildResult`).
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
     changed pages are rendered and applied in place; else, or with ``full``, the whole site is
-    rendered into a new folder and swapped in.
+    rendered into a new folder and swapped in. ``prove_against`` (verify's cold shadow build, with
+    ``full``): the record and archive pages equal to that site's files are not written
+    (:class:`generator.proof.Prover`); :attr:`BuildResult.proved` lists them.
     """
     result = BuildResult()
     root = root.resolve()
@@ -177,7 +186,14 @@ def build(
     )
     try:
         settings = pelican_settings(
-            root, tmp, today, output if output.is_dir() else None, full, report, result
+            root,
+            tmp,
+            today,
+            output if output.is_dir() else None,
+            full,
+            report,
+            result,
+            prove_against,
         )
         _run_pelican(root, settings, quiet)
         if not (tmp / "index.html").exists():

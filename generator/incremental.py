@@ -431,6 +431,9 @@ class ApplyResult:
     # Files new or changed, moved into the live folder
     moved: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # files deleted from it
+    # Every file the new site no longer has, deleted or not there to delete (a page that a proving
+    # shadow build kept only as a digest, :class:`generator.proof.Prover`)
+    retired: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -453,8 +456,8 @@ def apply(
     a failure here puts the live folder back as it was, and a build killed here is rolled back by
     the next one (:func:`journal.recover`). Then the old files are freed.
     """
-    result = ApplyResult()
     removed = new.removed_since(old, record_url, entity_url)
+    result = ApplyResult(retired=removed)
     ops, folders = _plan(staging, live, removed, result)
     trash = result.trash = Trash(live)
     undo = journal.begin_apply(live, trash.folder, ops, folders, manifest_path(live))

@@ -28,6 +28,7 @@ from .markup import PAGE_ATTRIBUTES, PAGE_TAGS, clean_html, format_amount, forma
 from .parallel import Workers, fork_side, long_lived
 from .plan import BuildPlan, templates_read
 from .progress import timing
+from .proof import PagesProved
 from .publication import Chunk, State, compute_state, parse_rows
 from .render import PAGE_CONTEXT_KEYS, Renderer, site_nav
 from .schema import KINDS
@@ -128,6 +129,7 @@ class DisclosureGenerator(Generator):
             self.abort()
             raise
         results = self._search_misses(self.workers.wait())
+        self.result.proved = [r for r in results if isinstance(r, PagesProved)]
         timing("record and archive pages, downloads, search segments written")
         families.finish_search(out, results)
         families.generate_downloads_page(out, results)

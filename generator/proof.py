@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import blake3
+
 from . import cache
 from .fileio import iter_tree
 from .settings import Config
@@ -50,6 +52,74 @@ _RACY_NS = 2_000_000_000  # a file changed this recently may change again within
 
 
 Stamp = str  # "inode:size:mtime_ns:ctime_ns" of a regular file
+# A shadow "stamp" that starts with this is the digest of a page the cold shadow build proved equal
+# to the live file and did not write (:class:`Prover`): the page exists in the shadow only as it.
+VIRTUAL = "="
+
+
+def page_digest(data: bytes) -> str:
+    """A proved page's entry in the index: BLAKE3 (128 bits) of its bytes, after :data:`VIRTUAL`."""
+    return VIRTUAL + blake3.blake3(data).hexdigest(length=16)
+
+
+@dataclass
+class PagesProved:
+    """A page task's result in a cold shadow build: how many pages it rendered, and those it found
+    equal to the live site's files (their names, live stamps and digests) instead of writing them."""
+
+    pages: int
+    names: list[str]
+    stamps: list[Stamp]
+    digests: list[str]
+
+
+class Prover:
+    """Compares each page a cold shadow build renders with the live file of the same name and, when
+    they are byte-identical, keeps the page out of the shadow and remembers its digest: the two
+    16 GiB trees of a 10^6-record site are never both on disk and read back (docs/benchmarks.md).
+    A page that differs or is missing, or a live file that is not a regular one, is written to
+    the shadow as before, and the scan names the difference. The live file is read through one
+    descriptor (no symbolic link followed) and must keep its stamp while it is read."""
+
+    def __init__(self, live: str | os.PathLike[str]):
+        self.live = os.fspath(live).rstrip("/") + "/"
+        self.names: list[str] = []
+        self.stamps: list[Stamp] = []
+        self.digests: list[str] = []
+
+    def proves(self, name: str, data: bytes) -> bool:
+        try:
+            fd = os.open(self.live + name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode) or before.st_size != len(data):
+                return False
+            if _read_all(fd, len(data) + 1) != data:
+                return False
+            if stamp_of(os.fstat(fd)) != stamp_of(before):
+                return False
+        finally:
+            os.close(fd)
+        self.names.append(name)
+        self.stamps.append(stamp_of(before))
+        self.digests.append(page_digest(data))
+        return True
+
+    def result(self, pages: int) -> PagesProved:
+        return PagesProved(pages, self.names, self.stamps, self.digests)
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        part = os.read(fd, limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 @dataclass
@@ -115,18 +185,27 @@ def save_index(root: Path, output: Path, index: dict[str, tuple[Stamp, Stamp]]) 
 
 
 def build_shadow(
-    root: Path, cfg: Config, today: dt.date, full: bool
-) -> tuple[State, ApplyResult | None]:
+    root: Path, cfg: Config, today: dt.date, full: bool, live: Path
+) -> tuple[State, ApplyResult | None, list[PagesProved]]:
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
-    return the publication state it was built from (the rule checks use it too) and what the
-    update moved in and removed (None when the shadow was built anew)."""
+    return the publication state it was built from (the rule checks use it too), what the
+    update moved in and removed (None when the shadow was built anew) and, for a clean build, the
+    pages it proved equal to the ``live`` site's instead of writing them (:class:`Prover`)."""
     from .build import build
 
     # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
     # is freed by a detached process, as a clean build frees an old site.
-    result = build(root, cfg, today, shadow_path(root), full=full, report=False)
+    result = build(
+        root,
+        cfg,
+        today,
+        shadow_path(root),
+        full=full,
+        report=False,
+        prove_against=live if full else None,
+    )
     assert result.state is not None
-    return result.state, result.applied
+    return result.state, result.applied, result.proved
 
 
 @dataclass
@@ -140,6 +219,17 @@ class Plan:
     missing: list[str]  # in the shadow, not in output/
     extra: list[str]  # in output/, not in the shadow
     untrusted: list[str]  # shadow files changed by someone else since they were checked
+    # Pages of ``todo`` this run's shadow build proved equal to their live files, still as they were
+    equal: set[str] = field(default_factory=set)
+
+    def digests(self) -> dict[str, str]:
+        """The ``todo`` pages that the shadow holds only as a digest (:data:`VIRTUAL`): path → the
+        digest to compare the live file with, or "" for those already proved (:attr:`equal`)."""
+        return {
+            path: "" if path in self.equal else self.shadow.files[path]
+            for path in self.todo
+            if self.shadow.files[path].startswith(VIRTUAL)
+        }
 
 
 def walk_beside(folder: Path) -> Any:
@@ -172,16 +262,22 @@ def plan(
     started_ns: int,
     index: dict[str, tuple[Stamp, Stamp]],
     applied: ApplyResult | None,
+    proved: list[PagesProved] = (),  # type: ignore[assignment]
 ) -> Plan:
     """Decide what to compare, given the ``live`` folder's files. The shadow is walked only when it
     was built anew (``applied`` None) or there is no index; else its files are the index's, updated
     by what this run's shadow build moved in and removed, and a shadow file is looked at only when
-    its live twin must be compared with it."""
+    its live twin must be compared with it. The pages a clean shadow build ``proved`` are in the
+    shadow as their digests; those whose live file still has the stamp it had then are equal."""
     base = shadow_path(root)
     shadow = (
         walk(base) if applied is None or not index else _shadow_from_index(base, index, applied)
     )
-    todo, confirmed, untrusted = [], {}, []
+    proved_at: dict[str, Stamp] = {}
+    for part in proved:
+        shadow.files.update(zip(part.names, part.digests))
+        proved_at.update(zip(part.names, part.stamps))
+    todo, confirmed, untrusted, equal = [], {}, [], set()
     for path, live_stamp in live.files.items():
         shadow_stamp = shadow.files.get(path)
         if shadow_stamp is None:
@@ -190,7 +286,10 @@ def plan(
         if known == (live_stamp, shadow_stamp):
             confirmed[path] = known
             continue
-        if path not in shadow.ctimes:  # neither walked nor written by this run: as recorded?
+        if shadow_stamp.startswith(VIRTUAL):  # no file to distrust: compared by its digest
+            if proved_at.get(path) == live_stamp:
+                equal.add(path)
+        elif path not in shadow.ctimes:  # neither walked nor written by this run: as recorded?
             try:
                 st = os.lstat(base / path)
             except OSError:
@@ -204,7 +303,7 @@ def plan(
         todo.append(path)
     missing = sorted(shadow.files.keys() - live.files.keys())
     extra = sorted(live.files.keys() - shadow.files.keys())
-    return Plan(live, shadow, sorted(todo), confirmed, missing, extra, untrusted)
+    return Plan(live, shadow, sorted(todo), confirmed, missing, extra, untrusted, equal)
 
 
 def _shadow_from_index(
@@ -213,7 +312,7 @@ def _shadow_from_index(
     """The shadow's files without walking it: the index's, less what the update removed, and what
     it moved in with their stamps now (only these are stat'ed, with their ctimes)."""
     tree = Tree({path: shadow for path, (_live, shadow) in index.items()})
-    for path in applied.removed:
+    for path in applied.retired:  # removed, or only a digest (:data:`VIRTUAL`) and dropped
         tree.files.pop(path, None)
     for path in applied.moved:
         try:
@@ -249,9 +348,7 @@ def record(
     index.update(proof.confirmed)
     proved = set(equal)
     for path in proof.todo:
-        sure = (
-            path in proved
-            and now_ns - max(proof.live.ctimes[path], proof.shadow.ctimes[path]) > _RACY_NS
-        )
+        changed = max(proof.live.ctimes[path], proof.shadow.ctimes.get(path, 0))  # a digest: none
+        sure = path in proved and now_ns - changed > _RACY_NS
         index[path] = (proof.live.files[path] if sure else "", proof.shadow.files[path])
     return index

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import search
 from .outputs import DownloadRecords, RowIndex, write_downloads
+from .proof import Prover
 from .publication import Chunk, PublishedRecord, pack_rows, parse_rows
 from .render import Renderer
 from .schema import KINDS
@@ -134,6 +135,7 @@ class TaskRunner:
     ):
         self.cfg, self.root, self.output, self.settings = cfg, root, output, settings
         self.renderer, self.previous_output, self.base = renderer, previous_output, base
+        self.prove_against = settings.get("DISCLOSE_PROVE_AGAINST") or ""
 
     def run(self, task: Any, setup: dict[str, Any] | None = None) -> Any:
         if isinstance(task, ParseChunk):
@@ -147,16 +149,19 @@ class TaskRunner:
         # Each slice gets its own Pelican writer: a writer remembers every file it wrote (to warn
         # about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
         # share a file, so a fresh writer per slice loses no check.
-        writer = DisclosureWriter(str(self.output), settings=self.settings)
+        prover = Prover(self.prove_against) if self.prove_against else None
+        writer = DisclosureWriter(str(self.output), settings=self.settings, prover=prover)
         if isinstance(task, RecordPages):
-            return self.renderer.record_pages(
+            pages = self.renderer.record_pages(
                 writer, task.kind, task.records, self.cfg.LONG_TERM_DATE
             )
-        if isinstance(task, ArchivePages):
-            return self.renderer.archive_pages(
+        elif isinstance(task, ArchivePages):
+            pages = self.renderer.archive_pages(
                 writer, task.entities, self.base, self.cfg.LONG_TERM_DATE
             )
-        raise TypeError(f"not a build task: {type(task).__name__}")
+        else:
+            raise TypeError(f"not a build task: {type(task).__name__}")
+        return pages if prover is None else prover.result(pages)
 
     def parse(self, task: ParseChunk) -> Sequence[tuple] | bytes:
         """Packed as data (see :func:`publication.pack_rows`), else as they are (not cached)."""

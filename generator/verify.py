@@ -121,6 +121,7 @@ def verify_site(
         workers,
         proof.shadow_path(root) if proved is not None else None,
         _sizes(proved.live) if proved is not None else {},
+        proved.digests() if proved is not None else {},
     )
     try:
         _check_rules(report, state, output, files, stamps, checked)
@@ -283,13 +284,15 @@ def _prove(
     for _attempt in (0, 1):
         started = time.time_ns()
         try:
-            state, applied = proof.build_shadow(root, cfg, today, full=index is None)
+            state, applied, pages = proof.build_shadow(
+                root, cfg, today, full=index is None, live=output
+            )
         except DiscloseError as exc:
             walker.kill()
             report.add("核验副本", f"无法从批次生成核验副本：{exc}")
             return None, None
         live = live or walker.result()
-        planned = proof.plan(root, live, started, index or {}, applied)
+        planned = proof.plan(root, live, started, index or {}, applied, pages)
         if not planned.untrusted or index is None:
             break
         index = None  # a shadow file changed behind our back: build the shadow again from scratch
@@ -590,12 +593,15 @@ def start_scan(
     workers: int | None,
     shadow: Path | None,
     sizes: dict[str, int],
+    digests: dict[str, str] | None = None,
 ) -> Scan:
     """Start comparing ``names`` with the shadow (when given) and scanning the text ones for full
     ID numbers and broken links (:func:`_scan_chunk`), in forked children that inherit ``files``
     with the fork instead of receiving it pickled and take the chunks one at a time, the costliest
     first by their bytes (``sizes``; unknown: by count); the caller does its own checks meanwhile
-    and then calls :meth:`Scan.finish`."""
+    and then calls :meth:`Scan.finish`. A page the shadow holds only as a digest (``digests``,
+    :meth:`proof.Plan.digests`) is compared with it, or not at all where it is "" (proved equal)."""
+    digests = digests or {}
     chunks = scan_chunks(names, sizes)
     tasks = [(str(output), str(shadow) if shadow else "", chunk) for chunk in chunks]
     workers = workers or os.cpu_count() or 1
@@ -604,15 +610,15 @@ def start_scan(
         # The costliest first: the last chunks taken are small, and the children end together
         dispenser = _Dispenser(sorted(range(len(chunks)), key=lambda n: (-costs[n], n)))
         children = [
-            Forked(lambda: [(n, _scan_chunk(tasks[n], files)) for n in dispenser])
+            Forked(lambda: [(n, _scan_chunk(tasks[n], files, digests)) for n in dispenser])
             for _ in range(workers)
         ]
         return Scan(children)
-    return Scan([], [_scan_chunk(task, files) for task in tasks])
+    return Scan([], [_scan_chunk(task, files, digests) for task in tasks])
 
 
 def _scan_chunk(
-    task: tuple[str, str, list[str]], files: set[str]
+    task: tuple[str, str, list[str]], files: set[str], digests: dict[str, str]
 ) -> tuple[list[tuple[str, str]], list[str]]:
     base, shadow, names = task
     found: list[tuple[str, str]] = []
@@ -625,7 +631,11 @@ def _scan_chunk(
             found.append(("无法读取", f"{name}：{exc.strerror}"))
             continue
         before = len(found)
-        if shadow:
+        digest = digests.get(name)
+        if digest is not None:
+            if digest and proof.page_digest(raw) != digest:
+                found.append(("内容与已审核的批次不符", f"{name}（与按批次生成的页面不同）"))
+        elif shadow:
             try:
                 expected = Path(shadow, name).read_bytes()
             except OSError:

@@ -53,8 +53,12 @@ _PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-
 
 
 class DisclosureWriter(Writer):
-    def __init__(self, output_path: str, settings: Any = None):
+    """``prover`` (verify's cold shadow build, :class:`generator.proof.Prover`): a page equal to the
+    live site's file of the same name is proved instead of written."""
+
+    def __init__(self, output_path: str, settings: Any = None, prover: Any = None):
         super().__init__(output_path, settings=settings)
+        self.prover = prover
         self._folders: set[str] = set()
         # Absolute, as sanitised_join makes a path
         self._base = sanitised_join(output_path, "") + "/"
@@ -100,15 +104,16 @@ class DisclosureWriter(Writer):
 
     def _write_bytes(self, name: str, data: bytes, context: dict[str, Any]) -> None:
         # Our pages' names: nothing to normalise, nowhere to escape to
-        if _PLAIN_NAME.fullmatch(name):
-            path = self._base + name
-        else:
-            path = sanitised_join(self.output_path, name)
+        plain = _PLAIN_NAME.fullmatch(name)
+        path = self._base + name if plain else sanitised_join(self.output_path, name)
         if path in self._written_files or path in self._overridden_files:
             raise FileOverwriteFailedError(
                 f'Failed to overwrite "{path}" as Pelican has already written to it previously'
             )
         self._written_files.add(path)
+        if plain and self.prover is not None and self.prover.proves(name, data):
+            signals.content_written.send(path, context=context)
+            return
         folder = os.path.dirname(path)
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)

@@ -342,6 +342,16 @@ def test_a_hand_edit_survives_no_nightly_verify(site, messy):
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
 
 
+def _shadow_file(shadow: Path) -> Path:
+    """A page the shadow holds as a file (a list page): record and archive pages equal to the
+    site's are only digests there."""
+    return next(
+        p.relative_to(shadow)
+        for p in sorted(shadow.rglob("*.html"))
+        if p.relative_to(shadow).parts[0] not in ("records", "entities")
+    )
+
+
 @pytest.mark.slow
 def test_a_shadow_copy_edited_like_the_site_is_not_trusted(site, messy):
     """Editing the same page in output/ and in verify's own shadow copy: the shadow file changed
@@ -349,16 +359,41 @@ def test_a_shadow_copy_edited_like_the_site_is_not_trusted(site, messy):
     site.stage_and_approve(messy["files"]["penalty"], "penalty")
     assert site.build().exit_code == 0
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
-    name = next(p for p in sorted((site.path / "output" / "records").rglob("*.html"))).relative_to(
-        site.path / "output"
-    )
-    for tree in (site.path / "output", site.path / ".verify" / "shadow"):
+    shadow = site.path / ".verify" / "shadow"
+    name = _shadow_file(shadow)
+    for tree in (site.path / "output", shadow):
         path = tree / name
         path.write_text(
             path.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8"
         )
     result = site.run("verify", "output", "--today", TODAY)
     assert result.exit_code == 1 and name.as_posix() in result.stdout
+
+
+@pytest.mark.slow
+def test_a_cold_verify_keeps_equal_pages_as_digests_and_still_catches_an_edit(site, messy):
+    """The cold verify proves each record and archive page against the live file as it renders it
+    and keeps only its digest (no second copy of a million pages on disk); a one-character edit
+    made after it is caught by that digest, one made before it by the comparison."""
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    out, shadow = site.path / "output", site.path / ".verify" / "shadow"
+    pages = sorted(p.relative_to(out) for p in (out / "records").rglob("*.html"))
+    first, second = out / pages[0], out / pages[1]
+    second.write_text(second.read_text(encoding="utf-8").replace("<h1>", "<h1>伪", 1), "utf-8")
+    result = site.run("verify", "output", "--today", TODAY, "--full")
+    assert result.exit_code == 1 and pages[1].as_posix() in result.stdout
+    assert pages[0].as_posix() not in result.stdout
+    assert not (shadow / pages[0]).exists()  # proved, kept as a digest
+    assert (shadow / pages[1]).exists()  # differed: written, to show where
+    assert site.run("build", "--today", TODAY, "--full").exit_code == 0
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+    first.write_text(first.read_text(encoding="utf-8").replace("<h1>", "<h1>伪", 1), "utf-8")
+    result = site.run("verify", "output", "--today", TODAY)
+    assert (
+        result.exit_code == 1
+        and f"{pages[0].as_posix()}（与按批次生成的页面不同）" in result.stdout
+    )
 
 
 def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
@@ -405,7 +440,7 @@ def test_a_shadow_file_changed_behind_verify_is_found_when_its_live_twin_is_comp
     monkeypatch.setattr(proof, "_RACY_NS", 0)  # the files were all written in the last seconds
     assert site.run("verify", "output", "--today", TODAY).exit_code == 0
     index = proof.load_index(site.path, out)
-    name = next(iter(sorted((out / "records").rglob("*.html")))).relative_to(out).as_posix()
+    name = _shadow_file(proof.shadow_path(site.path)).as_posix()
     shadow_page = proof.shadow_path(site.path) / name
     shadow_page.write_bytes(shadow_page.read_bytes())
     assert proof.plan(site.path, proof.walk(out), 0, index, ApplyResult()).untrusted == []
@@ -430,7 +465,9 @@ def test_a_planted_verify_index_is_not_trusted(site, messy):
         page.read_text(encoding="utf-8").replace("<h1>", "<h1>伪造", 1), encoding="utf-8"
     )
     live, shadow = proof.walk(out), proof.walk(proof.shadow_path(site.path))
-    body = "".join(f"{p}\t{live.files[p]}\t{shadow.files[p]}\n" for p in sorted(live.files))
+    body = "".join(
+        f"{p}\t{live.files[p]}\t{shadow.files.get(p, '=')}\n" for p in sorted(live.files)
+    )
     (site.path / ".verify" / "index").write_bytes(b"disclose-verify-index 1\n" + body.encode())
     result = site.run("verify", "output", "--today", TODAY)
     assert result.exit_code == 1 and page.name in result.stdout
@@ -493,9 +530,9 @@ def test_a_rule_check_runs_again_when_the_published_records_change_though_no_fil
     real = proof.build_shadow
 
     def losing_one(*args, **kwargs):
-        state, applied = real(*args, **kwargs)
+        state, applied, pages = real(*args, **kwargs)
         state.published["penalty"] = state.published["penalty"][1:]
-        return state, applied
+        return state, applied, pages
 
     monkeypatch.setattr(proof, "build_shadow", losing_one)
     report = verify_site(site.path, cfg, out, day)
