@@ -73,8 +73,8 @@ def stage(label: str, cmd: list[str], cwd: Path, results: dict) -> str:
         f"  {label}: {wall:.1f} s, peak RSS {rss:.0f} MiB, CPU {user:.1f} s user + {system:.1f} s system",
         file=sys.stderr,
     )
-    if "build" in cmd:
-        print(proc.stderr.rstrip(), file=sys.stderr)  # the build's own stage timings
+    if "build" in cmd or "verify" in cmd:
+        print(proc.stderr.rstrip(), file=sys.stderr)  # the command's own stage timings
     return proc.stdout
 
 
