@@ -130,7 +130,7 @@ def pelican_settings(
             "DISCLOSE_PREVIOUS_OUTPUT": str(previous) if previous else "",
             "DISCLOSE_FULL": full,
             # A clean build's page tasks compare with this site instead of writing equal pages
-            "DISCLOSE_PROVE_AGAINST": str(prove_against) if prove_against and full else "",
+            "DISCLOSE_PROVE_AGAINST": str(prove_against) if prove_against else "",
             "DISCLOSE_BUILD_REPORT": report,  # prepare the build report while the page workers finish
             "DISCLOSE_RESULT": result
             if result is not None
@@ -172,9 +172,9 @@ def build(
 
     With the manifest of the last build of ``output`` (see :mod:`generator.incremental`) only
     changed pages are rendered and applied in place; else, or with ``full``, the whole site is
-    rendered into a new folder and swapped in. ``prove_against`` (verify's cold shadow build, with
-    ``full``): the record and archive pages equal to that site's files are not written
-    (:class:`generator.proof.Prover`); :attr:`BuildResult.proved` lists them.
+    rendered into a new folder and swapped in. ``prove_against`` (verify's shadow build): when the
+    build is a clean one, for whatever reason, the record and archive pages equal to that site's
+    files are not written (:class:`generator.proof.Prover`); :attr:`BuildResult.proved` lists them.
     """
     result = BuildResult()
     root = root.resolve()

@@ -33,7 +33,7 @@ from .publication import Chunk, State, compute_state, parse_rows
 from .render import PAGE_CONTEXT_KEYS, Renderer, site_nav
 from .schema import KINDS
 from .settings import Config
-from .tasks import ParseChunk, SegmentMissing, TaskRunner
+from .tasks import ArchivePages, ParseChunk, RecordPages, SegmentMissing, TaskRunner
 from .writers import DisclosureWriter
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,14 @@ class DisclosureGenerator(Generator):
         self._submit(records[first:])
 
     def _submit(self, tasks: list[Any]) -> None:
+        live = self.settings.get("DISCLOSE_PROVE_AGAINST")
+        if live and not self.plan.incremental:  # verify's shadow, built anew: prove, do not copy
+            tasks = [
+                dataclasses.replace(t, prove_against=live)
+                if isinstance(t, RecordPages | ArchivePages)
+                else t
+                for t in tasks
+            ]
         setup = {k: v for k, v in self.renderer.page_context.items() if k not in ("KINDS", "SITE")}
         self.workers.submit(tasks, setup)
 

@@ -189,8 +189,9 @@ def build_shadow(
 ) -> tuple[State, ApplyResult | None, list[PagesProved]]:
     """Bring the shadow up to date with the batches for ``today`` (a clean build with ``full``);
     return the publication state it was built from (the rule checks use it too), what the
-    update moved in and removed (None when the shadow was built anew) and, for a clean build, the
-    pages it proved equal to the ``live`` site's instead of writing them (:class:`Prover`)."""
+    update moved in and removed (None when the shadow was built anew) and, when it was built anew
+    (``full``, or because the code, theme or settings changed), the pages it proved equal to the
+    ``live`` site's instead of writing them (:class:`Prover`)."""
     from .build import build
 
     # With ``full`` the build renders everything into a new folder and swaps it in; the old shadow
@@ -202,7 +203,7 @@ def build_shadow(
         shadow_path(root),
         full=full,
         report=False,
-        prove_against=live if full else None,
+        prove_against=live,
     )
     assert result.state is not None
     return result.state, result.applied, result.proved

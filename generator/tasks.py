@@ -44,6 +44,9 @@ class ParseChunk:
 class RecordPages:
     kind: str
     records: list[PublishedRecord]
+    prove_against: str = (
+        ""  # a clean shadow build's: the live site (:class:`generator.proof.Prover`)
+    )
 
     @property
     def pages(self) -> int:
@@ -53,6 +56,7 @@ class RecordPages:
 @dataclass
 class ArchivePages:
     entities: list[Entity]
+    prove_against: str = ""
 
     @property
     def pages(self) -> int:
@@ -135,7 +139,6 @@ class TaskRunner:
     ):
         self.cfg, self.root, self.output, self.settings = cfg, root, output, settings
         self.renderer, self.previous_output, self.base = renderer, previous_output, base
-        self.prove_against = settings.get("DISCLOSE_PROVE_AGAINST") or ""
 
     def run(self, task: Any, setup: dict[str, Any] | None = None) -> Any:
         if isinstance(task, ParseChunk):
@@ -149,7 +152,7 @@ class TaskRunner:
         # Each slice gets its own Pelican writer: a writer remembers every file it wrote (to warn
         # about overwrites), which at 10^6 pages grows by hundreds of MB per worker. Slices never
         # share a file, so a fresh writer per slice loses no check.
-        prover = Prover(self.prove_against) if self.prove_against else None
+        prover = Prover(task.prove_against) if getattr(task, "prove_against", "") else None
         writer = DisclosureWriter(str(self.output), settings=self.settings, prover=prover)
         if isinstance(task, RecordPages):
             pages = self.renderer.record_pages(

@@ -396,6 +396,21 @@ def test_a_cold_verify_keeps_equal_pages_as_digests_and_still_catches_an_edit(si
     )
 
 
+@pytest.mark.slow
+def test_a_shadow_built_anew_for_any_reason_proves_pages_instead_of_copying_them(site, messy):
+    """Not only ``--full``: a shadow build that starts from scratch because its manifest is gone (a
+    code, theme or settings change does the same) proves the pages against the site too."""
+    site.stage_and_approve(messy["files"]["penalty"], "penalty")
+    assert site.build().exit_code == 0
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+    shadow = site.path / ".verify" / "shadow"
+    (site.path / ".verify" / ".shadow.disclose-manifest").unlink()
+    assert site.run("verify", "output", "--today", TODAY).exit_code == 0
+    assert (shadow / "index.html").exists()
+    assert not list((shadow / "records").rglob("*.html"))
+    assert not list((shadow / "entities").rglob("*.html"))
+
+
 def test_a_nightly_verify_reads_only_what_changed(site, messy, monkeypatch):
     import datetime as dt
 
